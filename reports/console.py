@@ -1,0 +1,158 @@
+"""Console report: a readable summary grouped by control: what failed, why, and what to do.
+
+Built with rich ``Text`` objects (never markup strings), so nothing a target printed can style or
+move the terminal; control characters are stripped first. Without a terminal (cron, a pipe) rich
+prints plain lines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from reports import clean
+
+CONTROL_TITLES = {
+    "firewalls": "Firewalls",
+    "secure-configuration": "Secure configuration",
+    "security-update-management": "Security updates",
+    "user-access-control": "User access control",
+    "malware-protection": "Malware protection",
+    "backup": "Backups",
+    "asset-management": "Asset management",
+}
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+STATUS_STYLE = {"fail": "bold red", "error": "yellow", "manual": "cyan", "waived": "magenta",
+                "pass": "green", "not_applicable": "dim"}
+EXIT_WORDS = {0: "everything checked passed", 1: "findings", 2: "bad input",
+              3: "incomplete: some things could not be checked", 4: "internal error"}
+MAX_HOSTS_LISTED = 6
+
+
+def _hosts(names: list[str]) -> str:
+    shown = ", ".join(clean(n) for n in names[:MAX_HOSTS_LISTED])
+    more = len(names) - MAX_HOSTS_LISTED
+    return shown + (f" (+{more} more)" if more > 0 else "")
+
+
+def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
+           color: bool | None = None, verbose: bool = False) -> None:
+    console = Console(file=out, width=width, highlight=False, soft_wrap=False,
+                      force_terminal=color if color else None, no_color=color is False,
+                      emoji=False)
+    scan = doc["scan"]
+    summary = doc["summary"]
+    head = Text()
+    head.append(f"undone {doc['tool']['version']}", style="bold")
+    head.append(f"  scan {clean(scan['id'])}  {scan['started_at']}")
+    console.print(head)
+    base = ", ".join(f"{clean(b['name'])} {clean(b['version'])}" for b in scan["baselines"])
+    console.print(Text(f"baselines: {base}", style="dim"))
+    if scan.get("estate"):
+        est = scan["estate"]
+        who = " / ".join(clean(est[k]) for k in ("client", "provider") if est.get(k))
+        if who:
+            console.print(Text(f"estate: {who}", style="dim"))
+
+    # hosts
+    console.print()
+    for h in doc["hosts"]:
+        line = Text("  ")
+        if h.get("reachable"):
+            line.append("● ", style="green")
+        else:
+            line.append("✖ ", style="bold red")
+        line.append(clean(h["name"]), style="bold")
+        facts = h.get("facts", {})
+        desc = facts.get("os.pretty_name") or h.get("platform") or ""
+        line.append(f"  {clean(h.get('transport'))}  {clean(desc)}")
+        if h.get("error"):
+            line.append(f"  {clean(h['error'])}", style="red")
+        key = (h.get("connection") or {}).get("host_key") or {}
+        if key.get("accepted_on_first_use"):
+            line.append(f"  (host key {clean(key.get('fingerprint'))} accepted on first use)",
+                        style="yellow")
+        console.print(line)
+
+    # findings grouped by control, then by rule
+    by_control: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in doc["results"]:
+        by_control[r["control"]][r["rule"]].append(r)
+    for control in sorted(by_control, key=lambda c: list(CONTROL_TITLES).index(c)
+                          if c in CONTROL_TITLES else 99):
+        rules = by_control[control]
+        counts: dict[str, int] = defaultdict(int)
+        for rs in rules.values():
+            for r in rs:
+                counts[r["status"]] += 1
+        console.print()
+        title = Text(CONTROL_TITLES.get(control, control), style="bold underline")
+        tally = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items()))
+        title.append(f"  ({tally})", style="dim")
+        console.print(title)
+        ordered = sorted(rules.items(), key=lambda kv: (
+            min(["fail", "error", "manual", "waived", "pass", "not_applicable"].index(r["status"])
+                for r in kv[1]),
+            SEVERITY_RANK.get(kv[1][0]["severity"], 9), kv[0]))
+        for rule_id, rs in ordered:
+            by_status: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for r in rs:
+                by_status[r["status"]].append(r)
+            first = rs[0]
+            for status in ("fail", "error", "manual", "waived"):
+                group = by_status.get(status)
+                if not group:
+                    continue
+                line = Text("  ")
+                line.append(f"{status.upper():<6}", style=STATUS_STYLE[status])
+                line.append(f" [{first['severity']}] {rule_id} ", style="bold")
+                line.append(clean(first["title"]))
+                console.print(line)
+                console.print(Text(f"         on: {_hosts([r['host'] for r in group])}",
+                                   style="dim"))
+                for r in group[: 3 if verbose else 1]:
+                    if r.get("message"):
+                        why = clean(r["message"])
+                        if len(why) > 300 and not verbose:
+                            why = why[:297] + "..."
+                        prefix = "why" if status != "manual" else "see"
+                        console.print(Text(f"         {prefix}: {why}"))
+                    if status == "manual" and r.get("observed"):
+                        for k, v in list(r["observed"].items())[:4]:
+                            console.print(Text(f"         {clean(k)}: {clean(v)[:200]}"))
+                    if status == "waived" and r.get("waiver"):
+                        w = r["waiver"]
+                        console.print(Text(f"         waived by {clean(w['approved_by'])} until "
+                                           f"{clean(w['expires'])}: {clean(w['reason'])}"))
+                if status == "fail":
+                    console.print(Text(f"         do:  {clean(_remediation(doc, rule_id))}",
+                                       style="cyan"))
+            passed = len(by_status.get("pass", []))
+            if passed and not any(by_status.get(s) for s in ("fail", "error", "manual", "waived")):
+                line = Text("  ")
+                line.append("pass  ", style="green")
+                line.append(f" {rule_id} {clean(first['title'])}", style="dim")
+                if len(rs) > 1:
+                    line.append(f" ({passed} hosts)", style="dim")
+                console.print(line)
+
+    console.print()
+    bs = summary["by_status"]
+    tail = Text("Summary: ", style="bold")
+    parts = [f"{bs.get(s, 0)} {s.replace('_', ' ')}" for s in
+             ("pass", "fail", "error", "manual", "waived", "not_applicable") if bs.get(s)]
+    tail.append(", ".join(parts) or "no results")
+    tail.append(f"  |  hosts: {summary['hosts_total']}, unreachable: {summary['hosts_unreachable']}")
+    console.print(tail)
+    code = summary["exit_code"]
+    console.print(Text(f"Exit code {code}: {EXIT_WORDS.get(code, '')}",
+                       style="bold red" if code == 1 else ("yellow" if code == 3 else "green")))
+
+
+def _remediation(doc: dict[str, Any], rule_id: str) -> str:
+    rem: dict[str, str] = doc.get("rules", {}).get(rule_id, {})
+    text = rem.get("remediation", "")
+    return " ".join(text.split())

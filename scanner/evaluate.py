@@ -1,0 +1,318 @@
+"""Evaluation: rules × facts × waivers → results. Pure: no network, no clock but the one passed in.
+
+Conditions use three-valued logic: a leaf is true, false, or unknown (its fact could not be
+collected). ``all`` is false if any part is false, else unknown if any part is unknown; ``any`` is
+true if any part is true, else unknown if any is unknown; ``none`` is ``not any``. A rule whose
+check is unknown is ``error``, never ``pass`` and never ``fail``; a rule whose ``when`` is false is
+``not_applicable``; a check of ``manual`` gives ``manual`` with the observed facts for a person to
+judge.
+
+Conditions are compiled once per baseline into closures, so evaluating 10,000 hosts × 100 rules
+is a few Python calls per result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from scanner.baselines import Rule
+from scanner.inventory import Contract, Waiver
+
+# A compiled condition: (values, errors) -> (state, observed, reasons, failures)
+#   state: True, False, or None (unknown)
+Outcome = tuple[bool | None, dict[str, Any], list[str], list[str]]
+Compiled = Callable[[dict[str, Any], dict[str, str]], Outcome]
+
+POSIX_PLATFORMS = ("linux", "macos", "bsd")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]" if len(v) <= 8 else f"[{len(v)} items]"
+    if isinstance(v, str):
+        return repr(v) if len(v) <= 80 else repr(v[:77] + "...")
+    return repr(v) if not isinstance(v, bool) else str(v).lower()
+
+
+_OP_TEXT = {
+    "eq": "equal to", "ne": "not equal to", "in": "one of", "not_in": "none of",
+    "lt": "less than", "le": "at most", "gt": "more than", "ge": "at least",
+    "contains": "containing", "not_contains": "not containing", "matches": "matching",
+}
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _leaf(fact: str, op: str, want: Any) -> Compiled:
+    rx = re.compile(want) if op == "matches" else None
+
+    def test(v: Any) -> bool | None:
+        if op == "eq":
+            return bool(v == want)
+        if op == "ne":
+            return bool(v != want)
+        if op in ("in", "not_in"):
+            inside = v in want if isinstance(want, list) else v == want
+            return inside if op == "in" else not inside
+        if op in ("lt", "le", "gt", "ge"):
+            if v is None:
+                return False  # nothing to compare (e.g. never patched) is not compliant
+            if not (_number(v) and _number(want)) and not (isinstance(v, str) and isinstance(want, str)):
+                return None
+            return bool({"lt": v < want, "le": v <= want, "gt": v > want, "ge": v >= want}[op])
+        if op in ("contains", "not_contains"):
+            if not isinstance(v, list | tuple | str | dict):
+                return None
+            has = want in v
+            return has if op == "contains" else not has
+        if op == "empty":
+            if v is None:
+                return bool(want)
+            if not isinstance(v, list | tuple | str | dict):
+                return None
+            return (len(v) == 0) == bool(want)
+        if op == "matches":
+            assert rx is not None
+            return rx.search(str(v)) is not None if v is not None else False
+        return None
+
+    def run(values: dict[str, Any], errors: dict[str, str]) -> Outcome:
+        if op == "exists":
+            if fact in values:
+                return bool(want), {fact: values[fact]}, [], [] if want else [f"{fact} is present"]
+            if fact in errors:
+                return None, {}, [f"{fact}: {errors[fact]}"], []
+            return (not want), {fact: None}, [], [f"{fact} is absent"] if want else []
+        if fact not in values:
+            reason = errors.get(fact, "not collected")
+            return None, {}, [f"{fact}: {reason}"], []
+        v = values[fact]
+        ok = test(v)
+        if ok is None:
+            return None, {fact: v}, [f"{fact} is {_fmt(v)}, which cannot be compared ({op})"], []
+        fail = [] if ok else [f"{fact} is {_fmt(v)}; expected {_OP_TEXT.get(op, op)} {_fmt(want)}"]
+        return ok, {fact: v}, [], fail
+
+    return run
+
+
+def _combine(kind: str, parts: list[Compiled]) -> Compiled:
+    def run(values: dict[str, Any], errors: dict[str, str]) -> Outcome:
+        observed: dict[str, Any] = {}
+        reasons: list[str] = []
+        fails: list[str] = []
+        states: list[bool | None] = []
+        for p in parts:
+            s, o, r, f = p(values, errors)
+            observed.update(o)
+            states.append(s)
+            if s is None:
+                reasons.extend(r)
+            elif kind == "all" and s is False:
+                fails.extend(f)
+            elif kind == "none" and s is True:
+                fails.append("; ".join(f) or "a condition that must not hold holds")
+            elif kind == "any" and s is False:
+                fails.extend(f)
+        if kind == "all":
+            state = False if False in states else (None if None in states else True)
+        else:
+            any_state = True if True in states else (None if None in states else False)
+            state = any_state if kind == "any" else (None if any_state is None else not any_state)
+        if state is True:
+            fails = []
+        if state is not None:
+            reasons = []
+        return state, observed, reasons, fails
+
+    return run
+
+
+def compile_condition(cond: Any, params: dict[str, Any]) -> Compiled:
+    for kind in ("all", "any", "none"):
+        if kind in cond:
+            return _combine(kind, [compile_condition(c, params) for c in cond[kind]])
+    fact = cond["fact"]
+    (op, want), = ((k, v) for k, v in cond.items() if k != "fact")
+    if isinstance(want, dict) and "param" in want:
+        want = params[want["param"]]
+    return _leaf(fact, op, want)
+
+
+def describe(cond: Any, params: dict[str, Any]) -> str:
+    """The expected state in words, for the result's ``expected`` field."""
+    if cond == "manual":
+        return "reviewed by a person"
+    for kind, word in (("all", " and "), ("any", " or ")):
+        if kind in cond:
+            return "(" + word.join(describe(c, params) for c in cond[kind]) + ")"
+    if "none" in cond:
+        return "not (" + " or ".join(describe(c, params) for c in cond["none"]) + ")"
+    (op, want), = ((k, v) for k, v in cond.items() if k != "fact")
+    if isinstance(want, dict) and "param" in want:
+        want = params[want["param"]]
+    if op == "empty":
+        return f"{cond['fact']} is {'empty' if want else 'not empty'}"
+    if op == "exists":
+        return f"{cond['fact']} is {'present' if want else 'absent'}"
+    return f"{cond['fact']} {_OP_TEXT.get(op, op)} {_fmt(want)}"
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    check: Compiled | None  # None for manual
+    when: Compiled | None
+    expected: str
+
+
+def compile_rules(rules: Iterable[Rule], params: dict[str, Any]) -> list[CompiledRule]:
+    out = []
+    for r in rules:
+        check = None if r.check == "manual" else compile_condition(r.check, params)
+        when = compile_condition(r.when, params) if r.when else None
+        out.append(CompiledRule(r, check, when, describe(r.check, params)))
+    return out
+
+
+@dataclass
+class HostView:
+    """What evaluation needs of a collected host (taken from the result document's host)."""
+
+    name: str
+    platform: str | None
+    roles: tuple[str, ...]
+    reachable: bool
+    error: str | None
+    facts: dict[str, Any]
+    fact_errors: dict[str, str]
+    sections: dict[str, dict[str, Any]]
+    owner: str | None = None
+    transport: str = "ssh"
+
+
+def _section_problem(host: HostView, needed: tuple[str, ...]) -> str | None:
+    if not host.reachable:
+        return f"host not scanned: {host.error or 'unreachable'}"
+    for s in needed:
+        rec = host.sections.get(s)
+        if rec is None:
+            return f"section {s} was not collected"
+        if rec.get("status") == "error":
+            return f"section {s} could not be collected: {rec.get('error') or 'unknown error'}"
+    return None
+
+
+def applicable(rule: Rule, host: HostView) -> bool:
+    if host.platform is None:
+        platforms = ("windows",) if host.transport == "winrm" else POSIX_PLATFORMS
+        if rule.platforms and not set(rule.platforms) & set(platforms):
+            return False
+        return not (rule.roles and not set(rule.roles) & set(host.roles))
+    return rule.applies(host.platform, host.roles)
+
+
+def evaluate_host(
+    host: HostView,
+    rules: list[CompiledRule],
+    contract: Contract,
+    waivers: tuple[Waiver, ...] = (),
+    today: date | None = None,
+) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for cr in rules:
+        r = cr.rule
+        if not applicable(r, host):
+            continue
+        observed: dict[str, Any] = {}
+        message = ""
+        problem = _section_problem(host, r.requires)
+        if problem is not None:
+            status, message = "error", problem
+        else:
+            status = ""
+            if cr.when is not None:
+                ws, wo, wr, _ = cr.when(host.facts, host.fact_errors)
+                if ws is None:
+                    status, message = "error", "precondition unknown: " + "; ".join(wr)
+                elif ws is False:
+                    status = "not_applicable"
+                    observed = wo
+                    message = "does not apply: " + describe(r.when, {}) + " does not hold"
+            if not status:
+                if cr.check is None:
+                    status = "manual"
+                    observed = {f: host.facts.get(f) for f in r.observe}
+                    message = "needs a person's review of the observed values"
+                else:
+                    s, observed, reasons, fails = cr.check(host.facts, host.fact_errors)
+                    if s is None:
+                        status, message = "error", "; ".join(reasons) or "unknown"
+                    elif s:
+                        status = "pass"
+                    else:
+                        status, message = "fail", "; ".join(fails)
+                for f in r.observe:
+                    if f in host.facts:
+                        observed.setdefault(f, host.facts[f])
+        owner = host.owner or contract.owners.get(r.control) or r.owner or contract.default_owner
+        res: dict[str, Any] = {
+            "host": host.name,
+            "rule": r.id,
+            "title": r.title,
+            "control": r.control,
+            "severity": r.severity,
+            "owner": owner,
+            "status": status,
+            "observed": observed,
+            "expected": cr.expected,
+            "message": message,
+            "evidence": [
+                {"section": s, "sha256": host.sections[s].get("sha256"),
+                 "collected_at": host.sections[s].get("collected_at")}
+                for s in r.requires if s in host.sections
+            ],
+            "first_seen": None,
+            "due": None,
+            "overdue_days": None,
+        }
+        if waivers:
+            _apply_waivers(res, waivers, today)
+        results.append(res)
+    return results
+
+
+def _apply_waivers(res: dict[str, Any], waivers: tuple[Waiver, ...], today: date | None) -> None:
+    for w in waivers:
+        if not w.covers(res["rule"], res["host"]):
+            continue
+        info = {"reason": w.reason, "approved_by": w.approved_by, "expires": w.expires.isoformat()}
+        if today is not None and w.expires < today:
+            res["waiver_expired"] = info
+            if res["status"] == "fail":
+                res["message"] += f" (a waiver approved by {w.approved_by} expired on {w.expires})"
+            continue
+        res["waiver"] = info
+        if res["status"] == "fail":
+            res["status"] = "waived"  # the observed value stays as it was
+        return
+
+
+STATUS_ORDER = ("fail", "error", "waived", "manual", "not_applicable", "pass")
+
+
+def exit_code(results: Iterable[dict[str, Any]], hosts_unreachable: int) -> int:
+    """0 all passed or waived; 1 a fail; 3 no fail but incomplete (unreachable host or error)."""
+    incomplete = hosts_unreachable > 0
+    for r in results:
+        if r["status"] == "fail":
+            return 1
+        if r["status"] == "error":
+            incomplete = True
+    return 3 if incomplete else 0

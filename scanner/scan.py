@@ -1,0 +1,138 @@
+"""A whole scan: inventory + baselines → collect each host → evaluate → the result document.
+
+The result document (``schema: undone.scan/1``) is the contract of DESIGN.md §3 and the only
+thing reports render. Hosts are evaluated as they land, so a caller that records each host
+(history) loses nothing if the scan is interrupted.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from scanner import __version__
+from scanner.baselines import Baseline
+from scanner.collect import Options, collect
+from scanner.errors import InputError
+from scanner.evaluate import CompiledRule, HostView, compile_rules, evaluate_host, exit_code
+from scanner.inventory import Inventory
+
+SCHEMA = "undone.scan/1"
+STATUSES = ("pass", "fail", "error", "not_applicable", "waived", "manual")
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def merged_params(baselines: list[Baseline], inventory: Inventory) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for b in baselines:
+        params.update(b.params)
+    problems = []
+    for k, v in inventory.params.items():
+        if k not in params:
+            known = ", ".join(sorted(params)) or "none"
+            problems.append(f"{inventory.path}: params.{k}: unknown parameter (known: {known})")
+        elif type(v) is not type(params[k]) and not (
+            isinstance(v, int | float) and isinstance(params[k], int | float)
+            and not isinstance(v, bool)
+        ):
+            problems.append(f"{inventory.path}: params.{k}: is {v!r}, expected a value like "
+                            f"{params[k]!r}")
+        else:
+            params[k] = v
+    if problems:
+        raise InputError(problems)
+    return params
+
+
+def host_view(rec: dict[str, Any]) -> HostView:
+    return HostView(
+        name=rec["name"], platform=rec.get("platform"), roles=tuple(rec.get("roles", ())),
+        reachable=bool(rec.get("reachable")), error=rec.get("error"), facts=rec.get("facts", {}),
+        fact_errors=rec.get("fact_errors", {}), sections=rec.get("sections", {}),
+        owner=rec.get("owner"), transport=rec.get("transport", "ssh"),
+    )
+
+
+def summarise(hosts: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
+    by_status = dict.fromkeys(STATUSES, 0)
+    by_control: dict[str, dict[str, int]] = {}
+    for r in results:
+        by_status[r["status"]] += 1
+        c = by_control.setdefault(r["control"], dict.fromkeys(STATUSES, 0))
+        c[r["status"]] += 1
+    unreachable = sum(1 for h in hosts if not h.get("reachable"))
+    return {
+        "by_status": by_status,
+        "by_control": by_control,
+        "hosts_total": len(hosts),
+        "hosts_unreachable": unreachable,
+        "exit_code": exit_code(results, unreachable),
+    }
+
+
+def run(
+    inventory: Inventory,
+    baselines: list[Baseline],
+    opts: Options,
+    on_host: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None,
+    host_filter: list[str] | None = None,
+) -> dict[str, Any]:
+    params = merged_params(baselines, inventory)
+    opts.max_catalogue_age_days = int(params.get("max_lifecycle_data_age_days",
+                                                 opts.max_catalogue_age_days))
+    rules = [r for b in baselines for r in b.rules]
+    compiled: list[CompiledRule] = compile_rules(rules, params)
+    hosts = list(inventory.hosts)
+    if host_filter:
+        wanted = set(host_filter)
+        unknown = wanted - {h.name for h in hosts}
+        if unknown:
+            raise InputError(f"--hosts: no such host in the inventory: {', '.join(sorted(unknown))}")
+        hosts = [h for h in hosts if h.name in wanted]
+    started = datetime.now(UTC)
+    scan_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    per_host: dict[str, list[dict[str, Any]]] = {}
+
+    def landed(rec: dict[str, Any]) -> None:
+        res = evaluate_host(host_view(rec), compiled, inventory.contract, inventory.waivers,
+                            datetime.now(UTC).date())
+        per_host[rec["name"]] = res
+        if on_host is not None:
+            on_host(rec, res)
+
+    records = collect(hosts, rules, opts, landed)
+    results = [r for h in hosts for r in per_host.get(h.name, [])]
+    finished = datetime.now(UTC)
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "tool": {"name": "undone", "version": __version__},
+        "scan": {
+            "id": scan_id,
+            "started_at": _iso(started),
+            "finished_at": _iso(finished),
+            "inventory": inventory.path,
+            "estate": dict(inventory.estate),
+            "baselines": [{"name": b.name, "version": b.version, "sha256": b.sha256}
+                          for b in baselines],
+            "params": params,
+            "options": {"concurrency": opts.concurrency, "timeout": opts.timeout,
+                        "section_timeout": opts.section_timeout},
+        },
+        "rules": {
+            r.id: {"title": r.title, "control": r.control, "severity": r.severity,
+                   "baseline": r.baseline, "rationale": r.rationale,
+                   "remediation": r.remediation, "references": r.references}
+            for r in rules
+        },
+        "hosts": records,
+        "results": results,
+        "errors": [{"host": h["name"], "kind": h.get("error_kind"), "error": h["error"]}
+                   for h in records if h.get("error")],
+    }
+    doc["summary"] = summarise(records, results)
+    return doc

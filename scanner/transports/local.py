@@ -1,0 +1,57 @@
+"""The local transport: the same batch, run on this machine with ``sh -s``, no SSH."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from scanner.batch import Batch
+from scanner.errors import CollectError
+from scanner.inventory import Host
+from scanner.transports import Stream, new_stream, pump
+
+
+def run(host: Host, batch: Batch, deadline: float, cap: int, total_cap: int) -> Stream:
+    argv = ["sudo", "-n", "sh", "-s"] if host.become and os.geteuid() != 0 else ["sh", "-s"]
+    stream = new_stream(batch, cap, total_cap)
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv, the script goes on stdin
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as e:
+        raise CollectError(f"cannot start sh: {e.strerror or e}") from None
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    try:
+        proc.stdin.write(batch.script.encode("utf-8"))
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    os.set_blocking(out_fd, False)
+    os.set_blocking(err_fd, False)
+
+    def reader(fd: int) -> bytes | None:
+        try:
+            return os.read(fd, 65536)
+        except BlockingIOError:
+            return None
+
+    try:
+        pump(stream, [out_fd, err_fd], lambda: reader(out_fd), lambda: reader(err_fd), deadline)
+    finally:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, 9)
+            except ProcessLookupError:
+                pass
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()) if not stream.timed_out else 2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        proc.stdout.close()
+        proc.stderr.close()
+    stream.exit_status = proc.returncode
+    stream.connection = {"transport": "local"}
+    return stream

@@ -1,0 +1,134 @@
+"""Every rule judged on facts that pass and facts that fail (tests/rules/cases.yaml), and the
+guarantees that hold for all rules: no facts gives `error`, facts in error give `error`, never a
+pass on missing data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scanner import baselines, yamlio
+from scanner.evaluate import HostView, compile_rules, evaluate_host
+from scanner.inventory import Contract
+
+CASES = yamlio.load_file(Path(__file__).parents[1] / "rules" / "cases.yaml")
+BASELINES = baselines.load()
+RULES = {r.id: r for b in BASELINES for r in b.rules}
+PARAMS: dict[str, Any] = {}
+for _b in BASELINES:
+    PARAMS.update(_b.params)
+COMPILED = {cr.rule.id: cr for cr in compile_rules(list(RULES.values()), PARAMS)}
+
+
+def host(facts: dict[str, Any], errors: dict[str, str] | None = None,
+         platform: str = "linux") -> HostView:
+    rule_sections = {s for r in RULES.values() for s in r.requires}
+    sections = {s: {"status": "ok", "sha256": "0" * 64, "collected_at": "2026-11-22T00:00:00Z"}
+                for s in rule_sections}
+    return HostView(name="h1", platform=platform, roles=("server",), reachable=True, error=None,
+                    facts=facts, fact_errors=errors or {}, sections=sections)
+
+
+def judge(rule_id: str, facts: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
+    res = evaluate_host(host(facts, errors), [COMPILED[rule_id]], Contract())
+    assert len(res) == 1
+    return res[0]
+
+
+def _cases() -> list[tuple[str, str, dict[str, Any], dict[str, str]]]:
+    out = []
+    for rule_id, by_status in CASES.items():
+        for status, items in by_status.items():
+            for item in items:
+                if "facts" in item:
+                    out.append((rule_id, status, item["facts"], item.get("fact_errors", {})))
+                else:
+                    out.append((rule_id, status, item, {}))
+    return out
+
+
+@pytest.mark.parametrize(("rule_id", "status", "facts", "errors"), _cases())
+def test_case(rule_id: str, status: str, facts: dict[str, Any], errors: dict[str, str]) -> None:
+    assert rule_id in RULES, f"case for unknown rule {rule_id}"
+    res = judge(rule_id, facts, errors)
+    assert res["status"] == status, res["message"]
+    if status == "fail":
+        assert res["message"], "a failure says why"
+    if status in ("pass", "fail"):
+        assert res["observed"], "the observed facts are reported"
+
+
+def test_every_rule_has_pass_and_fail_cases() -> None:
+    for rule_id, rule in RULES.items():
+        assert rule_id in CASES, f"{rule_id} has no cases in tests/rules/cases.yaml"
+        if rule.check == "manual":
+            assert CASES[rule_id].get("manual"), rule_id
+        else:
+            assert CASES[rule_id].get("pass"), f"{rule_id} has no passing case"
+            assert CASES[rule_id].get("fail"), f"{rule_id} has no failing case"
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_no_facts_is_error_never_pass(rule_id: str) -> None:
+    assert judge(rule_id, {})["status"] == "error"
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_facts_in_error_are_error(rule_id: str) -> None:
+    """Take each passing case and turn every fact into an error: the rule must be `error`."""
+    for item in CASES[rule_id].get("pass", []) + CASES[rule_id].get("manual", []):
+        errors = {k: "could not be read" for k in item}
+        res = judge(rule_id, {}, errors)
+        assert res["status"] == "error", (rule_id, res)
+        assert "could not be read" in res["message"]
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_section_in_error_is_error(rule_id: str) -> None:
+    rule = RULES[rule_id]
+    facts = (CASES[rule_id].get("pass") or CASES[rule_id].get("manual"))[0]
+    h = host(facts)
+    h.sections[rule.requires[0]] = {"status": "error", "error": "timed out on the target"}
+    res = evaluate_host(h, [COMPILED[rule_id]], Contract())[0]
+    assert res["status"] == "error"
+    assert "timed out on the target" in res["message"]
+
+
+def test_unreachable_host_gives_error_for_every_rule() -> None:
+    h = HostView(name="h1", platform=None, roles=(), reachable=False,
+                 error="connection refused", facts={}, fact_errors={}, sections={})
+    res = evaluate_host(h, list(COMPILED.values()), Contract())
+    assert res and all(r["status"] == "error" for r in res)
+    assert all("connection refused" in r["message"] for r in res)
+
+
+def test_rule_ids_unique_and_named() -> None:
+    ids = [r.id for b in BASELINES for r in b.rules]
+    assert len(ids) == len(set(ids))
+    for b in BASELINES:
+        for r in b.rules:
+            assert not r.title.lower().startswith("ensure"), r.id
+            assert len(r.title) < 100
+            assert r.rationale and r.remediation and r.references
+
+
+def test_every_fact_a_rule_uses_is_provided_by_its_sections() -> None:
+    from probes import sections
+
+    secs = sections()
+
+    def facts_of(cond: Any) -> list[str]:
+        if not isinstance(cond, dict):
+            return []
+        if "fact" in cond:
+            return [cond["fact"]]
+        return [f for k in ("all", "any", "none") for c in cond.get(k, []) for f in facts_of(c)]
+
+    derived = {"os.supported", "os.eol_date", "os.days_to_eol", "os.extended_support",
+               "os.eoes_date", "os.lifecycle_product", "lifecycle.snapshot_date"}  # added by scanner.lifecycle from posix.os facts
+    for r in RULES.values():
+        provided = {f for s in r.requires for f in secs[s].provides} | derived
+        for f in facts_of(r.check) + facts_of(r.when) + list(r.observe):
+            assert f in provided, f"{r.id} uses {f}, which none of {r.requires} provides"
