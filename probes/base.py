@@ -146,7 +146,7 @@ class Facts:
     """What a parser found: values (``set``) and, per fact it could not determine, why
     (``error``). Fact names are ``<topic>.<field>`` in lower snake case."""
 
-    __slots__ = ("values", "errors")
+    __slots__ = ("errors", "values")
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
@@ -180,7 +180,7 @@ def guard(
     facts = Facts()
     try:
         body(raw, facts)
-    except Exception as exc:  # noqa: BLE001 - whatever the output, a parser returns facts
+    except Exception as exc:  # whatever the output, a parser returns facts
         reason = f"{raw.name}: could not parse the output ({type(exc).__name__}: {exc})"[:300]
         for name in provides:
             if name not in facts.values and name not in facts.errors:

@@ -165,19 +165,34 @@ def parse(text: str, label: str, sections: set[str] | None = None) -> Baseline:
                 except re.error as e:
                     problems.append(f"{where}.{part}: bad regular expression {rx!r}: {e}")
         applies = r.get("applies_to") or {}
-        rules.append(Rule(
-            id=r["id"], title=r["title"], control=r["control"], severity=r["severity"],
-            requires=tuple(r["requires"]), check=r["check"], rationale=r["rationale"].strip(),
-            remediation=r["remediation"].strip(), references=dict(r["references"]),
-            baseline=meta["name"], owner=r.get("owner"),
-            platforms=tuple(applies.get("platforms", ())), roles=tuple(applies.get("roles", ())),
-            when=r.get("when"), observe=tuple(r.get("observe", ())),
-        ))
+        rules.append(
+            Rule(
+                id=r["id"],
+                title=r["title"],
+                control=r["control"],
+                severity=r["severity"],
+                requires=tuple(r["requires"]),
+                check=r["check"],
+                rationale=r["rationale"].strip(),
+                remediation=r["remediation"].strip(),
+                references=dict(r["references"]),
+                baseline=meta["name"],
+                owner=r.get("owner"),
+                platforms=tuple(applies.get("platforms", ())),
+                roles=tuple(applies.get("roles", ())),
+                when=r.get("when"),
+                observe=tuple(r.get("observe", ())),
+            )
+        )
     if problems:
         raise BaselineError(problems)
     return Baseline(
-        name=meta["name"], version=str(meta["version"]), title=meta["title"], path=label,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), rules=tuple(rules),
+        name=meta["name"],
+        version=str(meta["version"]),
+        title=meta["title"],
+        path=label,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        rules=tuple(rules),
         params=params,
     )
 

@@ -55,16 +55,19 @@ class Batch:
 def build(sections: list[Section], section_timeout: int = DEFAULT_SECTION_TIMEOUT) -> Batch:
     nonce = secrets.token_hex(16)
     half = len(nonce) // 2
-    lines = [_HEADER, f"_u1={nonce[:half]}; _u2={nonce[half:]}",
-             "_ut=$(command -v timeout 2>/dev/null)",
-             'undone_mark() { printf \'\\n==undone:%s%s:%s==\\n\' "$_u1" "$_u2" "$1"; '
-             'printf \'\\n==undone:%s%s:%s==\\n\' "$_u1" "$_u2" "$1" >&2; }',
-             "undone_section() {",
-             '  undone_mark "BEGIN:$1"',
-             '  if [ -n "$_ut" ]; then "$_ut" -k 5 "$3" sh -c "$2" </dev/null; '
-             'else sh -c "$2" </dev/null; fi',
-             '  undone_mark "END:$1:$?"',
-             "}"]
+    lines = [
+        _HEADER,
+        f"_u1={nonce[:half]}; _u2={nonce[half:]}",
+        "_ut=$(command -v timeout 2>/dev/null)",
+        'undone_mark() { printf \'\\n==undone:%s%s:%s==\\n\' "$_u1" "$_u2" "$1"; '
+        'printf \'\\n==undone:%s%s:%s==\\n\' "$_u1" "$_u2" "$1" >&2; }',
+        "undone_section() {",
+        '  undone_mark "BEGIN:$1"',
+        '  if [ -n "$_ut" ]; then "$_ut" -k 5 "$3" sh -c "$2" </dev/null; '
+        'else sh -c "$2" </dev/null; fi',
+        '  undone_mark "END:$1:$?"',
+        "}",
+    ]
     digests: dict[str, str] = {}
     for s in sections:
         body = prelude(s.family) + "\n" + s.script
@@ -88,8 +91,9 @@ class Part:
 class Splitter:
     """Feed bytes of one stream (stdout or stderr); collect each section's part."""
 
-    def __init__(self, batch: Batch, cap: int = DEFAULT_SECTION_CAP,
-                 total_cap: int = DEFAULT_TOTAL_CAP) -> None:
+    def __init__(
+        self, batch: Batch, cap: int = DEFAULT_SECTION_CAP, total_cap: int = DEFAULT_TOTAL_CAP
+    ) -> None:
         self._re = batch.marker_re()
         self._cap = cap
         self._total_cap = total_cap

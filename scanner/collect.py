@@ -27,8 +27,14 @@ from scanner.inventory import Host
 from scanner.transports import Stream, local, ssh
 
 FAMILY_OF_TRANSPORT = {"ssh": "posix", "local": "posix"}
-PLATFORM_OF_FAMILY = {"linux": "linux", "darwin": "macos", "freebsd": "bsd", "openbsd": "bsd",
-                      "netbsd": "bsd", "dragonfly": "bsd"}
+PLATFORM_OF_FAMILY = {
+    "linux": "linux",
+    "darwin": "macos",
+    "freebsd": "bsd",
+    "openbsd": "bsd",
+    "netbsd": "bsd",
+    "dragonfly": "bsd",
+}
 ALWAYS = ("posix.os",)
 
 
@@ -72,10 +78,20 @@ def _text(data: bytes | bytearray) -> str:
 
 def _host_stub(host: Host) -> dict[str, Any]:
     return {
-        "name": host.name, "address": host.address, "transport": host.transport,
-        "platform": host.platform, "roles": list(host.roles), "groups": list(host.groups),
-        "owner": host.owner, "reachable": False, "error": None, "error_kind": None,
-        "connection": {}, "facts": {}, "fact_errors": {}, "sections": {},
+        "name": host.name,
+        "address": host.address,
+        "transport": host.transport,
+        "platform": host.platform,
+        "roles": list(host.roles),
+        "groups": list(host.groups),
+        "owner": host.owner,
+        "reachable": False,
+        "error": None,
+        "error_kind": None,
+        "connection": {},
+        "facts": {},
+        "fact_errors": {},
+        "sections": {},
     }
 
 
@@ -95,13 +111,19 @@ def collect_host(
         if host.transport == "local":
             stream = local.run(host, batch, deadline, opts.cap, opts.total_cap)
         elif host.transport == "ssh":
-            assert connector is not None
-            sopts = ssh.Options(connect_timeout=host.connect_timeout or opts.connect_timeout,
-                                cap=opts.cap, total_cap=opts.total_cap)
+            if connector is None:
+                raise CollectError("internal: SSH host without a connector")
+            sopts = ssh.Options(
+                connect_timeout=host.connect_timeout or opts.connect_timeout,
+                cap=opts.cap,
+                total_cap=opts.total_cap,
+            )
             stream = ssh.run(host, batch, deadline, connector, sopts)
         else:
-            raise CollectError(f"the {host.transport} transport is not available in this version "
-                               "of undone; this host was not scanned")
+            raise CollectError(
+                f"the {host.transport} transport is not available in this version "
+                "of undone; this host was not scanned"
+            )
     except CollectError as e:
         rec["error"] = str(e)
         rec["error_kind"] = e.kind
@@ -110,7 +132,7 @@ def collect_host(
         rec["finished_at"] = _iso(datetime.now(UTC))
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
-    except Exception as e:  # noqa: BLE001 - a library fault on one host must not stop the scan
+    except Exception as e:
         rec["error"] = f"unexpected error talking to the host: {type(e).__name__}: {e}"
         rec["error_kind"] = "error"
         rec["finished_at"] = _iso(datetime.now(UTC))
@@ -126,8 +148,13 @@ def collect_host(
 
 
 def _record_sections(
-    rec: dict[str, Any], stream: Stream, digests: dict[str, str], needed: list[Section],
-    collected: datetime, opts: Options, host: Host,
+    rec: dict[str, Any],
+    stream: Stream,
+    digests: dict[str, str],
+    needed: list[Section],
+    collected: datetime,
+    opts: Options,
+    host: Host,
 ) -> None:
     facts: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -141,15 +168,17 @@ def _record_sections(
         tail = _text(stream.stderr_tail).strip().splitlines()
         why = tail[-1][:300] if tail else ""
         if stream.exit_status not in (0, None) or why:
-            batch_problem = (f"the batch did not run (exit {stream.exit_status})"
-                             + (f": {why}" if why else ""))
+            batch_problem = f"the batch did not run (exit {stream.exit_status})" + (
+                f": {why}" if why else ""
+            )
     for s in needed:
         part = stream.stdout.parts.get(s.name)
         err_part = stream.stderr.parts.get(s.name)
         stdout = _text(part.data) if part else ""
         stderr = _text(err_part.data) if err_part else ""
         srec: dict[str, Any] = {
-            "status": "ok", "error": None,
+            "status": "ok",
+            "error": None,
             "exit_code": part.exit_code if part else None,
             "collected_at": _iso(collected),
             "script_sha256": digests.get(s.name),
@@ -164,20 +193,30 @@ def _record_sections(
             problem = "no output: " + (batch_problem or "the section did not start")
         elif not part.ended:
             problem = "output cut off before the section finished: " + (
-                batch_problem or "connection closed")
+                batch_problem or "connection closed"
+            )
         elif part.truncated:
             problem = f"output exceeded {opts.cap} bytes and was cut; not judged on partial data"
         elif part.exit_code == 124:
             problem = f"timed out on the target after {opts.section_timeout}s"
         elif part.exit_code not in (0, None) and not stdout.strip():
             first = next((ln for ln in stderr.splitlines() if ln.strip()), "")
-            problem = f"section failed (exit {part.exit_code})" + (f": {first[:200]}" if first else "")
+            problem = f"section failed (exit {part.exit_code})" + (
+                f": {first[:200]}" if first else ""
+            )
         if problem is None:
-            raw = RawSection(name=s.name, stdout=stdout, stderr=stderr, exit_code=part.exit_code if part else None,
-                             collected_at=collected, truncated=False, privileged=privileged)
+            raw = RawSection(
+                name=s.name,
+                stdout=stdout,
+                stderr=stderr,
+                exit_code=part.exit_code if part else None,
+                collected_at=collected,
+                truncated=False,
+                privileged=privileged,
+            )
             try:
                 parsed = s.parse(raw)
-            except Exception as e:  # noqa: BLE001 - a parser bug is this section's error only
+            except Exception as e:
                 problem = f"parser failed: {type(e).__name__}: {e}"
             else:
                 facts.update(parsed.values)
@@ -196,7 +235,7 @@ def _record_sections(
             values, errs = lifecycle.enrich_os(facts, collected, cat, opts.max_catalogue_age_days)
             facts.update(values)
             errors.update(errs)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             errors["os.supported"] = f"lifecycle catalogue unusable: {e}"
     fam = facts.get("os.family")
     if rec["platform"] is None and isinstance(fam, str):
@@ -216,15 +255,17 @@ def collect(
     connector.by_name = {h.name: h for h in hosts}
     records: dict[str, dict[str, Any]] = {}
     try:
-        with ThreadPoolExecutor(max_workers=max(1, opts.concurrency),
-                                thread_name_prefix="undone-host") as pool:
-            futures = {pool.submit(collect_host, h, plan(h, rules), opts, connector): h
-                       for h in hosts}
+        with ThreadPoolExecutor(
+            max_workers=max(1, opts.concurrency), thread_name_prefix="undone-host"
+        ) as pool:
+            futures = {
+                pool.submit(collect_host, h, plan(h, rules), opts, connector): h for h in hosts
+            }
             for fut in as_completed(futures):
                 h = futures[fut]
                 try:
                     rec = fut.result()
-                except Exception as e:  # noqa: BLE001 - never lose the other hosts
+                except Exception as e:
                     rec = _host_stub(h)
                     rec["error"] = f"internal error: {type(e).__name__}: {e}"
                     rec["error_kind"] = "error"

@@ -31,6 +31,8 @@ POSIX_PLATFORMS = ("linux", "macos", "bsd")
 
 
 def _fmt(v: Any) -> str:
+    if v is None:
+        return "none"
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_fmt(x) for x in v) + "]" if len(v) <= 8 else f"[{len(v)} items]"
     if isinstance(v, str):
@@ -39,9 +41,17 @@ def _fmt(v: Any) -> str:
 
 
 _OP_TEXT = {
-    "eq": "equal to", "ne": "not equal to", "in": "one of", "not_in": "none of",
-    "lt": "less than", "le": "at most", "gt": "more than", "ge": "at least",
-    "contains": "containing", "not_contains": "not containing", "matches": "matching",
+    "eq": "equal to",
+    "ne": "not equal to",
+    "in": "one of",
+    "not_in": "none of",
+    "lt": "less than",
+    "le": "at most",
+    "gt": "more than",
+    "ge": "at least",
+    "contains": "containing",
+    "not_contains": "not containing",
+    "matches": "matching",
 }
 
 
@@ -63,7 +73,9 @@ def _leaf(fact: str, op: str, want: Any) -> Compiled:
         if op in ("lt", "le", "gt", "ge"):
             if v is None:
                 return False  # nothing to compare (e.g. never patched) is not compliant
-            if not (_number(v) and _number(want)) and not (isinstance(v, str) and isinstance(want, str)):
+            if not (_number(v) and _number(want)) and not (
+                isinstance(v, str) and isinstance(want, str)
+            ):
                 return None
             return bool({"lt": v < want, "le": v <= want, "gt": v > want, "ge": v >= want}[op])
         if op in ("contains", "not_contains"):
@@ -78,8 +90,7 @@ def _leaf(fact: str, op: str, want: Any) -> Compiled:
                 return None
             return (len(v) == 0) == bool(want)
         if op == "matches":
-            assert rx is not None
-            return rx.search(str(v)) is not None if v is not None else False
+            return rx is not None and rx.search(str(v)) is not None if v is not None else False
         return None
 
     def run(values: dict[str, Any], errors: dict[str, str]) -> Outcome:
@@ -96,7 +107,12 @@ def _leaf(fact: str, op: str, want: Any) -> Compiled:
         ok = test(v)
         if ok is None:
             return None, {fact: v}, [f"{fact} is {_fmt(v)}, which cannot be compared ({op})"], []
-        fail = [] if ok else [f"{fact} is {_fmt(v)}; expected {_OP_TEXT.get(op, op)} {_fmt(want)}"]
+        if ok:
+            fail = []
+        elif op == "empty":
+            fail = [f"{fact} is {_fmt(v)}; expected {'none' if want else 'at least one'}"]
+        else:
+            fail = [f"{fact} is {_fmt(v)}; expected {_OP_TEXT.get(op, op)} {_fmt(want)}"]
         return ok, {fact: v}, [], fail
 
     return run
@@ -139,7 +155,7 @@ def compile_condition(cond: Any, params: dict[str, Any]) -> Compiled:
         if kind in cond:
             return _combine(kind, [compile_condition(c, params) for c in cond[kind]])
     fact = cond["fact"]
-    (op, want), = ((k, v) for k, v in cond.items() if k != "fact")
+    ((op, want),) = ((k, v) for k, v in cond.items() if k != "fact")
     if isinstance(want, dict) and "param" in want:
         want = params[want["param"]]
     return _leaf(fact, op, want)
@@ -154,7 +170,7 @@ def describe(cond: Any, params: dict[str, Any]) -> str:
             return "(" + word.join(describe(c, params) for c in cond[kind]) + ")"
     if "none" in cond:
         return "not (" + " or ".join(describe(c, params) for c in cond["none"]) + ")"
-    (op, want), = ((k, v) for k, v in cond.items() if k != "fact")
+    ((op, want),) = ((k, v) for k, v in cond.items() if k != "fact")
     if isinstance(want, dict) and "param" in want:
         want = params[want["param"]]
     if op == "empty":
@@ -247,9 +263,18 @@ def evaluate_host(
                     message = "does not apply: " + describe(r.when, {}) + " does not hold"
             if not status:
                 if cr.check is None:
-                    status = "manual"
-                    observed = {f: host.facts.get(f) for f in r.observe}
-                    message = "needs a person's review of the observed values"
+                    missing = [
+                        f"{f}: {host.fact_errors.get(f, 'not collected')}"
+                        for f in r.observe
+                        if f not in host.facts
+                    ]
+                    if missing:
+                        # nothing to review is not a review: the facts are missing
+                        status, message = "error", "; ".join(missing)
+                    else:
+                        status = "manual"
+                        observed = {f: host.facts[f] for f in r.observe}
+                        message = "needs a person's review of the observed values"
                 else:
                     s, observed, reasons, fails = cr.check(host.facts, host.fact_errors)
                     if s is None:
@@ -274,9 +299,13 @@ def evaluate_host(
             "expected": cr.expected,
             "message": message,
             "evidence": [
-                {"section": s, "sha256": host.sections[s].get("sha256"),
-                 "collected_at": host.sections[s].get("collected_at")}
-                for s in r.requires if s in host.sections
+                {
+                    "section": s,
+                    "sha256": host.sections[s].get("sha256"),
+                    "collected_at": host.sections[s].get("collected_at"),
+                }
+                for s in r.requires
+                if s in host.sections
             ],
             "first_seen": None,
             "due": None,

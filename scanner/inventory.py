@@ -32,14 +32,31 @@ SECTIONS = ("estate", "contract", "networks", "waivers", "params")
 GROUP_KEYS = ("hosts", "vars", "children")
 
 ROLES = (
-    "endpoint", "server", "firewall", "router", "switch", "wireless", "backup-host", "nas",
-    "printer", "ups", "hypervisor", "domain-controller", "gateway", "scanner",
+    "endpoint",
+    "server",
+    "firewall",
+    "router",
+    "switch",
+    "wireless",
+    "backup-host",
+    "nas",
+    "printer",
+    "ups",
+    "hypervisor",
+    "domain-controller",
+    "gateway",
+    "scanner",
 )
 PLATFORMS = ("linux", "macos", "bsd", "windows", "network")
 TRANSPORTS = ("local", "ssh", "winrm")
 CONTROLS = (
-    "firewalls", "secure-configuration", "security-update-management", "user-access-control",
-    "malware-protection", "backup", "asset-management",
+    "firewalls",
+    "secure-configuration",
+    "security-update-management",
+    "user-access-control",
+    "malware-protection",
+    "backup",
+    "asset-management",
 )
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 OWNERS = ("provider", "client", "shared")
@@ -80,7 +97,9 @@ ALIASES = {"role": "roles", "host": "address"}
 SECRET_KEYS = ("password", "passphrase", "secret", "private_key", "community")
 
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$")
+_HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$"
+)
 _RANGE_RE = re.compile(r"\[(\d+):(\d+)\]")
 _JUMP_RE = re.compile(r"(?:-J\s*|ProxyJump=)(\S+)")
 
@@ -190,8 +209,14 @@ class _Problems:
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "text",
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)
 
 
 def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> Any:
@@ -220,8 +245,11 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
     elif kind == "envname":
         if isinstance(value, str) and _ENV_RE.match(value):
             return value
-        p.add(where, f"'{key}' is {value!r}, expected the NAME of an environment variable "
-                     "(secrets are never written in the inventory)")
+        p.add(
+            where,
+            f"'{key}' is {value!r}, expected the NAME of an environment variable "
+            "(secrets are never written in the inventory)",
+        )
     elif kind == "transport":
         if isinstance(value, str):
             v = value.lower()
@@ -243,7 +271,10 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
             unknown = [r for r in items if r not in ROLES]
             if not unknown:
                 return tuple(items)
-            p.add(where, f"'{key}' has unknown role {unknown[0]!r}, expected any of {', '.join(ROLES)}")
+            p.add(
+                where,
+                f"'{key}' has unknown role {unknown[0]!r}, expected any of {', '.join(ROLES)}",
+            )
         else:
             p.add(where, bad + "a role or a list of roles")
     return None
@@ -273,16 +304,21 @@ def _host_vars(raw: Any, where: str, p: _Problems) -> dict[str, Any]:
                 out[k] = v
         elif key in ANSIBLE_KEYS:
             target = ANSIBLE_KEYS[key]
-            if key == "ansible_connection" and isinstance(value, str) and value not in (
-                "local", "ssh", "paramiko", "smart", "winrm", "psrp"
+            if (
+                key == "ansible_connection"
+                and isinstance(value, str)
+                and value not in ("local", "ssh", "paramiko", "smart", "winrm", "psrp")
             ):
                 continue  # network_cli, docker, ...: not for undone; keep the default
             v = _check_value(HOST_KEYS[target], value, where, key, p)
             if v is not None and target not in raw:
                 out.setdefault(target, v)
         elif key in SECRET_KEYS:
-            p.add(where, f"'{key}' holds a secret: never write secrets in the inventory; "
-                         "name an environment variable with 'password_env' or use 'key_file'")
+            p.add(
+                where,
+                f"'{key}' holds a secret: never write secrets in the inventory; "
+                "name an environment variable with 'password_env' or use 'key_file'",
+            )
         elif not key.startswith("ansible_"):
             guess = near_miss(key, list(HOST_KEYS) + list(ALIASES))
             if guess:
@@ -302,7 +338,7 @@ def _expand(name: str) -> list[str]:
         return [name]
     out: list[str] = []
     for i in range(lo, hi + 1):
-        out.extend(_expand(name[: m.start()] + str(i).zfill(width) + name[m.end():]))
+        out.extend(_expand(name[: m.start()] + str(i).zfill(width) + name[m.end() :]))
     return out
 
 
@@ -314,7 +350,9 @@ class _Node:
     parents: list[str]
 
 
-def _walk_groups(top: dict[str, Any], p: _Problems) -> tuple[dict[str, _Node], dict[str, list[tuple[str, dict[str, Any]]]]]:
+def _walk_groups(
+    top: dict[str, Any], p: _Problems
+) -> tuple[dict[str, _Node], dict[str, list[tuple[str, dict[str, Any]]]]]:
     """Collect groups (with their validated vars) and, per host name, the (group, vars) pairs."""
     groups: dict[str, _Node] = {}
     hosts: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -332,15 +370,21 @@ def _walk_groups(top: dict[str, Any], p: _Problems) -> tuple[dict[str, _Node], d
         if body is None:
             return
         if not isinstance(body, dict):
-            p.add(where, f"group '{gname}' is {_type_name(body)}, expected a mapping with "
-                         "hosts, vars or children")
+            p.add(
+                where,
+                f"group '{gname}' is {_type_name(body)}, expected a mapping with "
+                "hosts, vars or children",
+            )
             return
         for key in body:
             if key not in GROUP_KEYS:
                 guess = near_miss(str(key), GROUP_KEYS)
                 hint = f" (did you mean '{guess}'?)" if guess else ""
-                p.add(where, f"unknown key '{key}' in group '{gname}'{hint}; expected "
-                             "hosts, vars or children")
+                p.add(
+                    where,
+                    f"unknown key '{key}' in group '{gname}'{hint}; expected "
+                    "hosts, vars or children",
+                )
         node.vars.update(_host_vars(body.get("vars"), f"{where}.vars", p))
         hs = body.get("hosts")
         if hs is not None:
@@ -425,8 +469,15 @@ def _parse_waivers(raw: Any, p: _Problems) -> list[Waiver]:
         if expires is None:
             p.add(where, "'expires' is missing or not a date (YYYY-MM-DD): every waiver expires")
         if len(p.lines) == before and expires is not None:
-            out.append(Waiver(w["rule"].strip(), hosts_t, w["reason"].strip(),
-                              w["approved_by"].strip(), expires))
+            out.append(
+                Waiver(
+                    w["rule"].strip(),
+                    hosts_t,
+                    w["reason"].strip(),
+                    w["approved_by"].strip(),
+                    expires,
+                )
+            )
     return out
 
 
@@ -445,15 +496,24 @@ def _parse_contract(raw: Any, p: _Problems) -> Contract:
     owners: dict[str, str] = {}
     for control, owner in (raw.get("owners") or {}).items():
         if control not in CONTROLS:
-            p.add("contract.owners", f"unknown control '{control}', expected one of {', '.join(CONTROLS)}")
+            p.add(
+                "contract.owners",
+                f"unknown control '{control}', expected one of {', '.join(CONTROLS)}",
+            )
         elif owner not in OWNERS:
-            p.add(f"contract.owners.{control}", f"owner {owner!r}, expected one of {', '.join(OWNERS)}")
+            p.add(
+                f"contract.owners.{control}",
+                f"owner {owner!r}, expected one of {', '.join(OWNERS)}",
+            )
         else:
             owners[control] = owner
     days: dict[str, int] = {}
     for sev, n in (raw.get("days") or {}).items():
         if sev not in SEVERITIES:
-            p.add("contract.days", f"unknown severity '{sev}', expected one of {', '.join(SEVERITIES)}")
+            p.add(
+                "contract.days",
+                f"unknown severity '{sev}', expected one of {', '.join(SEVERITIES)}",
+            )
         elif not isinstance(n, int) or isinstance(n, bool) or n < 0:
             p.add(f"contract.days.{sev}", f"{n!r}, expected a whole number of days (0 or more)")
         else:
@@ -534,8 +594,10 @@ def parse(data: Any, label: str) -> Inventory:
     if data is None:
         raise InventoryError(f"{label}: the inventory is empty; expected a mapping with 'all'")
     if not isinstance(data, dict):
-        raise InventoryError(f"{label}: the inventory is {_type_name(data)}, expected a mapping "
-                             "with 'all' (an Ansible-shaped YAML inventory)")
+        raise InventoryError(
+            f"{label}: the inventory is {_type_name(data)}, expected a mapping "
+            "with 'all' (an Ansible-shaped YAML inventory)"
+        )
     group_top: dict[str, Any] = {}
     for key, value in data.items():
         if not isinstance(key, str):
@@ -585,30 +647,43 @@ def parse(data: Any, label: str) -> Inventory:
             elif _HOSTNAME_RE.match(hname) or _is_ip(hname):
                 address = hname
             else:
-                p.add(where, "no address: set 'address' (or 'ansible_host') to an IP address or "
-                             "host name")
+                p.add(
+                    where,
+                    "no address: set 'address' (or 'ansible_host') to an IP address or host name",
+                )
                 continue
         port = merged.get("port", 5986 if transport == "winrm" else 22)
         key = (str(address).lower(), int(port), transport)
         if transport != "local" and key in seen_addr:
-            p.add(where, f"duplicate host: same address {address}:{port} as host "
-                         f"'{seen_addr[key]}'")
+            p.add(
+                where, f"duplicate host: same address {address}:{port} as host '{seen_addr[key]}'"
+            )
             continue
         seen_addr[key] = hname
         kf = merged.get("key_file")
         kh = merged.get("known_hosts")
-        hosts.append(Host(
-            name=hname, address=str(address), transport=transport, port=int(port),
-            user=merged.get("user"), roles=tuple(roles),
-            groups=tuple(g for g in ordered if g != "all"), platform=merged.get("platform"),
-            key_file=_resolve(kf, label) if kf else None,
-            password_env=merged.get("password_env"), agent=bool(merged.get("agent", False)),
-            become=bool(merged.get("become", False)), jump=merged.get("jump"),
-            known_hosts=_resolve(kh, label) if kh else None,
-            trust_on_first_use=bool(merged.get("trust_on_first_use", False)),
-            timeout=merged.get("timeout"), connect_timeout=merged.get("connect_timeout"),
-            owner=merged.get("owner"),
-        ))
+        hosts.append(
+            Host(
+                name=hname,
+                address=str(address),
+                transport=transport,
+                port=int(port),
+                user=merged.get("user"),
+                roles=tuple(roles),
+                groups=tuple(g for g in ordered if g != "all"),
+                platform=merged.get("platform"),
+                key_file=_resolve(kf, label) if kf else None,
+                password_env=merged.get("password_env"),
+                agent=bool(merged.get("agent", False)),
+                become=bool(merged.get("become", False)),
+                jump=merged.get("jump"),
+                known_hosts=_resolve(kh, label) if kh else None,
+                trust_on_first_use=bool(merged.get("trust_on_first_use", False)),
+                timeout=merged.get("timeout"),
+                connect_timeout=merged.get("connect_timeout"),
+                owner=merged.get("owner"),
+            )
+        )
     names = {h.name for h in hosts}
     for w in waivers:
         for hn in w.hosts:
@@ -616,11 +691,20 @@ def parse(data: Any, label: str) -> Inventory:
                 p.add("waivers", f"waiver for rule {w.rule} names unknown host '{hn}'")
     if p.lines:
         raise InventoryError(p.lines)
-    return Inventory(path=label, hosts=tuple(hosts), estate=estate, contract=contract,
-                     networks=tuple(networks), waivers=tuple(waivers), params=params)
+    return Inventory(
+        path=label,
+        hosts=tuple(hosts),
+        estate=estate,
+        contract=contract,
+        networks=tuple(networks),
+        waivers=tuple(waivers),
+        params=params,
+    )
 
 
-def _host_where(hname: str, entries: list[tuple[str, dict[str, Any]]], groups: dict[str, _Node]) -> str:
+def _host_where(
+    hname: str, entries: list[tuple[str, dict[str, Any]]], groups: dict[str, _Node]
+) -> str:
     g = entries[0][0]
     chain = [g]
     while groups.get(chain[-1]) and groups[chain[-1]].parents:

@@ -29,7 +29,9 @@ class Stream:
 
 
 def new_stream(batch: Batch, cap: int, total_cap: int) -> Stream:
-    return Stream(Splitter(batch, cap, total_cap), Splitter(batch, cap // 4 or 1, total_cap // 4 or 1))
+    return Stream(
+        Splitter(batch, cap, total_cap), Splitter(batch, cap // 4 or 1, total_cap // 4 or 1)
+    )
 
 
 def pump(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -17,12 +18,16 @@ def run(host: Host, batch: Batch, deadline: float, cap: int, total_cap: int) -> 
     stream = new_stream(batch, cap, total_cap)
     try:
         proc = subprocess.Popen(  # noqa: S603 - fixed argv, the script goes on stdin
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
     except OSError as e:
         raise CollectError(f"cannot start sh: {e.strerror or e}") from None
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    if proc.stdin is None or proc.stdout is None or proc.stderr is None:  # pragma: no cover
+        raise CollectError("cannot open pipes to sh")
     try:
         proc.stdin.write(batch.script.encode("utf-8"))
         proc.stdin.close()
@@ -42,10 +47,8 @@ def run(host: Host, batch: Batch, deadline: float, cap: int, total_cap: int) -> 
         pump(stream, [out_fd, err_fd], lambda: reader(out_fd), lambda: reader(err_fd), deadline)
     finally:
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, 9)
-            except ProcessLookupError:
-                pass
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()) if not stream.timed_out else 2)
         except subprocess.TimeoutExpired:

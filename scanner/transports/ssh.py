@@ -18,6 +18,7 @@ is shared by every target behind it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import socket
@@ -42,10 +43,8 @@ class _QuickAckSocket(socket.socket):
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if TCP_QUICKACK is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.setsockopt(socket.IPPROTO_TCP, TCP_QUICKACK, 1)
-            except OSError:
-                pass
         return super().recv(bufsize, flags)
 
 
@@ -64,7 +63,9 @@ class _RecordingReject(paramiko.MissingHostKeyPolicy):
     def __init__(self) -> None:
         self.key: paramiko.PKey | None = None
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         self.key = key
         raise paramiko.SSHException(f"unknown host key for {hostname}")
 
@@ -75,7 +76,9 @@ class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
         self.path = path
         self.accepted: paramiko.PKey | None = None
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         self.accepted = key
         self.connector.remember(self.path, hostname, key)
 
@@ -112,10 +115,8 @@ class Connector:
             if hk is None:
                 hk = paramiko.HostKeys()
                 if os.path.exists(path):
-                    try:
+                    with contextlib.suppress(OSError, paramiko.SSHException):
                         hk.load(path)
-                    except (OSError, paramiko.SSHException):
-                        pass
                 self._hostkeys[path] = hk
             return hk
 
@@ -125,7 +126,7 @@ class Connector:
         for path in self._files(host):
             found = self._load(path).lookup(name)
             if found:
-                out.extend((kt, found[kt]) for kt in found.keys())
+                out.extend((kt, found[kt]) for kt in found)
         return out
 
     def remember(self, path: str, name: str, key: paramiko.PKey) -> None:
@@ -152,8 +153,9 @@ class Connector:
         except PermissionError:
             raise AuthError(f"key file {path} cannot be read (permission denied)") from None
         except paramiko.PasswordRequiredException:
-            raise AuthError(f"key file {path} is encrypted: load it into ssh-agent and set "
-                            "'agent: true'") from None
+            raise AuthError(
+                f"key file {path} is encrypted: load it into ssh-agent and set 'agent: true'"
+            ) from None
         except (paramiko.SSHException, ValueError, OSError) as e:
             raise AuthError(f"key file {path} is not a usable private key: {e}") from None
         with self._lock:
@@ -165,15 +167,17 @@ class Connector:
         try:
             raw = socket.create_connection((address, port), timeout=timeout)
         except TimeoutError:
-            raise UnreachableError(f"connection to {address}:{port} timed out after "
-                                   f"{timeout:g}s") from None
+            raise UnreachableError(
+                f"connection to {address}:{port} timed out after {timeout:g}s"
+            ) from None
         except ConnectionRefusedError:
             raise UnreachableError(f"connection to {address}:{port} refused") from None
         except socket.gaierror as e:
             raise UnreachableError(f"cannot resolve {address}: {e.strerror}") from None
         except OSError as e:
-            raise UnreachableError(f"cannot connect to {address}:{port}: "
-                                   f"{e.strerror or e}") from None
+            raise UnreachableError(
+                f"cannot connect to {address}:{port}: {e.strerror or e}"
+            ) from None
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         fam, typ, proto = raw.family, raw.type, raw.proto
         sock = _QuickAckSocket(fam, typ, proto, fileno=raw.detach())
@@ -198,13 +202,22 @@ class Connector:
                 port = int(p)
         else:
             addr = rest
-        return Host(name=f"jump:{spec}", address=addr, port=port, user=user,
-                    key_file=host.key_file, agent=host.agent, password_env=host.password_env,
-                    known_hosts=host.known_hosts, trust_on_first_use=host.trust_on_first_use,
-                    connect_timeout=host.connect_timeout)
+        return Host(
+            name=f"jump:{spec}",
+            address=addr,
+            port=port,
+            user=user,
+            key_file=host.key_file,
+            agent=host.agent,
+            password_env=host.password_env,
+            known_hosts=host.known_hosts,
+            trust_on_first_use=host.trust_on_first_use,
+            connect_timeout=host.connect_timeout,
+        )
 
     def _jump(self, host: Host, opts: Options) -> paramiko.Transport:
-        assert host.jump is not None
+        if host.jump is None:
+            raise CollectError("internal: no jump host")
         jhost = self._parse_jump(host.jump, host)
         key = (jhost.address, jhost.port, jhost.user)
         with self._lock:
@@ -219,7 +232,8 @@ class Connector:
                     raise type(e)(f"jump host {host.jump}: {e}") from None
                 self._jumps[key] = client
                 t = client.get_transport()
-            assert t is not None
+            if t is None:
+                raise UnreachableError(f"jump host {host.jump}: no transport")
             return t
 
     def client(self, host: Host, opts: Options) -> tuple[paramiko.SSHClient, dict[str, Any]]:
@@ -232,8 +246,9 @@ class Connector:
                     "direct-tcpip", (host.address, host.port), ("127.0.0.1", 0), timeout=timeout
                 )
             except (paramiko.SSHException, OSError) as e:
-                raise UnreachableError(f"jump host {host.jump} could not reach "
-                                       f"{host.address}:{host.port}: {e}") from None
+                raise UnreachableError(
+                    f"jump host {host.jump} could not reach {host.address}:{host.port}: {e}"
+                ) from None
         else:
             sock = self._socket(host.address, host.port, timeout)
 
@@ -252,9 +267,16 @@ class Connector:
             client.set_missing_host_key_policy(reject)
 
         kwargs: dict[str, Any] = {
-            "hostname": host.address, "port": host.port, "username": host.user or _local_user(),
-            "sock": sock, "timeout": timeout, "banner_timeout": timeout, "auth_timeout": timeout,
-            "channel_timeout": timeout, "look_for_keys": False, "allow_agent": host.agent,
+            "hostname": host.address,
+            "port": host.port,
+            "username": host.user or _local_user(),
+            "sock": sock,
+            "timeout": timeout,
+            "banner_timeout": timeout,
+            "auth_timeout": timeout,
+            "channel_timeout": timeout,
+            "look_for_keys": False,
+            "allow_agent": host.agent,
         }
         if host.key_file:
             kwargs["pkey"] = self.pkey(host.key_file)
@@ -262,8 +284,9 @@ class Connector:
             pw = os.environ.get(host.password_env)
             if pw is None:
                 sock.close()
-                raise AuthError(f"environment variable {host.password_env} (password_env) is "
-                                "not set")
+                raise AuthError(
+                    f"environment variable {host.password_env} (password_env) is not set"
+                )
             kwargs["password"] = pw
         if not host.key_file and not host.password_env and not host.agent:
             kwargs["look_for_keys"] = True
@@ -277,7 +300,8 @@ class Connector:
                 f"host offered {fingerprint(e.key)}. This can mean someone is intercepting the "
                 "connection, or the host was reinstalled. Refused. If the change is expected, "
                 f"verify the new key out of band and run: ssh-keygen -R '{name}'",
-                changed=True, fingerprint=fingerprint(e.key),
+                changed=True,
+                fingerprint=fingerprint(e.key),
             ) from None
         except paramiko.AuthenticationException as e:
             client.close()
@@ -293,33 +317,42 @@ class Connector:
                     f"{reject.key.get_name()} {fp}. Check that fingerprint with the host's "
                     f"administrator, then add it: ssh-keyscan {port_opt}{host.address} >> "
                     "~/.ssh/known_hosts (or set trust_on_first_use: true to accept and record "
-                    "it once)", fingerprint=fp,
+                    "it once)",
+                    fingerprint=fp,
                 ) from None
             msg = str(e)
             if "Error reading SSH protocol banner" in msg or "banner" in msg.lower():
-                raise UnreachableError(f"no SSH banner from {host.address}:{host.port} within "
-                                       f"{timeout:g}s") from None
+                raise UnreachableError(
+                    f"no SSH banner from {host.address}:{host.port} within {timeout:g}s"
+                ) from None
             if "no acceptable" in msg.lower() or "incompatible" in msg.lower():
                 raise UnreachableError(
                     f"cannot agree on SSH algorithms with {host.address}: {msg} (old devices "
                     "that only offer SHA-1 key exchange cannot be reached by paramiko 4+)"
                 ) from None
             raise UnreachableError(f"SSH to {host.address}:{host.port} failed: {msg}") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             client.close()
-            raise UnreachableError(f"SSH handshake with {host.address}:{host.port} timed out "
-                                   f"after {timeout:g}s") from None
+            raise UnreachableError(
+                f"SSH handshake with {host.address}:{host.port} timed out after {timeout:g}s"
+            ) from None
         except (OSError, EOFError) as e:
             client.close()
-            raise UnreachableError(f"connection to {host.address}:{host.port} lost during the "
-                                   f"handshake: {e}") from None
+            raise UnreachableError(
+                f"connection to {host.address}:{host.port} lost during the handshake: {e}"
+            ) from None
         t = client.get_transport()
-        assert t is not None
+        if t is None:
+            client.close()
+            raise UnreachableError(f"{host.address}: connection closed after authentication")
         server_key = t.get_remote_server_key()
         info: dict[str, Any] = {
             "transport": "ssh",
-            "host_key": {"type": server_key.get_name(), "fingerprint": fingerprint(server_key),
-                         "accepted_on_first_use": bool(tofu and tofu.accepted is not None)},
+            "host_key": {
+                "type": server_key.get_name(),
+                "fingerprint": fingerprint(server_key),
+                "accepted_on_first_use": bool(tofu and tofu.accepted is not None),
+            },
             "user": kwargs["username"],
         }
         if host.jump:
@@ -348,7 +381,8 @@ def run(host: Host, batch: Batch, deadline: float, connector: Connector, opts: O
     stream.connection = info
     try:
         t = client.get_transport()
-        assert t is not None
+        if t is None:
+            raise UnreachableError(f"{host.address}: connection closed after authentication")
         try:
             chan = t.open_session(timeout=max(0.1, deadline - time.monotonic()))
         except (paramiko.SSHException, OSError, EOFError) as e:
@@ -387,7 +421,12 @@ def run(host: Host, batch: Batch, deadline: float, connector: Connector, opts: O
                 chan.status_event.wait(0.05)
             if chan.exit_status_ready():
                 stream.exit_status = chan.recv_exit_status()
-        if t is not None and not t.is_active() and stream.exit_status is None and not stream.timed_out:
+        if (
+            t is not None
+            and not t.is_active()
+            and stream.exit_status is None
+            and not stream.timed_out
+        ):
             stream.error = stream.error or "connection closed before the batch finished"
         chan.close()
     finally:

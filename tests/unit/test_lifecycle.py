@@ -281,7 +281,7 @@ def test_stale_catalogue_gives_errors_not_values(cat: Catalogue) -> None:
         {"os.id": "debian", "os.version_id": "10"}, at("2026-11-22"), cat, 30
     )
     stale = "lifecycle data is stale (snapshot 2026-08-22, 92 days old)"
-    assert errors == {"os.supported": stale, "os.days_to_eol": stale}
+    assert errors == {"os.supported": stale, "os.days_to_eol": stale, "os.extended_support": stale}
     assert "os.supported" not in values and "os.days_to_eol" not in values
     assert values["os.eol_date"] == "2022-09-10"
     assert values[AGE_FACT] == 92

@@ -1,0 +1,350 @@
+"""posix.firewall: which host firewall filters inbound traffic, and what it does by default.
+
+Reading the kernel's rules needs root. As another user every fact is an error, "needs root
+(allow sudo with become: true)": a scan without root must not say "no firewall".
+
+How the default is worked out:
+
+* **ufw** (``Status: active``): its ``Default: deny (incoming)`` line; deny is drop.
+* **nftables** (also firewalld's and iptables-nft's rules, which live in nftables): every base
+  chain with ``type filter hook input``. In a chain, the first rule that is an unconditional
+  verdict (``drop``, ``reject ...``, ``accept``, counters, logs and comments aside) decides,
+  else the chain's policy; so an accept policy closed by a final ``drop``/``reject`` rule counts
+  as drop. A packet must pass every input chain, so the first chain (by priority) that does not
+  accept gives the answer. ``default_inbound`` is for IPv4 (families ip and inet),
+  ``default_inbound_v6`` for IPv6 (ip6 and inet).
+* **iptables** (legacy backend, seen only through ``iptables -S INPUT``): ``-P INPUT`` and an
+  unconditional ``-A INPUT -j DROP/REJECT/ACCEPT``.
+* **firewalld** (``firewall-cmd --state`` says running): kind firewalld, default from its
+  nftables (or iptables) rules.
+
+``firewall.services`` holds ``systemctl is-active`` of ufw, firewalld and nftables where systemd
+runs (null where it does not): a hint only; the kernel's rules decide.
+
+``firewall.kind`` is what manages the filter: "ufw", "firewalld", "nftables", "iptables" (an
+iptables-nft ruleset: only ``ip``/``ip6`` tables named filter with upper-case chains), or "none".
+``firewall.active`` is true when some input filter is loaded (a ufw or firewalld that runs, or at
+least one input base chain). With no input chain and no firewall tool running, kind is "none",
+active false and default_inbound "accept": nothing filters inbound traffic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from probes.base import Block, Facts, RawSection, guard, split_blocks
+
+PROVIDES = (
+    "firewall.kind",
+    "firewall.active",
+    "firewall.default_inbound",
+    "firewall.default_inbound_v6",
+    "firewall.detail",
+    "firewall.input_chains",
+    "firewall.services",
+)
+NEEDS_ROOT = PROVIDES
+_ROOT_REASON = "needs root (allow sudo with become: true)"
+
+_PRIORITY = {
+    "raw": -300,
+    "mangle": -150,
+    "dstnat": -100,
+    "filter": 0,
+    "security": 50,
+    "srcnat": 100,
+}
+_TABLE_RE = re.compile(r"^table\s+(\w+)\s+(\S+)\s*\{$")
+_CHAIN_RE = re.compile(r"^chain\s+(\S+)\s*\{$")
+_HOOK_RE = re.compile(
+    r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;]+);(?:\s*policy\s+(\w+);)?"
+)
+_NOISE_RE = re.compile(
+    r'counter(?: packets \d+ bytes \d+)?|comment "[^"]*"|'
+    r'log(?: prefix "[^"]*")?(?: level \w+)?(?: flags [\w,]+)?'
+)
+_UFW_DEFAULT_RE = re.compile(r"^Default:\s*(\w+)\s*\(incoming\)")
+_VERDICT = {
+    "deny": "drop",
+    "drop": "drop",
+    "reject": "reject",
+    "allow": "accept",
+    "accept": "accept",
+}
+
+
+@dataclass
+class _Chain:
+    family: str
+    table: str
+    name: str
+    hook: str | None = None
+    ctype: str | None = None
+    priority: int = 0
+    policy: str = "accept"
+    rules: list[str] = field(default_factory=list)
+
+    def effective(self) -> str:
+        for rule in self.rules:
+            v = _unconditional(rule)
+            if v is not None:
+                return v
+        return self.policy
+
+
+def _unconditional(rule: str) -> str | None:
+    rest = " ".join(_NOISE_RE.sub(" ", rule).split())
+    if rest in ("drop", "accept"):
+        return rest
+    if rest == "reject" or rest.startswith("reject with "):
+        return "reject"
+    return None
+
+
+def _priority(text: str) -> int:
+    t = text.replace(" ", "")
+    m = re.match(r"^([a-z]+)?([+-]?\d+)?$", t)
+    if not m:
+        return 0
+    base = _PRIORITY.get(m.group(1) or "", 0)
+    if m.group(1) and m.group(2):
+        return base + int(m.group(2))
+    if m.group(2):
+        return int(m.group(2))
+    return base
+
+
+def parse(raw: RawSection) -> Facts:
+    return guard(raw, PROVIDES, _parse)
+
+
+def _parse(raw: RawSection, facts: Facts) -> None:
+    blocks = split_blocks(raw.stdout)
+    uid = blocks.get("uid")
+    if uid is None or not uid.ok or not uid.text.strip().isdigit():
+        facts.error_all(PROVIDES, (uid or Block("", None)).why("id -u"))
+        return
+    if int(uid.text.strip()) != 0:
+        facts.error_all(PROVIDES, _ROOT_REASON)
+        return
+
+    ufw = blocks.get("ufw")
+    fwd = blocks.get("firewalld")
+    nft = blocks.get("nft")
+    ipt = blocks.get("iptables")
+    ip6t = blocks.get("ip6tables")
+    for b, what in ((ufw, "ufw"), (fwd, "firewall-cmd"), (nft, "nft"), (ipt, "iptables")):
+        if b is None or b.rc is None:
+            facts.error_all(PROVIDES, (b or Block("", None)).why(what))
+            return
+
+    chains = _nft_chains(nft) if nft is not None and nft.ok else None
+    if chains is not None:
+        facts.set(
+            "firewall.input_chains",
+            [
+                {
+                    "family": c.family,
+                    "table": c.table,
+                    "chain": c.name,
+                    "priority": c.priority,
+                    "policy": c.policy,
+                    "effective": c.effective(),
+                    "rules": len(c.rules),
+                }
+                for c in chains
+            ],
+        )
+    elif nft is not None and nft.missing:
+        facts.set("firewall.input_chains", [])
+    else:
+        facts.error("firewall.input_chains", (nft or Block("", None)).why("nft list ruleset"))
+    services = _services(blocks.get("services"))
+    facts.set("firewall.services", services)
+    ipt_state = _iptables(ipt) if ipt is not None and ipt.ok else None
+    ip6t_state = _iptables(ip6t) if ip6t is not None and ip6t.ok else None
+
+    # ufw
+    if ufw is not None and ufw.ok and "Status: active" in ufw.text:
+        default = next(
+            (
+                _VERDICT.get(m.group(1).lower())
+                for m in (_UFW_DEFAULT_RE.match(ln.strip()) for ln in ufw.lines())
+                if m
+            ),
+            None,
+        )
+        if default is None:
+            facts.error_all(PROVIDES, "ufw status verbose: no 'Default: ... (incoming)' line")
+            return
+        line = next(ln.strip() for ln in ufw.lines() if ln.strip().startswith("Default:"))
+        _set(facts, "ufw", True, default, default, f"ufw active; {line}")
+        return
+
+    nft_v4 = _verdict(chains, ("ip", "inet")) if chains is not None else None
+    nft_v6 = _verdict(chains, ("ip6", "inet")) if chains is not None else None
+
+    if fwd is not None and fwd.ok and fwd.text.strip().startswith("running"):
+        if chains:
+            detail = "firewalld running; " + _describe(chains)
+            _set(facts, "firewalld", True, nft_v4, nft_v6, detail)
+        elif ipt_state is not None:
+            v4 = ipt_state[0]
+            v6 = ip6t_state[0] if ip6t_state else None
+            _set(facts, "firewalld", True, v4, v6, f"firewalld running; iptables INPUT {v4}")
+        else:
+            facts.error_all(
+                [n for n in PROVIDES if n not in facts.values],
+                "firewalld is running but neither nft nor iptables could list its rules",
+            )
+        return
+
+    if chains:
+        kind = "iptables" if _looks_iptables_nft(chains) else "nftables"
+        _set(facts, kind, True, nft_v4, nft_v6, _describe(chains))
+        return
+
+    if ipt_state is not None and (ipt_state[1] or ipt_state[0] != "accept"):
+        v6 = ip6t_state[0] if ip6t_state else None
+        _set(facts, "iptables", True, ipt_state[0], v6, f"iptables INPUT {ipt_state[0]}")
+        return
+
+    # Nothing filters inbound: but only say so when every tool present could be read.
+    failed = [
+        b.why(what)
+        for b, what in ((nft, "nft list ruleset"), (ipt, "iptables -S"))
+        if b is not None and not b.ok and not b.missing
+    ]
+    if failed:
+        facts.error_all([n for n in PROVIDES if n not in facts.values], failed[0])
+        return
+    tools = [w for b, w in ((nft, "nft"), (ipt, "iptables"), (ufw, "ufw"), (fwd, "firewalld"))
+             if b is not None and not b.missing]
+    detail = "no input filter loaded"
+    if ufw is not None and ufw.ok and "Status: inactive" in ufw.text:
+        detail += "; ufw installed but inactive"
+    running = sorted(u for u, state in (services or {}).items() if state == "active")
+    if running:
+        detail += "; active services: " + ", ".join(running)
+    if not tools:
+        detail = "no firewall tool (nft, iptables, ufw, firewall-cmd) on the target"
+    _set(facts, "none", False, "accept", "accept", detail)
+
+
+def _services(block: Block | None) -> dict[str, str] | None:
+    """``systemctl is-active`` of ufw, firewalld and nftables; None where systemd does not run
+    (the script prints the block only when it does)."""
+    if block is None or not block.ok:
+        return None
+    out: dict[str, str] = {}
+    for line in block.lines():
+        unit, _, state = line.strip().partition(" ")
+        if unit:
+            out[unit] = state.strip() or "unknown"
+    return out
+
+
+def _set(
+    facts: Facts, kind: str, active: bool, v4: str | None, v6: str | None, detail: str
+) -> None:
+    facts.set("firewall.kind", kind)
+    facts.set("firewall.active", active)
+    facts.set("firewall.detail", detail[:300])
+    if v4 is None:
+        facts.error("firewall.default_inbound", f"{kind}: no IPv4 input rules could be read")
+    else:
+        facts.set("firewall.default_inbound", v4)
+    if v6 is None:
+        facts.error("firewall.default_inbound_v6", f"{kind}: no IPv6 input rules could be read")
+    else:
+        facts.set("firewall.default_inbound_v6", v6)
+
+
+def _nft_chains(block: Block) -> list[_Chain]:
+    """Input-hook filter base chains of an ``nft list ruleset`` output."""
+    chains: list[_Chain] = []
+    family = table = ""
+    chain: _Chain | None = None
+    depth = 0
+    chain_depth = -1
+    for raw in block.lines():
+        line = raw.strip()
+        if not line:
+            continue
+        t = _TABLE_RE.match(line)
+        if t and depth == 0:
+            family, table = t.group(1), t.group(2)
+            depth = 1
+            continue
+        c = _CHAIN_RE.match(line)
+        if c and depth == 1:
+            chain = _Chain(family=family, table=table, name=c.group(1))
+            chain_depth = depth
+            depth += 1
+            continue
+        opens, closes = line.count("{"), line.count("}")
+        if chain is not None and depth == chain_depth + 1 and not line.startswith("}"):
+            h = _HOOK_RE.search(line)
+            if h and chain.hook is None:
+                chain.ctype, chain.hook = h.group(1), h.group(2)
+                chain.priority = _priority(h.group(3))
+                chain.policy = (h.group(4) or "accept").lower()
+            elif line.startswith(("type ", "policy ")):
+                pass
+            else:
+                chain.rules.append(line)
+        depth += opens - closes
+        if chain is not None and depth <= chain_depth:
+            if chain.hook == "input" and chain.ctype == "filter":
+                chains.append(chain)
+            chain = None
+            chain_depth = -1
+        depth = max(depth, 0)
+    return sorted(chains, key=lambda c: c.priority)
+
+
+def _verdict(chains: list[_Chain], families: tuple[str, ...]) -> str:
+    for c in chains:
+        if c.family in families:
+            v = c.effective()
+            if v != "accept":
+                return v
+    return "accept"
+
+
+def _looks_iptables_nft(chains: list[_Chain]) -> bool:
+    return all(
+        c.family in ("ip", "ip6") and c.table == "filter" and c.name == "INPUT" for c in chains
+    )
+
+
+def _describe(chains: list[_Chain]) -> str:
+    parts = [
+        f"{c.family} {c.table} {c.name}: policy {c.policy}, {len(c.rules)} rules, "
+        f"effective {c.effective()}"
+        for c in chains
+    ]
+    return "; ".join(parts)
+
+
+def _iptables(block: Block) -> tuple[str, bool] | None:
+    """(effective INPUT verdict, has rules) from ``iptables -S INPUT``, or None if unreadable."""
+    policy: str | None = None
+    rules: list[str] = []
+    for raw in block.lines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if parts[:2] == ["-P", "INPUT"] and len(parts) >= 3:
+            policy = _VERDICT.get(parts[2].lower(), parts[2].lower())
+        elif parts[:2] == ["-A", "INPUT"]:
+            rules.append(" ".join(parts[2:]))
+    if policy is None:
+        return None
+    for rule in rules:
+        p = rule.split()
+        if len(p) >= 2 and p[0] == "-j" and p[1] in ("DROP", "REJECT", "ACCEPT"):
+            return _VERDICT[p[1].lower()], True
+    return policy, bool(rules)

@@ -1,0 +1,702 @@
+"""posix.updates: pending updates, security fixes and their age, reboot, automatic updates.
+
+**apt** (Debian, Ubuntu). ``apt-get -s dist-upgrade`` is a simulation run with no lock and no
+binary cache, so it writes nothing. Each ``Inst`` line names the pockets the candidate comes
+from, for example ``(1.10.1-3+deb12u1 Debian:12.15/oldstable, Debian-Security:12/oldstable-security
+[amd64])``; an update is a security update when one of its pockets has an archive ending in
+``-security`` or a label containing ``Security``. Every pending update is recorded with its
+pockets (``source``), because Debian also ships fixes through point releases.
+
+apt gives no release date for an update. The ``Date:`` of the Release file of the pocket an
+update comes from, as the target last fetched it, is a lower bound on its age (the update was in
+that pocket when the file was made): ``security_age_basis`` is then
+``"metadata-date-lower-bound"``.
+
+**dnf** (RHEL, Rocky, Alma, Fedora with dnf 4). Cache-only (``-C``) ``check-update`` (exit code
+100 when updates are pending), ``updateinfo list --security`` (advisory, severity, package) and
+``updateinfo info --security`` (the advisory date). dnf 4 prints that date as ``Updated``: libsolv
+keeps the later of the advisory's issued and updated dates, so the age from it is again a lower
+bound on the time since the fix was issued: ``security_age_basis`` is ``"advisory-updated"``.
+dnf 5, yum, zypper and apk are recognised and reported as not supported yet (error facts).
+
+Facts (apt example)::
+
+    updates.manager "apt"            updates.pending_count 135     updates.security_count 23
+    updates.pending [{package, arch, installed, candidate, source, security, severity,
+                      advisory, issued}, ...]
+    updates.security_packages ["libssl3", ...]
+    updates.security_age_days 2.0    updates.security_age_basis "metadata-date-lower-bound"
+    updates.security_since "2026-11-20T00:12:41Z"   (the date the age is counted from)
+    updates.metadata_date "2026-11-20T02:11:10Z"    updates.metadata_age_days 2.0
+    updates.reboot_required false    updates.reboot_packages []
+    updates.auto_tool null           updates.auto_configured false
+    updates.auto_timer_enabled true  updates.auto_timers {"apt-daily-upgrade.timer": "enabled"}
+
+``security_age_days`` is 0.0 when nothing is pending; when security updates are pending but no
+date is known it is an error starting with "age unknown", never a number.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from probes.base import (
+    Block,
+    Facts,
+    RawSection,
+    age_days,
+    guard,
+    inner_exit,
+    iso,
+    split_blocks,
+)
+
+PROVIDES = (
+    "updates.manager",
+    "updates.pending_count",
+    "updates.security_count",
+    "updates.pending",
+    "updates.security_packages",
+    "updates.security_age_days",
+    "updates.security_age_basis",
+    "updates.security_since",
+    "updates.metadata_date",
+    "updates.metadata_age_days",
+    "updates.reboot_required",
+    "updates.reboot_packages",
+    "updates.auto_tool",
+    "updates.auto_configured",
+    "updates.auto_timer_enabled",
+    "updates.auto_timers",
+)
+
+_PENDING = (
+    "updates.pending_count",
+    "updates.security_count",
+    "updates.pending",
+    "updates.security_packages",
+)
+_AGE = ("updates.security_age_days", "updates.security_age_basis", "updates.security_since")
+_METADATA = ("updates.metadata_date", "updates.metadata_age_days")
+_AUTO = (
+    "updates.auto_tool",
+    "updates.auto_configured",
+    "updates.auto_timer_enabled",
+    "updates.auto_timers",
+)
+_REBOOT = ("updates.reboot_required", "updates.reboot_packages")
+_UNSUPPORTED = {"dnf5", "yum", "zypper", "apk", "pkg"}
+
+# systemctl is-enabled states: which mean "will run", which mean "will not".
+_ENABLED = {"enabled", "enabled-runtime", "generated", "transient"}
+_NOT_ENABLED = {
+    "disabled",
+    "masked",
+    "masked-runtime",
+    "not-found",
+    "static",
+    "indirect",
+    "linked",
+    "linked-runtime",
+    "bad",
+}
+
+
+def parse(raw: RawSection) -> Facts:
+    return guard(raw, PROVIDES, _parse)
+
+
+def _parse(raw: RawSection, facts: Facts) -> None:
+    blocks = split_blocks(raw.stdout)
+    mb = blocks.get("manager")
+    if mb is None or mb.rc is None:
+        facts.error_all(PROVIDES, "package manager: no output from the target")
+        return
+    manager = next((ln.strip() for ln in mb.lines() if ln.strip()), "") or None
+    facts.set("updates.manager", manager)
+    rest = [n for n in PROVIDES if n != "updates.manager"]
+    if manager is None:
+        facts.error_all(rest, "no supported package manager (apt or dnf) on the target")
+    elif manager in _UNSUPPORTED:
+        facts.error_all(rest, f"{manager}: not supported by undone yet (apt and dnf 4 are)")
+    elif manager == "apt":
+        _apt(blocks, raw.collected_at, facts)
+    elif manager == "dnf":
+        _dnf(blocks, raw.collected_at, facts)
+    else:
+        facts.error_all(rest, f"unknown package manager {manager[:40]!r}")
+
+
+# --------------------------------------------------------------------------------------- apt
+
+_INST_RE = re.compile(r"^Inst (\S+) (?:\[([^\]]*)\] )?\((\S+) (.*) \[([^\]]+)\]\)")
+_SUMMARY_RE = re.compile(r"^(\d+) upgraded, (\d+) newly installed")
+_POCKET_RE = re.compile(r"^(?:(?P<label>[^:/]*):)?(?:(?P<version>[^/]*)/)?(?P<archive>[^/]*)$")
+
+
+def _pocket(entry: str) -> dict[str, str | None]:
+    m = _POCKET_RE.match(entry.strip())
+    if not m:
+        return {"label": None, "version": None, "archive": entry.strip()}
+    return {"label": m.group("label"), "version": m.group("version"), "archive": m.group("archive")}
+
+
+def _is_security(pocket: dict[str, str | None]) -> bool:
+    archive = pocket.get("archive") or ""
+    label = pocket.get("label") or ""
+    return archive.endswith("-security") or "security" in label.lower()
+
+
+def _apt(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
+    releases = _apt_releases(blocks.get("apt_releases"), now, facts)
+    pending = _apt_pending(blocks.get("apt_simulate"), facts)
+    if pending is not None:
+        _apt_age(pending, releases, now, facts)
+    else:
+        facts.error_all(_AGE, facts.errors.get("updates.pending", "apt-get -s: no result"))
+    _reboot_debian(blocks, facts)
+    _apt_auto(blocks, facts)
+
+
+def _apt_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | None:
+    if block is None:
+        facts.error_all(_PENDING, "apt-get -s: no output from the target")
+        return None
+    b = inner_exit(block)
+    if not b.ok:
+        err = next((ln for ln in b.lines() if ln.startswith("E: ")), "")
+        what = "apt-get -s dist-upgrade"
+        reason = f"{what}: {err[:200]}" if err else b.why(what)
+        facts.error_all(_PENDING, reason)
+        return None
+    pending: list[dict[str, Any]] = []
+    expected: int | None = None
+    bad: list[str] = []
+    for line in b.lines():
+        if line.startswith("Inst "):
+            m = _INST_RE.match(line)
+            if not m:
+                bad.append(line)
+                continue
+            name, installed, candidate, origins, arch = m.groups()
+            pockets = [_pocket(p) for p in origins.split(", ")]
+            security = [p for p in pockets if _is_security(p)]
+            pending.append(
+                {
+                    "package": name,
+                    "arch": arch,
+                    "installed": installed or None,
+                    "candidate": candidate,
+                    "source": origins,
+                    "security": bool(security),
+                    "severity": None,
+                    "advisory": None,
+                    "issued": None,
+                    "_pockets": security,
+                }
+            )
+            continue
+        s = _SUMMARY_RE.match(line)
+        if s:
+            expected = int(s.group(1)) + int(s.group(2))
+    if bad:
+        facts.error_all(_PENDING, f"apt-get -s: unexpected line {bad[0][:150]!r}")
+        return None
+    if expected is None:
+        facts.error_all(_PENDING, "apt-get -s: no summary line (output incomplete or not apt's)")
+        return None
+    if expected != len(pending):
+        facts.error_all(
+            _PENDING,
+            f"apt-get -s: {len(pending)} Inst lines but the summary counts {expected}",
+        )
+        return None
+    public = [{k: v for k, v in p.items() if not k.startswith("_")} for p in pending]
+    facts.set("updates.pending", public)
+    facts.set("updates.pending_count", len(pending))
+    sec = [p for p in pending if p["security"]]
+    facts.set("updates.security_count", len(sec))
+    facts.set("updates.security_packages", sorted({p["package"] for p in sec}))
+    return pending
+
+
+def _apt_releases(block: Block | None, now: datetime, facts: Facts) -> list[dict[str, Any]]:
+    """Release headers as dicts (lower-case keys, ``date`` as datetime); sets metadata facts."""
+    if block is None or not block.ok:
+        facts.error_all(_METADATA, (block or Block("", None)).why("/var/lib/apt/lists"))
+        return []
+    records: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for line in block.lines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key, value = key.strip().lower(), value.strip()
+        if key == "file":
+            current = {"file": value}
+            records.append(current)
+        elif current is not None:
+            current[key] = value
+    for r in records:
+        try:
+            r["date"] = parsedate_to_datetime(r.get("date", "")).astimezone(UTC)
+        except (TypeError, ValueError, IndexError):
+            r["date"] = None
+    dated = [r["date"] for r in records if r["date"] is not None]
+    if not dated:
+        facts.error_all(
+            _METADATA,
+            "no dated Release file in /var/lib/apt/lists (apt lists never fetched, or unreadable)",
+        )
+    else:
+        newest = max(dated)
+        facts.set("updates.metadata_date", iso(newest))
+        facts.set("updates.metadata_age_days", age_days(newest, now))
+    return records
+
+
+def _pocket_date(pocket: dict[str, str | None], releases: list[dict[str, Any]]) -> datetime | None:
+    """Date of the Release file that lists this pocket: the newest if several files match (the
+    update is in at least one of them, so the newest keeps the age a lower bound)."""
+    archive, label = pocket.get("archive"), pocket.get("label")
+    dates = [
+        r["date"]
+        for r in releases
+        if r.get("date") is not None
+        and archive in (r.get("suite"), r.get("codename"))
+        and (not label or r.get("label") == label)
+    ]
+    return max(dates) if dates else None
+
+
+def _apt_age(
+    pending: list[dict[str, Any]], releases: list[dict[str, Any]], now: datetime, facts: Facts
+) -> None:
+    sec = [p for p in pending if p["security"]]
+    if not sec:
+        facts.set("updates.security_age_days", 0.0)
+        facts.set("updates.security_age_basis", None)
+        facts.set("updates.security_since", None)
+        return
+    dates: list[datetime] = []
+    for p in sec:
+        # The update is in every one of its security pockets, so the oldest of their dates
+        # still bounds its age from below.
+        found = [d for d in (_pocket_date(k, releases) for k in p["_pockets"]) if d is not None]
+        if found:
+            dates.append(min(found))
+    if not dates:
+        pockets = sorted({str(k.get("archive")) for p in sec for k in p["_pockets"]})
+        facts.error_all(
+            _AGE,
+            "age unknown: no dated Release file found in /var/lib/apt/lists for "
+            + ", ".join(pockets)[:150],
+        )
+        return
+    oldest = min(dates)
+    facts.set("updates.security_age_days", age_days(oldest, now))
+    facts.set("updates.security_age_basis", "metadata-date-lower-bound")
+    facts.set("updates.security_since", iso(oldest))
+
+
+def _reboot_debian(blocks: dict[str, Block], facts: Facts) -> None:
+    flag = blocks.get("reboot_required")
+    if flag is None or flag.rc is None:
+        facts.error_all(_REBOOT, (flag or Block("", None)).why("/run/reboot-required"))
+        return
+    if flag.absent:
+        facts.set("updates.reboot_required", False)
+        facts.set("updates.reboot_packages", [])
+        return
+    if not (flag.ok or flag.denied):
+        facts.error_all(_REBOOT, flag.why("/run/reboot-required"))
+        return
+    facts.set("updates.reboot_required", True)
+    pkgs = blocks.get("reboot_packages")
+    if pkgs is not None and pkgs.ok:
+        facts.set("updates.reboot_packages", _unique(ln.strip() for ln in pkgs.lines()))
+    elif pkgs is not None and pkgs.absent:
+        facts.set("updates.reboot_packages", [])
+    else:
+        facts.error(
+            "updates.reboot_packages",
+            (pkgs or Block("", None)).why("/run/reboot-required.pkgs"),
+        )
+
+
+def _apt_auto(blocks: dict[str, Block], facts: Facts) -> None:
+    installed = _installed_dpkg(blocks.get("auto_package"))
+    if isinstance(installed, str):
+        facts.error_all(("updates.auto_tool", "updates.auto_configured"), installed)
+    else:
+        facts.set("updates.auto_tool", "unattended-upgrades" if installed else None)
+        if not installed:
+            facts.set("updates.auto_configured", False)
+        else:
+            periodic = _apt_periodic(blocks.get("apt_periodic"))
+            if isinstance(periodic, str):
+                facts.error("updates.auto_configured", periodic)
+            else:
+                value = periodic.get("APT::Periodic::Unattended-Upgrade", "0")
+                facts.set("updates.auto_configured", value.strip() not in ("", "0"))
+    _timers(blocks.get("timers"), ("apt-daily-upgrade.timer",), facts)
+
+
+def _installed_dpkg(block: Block | None) -> bool | str:
+    """True/False from ``dpkg-query -W -f='${Status}'``, or a reason string."""
+    what = "dpkg-query unattended-upgrades"
+    if block is None or block.rc is None or block.missing:
+        return (block or Block("", None)).why(what)
+    text = block.text.strip()
+    if block.ok:
+        # "install ok installed", "hold ok installed"; not "deinstall ok config-files"
+        status = text.split("\n")[0].split()
+        return len(status) == 3 and status[2] == "installed"
+    if "no packages found" in text:
+        return False
+    return block.why(what)
+
+
+_PERIODIC_RE = re.compile(r'^(APT::Periodic::[A-Za-z0-9_-]+) "([^"]*)";')
+
+
+def _apt_periodic(block: Block | None) -> dict[str, str] | str:
+    if block is None:
+        return "apt-config dump: no output from the target"
+    b = inner_exit(block)
+    if not b.ok:
+        return b.why("apt-config dump")
+    out: dict[str, str] = {}
+    for line in b.lines():
+        m = _PERIODIC_RE.match(line.strip())
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def _unit_states(block: Block | None) -> dict[str, str] | str:
+    if block is None or not block.ok:
+        if block is not None and block.missing:
+            return "systemctl not found: cannot tell whether the update timers are enabled"
+        return (block or Block("", None)).why("systemctl is-enabled")
+    states: dict[str, str] = {}
+    for line in block.lines():
+        unit, _, state = line.strip().partition(" ")
+        if not unit:
+            continue
+        state = state.strip()
+        if "No such file or directory" in state or "not-found" in state:
+            state = "not-found"
+        states[unit] = state
+    return states
+
+
+def _timers(block: Block | None, install_units: tuple[str, ...], facts: Facts) -> None:
+    states = _unit_states(block)
+    if isinstance(states, str):
+        facts.error_all(("updates.auto_timer_enabled", "updates.auto_timers"), states)
+        return
+    facts.set("updates.auto_timers", states)
+    known = [states.get(u) for u in install_units]
+    if any(s in _ENABLED for s in known):
+        facts.set("updates.auto_timer_enabled", True)
+    elif known and all(s in _NOT_ENABLED for s in known):
+        facts.set("updates.auto_timer_enabled", False)
+    else:
+        odd = next(
+            (
+                f"{u}: {s!r}"
+                for u, s in zip(install_units, known, strict=True)
+                if s not in _ENABLED and s not in _NOT_ENABLED
+            ),
+            "",
+        )
+        facts.error(
+            "updates.auto_timer_enabled",
+            f"systemctl is-enabled gave no usable state ({odd[:120]})",
+        )
+
+
+def _unique(items: Any) -> list[str]:
+    seen: dict[str, None] = {}
+    for i in items:
+        if i:
+            seen.setdefault(i, None)
+    return list(seen)
+
+
+# --------------------------------------------------------------------------------------- dnf
+
+_NEVRA_RE = re.compile(
+    r"^(?P<name>.+)-(?:(?P<epoch>\d+):)?(?P<version>[^-:]+)-(?P<release>[^-:]+)\.(?P<arch>[^.]+)$"
+)
+_SEC_LIST_RE = re.compile(
+    r"^(?P<id>\S+)\s+(?P<sev>[A-Za-z]+)/Sec\.\s+(?P<nevra>\S+)"
+    r"(?:\s+(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d))?$"
+)
+_INFO_RE = re.compile(r"^\s*(Update ID|Type|Updated|Issued|Severity)\s*:\s*(.*)$")
+_NAME_ARCH_RE = re.compile(r"^(?P<name>\S+)\.(?P<arch>[A-Za-z0-9_]+)$")
+_EVR_RE = re.compile(r"^(?:\d+:)?[^\s:-]+-[^\s:-]+$")
+# Lines dnf may print around its real output that carry no data.
+_NOISE = ("Last metadata expiration check", "Security: ", "Failed to set locale")
+
+
+def _dnf(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
+    security = _dnf_security(blocks.get("dnf_security_list"), facts)
+    dates = _dnf_advisory_dates(blocks.get("dnf_security_info"))
+    pending = _dnf_pending(blocks.get("dnf_check_update"), facts)
+    if pending is not None and security is not None and isinstance(dates, str):
+        # Without the advisory details no entry can carry its advisory's date.
+        facts.set("updates.pending_count", len(pending))
+        facts.error("updates.pending", dates)
+    elif pending is not None and security is not None:
+        by_name_arch = {(s["name"], s["arch"]): s for s in security}
+        for p in pending:
+            s = by_name_arch.get((p["package"], p["arch"]))
+            if s is not None:
+                p.update(
+                    security=True,
+                    severity=s["severity"],
+                    advisory=s["advisory"],
+                    issued=iso(dates.get(s["advisory"]) if isinstance(dates, dict) else None)
+                    or s["date"],
+                )
+        facts.set("updates.pending", pending)
+        facts.set("updates.pending_count", len(pending))
+    elif pending is not None:
+        # Without the advisory list no entry can say whether it is a security fix.
+        facts.set("updates.pending_count", len(pending))
+        why = facts.errors.get("updates.security_count", "no security list")
+        facts.error("updates.pending", why)
+    if security is None:
+        facts.error_all(_AGE, facts.errors.get("updates.security_count", "no security list"))
+    else:
+        _dnf_age(security, dates, now, facts)
+    _dnf_metadata(blocks.get("dnf_repomd"), now, facts)
+    _dnf_reboot(blocks.get("needs_restarting"), facts)
+    _dnf_auto(blocks, facts)
+
+
+def _dnf_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | None:
+    names = ("updates.pending", "updates.pending_count")
+    if block is None:
+        facts.error_all(names, "dnf check-update: no output from the target")
+        return None
+    b = inner_exit(block)
+    if b.rc == 0:
+        text_lines = [ln for ln in b.lines() if ln.strip() and not ln.startswith(_NOISE)]
+        if text_lines:
+            facts.error_all(names, f"dnf check-update: exit 0 but output {text_lines[0][:120]!r}")
+            return None
+        return []
+    if b.rc != 100:
+        err = next((ln for ln in b.lines() if ln.startswith("Error")), "")
+        what = "dnf check-update"
+        facts.error_all(names, f"{what}: {err[:200]}" if err else b.why(what))
+        return None
+    tokens: list[str] = []
+    for line in b.lines():
+        if line.startswith("Obsoleting Packages"):
+            break
+        if not line.strip() or line.startswith(_NOISE):
+            continue
+        tokens.extend(line.split())
+    if not tokens or len(tokens) % 3:
+        facts.error_all(names, "dnf check-update: output not in name.arch / version / repo columns")
+        return None
+    pending: list[dict[str, Any]] = []
+    for i in range(0, len(tokens), 3):
+        na, evr, repo = tokens[i : i + 3]
+        m = _NAME_ARCH_RE.match(na)
+        if not m or not _EVR_RE.match(evr):
+            bad = " ".join(tokens[i : i + 3])
+            facts.error_all(names, f"dnf check-update: unexpected entry {bad!r}")
+            return None
+        pending.append(
+            {
+                "package": m.group("name"),
+                "arch": m.group("arch"),
+                "installed": None,
+                "candidate": evr,
+                "source": repo,
+                "security": False,
+                "severity": None,
+                "advisory": None,
+                "issued": None,
+            }
+        )
+    return pending
+
+
+def _dnf_security(block: Block | None, facts: Facts) -> list[dict[str, Any]] | None:
+    names = ("updates.security_count", "updates.security_packages")
+    if block is None:
+        facts.error_all(names, "dnf updateinfo list: no output from the target")
+        return None
+    b = inner_exit(block)
+    if not b.ok:
+        err = next((ln for ln in b.lines() if ln.startswith("Error")), "")
+        facts.error_all(names, f"dnf updateinfo: {err[:200]}" if err else b.why("dnf updateinfo"))
+        return None
+    out: list[dict[str, Any]] = []
+    for line in b.lines():
+        if not line.strip() or line.startswith(_NOISE):
+            continue
+        m = _SEC_LIST_RE.match(line.strip())
+        n = _NEVRA_RE.match(m.group("nevra")) if m else None
+        if not m or not n:
+            facts.error_all(names, f"dnf updateinfo list: unexpected line {line.strip()[:120]!r}")
+            return None
+        out.append(
+            {
+                "advisory": m.group("id"),
+                "severity": m.group("sev").lower(),
+                "name": n.group("name"),
+                "arch": n.group("arch"),
+                "date": _dnf_time(m.group("date") or ""),
+            }
+        )
+    facts.set("updates.security_count", len({(s["name"], s["arch"]) for s in out}))
+    facts.set("updates.security_packages", sorted({s["name"] for s in out}))
+    return out
+
+
+def _dnf_time(text: str) -> str | None:
+    """dnf prints local time; the script runs it with TZ=UTC0, so this is UTC."""
+    try:
+        dt = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return iso(dt)
+
+
+def _dnf_advisory_dates(block: Block | None) -> dict[str, datetime] | str:
+    if block is None:
+        return "dnf updateinfo info: no output from the target"
+    b = inner_exit(block)
+    if not b.ok:
+        return b.why("dnf updateinfo info")
+    dates: dict[str, datetime] = {}
+    current: str | None = None
+    for line in b.lines():
+        m = _INFO_RE.match(line)
+        if not m:
+            continue
+        key, value = m.group(1), m.group(2).strip()
+        if key == "Update ID":
+            current = value
+        elif key in ("Updated", "Issued") and current:
+            try:
+                dt = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            except ValueError:
+                continue
+            dates[current] = max(dates.get(current, dt), dt)
+    return dates
+
+
+def _dnf_age(
+    security: list[dict[str, Any]],
+    dates: dict[str, datetime] | str,
+    now: datetime,
+    facts: Facts,
+) -> None:
+    if not security:
+        facts.set("updates.security_age_days", 0.0)
+        facts.set("updates.security_age_basis", None)
+        facts.set("updates.security_since", None)
+        return
+    found: list[datetime] = []
+    for s in security:
+        d = dates.get(s["advisory"]) if isinstance(dates, dict) else None
+        if d is None and s["date"]:
+            d = datetime.strptime(s["date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        if d is not None:
+            found.append(d)
+    if not found:
+        why = dates if isinstance(dates, str) else "dnf gave no date for the pending advisories"
+        facts.error_all(_AGE, f"age unknown: {why}")
+        return
+    oldest = min(found)
+    facts.set("updates.security_age_days", age_days(oldest, now))
+    facts.set("updates.security_age_basis", "advisory-updated")
+    facts.set("updates.security_since", iso(oldest))
+
+
+def _dnf_metadata(block: Block | None, now: datetime, facts: Facts) -> None:
+    if block is None or not block.ok:
+        facts.error_all(_METADATA, (block or Block("", None)).why("/var/cache/dnf repomd.xml"))
+        return
+    newest: datetime | None = None
+    for line in block.lines():
+        key, _, value = line.strip().partition(" ")
+        if key in ("revision", "timestamp") and value.isdigit() and len(value) >= 9:
+            dt = datetime.fromtimestamp(int(value), UTC)
+            newest = dt if newest is None or dt > newest else newest
+    if newest is None:
+        facts.error_all(_METADATA, "no readable dnf metadata in /var/cache/dnf (cache empty?)")
+        return
+    facts.set("updates.metadata_date", iso(newest))
+    facts.set("updates.metadata_age_days", age_days(newest, now))
+
+
+def _dnf_reboot(block: Block | None, facts: Facts) -> None:
+    what = "needs-restarting -r"
+    if block is None or block.rc is None or block.missing:
+        facts.error_all(_REBOOT, (block or Block("", None)).why(what))
+        return
+    text = block.text
+    if block.rc == 1 and "Reboot is required" in text:
+        pkgs = [ln.strip()[2:].strip() for ln in block.lines() if ln.strip().startswith("* ")]
+        facts.set("updates.reboot_required", True)
+        facts.set("updates.reboot_packages", _unique(pkgs))
+    elif block.rc == 0 and "should not be necessary" in text:
+        facts.set("updates.reboot_required", False)
+        facts.set("updates.reboot_packages", [])
+    else:
+        facts.error_all(_REBOOT, block.why(what))
+
+
+def _dnf_auto(blocks: dict[str, Block], facts: Facts) -> None:
+    pkg = blocks.get("auto_package")
+    installed: bool | None = None
+    if pkg is not None and pkg.ok and pkg.text.strip().startswith("dnf-automatic"):
+        installed = True
+    elif pkg is not None and pkg.rc is not None and "is not installed" in pkg.text:
+        installed = False
+    _timers(blocks.get("timers"), ("dnf-automatic.timer", "dnf-automatic-install.timer"), facts)
+    if installed is None:
+        reason = (pkg or Block("", None)).why("rpm -q dnf-automatic")
+        facts.error_all(("updates.auto_tool", "updates.auto_configured"), reason)
+        return
+    facts.set("updates.auto_tool", "dnf-automatic" if installed else None)
+    if not installed:
+        facts.set("updates.auto_configured", False)
+        return
+    states = facts.values.get("updates.auto_timers") or {}
+    install_timer = states.get("dnf-automatic-install.timer") in _ENABLED
+    conf = blocks.get("automatic_conf")
+    apply: bool | None = None
+    if conf is not None and conf.ok:
+        section = ""
+        for line in conf.lines():
+            s = line.strip()
+            if s.startswith("["):
+                section = s.strip("[]").strip().lower()
+                continue
+            key, sep, value = s.partition("=")
+            if sep and section == "commands" and key.strip().lower() == "apply_updates":
+                apply = value.strip().lower() in ("yes", "true", "1", "on")
+        if apply is None:
+            apply = False  # dnf-automatic's default is apply_updates = no
+    elif conf is not None and conf.absent:
+        apply = False
+    if apply is None and not install_timer:
+        facts.error(
+            "updates.auto_configured",
+            (conf or Block("", None)).why("/etc/dnf/automatic.conf"),
+        )
+        return
+    facts.set("updates.auto_configured", bool(apply) or install_timer)
