@@ -4,15 +4,23 @@
 ``<family>.<topic>`` is the pair ``probes/<family>/<topic>.sh`` (or ``.ps1``) and
 ``probes/<family>/<topic>.py``, whose module defines ``parse(raw: RawSection) -> Facts`` and may
 set ``PROVIDES`` (the fact names it can produce) and ``NEEDS_ROOT`` (facts that only root can read).
+
+A section that needs per-host settings (say, the backup repositories declared for a host) defines
+``environment(config, secret) -> dict[str, str]``: environment variables for its script, built
+from the host's declared ``config`` and, for secrets, ``secret(NAME)`` (the scanner's environment
+variable the inventory names). The engine exports them to that section's script only, from the
+batch on standard input, so they never appear on a command line, in a process listing or in the
+evidence. The parser gets the same ``config`` (references only) in ``RawSection.config``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from probes.base import Facts, RawSection
 
@@ -27,6 +35,9 @@ class Section:
     script: str
     parse: Callable[[RawSection], Facts]
     provides: tuple[str, ...]
+    environment: (
+        Callable[[Mapping[str, Any], Callable[[str], str | None]], dict[str, str]] | None
+    ) = None
 
 
 @cache
@@ -52,5 +63,6 @@ def sections() -> dict[str, Section]:
                 script=entry.read_text(encoding="utf-8"),
                 parse=module.parse,
                 provides=tuple(getattr(module, "PROVIDES", ())),
+                environment=getattr(module, "environment", None),
             )
     return found

@@ -24,7 +24,7 @@ This module imports nothing of ``scanner`` (probes never import the engine).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +51,9 @@ class RawSection:
     collected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     truncated: bool = False
     privileged: bool = False
+    # the host's declared configuration for probes (e.g. its backups), from the inventory; holds
+    # references to secrets (environment variable names), never secret values
+    config: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ def guard(
     facts = Facts()
     try:
         body(raw, facts)
-    except Exception as exc:  # whatever the output, a parser returns facts
+    except Exception as exc:  # whatever the output, a parser returns facts  # noqa: BLE001 - one failure must not stop the rest
         reason = f"{raw.name}: could not parse the output ({type(exc).__name__}: {exc})"[:300]
         for name in provides:
             if name not in facts.values and name not in facts.errors:

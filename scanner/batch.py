@@ -52,7 +52,17 @@ class Batch:
         )
 
 
-def build(sections: list[Section], section_timeout: int = DEFAULT_SECTION_TIMEOUT) -> Batch:
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def build(
+    sections: list[Section],
+    section_timeout: int = DEFAULT_SECTION_TIMEOUT,
+    env: dict[str, dict[str, str]] | None = None,
+) -> Batch:
+    """The batch script. ``env`` gives, per section, variables exported to that section's script
+    only (set before it runs and unset after), so secrets travel on standard input and never on a
+    command line."""
     nonce = secrets.token_hex(16)
     half = len(nonce) // 2
     lines = [
@@ -72,7 +82,14 @@ def build(sections: list[Section], section_timeout: int = DEFAULT_SECTION_TIMEOU
     for s in sections:
         body = prelude(s.family) + "\n" + s.script
         digests[s.name] = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        section_env = (env or {}).get(s.name, {})
+        for name, value in section_env.items():
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"bad environment variable name {name!r} for {s.name}")
+            lines.append(f"{name}={_quote(value)}; export {name}")
         lines.append(f"undone_section {s.name} {_quote(body)} {int(section_timeout)}")
+        if section_env:
+            lines.append("unset " + " ".join(section_env))
     lines.append("exit 0")
     return Batch("\n".join(lines) + "\n", nonce, tuple(s.name for s in sections), digests)
 

@@ -9,6 +9,7 @@ or move into a worker elsewhere. A host that cannot be reached gives a record wi
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -76,6 +77,11 @@ def _text(data: bytes | bytearray) -> str:
     return bytes(data).decode("utf-8", errors="replace")
 
 
+def host_config(host: Host) -> dict[str, Any]:
+    """What the inventory declares for the probes of this host (references to secrets only)."""
+    return {"backups": [dict(b) for b in host.backups], "roles": list(host.roles)}
+
+
 def _host_stub(host: Host) -> dict[str, Any]:
     return {
         "name": host.name,
@@ -106,7 +112,15 @@ def collect_host(
     t0 = time.monotonic()
     rec["started_at"] = _iso(started)
     deadline = t0 + (host.timeout or opts.timeout)
-    batch = build(needed, opts.section_timeout)
+    config = host_config(host)
+    env: dict[str, dict[str, str]] = {}
+    for s in needed:
+        if s.environment is not None:
+            try:
+                env[s.name] = s.environment(config, os.environ.get)
+            except Exception as e:  # noqa: BLE001 - a bad setting is this section's error only
+                env[s.name] = {"UNDONE_CONFIG_ERROR": f"{type(e).__name__}: {e}"}
+    batch = build(needed, opts.section_timeout, env)
     try:
         if host.transport == "local":
             stream = local.run(host, batch, deadline, opts.cap, opts.total_cap)
@@ -132,7 +146,7 @@ def collect_host(
         rec["finished_at"] = _iso(datetime.now(UTC))
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
         rec["error"] = f"unexpected error talking to the host: {type(e).__name__}: {e}"
         rec["error_kind"] = "error"
         rec["finished_at"] = _iso(datetime.now(UTC))
@@ -141,7 +155,7 @@ def collect_host(
     collected = datetime.now(UTC)
     rec["reachable"] = True
     rec["connection"] = stream.connection
-    _record_sections(rec, stream, batch.script_sha256, needed, collected, opts, host)
+    _record_sections(rec, stream, batch.script_sha256, needed, collected, opts, host, config)
     rec["finished_at"] = _iso(datetime.now(UTC))
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
     return rec
@@ -155,6 +169,7 @@ def _record_sections(
     collected: datetime,
     opts: Options,
     host: Host,
+    config: dict[str, Any],
 ) -> None:
     facts: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -213,10 +228,11 @@ def _record_sections(
                 collected_at=collected,
                 truncated=False,
                 privileged=privileged,
+                config=config,
             )
             try:
                 parsed = s.parse(raw)
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
                 problem = f"parser failed: {type(e).__name__}: {e}"
             else:
                 facts.update(parsed.values)
@@ -235,7 +251,7 @@ def _record_sections(
             values, errs = lifecycle.enrich_os(facts, collected, cat, opts.max_catalogue_age_days)
             facts.update(values)
             errors.update(errs)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
             errors["os.supported"] = f"lifecycle catalogue unusable: {e}"
     fam = facts.get("os.family")
     if rec["platform"] is None and isinstance(fam, str):
@@ -265,7 +281,7 @@ def collect(
                 h = futures[fut]
                 try:
                     rec = fut.result()
-                except Exception as e:
+                except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
                     rec = _host_stub(h)
                     rec["error"] = f"internal error: {type(e).__name__}: {e}"
                     rec["error_kind"] = "error"

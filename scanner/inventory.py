@@ -79,7 +79,28 @@ HOST_KEYS: dict[str, str] = {
     "timeout": "seconds",
     "connect_timeout": "seconds",
     "owner": "owner",
+    "backups": "backups",
 }
+BACKUP_KINDS = (
+    "restic",
+    "borg",
+    "rsnapshot",
+    "directory",
+    "pbs",
+    "veeam",
+    "timemachine",
+    "windows-server-backup",
+)
+BACKUP_KEYS: dict[str, str] = {
+    "kind": "backup_kind",
+    "name": "str",
+    "repository": "str",
+    "password_env": "envname",
+    "password_file": "str",
+    "isolation": "isolation",
+    "restore_test": "restore_test",
+}
+ISOLATION = ("offline", "immutable", "separate-credentials")
 # Ansible's variables that undone reads, and the undone key each stands for.
 ANSIBLE_KEYS: dict[str, str] = {
     "ansible_host": "address",
@@ -124,6 +145,7 @@ class Host:
     timeout: float | None = None
     connect_timeout: float | None = None
     owner: str | None = None
+    backups: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,6 +287,23 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
         if isinstance(value, str) and value in OWNERS:
             return value
         p.add(where, f"'{key}' is {value!r}, expected one of {', '.join(OWNERS)}")
+    elif kind == "backups":
+        return _check_backups(value, where, key, p)
+    elif kind == "backup_kind":
+        if value in BACKUP_KINDS:
+            return value
+        p.add(where, f"'{key}' is {value!r}, expected one of {', '.join(BACKUP_KINDS)}")
+    elif kind == "isolation":
+        if value in ISOLATION:
+            return value
+        p.add(where, f"'{key}' is {value!r}, expected one of {', '.join(ISOLATION)}")
+    elif kind == "restore_test":
+        d = value if isinstance(value, dict) else {}
+        when = _parse_date(d.get("date"))
+        extra = set(d) - {"date", "evidence"}
+        if when is not None and isinstance(d.get("evidence"), str) and not extra:
+            return {"date": when.isoformat(), "evidence": d["evidence"]}
+        p.add(where, f"'{key}' expects {{date: YYYY-MM-DD, evidence: link or reference}}")
     elif kind == "roles":
         items = [value] if isinstance(value, str) else value
         if isinstance(items, list) and all(isinstance(r, str) for r in items):
@@ -278,6 +317,44 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
         else:
             p.add(where, bad + "a role or a list of roles")
     return None
+
+
+def _check_backups(
+    value: Any, where: str, key: str, p: _Problems
+) -> tuple[dict[str, Any], ...] | None:
+    """Backups declared for a host: kind, repository, credentials by reference, isolation, and
+    an attested restore test."""
+    if not isinstance(value, list):
+        p.add(where, f"'{key}' is {_type_name(value)}, expected a list of backups")
+        return None
+    out: list[dict[str, Any]] = []
+    before = len(p.lines)
+    for i, item in enumerate(value):
+        w = f"{where}.{key}[{i}]"
+        if not isinstance(item, dict):
+            p.add(w, f"expected a mapping with kind and repository, found {_type_name(item)}")
+            continue
+        entry: dict[str, Any] = {}
+        for k, v in item.items():
+            if k not in BACKUP_KEYS:
+                guess = near_miss(str(k), BACKUP_KEYS)
+                hint = f" (did you mean '{guess}'?)" if guess else ""
+                if k in SECRET_KEYS:
+                    hint = " (secrets are never values: use password_env)"
+                p.add(w, f"unknown key '{k}'{hint}; expected {', '.join(BACKUP_KEYS)}")
+                continue
+            checked = _check_value(BACKUP_KEYS[k], v, w, str(k), p)
+            if checked is not None:
+                entry[str(k)] = checked
+        if "kind" not in item:
+            p.add(w, "'kind' is missing, expected one of " + ", ".join(BACKUP_KINDS))
+        elif item.get("kind") in ("restic", "borg", "rsnapshot", "directory", "pbs") and (
+            "repository" not in item
+        ):
+            p.add(w, f"'repository' is missing (where the {item['kind']} backups are)")
+        entry.setdefault("name", f"{entry.get('kind', 'backup')}-{i + 1}")
+        out.append(entry)
+    return tuple(out) if len(p.lines) == before else None
 
 
 def _host_vars(raw: Any, where: str, p: _Problems) -> dict[str, Any]:
@@ -682,6 +759,7 @@ def parse(data: Any, label: str) -> Inventory:
                 timeout=merged.get("timeout"),
                 connect_timeout=merged.get("connect_timeout"),
                 owner=merged.get("owner"),
+                backups=merged.get("backups", ()),
             )
         )
     names = {h.name for h in hosts}
