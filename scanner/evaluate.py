@@ -234,6 +234,35 @@ def applicable(rule: Rule, host: HostView) -> bool:
     return rule.applies(host.platform, host.roles)
 
 
+OBSERVED_LIST_CAP = 20
+
+
+def _cap(value: Any) -> Any:
+    """Observed values in a result are for reading: long lists are cut (the host's facts keep
+    every item)."""
+    if isinstance(value, list) and len(value) > OBSERVED_LIST_CAP:
+        return [*value[:OBSERVED_LIST_CAP], f"... and {len(value) - OBSERVED_LIST_CAP} more"]
+    return value
+
+
+# (rules list, platform, roles, transport) -> the rules that apply. The cached value keeps a
+# reference to the rules list, so its id cannot be reused by another list while cached.
+_APPLICABLE_CACHE: dict[
+    tuple[int, str | None, tuple[str, ...], str],
+    tuple[list[CompiledRule], list[CompiledRule]],
+] = {}
+
+
+def _select(rules: list[CompiledRule], host: HostView) -> list[CompiledRule]:
+    key = (id(rules), host.platform, host.roles, host.transport)
+    hit = _APPLICABLE_CACHE.get(key)
+    if hit is None or hit[0] is not rules:
+        if len(_APPLICABLE_CACHE) > 256:
+            _APPLICABLE_CACHE.clear()
+        hit = _APPLICABLE_CACHE[key] = (rules, [cr for cr in rules if applicable(cr.rule, host)])
+    return hit[1]
+
+
 def evaluate_host(
     host: HostView,
     rules: list[CompiledRule],
@@ -242,19 +271,25 @@ def evaluate_host(
     today: date | None = None,
 ) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
-    for cr in rules:
+    facts, fact_errors = host.facts, host.fact_errors
+    problems: dict[tuple[str, ...], str | None] = {}
+    evidence: dict[tuple[str, ...], list[str]] = {}
+    owners = contract.owners
+    for cr in _select(rules, host):
         r = cr.rule
-        if not applicable(r, host):
-            continue
         observed: dict[str, Any] = {}
         message = ""
-        problem = _section_problem(host, r.requires)
+        req = r.requires
+        if req not in problems:
+            problems[req] = _section_problem(host, req)
+            evidence[req] = [s for s in req if s in host.sections]
+        problem = problems[req]
         if problem is not None:
             status, message = "error", problem
         else:
             status = ""
             if cr.when is not None:
-                ws, wo, wr, _ = cr.when(host.facts, host.fact_errors)
+                ws, wo, wr, _ = cr.when(facts, fact_errors)
                 if ws is None:
                     status, message = "error", "precondition unknown: " + "; ".join(wr)
                 elif ws is False:
@@ -264,49 +299,43 @@ def evaluate_host(
             if not status:
                 if cr.check is None:
                     missing = [
-                        f"{f}: {host.fact_errors.get(f, 'not collected')}"
+                        f"{f}: {fact_errors.get(f, 'not collected')}"
                         for f in r.observe
-                        if f not in host.facts
+                        if f not in facts
                     ]
                     if missing:
                         # nothing to review is not a review: the facts are missing
                         status, message = "error", "; ".join(missing)
                     else:
                         status = "manual"
-                        observed = {f: host.facts[f] for f in r.observe}
+                        observed = {f: facts[f] for f in r.observe}
                         message = "needs a person's review of the observed values"
                 else:
-                    s, observed, reasons, fails = cr.check(host.facts, host.fact_errors)
-                    if s is None:
+                    st, observed, reasons, fails = cr.check(facts, fact_errors)
+                    if st is None:
                         status, message = "error", "; ".join(reasons) or "unknown"
-                    elif s:
+                    elif st:
                         status = "pass"
                     else:
                         status, message = "fail", "; ".join(fails)
                 for f in r.observe:
-                    if f in host.facts:
-                        observed.setdefault(f, host.facts[f])
-        owner = host.owner or contract.owners.get(r.control) or r.owner or contract.default_owner
+                    if f in facts and f not in observed:
+                        observed[f] = facts[f]
+            for k, v in observed.items():
+                if isinstance(v, list) and len(v) > OBSERVED_LIST_CAP:
+                    observed[k] = _cap(v)
         res: dict[str, Any] = {
             "host": host.name,
             "rule": r.id,
             "title": r.title,
             "control": r.control,
             "severity": r.severity,
-            "owner": owner,
+            "owner": host.owner or owners.get(r.control) or r.owner or contract.default_owner,
             "status": status,
             "observed": observed,
             "expected": cr.expected,
             "message": message,
-            "evidence": [
-                {
-                    "section": s,
-                    "sha256": host.sections[s].get("sha256"),
-                    "collected_at": host.sections[s].get("collected_at"),
-                }
-                for s in r.requires
-                if s in host.sections
-            ],
+            "evidence": evidence[req],
             "first_seen": None,
             "due": None,
             "overdue_days": None,

@@ -117,6 +117,7 @@ ANSIBLE_KEYS: dict[str, str] = {
 ALIASES = {"role": "roles", "host": "address"}
 SECRET_KEYS = ("password", "passphrase", "secret", "private_key", "community")
 
+_ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$"
@@ -307,15 +308,21 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
     elif kind == "roles":
         items = [value] if isinstance(value, str) else value
         if isinstance(items, list) and all(isinstance(r, str) for r in items):
-            unknown = [r for r in items if r not in ROLES]
-            if not unknown:
-                return tuple(items)
-            p.add(
-                where,
-                f"'{key}' has unknown role {unknown[0]!r}, expected any of {', '.join(ROLES)}",
-            )
-        else:
-            p.add(where, bad + "a role or a list of roles")
+            odd = [r for r in items if not _ROLE_RE.match(r)]
+            if odd:
+                p.add(
+                    where,
+                    f"'{key}' has role {odd[0]!r}, expected a lower-case name such as "
+                    f"{', '.join(ROLES[:5])}",
+                )
+                return None
+            for r in items:
+                guess = near_miss(r, ROLES) if r not in ROLES and len(r) >= 5 else None
+                if guess:
+                    p.add(where, f"'{key}' has unknown role '{r}' (did you mean '{guess}'?)")
+                    return None
+            return tuple(items)
+        p.add(where, bad + "a role or a list of roles")
     return None
 
 

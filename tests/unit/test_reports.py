@@ -34,7 +34,7 @@ def doc(status: str = "fail", message: str = HOSTILE, host: str = "web1") -> dic
                      "control": "secure-configuration", "severity": "high", "owner": "provider",
                      "status": status, "observed": {"sshd.permitrootlogin": HOSTILE},
                      "expected": "sshd.permitrootlogin one of ['no']", "message": message,
-                     "evidence": [{"section": "posix.sshd"}], "first_seen": None, "due": None,
+                     "evidence": ["posix.sshd"], "first_seen": None, "due": None,
                      "overdue_days": None}],
         "summary": {"by_status": {status: 1}, "by_control": {"secure-configuration": {status: 1}},
                     "hosts_total": 1, "hosts_unreachable": 0, "exit_code": 1},
