@@ -190,7 +190,7 @@ def _ed25519_other(tmp_path: Path) -> str:
 def test_trust_on_first_use_records_and_then_verifies(estate: Estate, tmp_path: Path) -> None:
     kh = tmp_path / "known_hosts"
     inv = estate.write_inventory(tmp_path / "inv.yaml", ["web01", "app01"], known_hosts=str(kh))
-    code, doc, _ = scan(estate, inv, "--trust-on-first-use", home=tmp_path)
+    _, doc, _ = scan(estate, inv, "--trust-on-first-use", home=tmp_path)
     for name in ("web01", "app01"):
         h = hostrec(doc, name)
         assert h["reachable"], h["error"]
@@ -202,7 +202,7 @@ def test_trust_on_first_use_records_and_then_verifies(estate: Estate, tmp_path: 
     assert sorted(ln.split()[2] for ln in recorded) == sorted(
         ln.split()[2] for ln in _known_hosts_for(estate, ["web01", "app01"])
         if ln.split()[1] == recorded[0].split()[1])
-    code2, doc2, _ = scan(estate, inv, home=tmp_path)
+    _, doc2, _ = scan(estate, inv, home=tmp_path)
     assert all(h["reachable"] for h in doc2["hosts"])
     assert all(not h["connection"]["host_key"]["accepted_on_first_use"] for h in doc2["hosts"])
 
@@ -230,7 +230,7 @@ def test_unreachable_address_is_recorded_and_scan_goes_on(estate: Estate, tmp_pa
 def test_jump_host(estate: Estate, tmp_path: Path) -> None:
     web = estate.host("web01")["address"]
     inv = estate.write_inventory(tmp_path / "inv.yaml", ["db01"], jump=f"root@{web}")
-    code, doc, _ = scan(estate, inv, home=tmp_path)
+    _, doc, _ = scan(estate, inv, home=tmp_path)
     h = hostrec(doc, "db01")
     assert h["reachable"], h["error"]
     assert h["connection"]["jump"] == f"root@{web}"
@@ -239,12 +239,12 @@ def test_jump_host(estate: Estate, tmp_path: Path) -> None:
 
 def test_become_with_sudo_and_unprivileged_never_passes(estate: Estate, tmp_path: Path) -> None:
     inv = estate.write_inventory(tmp_path / "inv.yaml", ["ops01"], user="deploy", become=True)
-    code, doc, _ = scan(estate, inv, home=tmp_path)
+    _, doc, _ = scan(estate, inv, home=tmp_path)
     h = hostrec(doc, "ops01")
     assert h["reachable"], h["error"]
     assert h["facts"]["os.privileged"] is True
     inv2 = estate.write_inventory(tmp_path / "inv2.yaml", ["ops01"], user="deploy")
-    code, doc, _ = scan(estate, inv2, home=tmp_path)
+    _, doc, _ = scan(estate, inv2, home=tmp_path)
     h = hostrec(doc, "ops01")
     assert h["facts"]["os.privileged"] is False
     r = results(doc, "ops01")
