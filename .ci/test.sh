@@ -14,7 +14,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   python3 python3-venv python3-pip \
   openssh-server openssh-client iproute2 util-linux nftables iptables \
-  nmap snmpd snmp restic borgbackup clamav shellcheck ca-certificates sudo
+  nmap snmpd snmp restic borgbackup clamav shellcheck ca-certificates sudo chromium
 
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip

@@ -128,6 +128,16 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
                         console.print(Text(f"         waived by {clean(w['approved_by'])} until "
                                            f"{clean(w['expires'])}: {clean(w['reason'])}"))
                 if status == "fail":
+                    since = _since(group)
+                    if since:
+                        console.print(Text(f"         {since}", style="red" if "overdue" in since
+                                           else "dim"))
+                    expired = next((r["waiver_expired"] for r in group
+                                    if r.get("waiver_expired")), None)
+                    if expired:
+                        console.print(Text(f"         waiver expired {clean(expired['expires'])} "
+                                           f"(approved by {clean(expired['approved_by'])}): "
+                                           f"{clean(expired['reason'])}", style="yellow"))
                     console.print(Text(f"         do:  {clean(_remediation(doc, rule_id))}",
                                        style="cyan"))
             passed = len(by_status.get("pass", []))
@@ -145,7 +155,8 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
     parts = [f"{bs.get(s, 0)} {s.replace('_', ' ')}" for s in
              ("pass", "fail", "error", "manual", "waived", "not_applicable") if bs.get(s)]
     tail.append(", ".join(parts) or "no results")
-    tail.append(f"  |  hosts: {summary['hosts_total']}, unreachable: {summary['hosts_unreachable']}")
+    tail.append(f"  |  hosts: {summary['hosts_total']}, "
+                f"unreachable: {summary['hosts_unreachable']}")
     console.print(tail)
     code = summary["exit_code"]
     console.print(Text(f"Exit code {code}: {EXIT_WORDS.get(code, '')}",
@@ -156,3 +167,20 @@ def _remediation(doc: dict[str, Any], rule_id: str) -> str:
     rem: dict[str, str] = doc.get("rules", {}).get(rule_id, {})
     text = rem.get("remediation", "")
     return " ".join(text.split())
+
+
+def _since(group: list[dict[str, Any]]) -> str:
+    """``since 2026-10-01, due 2026-10-15, 38 days overdue`` for the oldest of a group."""
+    dated = [r for r in group if r.get("first_seen")]
+    if not dated:
+        return ""
+    worst = max(dated, key=lambda r: (r.get("overdue_days") or 0, -len(r["first_seen"])))
+    oldest = min(r["first_seen"] for r in dated)
+    text = f"since {clean(oldest)[:10]}, due {clean(worst.get('due') or '?')}"
+    overdue = worst.get("overdue_days") or 0
+    if overdue:
+        n = sum(1 for r in dated if (r.get("overdue_days") or 0) > 0)
+        text += f", {overdue} days overdue" + (f" ({n} hosts overdue)" if len(group) > 1 else "")
+    if any(r.get("reopened") for r in group):
+        text += "; came back after being fixed"
+    return text

@@ -81,7 +81,17 @@ def run(
     opts: Options,
     on_host: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None,
     host_filter: list[str] | None = None,
+    on_start: Callable[[dict[str, Any], int], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> dict[str, Any]:
+    """Scan and return the result document.
+
+    ``on_start(doc, hosts_planned)`` sees the document's header (``schema``, ``tool``, ``scan``,
+    ``rules``) before any host is collected; ``on_host(record, results)`` sees each host as it
+    lands, and may add to its results (history sets ``first_seen``, ``due``, ``overdue_days``).
+    ``clock`` (default: the system clock, UTC) gives every time the scan records.
+    """
+    now = clock or (lambda: datetime.now(UTC))
     params = merged_params(baselines, inventory)
     opts.max_catalogue_age_days = int(params.get("max_lifecycle_data_age_days",
                                                  opts.max_catalogue_age_days))
@@ -92,29 +102,19 @@ def run(
         wanted = set(host_filter)
         unknown = wanted - {h.name for h in hosts}
         if unknown:
-            raise InputError(f"--hosts: no such host in the inventory: {', '.join(sorted(unknown))}")
+            raise InputError("--hosts: no such host in the inventory: "
+                             + ", ".join(sorted(unknown)))
         hosts = [h for h in hosts if h.name in wanted]
-    started = datetime.now(UTC)
+    started = now()
     scan_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     per_host: dict[str, list[dict[str, Any]]] = {}
-
-    def landed(rec: dict[str, Any]) -> None:
-        res = evaluate_host(host_view(rec), compiled, inventory.contract, inventory.waivers,
-                            datetime.now(UTC).date())
-        per_host[rec["name"]] = res
-        if on_host is not None:
-            on_host(rec, res)
-
-    records = collect(hosts, rules, opts, landed)
-    results = [r for h in hosts for r in per_host.get(h.name, [])]
-    finished = datetime.now(UTC)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": "undone", "version": __version__},
         "scan": {
             "id": scan_id,
             "started_at": _iso(started),
-            "finished_at": _iso(finished),
+            "finished_at": None,
             "inventory": inventory.path,
             "estate": dict(inventory.estate),
             "baselines": [{"name": b.name, "version": b.version, "sha256": b.sha256}
@@ -129,10 +129,23 @@ def run(
                    "remediation": r.remediation, "references": r.references}
             for r in rules
         },
-        "hosts": records,
-        "results": results,
-        "errors": [{"host": h["name"], "kind": h.get("error_kind"), "error": h["error"]}
-                   for h in records if h.get("error")],
     }
+    if on_start is not None:
+        on_start(doc, len(hosts))
+
+    def landed(rec: dict[str, Any]) -> None:
+        res = evaluate_host(host_view(rec), compiled, inventory.contract, inventory.waivers,
+                            now().date())
+        per_host[rec["name"]] = res
+        if on_host is not None:
+            on_host(rec, res)
+
+    records = collect(hosts, rules, opts, landed)
+    results = [r for h in hosts for r in per_host.get(h.name, [])]
+    doc["scan"]["finished_at"] = _iso(now())
+    doc["hosts"] = records
+    doc["results"] = results
+    doc["errors"] = [{"host": h["name"], "kind": h.get("error_kind"), "error": h["error"]}
+                     for h in records if h.get("error")]
     doc["summary"] = summarise(records, results)
     return doc

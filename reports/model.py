@@ -1,0 +1,245 @@
+"""What every report reads out of the result document: the items left undone (grouped by rule,
+oldest and most severe first), compliance per control, per-host counts, waivers, and dates in
+words. Pure functions over the document's dicts; nothing here escapes (each renderer escapes for
+its own format)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+CONTROL_TITLES = {
+    "firewalls": "Firewalls",
+    "secure-configuration": "Secure configuration",
+    "security-update-management": "Security updates",
+    "user-access-control": "User access control",
+    "malware-protection": "Malware protection",
+    "backup": "Backups",
+    "asset-management": "Asset management",
+}
+CONTROL_PLAIN = {
+    "firewalls": "Firewalls stop other computers from reaching services that should not be "
+                 "reachable.",
+    "secure-configuration": "Computers are set up so that default passwords, unneeded services "
+                            "and weak settings do not give an attacker an easy way in.",
+    "security-update-management": "Security fixes are installed soon after they are released "
+                                  "(within 14 days for serious ones), and systems still receive "
+                                  "them.",
+    "user-access-control": "Only the right people have accounts, and administrator rights are "
+                           "kept to those who need them.",
+    "malware-protection": "Anti-malware is installed, running and kept up to date.",
+    "backup": "Data is backed up regularly and the backups can be restored.",
+    "asset-management": "Every device is known, looked after and not past its working life.",
+}
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+SEVERITY_WORDS = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low",
+                  "info": "For information"}
+OWNER_WORDS = {"provider": "the IT provider", "client": "you (the client)",
+               "shared": "shared between you and the IT provider"}
+STATUS_WORDS = {"pass": "Done", "fail": "Not done", "error": "Could not be checked",
+                "not_applicable": "Does not apply", "waived": "Waived (accepted risk)",
+                "manual": "Needs a person to check"}
+CONTROL_ORDER = list(CONTROL_TITLES)
+
+
+def control_title(control: str) -> str:
+    return CONTROL_TITLES.get(control, control)
+
+
+def control_key(control: str) -> tuple[int, str]:
+    return (CONTROL_ORDER.index(control) if control in CONTROL_ORDER else 99, control)
+
+
+def parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str) or len(text) < 10:
+        return None
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def day(text: Any) -> str:
+    """An ISO date or time as ``22 Nov 2026`` (empty when unknown)."""
+    dt = parse_time(text)
+    return f"{dt.day} {dt:%b %Y}" if dt else ""
+
+
+def when(text: Any) -> str:
+    """An ISO time as ``22 Nov 2026 14:05 UTC``."""
+    dt = parse_time(text)
+    return f"{dt.day} {dt:%b %Y %H:%M} UTC" if dt else ""
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def rule_info(doc: dict[str, Any], rule: str) -> dict[str, Any]:
+    info: dict[str, Any] = (doc.get("rules") or {}).get(rule) or {}
+    return info
+
+
+def one_line(text: Any) -> str:
+    return " ".join(str(text or "").split())
+
+
+def items(doc: dict[str, Any], owners: tuple[str, ...] = ("provider",),
+          statuses: tuple[str, ...] = ("fail",)) -> list[dict[str, Any]]:
+    """Failing results of these owners, one item per rule: the hosts, the oldest first seen,
+    the earliest due date and the most days overdue. Overdue items first, then by severity,
+    then oldest first."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in doc.get("results", []):
+        if r["status"] in statuses and r.get("owner") in owners:
+            groups[(r["rule"], r["owner"])].append(r)
+    out = []
+    for (rule, owner), rs in groups.items():
+        rs.sort(key=lambda r: (-(r.get("overdue_days") or 0), r.get("first_seen") or "~",
+                               r["host"]))
+        info = rule_info(doc, rule)
+        first_seen = min((r["first_seen"] for r in rs if r.get("first_seen")), default=None)
+        due = min((r["due"] for r in rs if r.get("due")), default=None)
+        overdue = max((r.get("overdue_days") or 0 for r in rs), default=0)
+        out.append({
+            "rule": rule, "owner": owner, "title": rs[0]["title"], "control": rs[0]["control"],
+            "severity": rs[0]["severity"], "hosts": [r["host"] for r in rs], "results": rs,
+            "first_seen": first_seen, "due": due, "overdue_days": overdue,
+            "overdue_hosts": sum(1 for r in rs if (r.get("overdue_days") or 0) > 0),
+            "reopened": any(r.get("reopened") for r in rs),
+            "rationale": one_line(info.get("rationale")),
+            "remediation": one_line(info.get("remediation")),
+            "message": one_line(rs[0].get("message")),
+            "expected": one_line(rs[0].get("expected")),
+            "observed": rs[0].get("observed") or {},
+        })
+    out.sort(key=lambda i: (i["overdue_days"] <= 0, SEVERITY_RANK.get(i["severity"], 9),
+                            i["first_seen"] or "~", -i["overdue_days"], i["rule"], i["owner"]))
+    return out
+
+
+def compliance(counts: dict[str, int]) -> float | None:
+    """Passed ÷ (passed + failed), in percent; waived, error, not applicable and manual are
+    left out. None when nothing was judged."""
+    p, f = counts.get("pass", 0), counts.get("fail", 0)
+    return round(100.0 * p / (p + f), 1) if p + f else None
+
+
+def by_control(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    summary = (doc.get("summary") or {}).get("by_control") or {}
+    for control in sorted(summary, key=control_key):
+        counts = summary[control]
+        overdue = sum(1 for r in doc.get("results", []) if r["control"] == control
+                      and r["status"] == "fail" and (r.get("overdue_days") or 0) > 0)
+        rows.append({"control": control, "title": control_title(control),
+                     "plain": CONTROL_PLAIN.get(control, ""), "counts": counts,
+                     "compliance": compliance(counts), "overdue": overdue})
+    return rows
+
+
+def by_host(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    results: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in doc.get("results", []):
+        results[r["host"]].append(r)
+    rows = []
+    for h in doc.get("hosts", []):
+        rs = results.get(h["name"], [])
+        counts: dict[str, int] = defaultdict(int)
+        for r in rs:
+            counts[r["status"]] += 1
+        failing = sorted((r for r in rs if r["status"] == "fail"),
+                         key=lambda r: (SEVERITY_RANK.get(r["severity"], 9), r["rule"]))
+        facts = h.get("facts") or {}
+        rows.append({
+            "name": h["name"], "address": h.get("address"),
+            "system": facts.get("os.pretty_name") or h.get("platform") or "",
+            "reachable": bool(h.get("reachable")), "error": h.get("error"),
+            "counts": dict(counts), "compliance": compliance(counts),
+            "overdue": sum(1 for r in failing if (r.get("overdue_days") or 0) > 0),
+            "failing": failing,
+        })
+    rows.sort(key=lambda r: (r["reachable"], -r["overdue"], -r["counts"].get("fail", 0),
+                             r["name"]))
+    return rows
+
+
+def waivers(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(active, expired): one row per waiver (rule + approval), with the hosts it covers here."""
+    active: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    expired: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for r in doc.get("results", []):
+        for key, into in (("waiver", active), ("waiver_expired", expired)):
+            w = r.get(key)
+            if not w:
+                continue
+            k = (r["rule"], w["reason"], w["approved_by"], w["expires"])
+            row = into.setdefault(k, {"rule": r["rule"], "title": r["title"],
+                                      "reason": w["reason"], "approved_by": w["approved_by"],
+                                      "expires": w["expires"], "hosts": [], "statuses": set()})
+            row["hosts"].append(r["host"])
+            row["statuses"].add(r["status"])
+    def done(rows: dict[tuple[str, str, str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for row in sorted(rows.values(), key=lambda x: (x["expires"], x["rule"])):
+            row["still_failing"] = "fail" in row["statuses"] or "waived" in row["statuses"]
+            row["statuses"] = sorted(row["statuses"])
+            out.append(row)
+        return out
+    return done(active), done(expired)
+
+
+def not_checked(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Hosts that could not be reached, and rules in ``error`` on reachable hosts, grouped."""
+    out = []
+    unreachable = {h["name"] for h in doc.get("hosts", []) if not h.get("reachable")}
+    for h in doc.get("hosts", []):
+        if h["name"] in unreachable:
+            out.append({"host": h["name"], "what": "the whole computer",
+                        "why": one_line(h.get("error") or "could not be reached")})
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in doc.get("results", []):
+        if r["status"] == "error" and r["host"] not in unreachable:
+            grouped[(r["host"], one_line(r.get("message")))].append(r["rule"])
+    for (host, why), rules in sorted(grouped.items()):
+        out.append({"host": host, "what": ", ".join(sorted(rules)), "why": why})
+    return out
+
+
+def manual(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in doc.get("results", []) if r["status"] == "manual"]
+
+
+def headline(doc: dict[str, Any]) -> dict[str, Any]:
+    res = doc.get("results", [])
+    fails = [r for r in res if r["status"] == "fail"]
+    provider = [r for r in fails if r.get("owner") == "provider"]
+    overdue = [r for r in fails if (r.get("overdue_days") or 0) > 0]
+    estate = (doc.get("scan") or {}).get("estate") or {}
+    return {
+        "client": estate.get("client") or estate.get("name") or "",
+        "provider": estate.get("provider") or "",
+        "estate_name": estate.get("name") or estate.get("client") or "",
+        "fails": len(fails), "provider_fails": len(provider),
+        "provider_items": len({r["rule"] for r in provider}),
+        "provider_hosts": len({r["host"] for r in provider}),
+        "overdue": len(overdue),
+        "overdue_provider": sum(1 for r in overdue if r.get("owner") == "provider"),
+        "overdue_provider_items": len({r["rule"] for r in overdue
+                                       if r.get("owner") == "provider"}),
+        "oldest_overdue": max((r.get("overdue_days") or 0 for r in overdue
+                               if r.get("owner") == "provider"), default=0),
+        "hosts": len(doc.get("hosts", [])),
+        "unreachable": sum(1 for h in doc.get("hosts", []) if not h.get("reachable")),
+        "compliance": compliance((doc.get("summary") or {}).get("by_status") or {}),
+        "errors": sum(1 for r in res if r["status"] == "error"),
+    }
+
+
+def today_of(doc: dict[str, Any]) -> date:
+    dt = parse_time((doc.get("scan") or {}).get("started_at"))
+    return dt.date() if dt else datetime.now(UTC).date()

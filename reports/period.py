@@ -1,0 +1,204 @@
+"""The contract-period report, for a renewal meeting: rendered from an ``undone.period/1``
+document (built from the history by ``scanner.history.History.period``).
+
+It shows the trend of compliance per control, the findings opened and closed, the mean time to
+remediate, SLA breaches per month (a finding still open the day after its due date), and per host
+a maintenance timeline: when patches were actually applied, backups taken and malware signatures
+updated, each marked *proactive* (no finding of that control was open at the time) or *reactive*
+(done while undone had a finding open), which shows whether the provider looked after the estate
+or only answered reports. Formats: console, Markdown, HTML (self-contained, as the scan report),
+JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from reports import charts, clean, markdown, model
+
+KIND_WORDS = {"patch": "patches applied", "backup": "backups taken",
+              "signatures": "malware signatures updated"}
+MAX_ROWS = 200
+MAX_TIMELINE_HOSTS = 60
+
+
+def verdict(summary: dict[str, dict[str, Any]]) -> str:
+    pro = sum(s["proactive"] for s in summary.values())
+    re_ = sum(s["reactive"] for s in summary.values())
+    if pro + re_ == 0:
+        return "no maintenance recorded"
+    if pro >= 2 * re_:
+        return "mostly proactive"
+    if re_ >= 2 * pro:
+        return "mostly reactive"
+    return "mixed"
+
+
+def _months_chart(pdoc: dict[str, Any]) -> dict[str, Any]:
+    months = pdoc["months"]
+    return charts.lines([
+        {"name": "opened", "tone": "a", "points": [(m["month"] + "-01", m["opened"])
+                                                   for m in months]},
+        {"name": "closed", "tone": "c", "points": [(m["month"] + "-01", m["closed"])
+                                                   for m in months]},
+        {"name": "SLA breaches", "tone": "b", "points": [(m["month"] + "-01", m["breaches"])
+                                                         for m in months]},
+    ])
+
+
+def _control_charts(pdoc: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for control in sorted(pdoc["controls"], key=model.control_key):
+        c = pdoc["controls"][control]
+        out.append({"control": control, "title": model.control_title(control),
+                    "start": c["start"], "end": c["end"],
+                    "chart": charts.lines([{"name": model.control_title(control), "tone": "c",
+                                            "points": [(p["at"], p["compliance"])
+                                                       for p in c["points"]]}],
+                                          width=640, height=150, percent=True)})
+    return out
+
+
+def _timeline(pdoc: dict[str, Any]) -> dict[str, Any]:
+    hosts = sorted(pdoc["maintenance"], key=lambda m: (-m["findings_opened"], m["host"]))
+    rows = []
+    for m in hosts[:MAX_TIMELINE_HOSTS]:
+        marks = [{"at": e["at"], "kind": e["kind"], "proactive": e["proactive"],
+                  "title": f"{model.when(e['at'])}: {KIND_WORDS.get(e['kind'], e['kind'])}"
+                           f" ({'proactive' if e['proactive'] else 'reactive'})"}
+                 for e in m["events"]]
+        rows.append({"label": m["host"], "marks": marks})
+    p = pdoc["period"]
+    return charts.timeline(rows, p["from"], p["to"] + "T23:59:59Z")
+
+
+def month_name(month: str, short: bool = False) -> str:
+    """``2026-03`` as ``March 2026`` (``Mar 26`` when short)."""
+    try:
+        dt = datetime.strptime(month, "%Y-%m")
+    except ValueError:
+        return month
+    return f"{dt:%b %y}" if short else f"{dt:%B %Y}"
+
+
+def context(pdoc: dict[str, Any]) -> dict[str, Any]:
+    estate = pdoc.get("estate") or {}
+    maint = [{**m, "verdict": verdict(m["summary"])} for m in pdoc["maintenance"]]
+    return {
+        "p": pdoc, "provider_name": estate.get("provider") or "the IT provider",
+        "estate_name": estate.get("name") or estate.get("client") or "",
+        "version": (pdoc.get("tool") or {}).get("version", ""),
+        "months_chart": _months_chart(pdoc), "control_charts": _control_charts(pdoc),
+        "timeline": _timeline(pdoc), "maintenance": maint, "kind_words": KIND_WORDS,
+        "max_rows": MAX_ROWS, "timeline_hosts": min(len(maint), MAX_TIMELINE_HOSTS),
+        "month_name": month_name,
+    }
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:g}%"
+
+
+def _console(pdoc: dict[str, Any], out: TextIO, color: bool | None, width: int | None) -> None:
+    con = Console(file=out, width=width, highlight=False, soft_wrap=False,
+                  force_terminal=color if color else None, no_color=color is False, emoji=False)
+    p = pdoc["period"]
+    con.print(Text(f"undone contract review {p['from']} to {p['to']}", style="bold"))
+    s = pdoc["scans"]
+    con.print(Text(f"{s['total']} scans ({s['interrupted']} interrupted), "
+                   f"{len(pdoc['hosts'])} hosts", style="dim"))
+    con.print()
+    con.print(Text("Compliance per control (start → end)", style="bold underline"))
+    for control in sorted(pdoc["controls"], key=model.control_key):
+        c = pdoc["controls"][control]
+        con.print(Text(f"  {model.control_title(control):<28} {_pct(c['start']):>7} → "
+                       f"{_pct(c['end'])}"))
+    m = pdoc["mttr"]["all"]
+    con.print()
+    con.print(Text(f"Opened {len(pdoc['opened'])}, closed {len(pdoc['closed'])}, mean time to "
+                   f"remediate {m['mean_days'] if m['mean_days'] is not None else 'n/a'} days, "
+                   f"SLA breaches {len(pdoc['breaches'])}, open at the end "
+                   f"{pdoc['open_at_end']['total']} ({pdoc['open_at_end']['overdue']} overdue)"))
+    con.print()
+    con.print(Text("Month     opened closed breaches  MTTR", style="bold underline"))
+    for mo in pdoc["months"]:
+        mttr = "" if mo["mttr_days"] is None else str(mo["mttr_days"])
+        con.print(Text(f"  {mo['month']}  {mo['opened']:>6} {mo['closed']:>6} "
+                       f"{mo['breaches']:>8}  {mttr:>5}"))
+    con.print()
+    con.print(Text("Maintenance per host", style="bold underline"))
+    for h in pdoc["maintenance"]:
+        parts = []
+        for kind, s2 in sorted(h["summary"].items()):
+            parts.append(f"{KIND_WORDS.get(kind, kind)} {s2['count']} "
+                         f"({s2['proactive']} proactive, {s2['reactive']} reactive)")
+        con.print(Text(f"  {clean(h['host'])}: {verdict(h['summary'])}"
+                       + (": " + "; ".join(parts) if parts else "")))
+
+
+def _markdown(pdoc: dict[str, Any], out: TextIO) -> None:
+    esc, cell = markdown.esc, markdown.cell
+    p = pdoc["period"]
+    estate = pdoc.get("estate") or {}
+    lines = [f"# Contract review: {model.day(p['from'])} to {model.day(p['to'])}", ""]
+    if estate.get("name") or estate.get("provider"):
+        lines += [" · ".join(esc(x) for x in (estate.get("name"), estate.get("provider")) if x),
+                  ""]
+    m = pdoc["mttr"]["all"]
+    lines += [f"- Findings opened: {len(pdoc['opened'])}; closed: {len(pdoc['closed'])}",
+              f"- Mean time to remediate: "
+              f"{m['mean_days'] if m['mean_days'] is not None else 'n/a'} days "
+              f"({m['count']} closed)",
+              f"- SLA breaches: {len(pdoc['breaches'])}",
+              f"- Open at the end: {pdoc['open_at_end']['total']} "
+              f"({pdoc['open_at_end']['overdue']} overdue)",
+              f"- Scans: {pdoc['scans']['total']} ({pdoc['scans']['interrupted']} interrupted)",
+              "", "## Compliance per control", "", "| Control | Start | End |", "|---|---:|---:|"]
+    for control in sorted(pdoc["controls"], key=model.control_key):
+        c = pdoc["controls"][control]
+        lines.append(f"| {esc(model.control_title(control))} | {_pct(c['start'])} | "
+                     f"{_pct(c['end'])} |")
+    lines += ["", "## By month", "", "| Month | Opened | Closed | SLA breaches | MTTR (days) |",
+              "|---|---:|---:|---:|---:|"]
+    for mo in pdoc["months"]:
+        lines.append(f"| {mo['month']} | {mo['opened']} | {mo['closed']} | {mo['breaches']} | "
+                     f"{mo['mttr_days'] if mo['mttr_days'] is not None else ''} |")
+    if pdoc["breaches"]:
+        lines += ["", "## SLA breaches", "",
+                  "| Computer | Check | Severity | Due | Days late | Resolved |",
+                  "|---|---|---|---|---:|---|"]
+        for b in pdoc["breaches"][:MAX_ROWS]:
+            lines.append(f"| {cell(b['host'])} | {esc(b['rule'])} {esc(b['title'])} | "
+                         f"{b['severity']} | {model.day(b['due'])} | {b['days_late']} | "
+                         f"{model.day(b['resolved']) or 'not yet'} |")
+    lines += ["", "## Maintenance per host", "",
+              "| Computer | Verdict | Patches | Backups | Signatures |", "|---|---|---|---|---|"]
+    for h in pdoc["maintenance"]:
+        def show(kind: str, s: dict[str, dict[str, Any]] = h["summary"]) -> str:
+            x = s.get(kind)
+            return (f"{x['count']} ({x['reactive']} reactive), last {model.day(x['last'])}"
+                    if x else "none")
+        lines.append(f"| {cell(h['host'])} | {verdict(h['summary'])} | {show('patch')} | "
+                     f"{show('backup')} | {show('signatures')} |")
+    lines.append("")
+    out.write("\n".join(lines))
+
+
+def render(pdoc: dict[str, Any], out: TextIO, fmt: str = "console", color: bool | None = None,
+           width: int | None = None, indent: int | None = 2) -> None:
+    if fmt == "json":
+        json.dump(pdoc, out, indent=indent, ensure_ascii=False)
+        out.write("\n")
+    elif fmt == "markdown":
+        _markdown(pdoc, out)
+    elif fmt == "html":
+        from reports import html
+
+        out.write(html.environment().get_template("period.html.j2").render(context(pdoc)))
+    else:
+        _console(pdoc, out, color, width)
