@@ -11,6 +11,11 @@ from the host's declared ``config`` and, for secrets, ``secret(NAME)`` (the scan
 variable the inventory names). The engine exports them to that section's script only, from the
 batch on standard input, so they never appear on a command line, in a process listing or in the
 evidence. The parser gets the same ``config`` (references only) in ``RawSection.config``.
+
+A *scanner-side* section (family ``scanner``) has no script: the engine writes what it saw of the
+host itself (the transport, the host key and whether it matched known_hosts) as the section's
+output, and its parser turns that into facts like any other, so rules judge the connection the
+same way they judge a host's files. It is recorded even for a host that could not be scanned.
 """
 
 from __future__ import annotations
@@ -24,8 +29,13 @@ from typing import Any
 
 from probes.base import Facts, RawSection
 
-FAMILIES = ("posix",)
-SCRIPT_SUFFIX = {"posix": ".sh"}
+FAMILIES = ("posix", "windows")
+SCRIPT_SUFFIX = {"posix": ".sh", "windows": ".ps1"}
+#: families of sections the scanner fills itself from what it saw of a host (the connection,
+#: the host key): a parser ``probes/<family>/<topic>.py`` and no script, never sent to a target
+#: net (nmap, lifecycle lookups), snmp and netos (network devices' read-only commands) are
+#: queries the scanner runs itself (scanner/network.py); their module's QUERY says what is asked
+SCANNER_FAMILIES = ("scanner", "net", "snmp", "netos")
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,16 @@ class Section:
         Callable[[Mapping[str, Any], Callable[[str], str | None]], dict[str, str]] | None
     ) = None
 
+    @property
+    def on_target(self) -> bool:
+        """Whether this section is a script run on the target (else the scanner fills it)."""
+        return self.family in FAMILIES
+
 
 @cache
 def prelude(family: str) -> str:
-    return (resources.files("probes") / family / "_prelude.sh").read_text(encoding="utf-8")
+    name = "_prelude" + SCRIPT_SUFFIX[family]
+    return (resources.files("probes") / family / name).read_text(encoding="utf-8")
 
 
 @cache
@@ -64,5 +80,20 @@ def sections() -> dict[str, Section]:
                 parse=module.parse,
                 provides=tuple(getattr(module, "PROVIDES", ())),
                 environment=getattr(module, "environment", None),
+            )
+    for family in SCANNER_FAMILIES:
+        folder = resources.files("probes") / family
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith(".py") or entry.name.startswith("_"):
+                continue
+            topic = entry.name[: -len(".py")]
+            module = importlib.import_module(f"probes.{family}.{topic}")
+            name = f"{family}.{topic}"
+            found[name] = Section(
+                name=name,
+                family=family,
+                script=getattr(module, "QUERY", ""),
+                parse=module.parse,
+                provides=tuple(getattr(module, "PROVIDES", ())),
             )
     return found

@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -371,6 +372,100 @@ class Catalogue:
                 return found
         return None
 
+    def windows_release(
+        self, build: int, edition: str | None, server: bool, name: str | None = None
+    ) -> Release | None:
+        """Map a Windows build number and edition to a cycle of ``windows`` or
+        ``windows-server`` (endoflife.date's names), or ``None``.
+
+        Clients: the build gives the release (19045 is Windows 10 22H2, 26100 Windows 11 24H2)
+        and the edition (``EditionID``) its servicing: ``-e`` for Enterprise, Education and IoT
+        Enterprise (36 months for Windows 11), ``-w`` for Home, Pro and the rest (24 months),
+        ``-e-lts``/``-iot-lts`` for the LTSC editions (``EnterpriseS``, ``IoTEnterpriseS``); a
+        release with one lifecycle for all editions (Windows 10 22H2) has no suffix. Servers:
+        the year in the product name (``Windows Server 2022 Standard``), else the build (a
+        Semi-Annual Channel release has no year in its name)."""
+        if server:
+            text = (name or "").lower()
+            for year, cycle in _WINDOWS_SERVER_NAMES:
+                if year in text:
+                    return self.release("windows-server", cycle)
+            for cycle in _WINDOWS_SERVER_BUILDS.get(build, ()):
+                found = self.release("windows-server", cycle)
+                if found is not None:
+                    return found
+            return None
+        release = _WINDOWS_CLIENT_BUILDS.get(build)
+        if release is None:
+            return None
+        ed = (edition or "").strip().lower()
+        if ed.startswith("iotenterprises"):
+            suffixes = ["-iot-lts", "-e-lts"]
+        elif ed.startswith("enterprises"):
+            suffixes = ["-e-lts"]
+        elif ed.startswith(("enterprise", "education", "iotenterprise", "serverrdsh")):
+            suffixes = ["-e"]
+        else:
+            suffixes = ["-w"]
+        for suffix in [*suffixes, ""]:
+            found = self.release("windows", release + suffix)
+            if found is not None:
+                return found
+        return None
+
+
+# Windows client builds and the release each one is (endoflife.date's cycle, less the edition).
+_WINDOWS_CLIENT_BUILDS: dict[int, str] = {
+    10240: "10-1507",
+    10586: "10-1511",
+    14393: "10-1607",
+    15063: "10-1703",
+    16299: "10-1709",
+    17134: "10-1803",
+    17763: "10-1809",
+    18362: "10-1903",
+    18363: "10-1909",
+    19041: "10-2004",
+    19042: "10-20h2",
+    19043: "10-21h1",
+    19044: "10-21h2",
+    19045: "10-22h2",
+    22000: "11-21h2",
+    22621: "11-22h2",
+    22631: "11-23h2",
+    26100: "11-24h2",
+    26200: "11-25h2",
+    28000: "11-26h1",
+}
+# Windows Server: the year in the product name, then cycles by build.
+_WINDOWS_SERVER_NAMES: tuple[tuple[str, str], ...] = (
+    ("2025", "2025"),
+    ("2022", "2022"),
+    ("2019", "2019"),
+    ("2016", "2016"),
+    ("2012 r2", "2012-r2"),
+    ("2012", "2012"),
+    ("2008 r2", "2008-r2-sp1"),
+    ("2008", "2008-sp2"),
+)
+_WINDOWS_SERVER_BUILDS: dict[int, tuple[str, ...]] = {
+    26100: ("2025",),
+    25398: ("23h2-ac",),
+    20348: ("2022",),
+    19042: ("20h2-sac",),
+    19041: ("2004-sac",),
+    18363: ("1909-sac",),
+    18362: ("1903-sac",),
+    17763: ("1809-sac", "2019"),  # a name without a year: the Semi-Annual Channel release
+    17134: ("1803-sac",),
+    16299: ("1709-sac",),
+    14393: ("2016",),
+    9600: ("2012-r2",),
+    9200: ("2012",),
+    7601: ("2008-r2-sp1",),
+    6003: ("2008-sp2",),
+}
+
 
 # --------------------------------------------------------------------------------------------
 # Loading
@@ -488,12 +583,28 @@ def _shipped_overlay() -> list[OverlayProduct]:
     return parse_overlay(load_text(_shipped_text(OVERLAY_FILE), label), label)
 
 
-@functools.lru_cache(maxsize=1)
-def _default_catalogue() -> Catalogue:
+def user_dir() -> Path:
+    """Where ``undone lifecycle refresh`` writes a newer catalogue: ``$UNDONE_LIFECYCLE_DIR``,
+    else ``$XDG_DATA_HOME/undone/lifecycle``, else ``~/.local/share/undone/lifecycle`` (the
+    installed package may be read-only). A catalogue there is used in place of the shipped one
+    when its snapshot is newer."""
+    env = os.environ.get("UNDONE_LIFECYCLE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(base) / "undone" / "lifecycle"
+
+
+@functools.lru_cache(maxsize=4)
+def _default_catalogue(user_file: str | None = None) -> Catalogue:
     label = f"baselines/lifecycle/{CATALOGUE_FILE}"
-    return merge_overlay(
-        catalogue_from_json(_shipped_text(CATALOGUE_FILE), label), _shipped_overlay()
-    )
+    shipped = catalogue_from_json(_shipped_text(CATALOGUE_FILE), label)
+    if user_file is not None and os.path.exists(user_file):
+        # a refreshed catalogue: a file that does not load is an error, never a silent fallback
+        newer = catalogue_from_json(_read_text(user_file, user_file), user_file)
+        if newer.snapshot_date > shipped.snapshot_date:
+            shipped = newer
+    return merge_overlay(shipped, _shipped_overlay())
 
 
 def load_catalogue(path: str | None = None, *, overlay: str | None = None) -> Catalogue:
@@ -501,7 +612,7 @@ def load_catalogue(path: str | None = None, *, overlay: str | None = None) -> Ca
     file at ``path`` (a newer snapshot built with the same command). The shipped
     ``overlay.yaml`` is merged in both cases, then the ``overlay`` file if one is given."""
     if path is None:
-        cat = _default_catalogue()
+        cat = _default_catalogue(str(user_dir() / CATALOGUE_FILE))
     else:
         cat = merge_overlay(catalogue_from_json(_read_text(path, path), path), _shipped_overlay())
     if overlay is not None:
@@ -774,17 +885,33 @@ def enrich_os(
     raw_version = values.get("os.version_id")
     version = str(raw_version).strip() if raw_version is not None else ""
     name = values.get("os.name")
-    release = catalogue.os_release(
-        os_id,
-        version,
-        _id_like(values.get("os.id_like")),
-        name=name if isinstance(name, str) else None,
-    )
+    if os_id in ("windows", "windows-server"):
+        # Windows: the build and the edition decide (windows.os facts)
+        build = values.get("os.build")
+        edition = values.get("os.edition")
+        release = (
+            catalogue.windows_release(
+                build,
+                edition if isinstance(edition, str) else None,
+                os_id == "windows-server",
+                name if isinstance(name, str) else None,
+            )
+            if isinstance(build, int)
+            else None
+        )
+        version = f"build {build} {edition or ''}".strip()
+    else:
+        release = catalogue.os_release(
+            os_id,
+            version,
+            _id_like(values.get("os.id_like")),
+            name=name if isinstance(name, str) else None,
+        )
     stale = catalogue.stale_reason(collected_at, max_catalogue_age_days)
     if release is None:
         shown = version or "(no VERSION_ID)"
         msg = f"os release {os_id.strip()} {shown} is not in the lifecycle catalogue"
-        if stale and os_id.strip().lower() in _OS_IDS:
+        if stale and os_id.strip().lower() in (*_OS_IDS, "windows", "windows-server"):
             # a known distribution: the release may be newer than the snapshot
             msg += f"; {stale}"
         errors.update(dict.fromkeys(OS_FACTS, msg))
@@ -870,9 +997,19 @@ def _default_kev() -> Kev:
 
 
 def load_kev(path: str | None = None) -> Kev:
-    """The shipped KEV extract (cached), or a file in the same format (a newer one)."""
+    """The shipped KEV extract (cached), or a file in the same format (a newer one). Without a
+    path, a KEV file written by ``undone lifecycle refresh --kev`` in :func:`user_dir` is used
+    when present."""
     if path is None:
+        user = user_dir() / KEV_FILE
+        if user.exists():
+            return _user_kev(str(user), user.stat().st_mtime_ns)
         return _default_kev()
+    return kev_from_json(_read_text(path, path), path)
+
+
+@functools.lru_cache(maxsize=2)
+def _user_kev(path: str, _mtime: int) -> Kev:
     return kev_from_json(_read_text(path, path), path)
 
 
@@ -977,6 +1114,35 @@ def _load_json(path: Path) -> Any:
         raise BuildError(f"{path}: {e}") from None
 
 
+def _extract_products(
+    eol_dir: Path, all_products: Mapping[str, Any]
+) -> tuple[list[str], dict[str, Any]]:
+    """The products undone keeps (``PRODUCTS`` and those of ``OPTIONAL_PRODUCTS`` present), in
+    the ``catalogue.json`` shape, with per-version dates from ``release-data`` where kept."""
+    wanted = sorted(set(PRODUCTS) | {s for s in OPTIONAL_PRODUCTS if s in all_products})
+    products: dict[str, Any] = {}
+    for slug in wanted:
+        raw = all_products[slug]
+        versions: dict[str, str] = {}
+        rd_path = eol_dir / "release-data" / f"{slug}.json"
+        if slug in VERSION_PRODUCTS and rd_path.exists():
+            rd = _load_json(rd_path)
+            for key, v in (rd.get("versions") or {}).items():
+                d = v.get("date") if isinstance(v, dict) else v
+                if not isinstance(d, str) or not _DATE_RE.match(d):
+                    raise BuildError(f"release-data/{slug}.json: {key}: bad date {d!r}")
+                versions[str(key)] = d
+        products[slug] = {
+            "slug": slug,
+            "title": raw["title"],
+            "category": raw.get("category"),
+            "release_policy_link": raw.get("releasePolicyLink"),
+            "releases": [_cycle(slug, r) for r in raw.get("releases") or []],
+            "versions": versions,
+        }
+    return wanted, products
+
+
 def render(src: Path, snapshot_date: str | None = None) -> dict[str, str]:
     """Derive the generated files (name -> text) from a ``../shared/data`` directory.
     Pure and deterministic: the same input gives byte-identical output."""
@@ -1006,27 +1172,7 @@ def render(src: Path, snapshot_date: str | None = None) -> dict[str, str]:
     missing = [s for s in PRODUCTS if s not in all_products]
     if missing:
         raise BuildError(f"products.json: missing products: {', '.join(missing)}")
-    wanted = sorted(set(PRODUCTS) | {s for s in OPTIONAL_PRODUCTS if s in all_products})
-    products: dict[str, Any] = {}
-    for slug in wanted:
-        raw = all_products[slug]
-        versions: dict[str, str] = {}
-        rd_path = eol_dir / "release-data" / f"{slug}.json"
-        if slug in VERSION_PRODUCTS and rd_path.exists():
-            rd = _load_json(rd_path)
-            for key, v in (rd.get("versions") or {}).items():
-                d = v.get("date") if isinstance(v, dict) else v
-                if not isinstance(d, str) or not _DATE_RE.match(d):
-                    raise BuildError(f"release-data/{slug}.json: {key}: bad date {d!r}")
-                versions[str(key)] = d
-        products[slug] = {
-            "slug": slug,
-            "title": raw["title"],
-            "category": raw.get("category"),
-            "release_policy_link": raw.get("releasePolicyLink"),
-            "releases": [_cycle(slug, r) for r in raw.get("releases") or []],
-            "versions": versions,
-        }
+    wanted, products = _extract_products(eol_dir, all_products)
     sources = [
         {
             "name": "endoflife.date",
@@ -1187,6 +1333,251 @@ def build(src: Path, out: Path, snapshot_date: str | None = None) -> dict[str, i
         (out / name).write_bytes(data)
         sizes[name] = len(data)
     return sizes
+
+
+# --------------------------------------------------------------------------------------------
+# Firmware and network operating systems (scanner/network.py, probes/net/firmware.py)
+# --------------------------------------------------------------------------------------------
+
+# KEV names a product loosely; per catalogue slug: the vendor and a pattern of its product names.
+# A slug listed here with no KEV entry (OPNsense) is known to have none, which is not the same as
+# a slug missing from this table (then KEV cannot be judged for it).
+KEV_PRODUCTS: dict[str, tuple[str, str]] = {
+    "cisco-ios": ("Cisco", r"\bIOS\b(?!\s+X[ER])"),
+    "cisco-ios-xe": ("Cisco", r"\bIOS XE\b|\bXE Software\b|\bIOS and IOS XE\b"),
+    "fortios": ("Fortinet", r"\bFortiOS\b"),
+    "junos": ("Juniper", r"\bJunos\b"),
+    "opnsense": ("OPNsense", r"OPNsense"),
+    "openwrt": ("OpenWrt", r"OpenWrt"),
+    "pan-os": ("Palo Alto Networks", r"\bPAN-OS\b"),
+    "pfsense": ("Netgate", r"pfSense"),
+    "pfsense-plus": ("Netgate", r"pfSense"),
+    "routeros": ("MikroTik", r"\bRouterOS\b"),
+    "sns-firmware": ("Stormshield", r"Stormshield|SNS"),
+    "sonicos": ("SonicWall", r"\bSonicOS\b"),
+}
+
+_IOS_RE = re.compile(r"^(\d+)\.(\d+)\((\d+)[a-z]?\)([A-Z]*)")
+
+
+def firmware_cycles(product: str, version: str) -> list[str]:
+    """Cycle names a firmware version may belong to, most specific first: ``7.12.1`` ->
+    ``7.12``; ``17.03.04a`` -> ``17.03``, ``17.3``; ``23.05.3`` -> ``23.05``, ``23.5``;
+    classic Cisco IOS ``15.0(2)SE4`` -> ``15.0(2)SE``, ``15.0SE``, ``15.0``."""
+    v = version.strip().lstrip("vV")
+    out: list[str] = []
+    if product == "cisco-ios":
+        m = _IOS_RE.match(v)
+        if m:
+            a, b, c, train = m.groups()
+            out = [f"{a}.{b}({c}){train}", f"{a}.{b}{train}", f"{a}.{b}"]
+        return out
+    m = re.match(r"^(\d+)\.(\d+)", v)
+    if m:
+        raw = f"{m.group(1)}.{m.group(2)}"
+        out = [v, raw, f"{int(m.group(1))}.{int(m.group(2))}", str(int(m.group(1)))]
+    elif (lead := re.match(r"^\d+", v)) is not None:
+        out = [v, str(int(lead.group(0)))]
+    return list(dict.fromkeys(out))
+
+
+def _release_json(r: Release) -> dict[str, Any]:
+    def iso(d: date | None) -> str | None:
+        return d.isoformat() if d else None
+
+    return {
+        "cycle": r.cycle,
+        "release_date": iso(r.release_date),
+        "eol": iso(r.eol),
+        "eol_flag": r.eol_flag,
+        "eoas": iso(r.eoas),
+        "eoes": iso(r.eoes),
+        "lts": r.lts,
+        "latest": r.latest,
+        "latest_date": iso(r.latest_date),
+        "source": r.source,
+        "checked_on": iso(r.checked_on),
+    }
+
+
+def firmware_lookup(
+    product: str | None,
+    version: str | None,
+    catalogue: Catalogue | None = None,
+    kev: Kev | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Everything the catalogue knows about one firmware version, as JSON-able data: the
+    evidence of a device's ``net.firmware`` section, which probes/net/firmware.py turns into
+    facts. Data only: no clock, no judgement. ``reason`` says why product or version are None."""
+    from probes.net.firmware import version_key  # the one version order, shared with the parser
+
+    cat = catalogue or load_catalogue()
+    doc: dict[str, Any] = {
+        "product": product,
+        "version": version,
+        "catalogue": {
+            "label": cat.label,
+            "snapshot_date": cat.snapshot_date.isoformat(),
+            "sources": [dict(s) for s in cat.sources],
+        },
+    }
+    if not product or not version:
+        doc["reason"] = reason or "the device's product and firmware version are unknown"
+        return doc
+    p = cat.product(product)
+    doc["known_product"] = p is not None
+    if p is None:
+        return doc
+    doc["title"] = p.title
+    doc["cycles_known"] = [r.cycle for r in p.releases]
+    candidates = firmware_cycles(product, version)
+    doc["cycle_candidates"] = candidates
+    release = next((r for c in candidates if (r := p.release(c)) is not None), None)
+    doc["release"] = None if release is None else _release_json(release)
+    if release is not None:
+        prefix = version_key(release.cycle)
+        doc["versions_in_cycle"] = {
+            v: d.isoformat()
+            for v, d in sorted(p.versions.items())
+            if version_key(v)[: len(prefix)] == prefix
+        }
+        vdate = p.versions.get(version)
+        if vdate is None and release.latest == version:
+            vdate = release.latest_date
+        if vdate is None:
+            vdate = next(
+                (d for v, d in p.versions.items() if version_key(v) == version_key(version)), None
+            )
+        doc["version_date"] = vdate.isoformat() if vdate else None
+    mapping = KEV_PRODUCTS.get(product)
+    if mapping is None:
+        doc["kev"] = {"mapped": False}
+    else:
+        k = kev or load_kev()
+        vendor, pattern = mapping
+        rx = re.compile(pattern, re.IGNORECASE)
+        entries = [
+            {f: e.get(f) for f in ("cveID", "product", "dateAdded", "knownRansomwareCampaignUse")}
+            for e in k.entries
+            if e.get("vendorProject", "").strip().casefold() == vendor.casefold()
+            and rx.search(e.get("product", ""))
+        ]
+        doc["kev"] = {
+            "mapped": True,
+            "vendor": vendor,
+            "pattern": pattern,
+            "catalog_version": k.catalog_version,
+            "entries": sorted(entries, key=lambda e: (str(e["dateAdded"]), str(e["cveID"]))),
+        }
+    return doc
+
+
+# --------------------------------------------------------------------------------------------
+# Refresh (undone lifecycle refresh): a newer endoflife.date export into a user-writable place
+# --------------------------------------------------------------------------------------------
+
+
+def _newest_date(value: Any) -> str | None:
+    """The newest YYYY-MM-DD string anywhere in ``value`` (a lower bound on an export's date)."""
+    best: str | None = None
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str) and _DATE_RE.match(v) and (best is None or v > best):
+            best = v
+    return best
+
+
+def render_refresh(src: Path, snapshot_date: str | None = None) -> tuple[str, str]:
+    """A ``catalogue.json`` text from an endoflife.date export folder (``products.json`` and
+    ``release-data/``, like ``../shared/data/endoflife``), and a note on where its snapshot date
+    came from: ``--snapshot-date``, else the commits' dates in a ``SOURCE.md`` beside it, else the
+    newest date in the data (a lower bound: the catalogue may then look older than it is, never
+    newer)."""
+    products_file = src / "products.json"
+    if not products_file.exists():
+        raise BuildError(f"{products_file}: not found (expected an endoflife.date export folder "
+                         "with products.json and release-data/)")
+    all_products = _load_json(products_file)
+    if not isinstance(all_products, dict):
+        raise BuildError(f"{products_file}: expected an object of products")
+    missing = [s for s in PRODUCTS if s not in all_products]
+    if missing:
+        raise BuildError(f"{products_file}: missing products: {', '.join(missing)}")
+    sources: list[dict[str, Any]] = []
+    note = "given with --snapshot-date"
+    snapshot = snapshot_date
+    source_md = src / "SOURCE.md"
+    if source_md.exists():
+        text = source_md.read_text(encoding="utf-8")
+        found: list[str] = []
+        for repo, used in (
+            ("endoflife-date/endoflife.date", "products/*.md front matter (release cycles)"),
+            ("endoflife-date/release-data", "releases/<product>.json versions"),
+        ):
+            try:
+                commit, when = _source_commit(text, repo, str(source_md))
+            except BuildError:
+                continue
+            sources.append({"name": repo.split("/")[1], "repository": f"https://github.com/{repo}",
+                            "commit": commit, "date": when, "license": "MIT", "used": used})
+            if when:
+                found.append(when)
+        if snapshot is None and found:
+            snapshot, note = min(found), f"the commit dates in {source_md}"
+    if snapshot is None:
+        snapshot = _newest_date(all_products)
+        note = "the newest date in products.json (a lower bound on the export's date)"
+    if snapshot is None:
+        raise BuildError(f"{src}: no date found; pass --snapshot-date")
+    date.fromisoformat(snapshot)
+    if not sources:
+        sources = [{"name": "endoflife.date export", "path": str(src), "license": "MIT",
+                    "used": "products.json and release-data/"}]
+    _, products = _extract_products(src, all_products)
+    doc = {"schema": SCHEMA, "snapshot_date": snapshot, "sources": sources, "products": products}
+    return _dump(doc, inline_at=4) + "\n", note
+
+
+def refresh(
+    src: Path,
+    out: Path | None = None,
+    snapshot_date: str | None = None,
+    kev_file: Path | None = None,
+) -> dict[str, Any]:
+    """Rebuild the catalogue from an endoflife.date export into ``out`` (default
+    :func:`user_dir`), and with ``kev_file`` (CISA's ``known_exploited_vulnerabilities.json``)
+    the KEV extract too. The shipped files are never touched. Returns what was written."""
+    text, note = render_refresh(src, snapshot_date)
+    new = catalogue_from_json(text, str(src / "products.json"))
+    target = out or user_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Any] = {"dir": str(target), "snapshot_date": new.snapshot_date.isoformat(),
+                               "snapshot_basis": note, "products": len(new.products)}
+    tmp = target / f".{CATALOGUE_FILE}.tmp-{os.getpid()}"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target / CATALOGUE_FILE)
+    written["catalogue"] = str(target / CATALOGUE_FILE)
+    shipped = catalogue_from_json(_shipped_text(CATALOGUE_FILE), CATALOGUE_FILE)
+    written["shipped_snapshot_date"] = shipped.snapshot_date.isoformat()
+    written["used_instead_of_shipped"] = new.snapshot_date > shipped.snapshot_date
+    if kev_file is not None:
+        k = kev_from_json(_read_text(str(kev_file), str(kev_file)), str(kev_file))
+        doc = {"schema": KEV_SCHEMA, "catalog_version": k.catalog_version,
+               "date_released": k.date_released, "count": len(k.entries),
+               "source": {"name": "CISA Known Exploited Vulnerabilities", "path": str(kev_file),
+                          "license": "CC0-1.0", "fields": list(KEV_FIELDS)},
+               "vulnerabilities": sorted(k.entries, key=lambda e: str(e.get("cveID")))}
+        (target / KEV_FILE).write_text(_dump(doc, inline_at=2) + "\n", encoding="utf-8")
+        written["kev"] = str(target / KEV_FILE)
+        written["kev_catalog_version"] = k.catalog_version
+    _default_catalogue.cache_clear()
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:

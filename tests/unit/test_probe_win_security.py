@@ -1,0 +1,132 @@
+"""windows.defender, windows.firewall, windows.accounts, windows.hardening and windows.backup on
+recorded outputs (tests/fixtures/windows, see SOURCE.md)."""
+
+from __future__ import annotations
+
+from tests.unit._win import parse
+
+
+def test_defender_normal() -> None:
+    v = parse("defender", "normal").values
+    assert v["av.installed"] and v["av.product"] == "Microsoft Defender Antivirus"
+    assert v["av.realtime_enabled"] is True and v["av.signature_age_days"] == 0.0
+    assert v["av.signature_date"] == "2026-11-21T23:40:10Z"
+    assert v["av.tamper_protection"] is True and v["av.managed"] is True
+    assert v["defender.mode"] == "normal" and v["defender.other_av_active"] is False
+
+
+def test_defender_passive_with_another_product() -> None:
+    v = parse("defender", "passive_with_sophos").values
+    assert v["defender.mode"] == "passive" and v["defender.other_av_active"] is True
+    assert v["av.product"] == "Sophos Anti-Virus" and v["av.realtime_enabled"] is True
+    alone = parse("defender", "passive_alone").values
+    assert alone["defender.other_av_active"] is False and alone["av.realtime_enabled"] is False
+
+
+def test_defender_null_fields_and_stale_signatures() -> None:
+    f = parse("defender", "server2016_null_fields_stale")
+    v = f.values
+    assert v["defender.mode"] is None and v["defender.tamper_protected"] is None
+    assert v["av.signature_age_days"] == 12.8 and v["av.realtime_enabled"] is True
+    assert "Security Center" not in f.errors.get("defender.other_av_active", "")
+
+
+def test_server_without_defender() -> None:
+    v = parse("defender", "server_not_installed").values
+    assert v["defender.installed"] is False and v["av.installed"] is False
+    cs = parse("defender", "server_crowdstrike_no_defender").values
+    assert cs["av.installed"] and cs["av.product"] == "CrowdStrike Falcon"
+    assert cs["av.uses_signatures"] is False and cs["av.realtime_enabled"] is True
+
+
+def test_defender_turned_off_by_another_product() -> None:
+    f = parse("defender", "disabled_by_eset")
+    assert f.values["defender.mode"] == "not running"
+    assert f.values["av.product"] == "ESET Security" and f.values["av.realtime_enabled"] is True
+    assert "not reported by Windows Security Center" in f.errors["av.signature_age_days"]
+
+
+def test_firewall_profiles() -> None:
+    v = parse("firewall", "all_on_defaults").values
+    assert v["firewall.active"] is True and v["firewall.default_inbound"] == "drop"
+    assert v["firewall.profiles"]["public"]["default_inbound"] == "block"
+    off = parse("firewall", "public_off").values
+    assert off["firewall.active"] is False and off["firewall.disabled_profiles"] == ["public"]
+    allow = parse("firewall", "domain_allows_inbound_server").values
+    assert allow["firewall.active"] is True and allow["firewall.default_inbound"] == "accept"
+    third = parse("firewall", "third_party_eset")
+    assert third.values["firewall.active"] is True and third.values["firewall.kind"] == "ESET Firewall"
+    assert "cannot be read" in third.errors["firewall.default_inbound"]
+
+
+def test_accounts_hardened_workstation() -> None:
+    v = parse("accounts", "workstation_hardened").values
+    assert v["accounts.admins"] == ["CORP\\Domain Admins", "PC042\\Administrator"]
+    assert v["accounts.guest_enabled"] is False and v["accounts.enabled_users"] == ["alice"]
+    assert v["password.min_length"] == 12 and v["password.lockout_threshold"] == 10
+    assert v["password.max_age_days"] is None and v["uac.prompts_admin"] is True
+
+
+def test_accounts_orphaned_sid_and_german_output() -> None:
+    v = parse("accounts", "orphaned_sid_german").values
+    assert v["accounts.admin_groups"] == {"Administratoren": ["BUERO-PC3\\Administrator",
+                                                              "BUERO-PC3\\chef"]}
+    assert v["accounts.admins_unresolved"] == ["S-1-12-1-1845124735-1176832339-2461434284-3092215093"]
+    assert v["accounts.guest_enabled"] is True  # "Gast", found by its RID 501
+    assert v["accounts.password_not_required_users"] == ["Gast", "chef"]
+    assert v["password.min_length"] == 0 and v["password.lockout_threshold"] == 0  # "Nie"
+    assert v["password.history"] == 0 and v["password.max_age_days"] == 42
+    assert v["uac.prompts_admin"] is False and v["uac.remote_token_filter_disabled"] is True
+
+
+def test_accounts_domain_controller() -> None:
+    v = parse("accounts", "domain_controller").values
+    assert v["accounts.enabled_users"] == ["Administrator"]  # from Win32_UserAccount
+    assert v["password.computer_role"] == "PRIMARY" and v["password.deny_list"] is True
+    assert v["password.filters"] == ["AzureADPasswordProtectionDCAgent"]
+
+
+def test_hardening() -> None:
+    v = parse("hardening", "hardened_laptop").values
+    assert v["autorun.disabled"] and v["smb.v1_enabled"] is False
+    assert v["rdp.enabled"] is False and v["bitlocker.system_protected"] is True
+    bad = parse("hardening", "server_defaults_smb1_rdp_no_nla").values
+    assert bad["autorun.disabled"] is False and bad["smb.v1_enabled"] is True
+    assert bad["rdp.enabled"] is True and bad["rdp.nla_required"] is False
+    assert bad["bitlocker.available"] is False
+    pol = parse("hardening", "policy_overrides_cim_bitlocker").values
+    assert pol["rdp.enabled"] is True and pol["rdp.nla_required"] is True  # policy wins
+    assert pol["smb.v1_enabled"] is False  # feature removed, server unreadable
+    assert pol["bitlocker.system_protected"] is False
+    assert [x["protection"] for x in pol["bitlocker.volumes"]] == ["off", "on"]
+
+
+def test_backup_windows_server_backup() -> None:
+    v = parse("backup", "wsb_ok").values
+    assert v["backup.count"] == 1 and v["backup.last_success_at"] == "2026-11-21T23:00:41Z"
+    failing = parse("backup", "wsb_failing").values
+    repo = failing["backup.repositories"][0]
+    assert repo["last_attempt_result"] == "failed (0x80070070)"
+    assert failing["backup.last_success_age_days"] == 13.1
+
+
+def test_backup_declared_and_unreadable() -> None:
+    cfg = {"backups": [{"kind": "windows-server-backup", "name": "nightly", "isolation": "offline",
+                        "restore_test": {"date": "2026-10-01", "evidence": "ticket 42"}}]}
+    v = parse("backup", "wsb_ok", config=cfg).values
+    assert v["backup.declared"] == 1 and v["backup.discovered"] == 0
+    assert v["backup.restore_tested_at"] == "2026-10-01" and v["backup.isolated_copy"] is True
+    denied = parse("backup", "wsb_access_denied")
+    assert "permission" in denied.errors["backup.count"]
+    missing = parse("backup", "none", config=cfg)
+    assert "not installed" in missing.errors["backup.last_success_at"]
+
+
+def test_backup_veeam_jobs() -> None:
+    v = parse("backup", "veeam_br").values
+    assert v["backup.count"] == 2 and v["backup.last_success_at"] == "2026-11-21T22:41:00Z"
+    cfg = {"backups": [{"kind": "veeam", "name": "Offsite copy"}]}
+    one = parse("backup", "veeam_br", config=cfg).values
+    declared = one["backup.repositories"][0]
+    assert declared["source"] == "declared" and declared["last_attempt_result"] == "failed"
+    assert one["backup.count"] == 2  # the other job is still found
