@@ -1,8 +1,12 @@
 # undone section posix.accounts: local accounts, who is an administrator, sudo rules, last logins.
 # Reads: /etc/passwd and /etc/group (only name, ids, shell and member fields), /etc/shadow (only
-# whether each password field is empty, locked or set: the hash itself never leaves the target;
-# needs root), /etc/sudoers and the files it includes, /etc/sudoers.d/* (need root), `lastlog`.
-# Privilege: any user for passwd, group and lastlog; root for shadow and sudoers. Writes nothing.
+# whether each password field is empty, locked or set, and its date fields: the hash itself never
+# leaves the target; needs root), /etc/sudoers and the files it includes, /etc/sudoers.d/* (need
+# root), the passwd/group lines of /etc/nsswitch.conf, sshd's AuthorizedKeysFile setting
+# (`sshd -T` as root, else the configuration files) and, for each account with a login shell, how
+# many keys its authorized_keys files hold (a count only, never a key), and `lastlog`.
+# Privilege: any user for passwd, group, nsswitch.conf and lastlog; root for shadow, sudoers and
+# the authorized_keys files of other users. Writes nothing.
 _acc_awk() {
   # $1 block, $2 file, $3 awk program: prints the block, rc 2 absent / 126 unreadable
   undone_begin "$1"
@@ -16,8 +20,11 @@ _acc_awk passwd /etc/passwd '{
   pw = ($2 == "") ? "empty" : ($2 == "x" ? "shadow" : ($2 ~ /^[!*]/ ? "locked" : "set"))
   print $1 ":" $3 ":" $4 ":" $7 ":" pw }'
 # shellcheck disable=SC2016
+# name:state:lock:last change:max days:inactive days:expiry day; lock is L when the password
+# field starts with "!" (usermod -L / passwd -l), - otherwise
 _acc_awk shadow /etc/shadow '{
-  print $1 ":" (($2 == "") ? "empty" : ($2 ~ /^[!*]/ ? "locked" : "set")) }'
+  print $1 ":" (($2 == "") ? "empty" : ($2 ~ /^[!*]/ ? "locked" : "set")) ":" \
+    (($2 ~ /^!/) ? "L" : "-") ":" $3 ":" $5 ":" $7 ":" $8 }'
 # shellcheck disable=SC2016
 _acc_awk group /etc/group '{ print $1 ":" $3 ":" $4 }'
 undone_begin sudo
@@ -56,6 +63,92 @@ while [ -n "$_acc_queue" ] && [ "$_acc_depth" -lt 5 ]; do
   _acc_queue=$_acc_next
   _acc_depth=$((_acc_depth + 1))
 done
+undone_begin nsswitch
+if [ ! -e /etc/nsswitch.conf ]; then undone_end 2
+elif [ ! -r /etc/nsswitch.conf ]; then undone_end 126
+else grep -E '^[[:space:]]*(passwd|group):' /etc/nsswitch.conf; undone_end 0; fi
+# sshd's AuthorizedKeysFile, AuthorizedKeysCommand and PubkeyAuthentication: what `sshd -T` says
+# (root), else the first value in the included files and then sshd_config, before any Match
+_acc_src=default
+_acc_sshd=
+if [ "$(id -u)" = 0 ] && command -v sshd >/dev/null 2>&1 &&
+  _acc_t=$(sshd -T </dev/null 2>/dev/null); then
+  _acc_src=sshd-T
+  _acc_sshd=$(printf '%s\n' "$_acc_t" |
+    grep -i -E '^(authorizedkeysfile|authorizedkeyscommand|pubkeyauthentication) ')
+elif [ -r /etc/ssh/sshd_config ]; then
+  _acc_src=config
+  _acc_inc=$(awk 'tolower($1) == "include" { for (i = 2; i <= NF; i++) print $i }' \
+    /etc/ssh/sshd_config | tr -d '"')
+  _acc_files=
+  for _acc_p in $_acc_inc; do
+    case "$_acc_p" in /*) ;; *) _acc_p="/etc/ssh/$_acc_p" ;; esac
+    for _acc_g in $_acc_p; do [ -r "$_acc_g" ] && _acc_files="$_acc_files $_acc_g"; done
+  done
+  # shellcheck disable=SC2086
+  _acc_sshd=$(awk 'FNR == 1 { inmatch = 0 }
+    tolower($1) == "match" { inmatch = 1 }
+    inmatch { next }
+    { k = tolower($1) }
+    k ~ /^(authorizedkeysfile|authorizedkeyscommand|pubkeyauthentication)$/ && !(k in seen) {
+      seen[k] = 1; $1 = k; print }' $_acc_files /etc/ssh/sshd_config)
+fi
+_acc_akf=$(printf '%s\n' "$_acc_sshd" | awk 'tolower($1) == "authorizedkeysfile" {
+  $1 = ""; sub(/^ +/, ""); print; exit }')
+[ -n "$_acc_akf" ] || _acc_akf='.ssh/authorized_keys .ssh/authorized_keys2'
+undone_begin keys
+printf '# source: %s\n' "$_acc_src"
+[ -z "$_acc_sshd" ] || printf '%s\n' "$_acc_sshd" | sed 's/^/# /'
+if [ -r /etc/passwd ]; then
+  # one line per account with a login shell and per AuthorizedKeysFile entry, %h %u %U %% expanded
+  # shellcheck disable=SC2016
+  awk -F: -v files="$_acc_akf" '
+    function expand(t, h, u, id,    out, c, i) {
+      out = ""
+      for (i = 1; i <= length(t); i++) {
+        c = substr(t, i, 1)
+        if (c == "%" && i < length(t)) {
+          i++; c = substr(t, i, 1)
+          if (c == "h") out = out h; else if (c == "u") out = out u
+          else if (c == "U") out = out id; else out = out c
+        } else out = out c
+      }
+      if (substr(out, 1, 1) != "/") out = h "/" out
+      return out
+    }
+    {
+      sh = $7; sub(/\/+$/, "", sh); n = split(sh, parts, "/"); base = parts[n]
+      if (base == "nologin" || base == "false" || base == "sync" || base == "halt" ||
+          base == "shutdown") next
+      if (tolower(files) == "none") { print $1 ":" "none"; next }
+      m = split(files, list, " ")
+      for (j = 1; j <= m; j++) if (list[j] != "") print $1 ":" expand(list[j], $6, $1, $3)
+    }' /etc/passwd | while IFS= read -r _acc_line; do
+    _acc_u=${_acc_line%%:*}
+    _acc_f=${_acc_line#*:}
+    if [ "$_acc_f" = none ]; then printf '%s:0\n' "$_acc_u"; continue; fi
+    if [ -e "$_acc_f" ]; then
+      if [ -r "$_acc_f" ]; then
+        printf '%s:%s\n' "$_acc_u" "$(grep -c -v -E '^[[:space:]]*(#|$)' "$_acc_f")"
+      else
+        printf '%s:denied\n' "$_acc_u"
+      fi
+      continue
+    fi
+    # absent, or hidden behind a directory this user cannot search: find the nearest parent
+    # that exists; if it can be searched, the file is truly absent
+    _acc_d=${_acc_f%/*}
+    while [ -n "$_acc_d" ] && [ ! -e "$_acc_d" ]; do _acc_d=${_acc_d%/*}; done
+    if [ -z "$_acc_d" ] || [ ! -d "$_acc_d" ] || [ -x "$_acc_d" ]; then
+      printf '%s:absent\n' "$_acc_u"
+    else
+      printf '%s:denied\n' "$_acc_u"
+    fi
+  done
+  undone_end 0
+else
+  undone_end 126
+fi
 undone_cmd lastlog lastlog
 # last, an empty block: the parser can tell a complete output from a cut one
 undone_begin end

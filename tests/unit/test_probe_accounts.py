@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from probes.access.derive import CLIENT_FACTS
 from probes.base import Facts, RawSection
 from probes.posix import accounts as probe
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "posix" / "accounts"
 SCRIPT = ROOT / "probes" / "posix" / "accounts.sh"
-AT = "2026-11-22T00:36:01Z"
+AT = "2026-11-22T00:55:39Z"
 CASES = ("debian12_root", "debian12_nobody", "debian12_root_admins", "debian12_nobody_admins")
 ROOT_ONLY = ("accounts.empty_password_users", "sudo.nopasswd", "accounts.sudoers_users")
+# the full list of administrators needs the sudoers files too
+ROOT_ONLY_ACCESS = ("access.admins", "access.unknown_admins")
 END = "@@block end\n\n@@rc 0\n"
 
 
@@ -73,7 +76,8 @@ def test_debian12_nobody_cannot_read_shadow_or_sudoers() -> None:
     for name in ROOT_ONLY:
         assert name not in facts.values
         assert "needs root" in facts.errors[name]
-    assert set(facts.errors) == set(ROOT_ONLY)
+    assert set(facts.errors) == {*ROOT_ONLY, *ROOT_ONLY_ACCESS}
+    assert all("needs root" in facts.errors[n] for n in ROOT_ONLY_ACCESS)
     assert {u["password"] for u in facts.values["accounts.users"]} == {"unknown"}
     assert facts.values["accounts.admins"] == ["root"]
     assert facts.values["accounts.admins_complete"] is False
@@ -125,14 +129,12 @@ def test_debian12_admins_nopasswd_uid0_and_empty_password() -> None:
     assert v["accounts.sudoers_users"] == ["alice", "bob", "carol", "deploy", "root"]
     assert v["accounts.admins"] == ["alice", "bob", "carol", "deploy", "root", "toor"]
     assert v["accounts.admins_complete"] is True
-    assert {k: t for k, t in v["accounts.last_login"].items() if t} == {
-        "alice": "2026-11-22T00:36:01Z"
-    }
+    assert {k: t for k, t in v["accounts.last_login"].items() if t} == {"alice": AT}
 
 
 def test_debian12_admins_as_nobody() -> None:
     facts = fixture("debian12_nobody_admins")
-    assert set(facts.errors) == set(ROOT_ONLY)
+    assert set(facts.errors) == {*ROOT_ONLY, *ROOT_ONLY_ACCESS}
     assert facts.values["accounts.uid0_extra"] == ["toor"]
     assert facts.values["accounts.admins"] == ["alice", "bob", "deploy", "root", "toor"]
     assert facts.values["accounts.admins_complete"] is False
@@ -241,10 +243,12 @@ def test_truncation_never_changes_a_value(case: str) -> None:
 
 
 def test_fact_names() -> None:
-    assert all(re.fullmatch(r"(accounts|sudo)\.[a-z0-9_]+", n) for n in probe.PROVIDES)
+    assert all(re.fullmatch(r"(accounts|sudo|access)\.[a-z0-9_]+", n) for n in probe.PROVIDES)
+    # with no client or provider identities declared, the facts about them are left out
+    undeclared = {*CLIENT_FACTS, "access.provider_only", "access.provider_admin_usable"}
     for case in CASES:
         facts = fixture(case)
-        assert set(facts.values) | set(facts.errors) == set(probe.PROVIDES)
+        assert set(facts.values) | set(facts.errors) == set(probe.PROVIDES) - undeclared
 
 
 def test_script_is_posix_sh_read_only_and_passes_shellcheck() -> None:
@@ -257,3 +261,194 @@ def test_script_is_posix_sh_read_only_and_passes_shellcheck() -> None:
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed")
     subprocess.run(["shellcheck", "-s", "sh", str(SCRIPT)], check=True)
+
+
+# -- access: who can administer this system (probes/access/derive.py) --------------------------
+
+ACCESS_CASES = ("debian12_root_access", "debian12_nobody_access")
+DECLARED = {"client_admins": ["clientadmin"], "provider_admins": ["msp", "root"]}
+
+
+def parse_with(stdout: str, config: dict[str, object]) -> Facts:
+    at = datetime.fromisoformat(AT.replace("Z", "+00:00")).astimezone(UTC)
+    return probe.parse(RawSection("posix.accounts", stdout, collected_at=at, config=config))
+
+
+def admin(facts: Facts, name: str) -> dict[str, object]:
+    return next(a for a in facts.values["access.admins"] if a["name"] == name)
+
+
+def test_access_admins_with_their_state_and_owner() -> None:
+    facts = parse_with(text("debian12_root_access"), DECLARED)
+    assert facts.errors == {}
+    v = facts.values
+    assert [a["name"] for a in v["access.admins"]] == [
+        "clientadmin", "contractor", "helpdesk", "leaver", "msp", "root", "toor", "%itadmins"]
+    ca = admin(facts, "clientadmin")
+    assert ca == {
+        "name": "clientadmin", "kind": "user", "source": "local", "via": ["sudo-group"],
+        "owner": "client", "exists": True, "enabled": True, "locked": False, "expired": False,
+        "credential": "key", "usable": True, "last_login": AT, "reasons": [], "uid": 1001,
+        "password": "none", "authorized_keys": 1, "login_shell": True,
+    }
+    # msp's key is in /etc/ssh/keys/msp, through AuthorizedKeysFile ... /etc/ssh/keys/%u
+    msp = admin(facts, "msp")
+    assert (msp["owner"], msp["via"], msp["credential"], msp["usable"]) == (
+        "provider", ["sudoers"], "password+key", True)
+    assert admin(facts, "leaver")["locked"] is True
+    assert admin(facts, "leaver")["usable"] is False
+    assert admin(facts, "leaver")["reasons"] == [
+        "the account is locked (its password field starts with '!')"]
+    assert admin(facts, "contractor")["expired"] is True
+    assert admin(facts, "contractor")["reasons"] == ["the account expired on 2024-10-04"]
+    # an authorized_keys file holding only a comment is no key
+    assert admin(facts, "helpdesk")["authorized_keys"] == 0
+    assert admin(facts, "helpdesk")["reasons"] == ["no usable password and no authorised SSH key"]
+    root = admin(facts, "root")
+    assert root["via"] == ["uid0", "sudoers"] and root["usable"] is False
+    assert admin(facts, "toor")["via"] == ["uid0"] and admin(facts, "toor")["usable"] is True
+    # a sudoers rule for a group that does not exist (nsswitch reads files only)
+    itadmins = admin(facts, "%itadmins")
+    assert (itadmins["kind"], itadmins["exists"], itadmins["usable"]) == ("group", False, False)
+    assert v["access.unknown_admins"] == ["contractor", "helpdesk", "leaver", "toor", "%itadmins"]
+    assert v["access.client_admin_present"] is True
+    assert v["access.client_admin_enabled"] is True
+    assert v["access.client_admin_usable"] is True
+    assert v["access.client_admin_problems"] == []
+    assert v["access.provider_admin_usable"] is True
+    assert v["access.provider_only"] is False
+    assert v["access.declared"] == {"client": ["clientadmin"], "provider": ["msp", "root"]}
+
+
+@pytest.mark.parametrize(("client", "problem"), [
+    ("leaver", "leaver: the account is locked (its password field starts with '!')"),
+    ("contractor", "contractor: the account expired on 2024-10-04"),
+    ("helpdesk", "helpdesk: no usable password and no authorised SSH key"),
+    ("ghost", "ghost: no such account on this system"),
+    ("postgres", "postgres: the account exists but has no administrator rights"),
+    ("%staff", "%staff: the group has no members"),
+    ("%postgres", "%postgres: the group gives no administrator rights here"),
+    ("group:EXAMPLE\\IT Admins", "group:EXAMPLE\\IT Admins: no declared identity can exist on this"),
+])
+def test_client_cannot_administer(client: str, problem: str) -> None:
+    facts = parse_with(text("debian12_root_access"), {"client_admins": [client],
+                                                       "provider_admins": ["msp"]})
+    v = facts.values
+    assert v["access.client_admin_usable"] is False
+    assert len(v["access.client_admin_problems"]) == 1
+    assert v["access.client_admin_problems"][0].startswith(problem), v["access.client_admin_problems"]
+    # msp (and toor) can: the provider can administer this system and the client cannot
+    assert v["access.provider_only"] is True
+    present = client in ("leaver", "contractor", "helpdesk")
+    assert v["access.client_admin_present"] is present
+    assert v["access.client_admin_enabled"] is (client == "helpdesk")
+
+
+def test_identities_for_other_systems_are_left_out_of_the_problems() -> None:
+    facts = parse_with(text("debian12_root_access"),
+                       {"client_admins": ["ghost", "group:EXAMPLE\\IT Admins", "device:admin"]})
+    assert facts.values["access.client_admin_problems"] == ["ghost: no such account on this system"]
+
+
+def test_client_group_identity_and_name_beats_group() -> None:
+    # %sudo holds clientadmin, leaver, contractor and helpdesk; msp is named by the provider
+    facts = parse_with(text("debian12_root_access"), {"client_admins": ["%sudo"],
+                                                       "provider_admins": ["msp", "leaver"]})
+    v = facts.values
+    assert v["access.client_admin_usable"] is True
+    assert admin(facts, "clientadmin")["owner"] == "client"
+    assert admin(facts, "leaver")["owner"] == "provider"  # named beats a group
+    assert v["access.unknown_admins"] == ["toor", "%itadmins"]
+
+
+def test_nothing_declared_leaves_the_client_facts_out() -> None:
+    facts = parse_with(text("debian12_root_access"), {})
+    v = facts.values
+    assert v["access.client_declared"] is False and v["access.identities_declared"] is False
+    for name in (*CLIENT_FACTS, "access.provider_only", "access.provider_admin_usable"):
+        assert name not in v and name not in facts.errors
+    # every administrator is unknown then (root, which nobody can log in as, is not counted)
+    assert "root" not in v["access.unknown_admins"]
+    assert "clientadmin" in v["access.unknown_admins"]
+
+
+def test_without_root_nothing_is_judged_on_guesses() -> None:
+    facts = parse_with(text("debian12_nobody_access"), DECLARED)
+    for name in ("access.admins", "access.unknown_admins", "access.client_admin_usable",
+                 "access.client_admin_problems", "access.client_admin_enabled",
+                 "access.provider_only", "access.provider_admin_usable"):
+        assert name not in facts.values, name
+        assert "not readable" in facts.errors[name], (name, facts.errors[name])
+    # clientadmin is in the sudo group (a lower bound that needs no root)
+    assert facts.values["access.client_admin_present"] is True
+    # a client that is not in any admin group might still be named in sudoers: unknown
+    facts = parse_with(text("debian12_nobody_access"), {"client_admins": ["postgres"]})
+    assert "access.client_admin_present" not in facts.values
+    assert "sudoers" in facts.errors["access.client_admin_present"]
+
+
+def test_unreadable_shadow_alone_makes_usable_unknown() -> None:
+    out = text("debian12_root_access")
+    start = out.index("@@block shadow")
+    end = out.index("@@block group")
+    facts = parse_with(out[:start] + "@@block shadow\n@@rc 126\n" + out[end:], DECLARED)
+    assert "access.client_admin_usable" not in facts.values
+    assert "/etc/shadow: not readable" in facts.errors["access.client_admin_usable"]
+    # the list of administrators is complete (sudoers was read), their state is not
+    assert facts.values["access.unknown_admins"] == [
+        "contractor", "helpdesk", "leaver", "toor", "%itadmins"]
+    assert admin(facts, "clientadmin")["usable"] is None
+
+
+def test_keys_from_an_authorized_keys_command_are_unknown() -> None:
+    out = text("debian12_root_access").replace(
+        "# authorizedkeyscommand none", "# authorizedkeyscommand /usr/bin/sss_ssh_authorizedkeys")
+    facts = parse_with(out, {"client_admins": ["helpdesk"], "provider_admins": ["msp"]})
+    assert admin(facts, "helpdesk")["usable"] is None
+    assert "AuthorizedKeysCommand" in facts.errors["access.client_admin_usable"]
+    out = text("debian12_root_access").replace("# pubkeyauthentication yes",
+                                               "# pubkeyauthentication no")
+    facts = parse_with(out, DECLARED)
+    assert admin(facts, "clientadmin")["usable"] is False  # no password, and keys are refused
+
+
+def test_password_expired_past_the_inactive_period() -> None:
+    out = text("debian12_root_access").replace(
+        "clientadmin:locked:-:20400:99999::", "clientadmin:set:-:20000:90:14:")
+    facts = parse_with(out, DECLARED)
+    ca = admin(facts, "clientadmin")
+    assert ca["expired"] is True and ca["usable"] is False
+    assert "grace period has passed" in ca["reasons"][0]
+
+
+def test_directory_accounts_are_unknown_not_absent() -> None:
+    out = text("debian12_root_access").replace("passwd:         files systemd",
+                                               "passwd:         files sss")
+    facts = parse_with(out, {"client_admins": ["clientadmin"], "provider_admins": ["msp"]})
+    itadmins = admin(facts, "%itadmins")
+    assert itadmins["exists"] is None and itadmins["usable"] is None
+
+
+@pytest.mark.parametrize("case", ACCESS_CASES)
+def test_access_truncation_never_changes_a_value(case: str) -> None:
+    full_text = text(case)
+    full = parse_with(full_text, DECLARED).values
+    lines = full_text.split("\n")
+    for i in range(0, len(lines), 3):
+        cut = parse_with("\n".join(lines[:i]), DECLARED)
+        for name, value in cut.values.items():
+            if name.startswith("access.") and name != "access.client_admin_present":
+                assert full[name] == value, (case, i, name)
+
+
+def test_a_key_in_one_file_counts_even_if_another_is_unreadable() -> None:
+    out = text("debian12_root_access").replace("clientadmin:1\nclientadmin:absent",
+                                               "clientadmin:denied\nclientadmin:1")
+    facts = parse_with(out, DECLARED)
+    assert admin(facts, "clientadmin")["authorized_keys"] == 1
+    assert admin(facts, "clientadmin")["usable"] is True
+    out = text("debian12_root_access").replace("clientadmin:1\nclientadmin:absent",
+                                               "clientadmin:absent\nclientadmin:denied")
+    facts = parse_with(out, DECLARED)
+    assert admin(facts, "clientadmin")["authorized_keys"] is None
+    assert admin(facts, "clientadmin")["usable"] is None
