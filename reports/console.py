@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from reports import clean
+from reports import access, clean
 
 CONTROL_TITLES = {
     "firewalls": "Firewalls",
@@ -148,6 +148,9 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
                 if len(rs) > 1:
                     line.append(f" ({passed} hosts)", style="dim")
                 console.print(line)
+
+    # who can administer each system: the client, the provider (reports/access.py)
+    access.print_console(doc, console)
 
     console.print()
     bs = summary["by_status"]

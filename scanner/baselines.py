@@ -23,7 +23,7 @@ import jsonschema
 from scanner import yamlio
 from scanner.errors import BaselineError, InputError
 
-SHIPPED = ("cyber-essentials", "maintenance")
+SHIPPED = ("cyber-essentials", "maintenance", "connection", "client-access")
 DEFAULT = SHIPPED
 
 
@@ -44,6 +44,9 @@ class Rule:
     roles: tuple[str, ...] = ()
     when: Any = None
     observe: tuple[str, ...] = ()
+    # plain-language text for a result: "fail" leads a failure's message (the technical detail
+    # follows), "not_applicable" replaces the generic "does not apply" (say what to do)
+    messages: tuple[tuple[str, str], ...] = ()
 
     def applies(self, platform: str | None, roles: tuple[str, ...]) -> bool:
         if self.roles and not set(self.roles) & set(roles):
@@ -182,6 +185,7 @@ def parse(text: str, label: str, sections: set[str] | None = None) -> Baseline:
                 roles=tuple(applies.get("roles", ())),
                 when=r.get("when"),
                 observe=tuple(r.get("observe", ())),
+                messages=tuple((r.get("messages") or {}).items()),
             )
         )
     if problems:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,15 +21,17 @@ from typing import Any
 
 from probes import Section, sections
 from probes.base import RawSection
-from scanner import lifecycle
+from probes.scanner import connection as connection_probe
+from scanner import lifecycle, winbatch
 from scanner.baselines import Rule
 from scanner.batch import DEFAULT_SECTION_CAP, DEFAULT_TOTAL_CAP, build
 from scanner.errors import CollectError, HostKeyError
 from scanner.evaluate import POSIX_PLATFORMS
 from scanner.inventory import Host
 from scanner.transports import Stream, local, ssh
+from scanner.transports import winrm as winrm_transport
 
-FAMILY_OF_TRANSPORT = {"ssh": "posix", "local": "posix"}
+FAMILY_OF_TRANSPORT = {"ssh": "posix", "local": "posix", "winrm": "windows"}
 PLATFORM_OF_FAMILY = {
     "linux": "linux",
     "darwin": "macos",
@@ -35,8 +39,12 @@ PLATFORM_OF_FAMILY = {
     "openbsd": "bsd",
     "netbsd": "bsd",
     "dragonfly": "bsd",
+    "windows": "windows",
 }
-ALWAYS = ("posix.os",)
+ALWAYS = ("posix.os", "windows.os")
+OS_SECTIONS = ("posix.os", "windows.os")
+#: the scanner-side section recorded for every host the scanner got far enough to know about
+CONNECTION = "scanner.connection"
 
 
 @dataclass
@@ -49,6 +57,10 @@ class Options:
     total_cap: int = DEFAULT_TOTAL_CAP
     excerpt: int = 8192
     max_catalogue_age_days: int = 400
+    # the cost guard: new connections a second for this scan (None: no limit), and a budget of
+    # host slots shared with other scans of one run (scanner/multi.py: many estates at once)
+    max_rate: float | None = None
+    budget: threading.Semaphore | None = None
 
 
 def _iso(dt: datetime) -> str:
@@ -60,7 +72,8 @@ def plan(host: Host, rules: list[Rule]) -> list[Section]:
     family = FAMILY_OF_TRANSPORT.get(host.transport)
     if family is None:
         return []
-    platforms = (host.platform,) if host.platform else POSIX_PLATFORMS
+    default = ("windows",) if family == "windows" else POSIX_PLATFORMS
+    platforms = (host.platform,) if host.platform else default
     wanted: set[str] = set(ALWAYS)
     for r in rules:
         if r.roles and not set(r.roles) & set(host.roles):
@@ -73,13 +86,38 @@ def plan(host: Host, rules: list[Rule]) -> list[Section]:
     return [known[n] for n in order if n in known and known[n].family == family]
 
 
+# what POSIX shells print when a command is missing: dash "sh: 1: awk: not found", bash
+# "bash: line 3: awk: command not found", busybox "sh: awk: not found", zsh "zsh:1: command not
+# found: awk"
+_NOT_FOUND = re.compile(
+    r"^[\w./-]*sh(?::\s*(?:line\s+)?\d+)?:\s*"
+    r"(?:([^\s:]+):\s+(?:command\s+)?not found|command not found:\s*(\S+))\s*$",
+    re.M,
+)
+
+
+def missing_commands(stderr: str) -> list[str]:
+    """Commands a section's script called that the target does not have (from the shell's own
+    messages). Probe scripts test for optional tools first, so such a message means the script
+    ran without something it relies on, and what it printed cannot be trusted to be complete."""
+    found = [a or b for a, b in _NOT_FOUND.findall(stderr)]
+    return list(dict.fromkeys(found))
+
+
 def _text(data: bytes | bytearray) -> str:
     return bytes(data).decode("utf-8", errors="replace")
 
 
 def host_config(host: Host) -> dict[str, Any]:
-    """What the inventory declares for the probes of this host (references to secrets only)."""
-    return {"backups": [dict(b) for b in host.backups], "roles": list(host.roles)}
+    """What the inventory declares for the probes of this host (references to secrets only).
+    ``client_admins`` / ``provider_admins``: the declared administrator identities (None when
+    not declared), from which the accounts parsers derive the ``access.*`` facts."""
+    return {
+        "backups": [dict(b) for b in host.backups],
+        "roles": list(host.roles),
+        "client_admins": None if host.client_admins is None else list(host.client_admins),
+        "provider_admins": None if host.provider_admins is None else list(host.provider_admins),
+    }
 
 
 def _host_stub(host: Host) -> dict[str, Any]:
@@ -107,12 +145,17 @@ def collect_host(
     opts: Options,
     connector: ssh.Connector | None = None,
 ) -> dict[str, Any]:
+    if host.transport == "snmp" or (host.platform == "network" and host.transport == "ssh"):
+        from scanner import network  # network devices: SNMP, or SSH "cli" mode (no POSIX shell)
+
+        return network.collect_device(host, opts, connector)
     rec = _host_stub(host)
     started = datetime.now(UTC)
     t0 = time.monotonic()
     rec["started_at"] = _iso(started)
     deadline = t0 + (host.timeout or opts.timeout)
     config = host_config(host)
+    config["section_timeout"] = opts.section_timeout  # tools inside a section share it
     env: dict[str, dict[str, str]] = {}
     for s in needed:
         if s.environment is not None:
@@ -120,7 +163,8 @@ def collect_host(
                 env[s.name] = s.environment(config, os.environ.get)
             except Exception as e:  # noqa: BLE001 - a bad setting is this section's error only
                 env[s.name] = {"UNDONE_CONFIG_ERROR": f"{type(e).__name__}: {e}"}
-    batch = build(needed, opts.section_timeout, env)
+    make = winbatch.build if host.transport == "winrm" else build
+    batch = make(needed, opts.section_timeout, env)
     try:
         if host.transport == "local":
             stream = local.run(host, batch, deadline, opts.cap, opts.total_cap)
@@ -133,6 +177,13 @@ def collect_host(
                 total_cap=opts.total_cap,
             )
             stream = ssh.run(host, batch, deadline, connector, sopts)
+        elif host.transport == "winrm":
+            wopts = winrm_transport.Options(
+                connect_timeout=host.connect_timeout or opts.connect_timeout,
+                cap=opts.cap,
+                total_cap=opts.total_cap,
+            )
+            stream = winrm_transport.run(host, batch, deadline, wopts)
         else:
             raise CollectError(
                 f"the {host.transport} transport is not available in this version "
@@ -142,7 +193,20 @@ def collect_host(
         rec["error"] = str(e)
         rec["error_kind"] = e.kind
         if isinstance(e, HostKeyError):
-            rec["connection"] = {"host_key": {"fingerprint": e.fingerprint, "changed": e.changed}}
+            key: dict[str, Any] = {"fingerprint": e.fingerprint, "changed": e.changed}
+            if e.changed:
+                key["expected"] = e.expected
+            if e.of:
+                key["of"] = e.of
+            rec["connection"] = {"transport": "ssh", "host_key": key}
+            _record_connection(rec, {
+                "transport": "ssh",
+                "host_key": "changed" if e.changed else "unknown",
+                "host_key_type": e.key_type,
+                "host_key_fingerprint": e.fingerprint,
+                "known_fingerprint": e.expected,
+                "host_key_of": e.of,
+            }, datetime.now(UTC))
         rec["finished_at"] = _iso(datetime.now(UTC))
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
@@ -156,6 +220,7 @@ def collect_host(
     rec["reachable"] = True
     rec["connection"] = stream.connection
     _record_sections(rec, stream, batch.script_sha256, needed, collected, opts, host, config)
+    _record_connection(rec, _connection_info(stream.connection, host), collected)
     rec["finished_at"] = _iso(datetime.now(UTC))
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
     return rec
@@ -219,6 +284,11 @@ def _record_sections(
             problem = f"section failed (exit {part.exit_code})" + (
                 f": {first[:200]}" if first else ""
             )
+        elif missing := missing_commands(stderr):
+            problem = (
+                f"the target lacks {', '.join(missing[:8])}, which this section's script needs "
+                "(command not found): its output is incomplete and was not judged"
+            )
         if problem is None:
             raw = RawSection(
                 name=s.name,
@@ -237,7 +307,7 @@ def _record_sections(
             else:
                 facts.update(parsed.values)
                 errors.update(parsed.errors)
-                if s.name == "posix.os" and parsed.values.get("os.privileged"):
+                if s.name in OS_SECTIONS and parsed.values.get("os.privileged"):
                     privileged = True
         if problem is not None:
             srec["status"] = "error"
@@ -245,7 +315,7 @@ def _record_sections(
             for f in s.provides:
                 errors.setdefault(f, problem)
         rec["sections"][s.name] = srec
-    if "posix.os" in rec["sections"] and rec["sections"]["posix.os"]["status"] == "ok":
+    if any(rec["sections"].get(n, {}).get("status") == "ok" for n in OS_SECTIONS):
         try:
             cat = lifecycle.load_catalogue()
             values, errs = lifecycle.enrich_os(facts, collected, cat, opts.max_catalogue_age_days)
@@ -253,11 +323,154 @@ def _record_sections(
             errors.update(errs)
         except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
             errors["os.supported"] = f"lifecycle catalogue unusable: {e}"
+    if host.transport == "winrm":
+        _winrm_certificate(stream.connection, facts, errors)
     fam = facts.get("os.family")
     if rec["platform"] is None and isinstance(fam, str):
-        rec["platform"] = PLATFORM_OF_FAMILY.get(fam, fam)
+        # only a family undone knows names a platform: an unknown one (or a target's garbage)
+        # leaves it unset, so every rule is still judged (and errs where facts are missing)
+        # instead of none applying
+        rec["platform"] = PLATFORM_OF_FAMILY.get(fam)
     rec["facts"] = facts
     rec["fact_errors"] = {k: v for k, v in errors.items() if k not in facts}
+
+
+def _winrm_certificate(conn: dict[str, Any], facts: dict[str, Any], errors: dict[str, str]) -> None:
+    """What the WinRM transport did about the host's identity, as facts a rule judges:
+    ``winrm.certificate_validation`` is "ca" (validated against the CA bundle), "pinned" (the
+    certificate matched winrm_cert_pin), "off" (winrm_cert_validation: false) or "none" (plain
+    HTTP: NTLM/Kerberos authenticate the host instead; there is no certificate)."""
+    cert = conn.get("certificate")
+    if isinstance(cert, dict):
+        facts["winrm.certificate_validation"] = cert.get("validation")
+        facts["winrm.certificate_sha256"] = cert.get("sha256")
+        facts["winrm.certificate_not_after"] = cert.get("not_after")
+    elif conn.get("transport") == "winrm":
+        facts["winrm.certificate_validation"] = "none"
+        for name in ("winrm.certificate_sha256", "winrm.certificate_not_after"):
+            errors[name] = "plain HTTP: no certificate"
+
+
+def _connection_info(conn: dict[str, Any], host: Host) -> dict[str, Any]:
+    info: dict[str, Any] = {"transport": conn.get("transport") or host.transport}
+    key = conn.get("host_key")
+    if isinstance(key, dict):
+        info["host_key"] = (
+            "accepted-on-first-use" if key.get("accepted_on_first_use") else "verified"
+        )
+        info["host_key_type"] = key.get("type")
+        info["host_key_fingerprint"] = key.get("fingerprint")
+    return info
+
+
+def _record_connection(rec: dict[str, Any], info: dict[str, Any], when: datetime) -> None:
+    """The scanner-side section: what the scanner saw of the connection, as facts (written for
+    unreachable hosts too, when the host key was the reason)."""
+    section = sections().get(CONNECTION)
+    if section is None:  # pragma: no cover - shipped with the package
+        return
+    text = connection_probe.record(info)
+    parsed = section.parse(
+        RawSection(name=CONNECTION, stdout=text, exit_code=0, collected_at=when)
+    )
+    rec["sections"][CONNECTION] = {
+        "status": "ok",
+        "error": None,
+        "exit_code": None,
+        "collected_at": _iso(when),
+        "script_sha256": None,
+        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "bytes": len(text.encode("utf-8")),
+        "truncated": False,
+        "stdout": text,
+        "stderr": "",
+    }
+    facts = rec.setdefault("facts", {})
+    errors = rec.setdefault("fact_errors", {})
+    facts.update(parsed.values)
+    for name, why in parsed.errors.items():
+        if name not in facts:
+            errors[name] = why
+
+
+DEFAULT_SITE_CONCURRENCY = 8  # sshd refuses at random from its 11th unauthenticated connection
+
+
+def site_of(host: Host) -> str | None:
+    """The site a host is reached through, for the per-site cap: its ``site`` variable, else its
+    jump host (every host behind one bastion shares the bastion and its link), else none."""
+    if host.site:
+        return host.site
+    return f"jump:{host.jump}" if host.jump else None
+
+
+class RateLimit:
+    """At most ``rate`` new connections a second across threads (a token bucket holding one
+    token: connections are spaced ``1/rate`` apart, never bunched)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            at = max(time.monotonic(), self._next)
+            self._next = at + self.interval
+        delay = at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class _CostGuard:
+    """The cost guard around each host's collection: a slot of the site's cap (per site, the
+    smallest ``site_concurrency`` its hosts declare, default :data:`DEFAULT_SITE_CONCURRENCY`),
+    a slot of the run's shared budget (``Options.budget``), then a token of ``--max-rate``. The
+    host's own time limit starts only once it has all three."""
+
+    def __init__(self, hosts: Iterable[Host], opts: Options) -> None:
+        caps: dict[str, int] = {}
+        for h in hosts:
+            site = site_of(h)
+            if site is not None:
+                cap = h.site_concurrency or DEFAULT_SITE_CONCURRENCY
+                caps[site] = min(caps.get(site, cap), cap)
+        self.sites = {s: threading.BoundedSemaphore(c) for s, c in caps.items()}
+        self.rate = RateLimit(opts.max_rate) if opts.max_rate else None
+        self.budget = opts.budget
+
+    @staticmethod
+    def order(hosts: list[Host]) -> list[Host]:
+        """Hosts taken from each site in turn, so that workers waiting on one site's cap do not
+        hold up the hosts of another."""
+        queues: dict[str | None, list[Host]] = {}
+        for h in hosts:
+            queues.setdefault(site_of(h), []).append(h)
+        out: list[Host] = []
+        lists = list(queues.values())
+        for i in range(max((len(q) for q in lists), default=0)):
+            out.extend(q[i] for q in lists if i < len(q))
+        return out
+
+    def collect_host(self, host: Host, needed: list[Section], opts: Options,
+                     connector: ssh.Connector | None) -> dict[str, Any]:
+        site = site_of(host)
+        sem = self.sites.get(site) if site is not None else None
+        if sem is not None:
+            sem.acquire()
+        try:
+            if self.budget is not None:
+                self.budget.acquire()
+            try:
+                if self.rate is not None and host.transport != "local":
+                    self.rate.wait()
+                return collect_host(host, needed, opts, connector)
+            finally:
+                if self.budget is not None:
+                    self.budget.release()
+        finally:
+            if sem is not None:
+                sem.release()
 
 
 def collect(
@@ -274,8 +487,10 @@ def collect(
         with ThreadPoolExecutor(
             max_workers=max(1, opts.concurrency), thread_name_prefix="undone-host"
         ) as pool:
+            guard = _CostGuard(hosts, opts)
             futures = {
-                pool.submit(collect_host, h, plan(h, rules), opts, connector): h for h in hosts
+                pool.submit(guard.collect_host, h, plan(h, rules), opts, connector): h
+                for h in guard.order(hosts)
             }
             for fut in as_completed(futures):
                 h = futures[fut]

@@ -13,6 +13,7 @@ is a few Python calls per result.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -59,61 +60,94 @@ def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _leaf(fact: str, op: str, want: Any) -> Compiled:
-    rx = re.compile(want) if op == "matches" else None
+_NONE: list[str] = []  # shared and never mutated: "no reasons", "no failures"
 
-    def test(v: Any) -> bool | None:
-        if op == "eq":
-            return bool(v == want)
-        if op == "ne":
-            return bool(v != want)
-        if op in ("in", "not_in"):
-            inside = v in want if isinstance(want, list) else v == want
-            return inside if op == "in" else not inside
-        if op in ("lt", "le", "gt", "ge"):
+
+def _comparable(v: Any, want: Any) -> bool:
+    return (_number(v) and _number(want)) or (isinstance(v, str) and isinstance(want, str))
+
+
+def _tester(op: str, want: Any) -> Callable[[Any], bool | None]:
+    """One specialised test per operator (None: the value cannot be judged by it)."""
+    if op == "eq":
+        return lambda v: v == want
+    if op == "ne":
+        return lambda v: v != want
+    if op in ("in", "not_in"):
+        members = want if isinstance(want, list) else [want]
+        if op == "in":
+            return lambda v: v in members
+        return lambda v: v not in members
+    if op in ("lt", "le", "gt", "ge"):
+        cmp: Callable[[Any, Any], Any] = {
+            "lt": operator.lt,
+            "le": operator.le,
+            "gt": operator.gt,
+            "ge": operator.ge,
+        }[op]
+
+        def order(v: Any) -> bool | None:
             if v is None:
                 return False  # nothing to compare (e.g. never patched) is not compliant
-            if not (_number(v) and _number(want)) and not (
-                isinstance(v, str) and isinstance(want, str)
-            ):
-                return None
-            return bool({"lt": v < want, "le": v <= want, "gt": v > want, "ge": v >= want}[op])
-        if op in ("contains", "not_contains"):
+            return bool(cmp(v, want)) if _comparable(v, want) else None
+
+        return order
+    if op in ("contains", "not_contains"):
+
+        def contains(v: Any) -> bool | None:
             if not isinstance(v, list | tuple | str | dict):
                 return None
-            has = want in v
-            return has if op == "contains" else not has
-        if op == "empty":
+            return (want in v) == (op == "contains")
+
+        return contains
+    if op == "empty":
+
+        def empty(v: Any) -> bool | None:
             if v is None:
                 return bool(want)
             if not isinstance(v, list | tuple | str | dict):
                 return None
             return (len(v) == 0) == bool(want)
-        if op == "matches":
-            return rx is not None and rx.search(str(v)) is not None if v is not None else False
-        return None
+
+        return empty
+    if op == "matches":
+        rx = re.compile(want)
+        return lambda v: v is not None and rx.search(str(v)) is not None
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def _leaf(fact: str, op: str, want: Any) -> Compiled:
+    if op == "exists":
+
+        def exists(values: dict[str, Any], errors: dict[str, str]) -> Outcome:
+            if fact in values:
+                return (
+                    bool(want),
+                    {fact: values[fact]},
+                    _NONE,
+                    (_NONE if want else [f"{fact} is present"]),
+                )
+            if fact in errors:
+                return None, {}, [f"{fact}: {errors[fact]}"], _NONE
+            return (not want), {fact: None}, _NONE, [f"{fact} is absent"] if want else _NONE
+
+        return exists
+    test = _tester(op, want)
+    if op == "empty":
+        suffix = f"; expected {'none' if want else 'at least one'}"
+    else:
+        suffix = f"; expected {_OP_TEXT.get(op, op)} {_fmt(want)}"
 
     def run(values: dict[str, Any], errors: dict[str, str]) -> Outcome:
-        if op == "exists":
-            if fact in values:
-                return bool(want), {fact: values[fact]}, [], [] if want else [f"{fact} is present"]
-            if fact in errors:
-                return None, {}, [f"{fact}: {errors[fact]}"], []
-            return (not want), {fact: None}, [], [f"{fact} is absent"] if want else []
         if fact not in values:
-            reason = errors.get(fact, "not collected")
-            return None, {}, [f"{fact}: {reason}"], []
+            return None, {}, [f"{fact}: {errors.get(fact, 'not collected')}"], _NONE
         v = values[fact]
         ok = test(v)
-        if ok is None:
-            return None, {fact: v}, [f"{fact} is {_fmt(v)}, which cannot be compared ({op})"], []
         if ok:
-            fail = []
-        elif op == "empty":
-            fail = [f"{fact} is {_fmt(v)}; expected {'none' if want else 'at least one'}"]
-        else:
-            fail = [f"{fact} is {_fmt(v)}; expected {_OP_TEXT.get(op, op)} {_fmt(want)}"]
-        return ok, {fact: v}, [], fail
+            return True, {fact: v}, _NONE, _NONE
+        if ok is None:
+            return None, {fact: v}, [f"{fact} is {_fmt(v)}, which cannot be compared ({op})"], _NONE
+        return False, {fact: v}, _NONE, [f"{fact} is {_fmt(v)}{suffix}"]
 
     return run
 
@@ -142,9 +176,9 @@ def _combine(kind: str, parts: list[Compiled]) -> Compiled:
             any_state = True if True in states else (None if None in states else False)
             state = any_state if kind == "any" else (None if any_state is None else not any_state)
         if state is True:
-            fails = []
+            fails = _NONE
         if state is not None:
-            reasons = []
+            reasons = _NONE
         return state, observed, reasons, fails
 
     return run
@@ -214,15 +248,36 @@ class HostView:
 
 
 def _section_problem(host: HostView, needed: tuple[str, ...]) -> str | None:
-    if not host.reachable:
-        return f"host not scanned: {host.error or 'unreachable'}"
-    for s in needed:
+    """Why the sections a rule needs cannot be judged, or None. A host that could not be scanned
+    has no sections but the scanner's own (``scanner.connection``, written when the host key was
+    the reason), so only a rule over those is judged there; every other rule is ``error``.
+
+    A rule written for several platforms names the same facts' sections of each target family
+    (``requires: [posix.updates, windows.updates]``): a host needs only those of its own."""
+    own = _target_family(host)
+    mine = tuple(
+        s for s in needed if s.split(".", 1)[0] not in TARGET_FAMILIES or s.split(".", 1)[0] == own
+    )
+    if not mine:
+        return f"none of the sections {', '.join(needed)} is collected from {own} hosts"
+    for s in mine:
         rec = host.sections.get(s)
         if rec is None:
+            if not host.reachable:
+                return f"host not scanned: {host.error or 'unreachable'}"
             return f"section {s} was not collected"
         if rec.get("status") == "error":
             return f"section {s} could not be collected: {rec.get('error') or 'unknown error'}"
     return None
+
+
+TARGET_FAMILIES = ("posix", "windows")  # probe families whose scripts run on the target
+
+
+def _target_family(host: HostView) -> str:
+    if host.platform == "windows" or (host.platform is None and host.transport == "winrm"):
+        return "windows"
+    return "posix"
 
 
 def applicable(rule: Rule, host: HostView) -> bool:
@@ -295,7 +350,9 @@ def evaluate_host(
                 elif ws is False:
                     status = "not_applicable"
                     observed = wo
-                    message = "does not apply: " + describe(r.when, {}) + " does not hold"
+                    message = (r.messages and dict(r.messages).get("not_applicable")) or (
+                        "does not apply: " + describe(r.when, {}) + " does not hold"
+                    )
             if not status:
                 if cr.check is None:
                     missing = [
@@ -318,6 +375,8 @@ def evaluate_host(
                         status = "pass"
                     else:
                         status, message = "fail", "; ".join(fails)
+                        if r.messages and dict(r.messages).get("fail"):
+                            message = f"{dict(r.messages)['fail']} ({message})"
                 for f in r.observe:
                     if f in facts and f not in observed:
                         observed[f] = facts[f]

@@ -25,10 +25,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from probes.access import identity
 from scanner import yamlio
 from scanner.errors import InventoryError
 
-SECTIONS = ("estate", "contract", "networks", "waivers", "params")
+SECTIONS = ("estate", "contract", "networks", "waivers", "params", "notify")
 GROUP_KEYS = ("hosts", "vars", "children")
 
 ROLES = (
@@ -48,7 +49,7 @@ ROLES = (
     "scanner",
 )
 PLATFORMS = ("linux", "macos", "bsd", "windows", "network")
-TRANSPORTS = ("local", "ssh", "winrm")
+TRANSPORTS = ("local", "ssh", "winrm", "snmp")
 CONTROLS = (
     "firewalls",
     "secure-configuration",
@@ -80,7 +81,34 @@ HOST_KEYS: dict[str, str] = {
     "connect_timeout": "seconds",
     "owner": "owner",
     "backups": "backups",
+    # the client's and the provider's administrator identities (probes/access/identity.py)
+    "client_admins": "identities",
+    "provider_admins": "identities",
+    # network devices (scanner/network.py): the device's kind, SNMP credentials by reference
+    "device": "device",
+    "community_env": "envname",
+    "snmp_version": "snmp_version",
+    "snmp_user": "str",
+    "snmp_auth_protocol": "snmp_auth",
+    "snmp_auth_key_env": "envname",
+    "snmp_priv_protocol": "snmp_priv",
+    "snmp_priv_key_env": "envname",
+    "check_default_community": "bool",
+    # WinRM (transport: winrm): HTTPS with certificate validation unless told otherwise
+    "winrm_scheme": "winrm_scheme",
+    "winrm_auth": "winrm_auth",
+    "winrm_ca_bundle": "str",
+    "winrm_cert_pin": "cert_pin",
+    "winrm_cert_validation": "cert_validation",
+    # the cost guard (scanner/collect.py): hosts of one site (default: behind one jump host)
+    # are collected at most site_concurrency at a time (default 8: under sshd's MaxStartups 10)
+    "site": "str",
+    "site_concurrency": "concurrency",
 }
+WINRM_SCHEMES = ("https", "http")
+WINRM_AUTHS = ("ntlm", "kerberos", "credssp", "basic")
+# auth methods whose messages pywinrm encrypts over plain HTTP (MS-WSMV 2.2.9.1)
+WINRM_ENCRYPTING_AUTHS = ("ntlm", "kerberos", "credssp")
 BACKUP_KINDS = (
     "restic",
     "borg",
@@ -113,8 +141,35 @@ ANSIBLE_KEYS: dict[str, str] = {
     "ansible_private_key_file": "key_file",
     "ansible_connection": "transport",
     "ansible_become": "become",
+    "ansible_winrm_scheme": "winrm_scheme",
+    "ansible_winrm_transport": "winrm_auth",
+    "ansible_winrm_server_cert_validation": "winrm_cert_validation",
+    "ansible_winrm_ca_trust_path": "winrm_ca_bundle",
 }
-ALIASES = {"role": "roles", "host": "address"}
+ALIASES = {
+    "role": "roles",
+    "host": "address",
+    "client_admin": "client_admins",
+    "provider_admin": "provider_admins",
+}
+ADMIN_KEYS = ("client_admins", "provider_admins")
+# What a network device is, for its read-only commands over SSH (probes/netos/). A linux-gateway
+# has a POSIX shell: it is scanned like any Linux host (platform linux, role gateway), plus the
+# gateway section (default policy of the input and forward chains).
+DEVICES = ("fortios", "routeros", "ios", "iosxe", "opnsense", "pfsense", "linux-gateway")
+SNMP_VERSIONS = ("2c", "3")
+SNMP_AUTH = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
+SNMP_PRIV = ("des", "aes", "aes128", "aes192", "aes256")
+NETWORK_KEYS = (
+    "name",
+    "cidr",
+    "internet_facing",
+    "allowed_ports",
+    "rate",
+    "ports",
+    "service_versions",
+)
+_PORT_RE = re.compile(r"^(\d{1,5})/(tcp|udp)$")
 SECRET_KEYS = ("password", "passphrase", "secret", "private_key", "community")
 
 _ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -124,6 +179,7 @@ _HOSTNAME_RE = re.compile(
 )
 _RANGE_RE = re.compile(r"\[(\d+):(\d+)\]")
 _JUMP_RE = re.compile(r"(?:-J\s*|ProxyJump=)(\S+)")
+_PIN_RE = re.compile(r"^(?:sha256[:/]?)?((?:[0-9a-f]{2}:?){31}[0-9a-f]{2})$")
 
 
 @dataclass(frozen=True)
@@ -147,6 +203,30 @@ class Host:
     connect_timeout: float | None = None
     owner: str | None = None
     backups: tuple[dict[str, Any], ...] = ()
+    # administrator identities (estate-wide, or the host's or group's own); None: not declared
+    client_admins: tuple[str, ...] | None = None
+    provider_admins: tuple[str, ...] | None = None
+    # network devices: what the device is (ssh "cli" mode), SNMP credentials by reference
+    device: str | None = None
+    community_env: str | None = None
+    snmp_version: str | None = None
+    snmp_user: str | None = None
+    snmp_auth_protocol: str | None = None
+    snmp_auth_key_env: str | None = None
+    snmp_priv_protocol: str | None = None
+    snmp_priv_key_env: str | None = None
+    check_default_community: bool | None = None  # None: yes on network devices
+    # WinRM: scheme and auth are resolved for winrm hosts ("https"/"ntlm" unless set); a
+    # certificate pin is the SHA-256 of the host's certificate, lower-case hex without colons
+    winrm_scheme: str | None = None
+    winrm_auth: str | None = None
+    winrm_ca_bundle: str | None = None
+    winrm_cert_pin: str | None = None
+    winrm_cert_validation: bool = True
+    # the cost guard: the site this host is reached through (None: its jump host, if any) and
+    # how many of the site's hosts may be collected at once (None: DEFAULT_SITE_CONCURRENCY)
+    site: str | None = None
+    site_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +260,7 @@ class Inventory:
     networks: tuple[dict[str, Any], ...] = ()
     waivers: tuple[Waiver, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    notify: dict[str, Any] | None = None  # the normalised notify section (_parse_notify)
 
 
 def local_inventory() -> Inventory:
@@ -261,6 +342,10 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
         if isinstance(value, str) and value.lower() in ("yes", "true", "no", "false"):
             return value.lower() in ("yes", "true")
         p.add(where, bad + "true or false")
+    elif kind == "concurrency":
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 512:
+            return value
+        p.add(where, f"'{key}' is {value!r}, expected a whole number of hosts at once, 1-512")
     elif kind == "seconds":
         if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 86400:
             return float(value)
@@ -290,6 +375,56 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
         p.add(where, f"'{key}' is {value!r}, expected one of {', '.join(OWNERS)}")
     elif kind == "backups":
         return _check_backups(value, where, key, p)
+    elif kind == "identities":
+        return _check_identities(value, f"{where}.{key}", p)
+    elif kind == "winrm_scheme":
+        if isinstance(value, str) and value.lower() in WINRM_SCHEMES:
+            return value.lower()
+        p.add(where, f"'{key}' is {value!r}, expected https (the default) or http")
+    elif kind == "winrm_auth":
+        # Ansible's ansible_winrm_transport may be a list (or a comma list): the first undone has
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, list) and items and all(isinstance(i, str) for i in items):
+            names = [i.strip().lower() for i in items]
+            names = ["basic" if n in ("plaintext", "ssl") else n for n in names]
+            usable = [n for n in names if n in WINRM_AUTHS]
+            if usable:
+                return usable[0]
+            if "certificate" in names:
+                p.add(where, f"'{key}' is {value!r}: client certificate authentication is not "
+                      f"supported by undone; expected one of {', '.join(WINRM_AUTHS)}")
+                return None
+        p.add(where, f"'{key}' is {value!r}, expected one of {', '.join(WINRM_AUTHS)}")
+    elif kind == "cert_pin":
+        text = value.strip().lower() if isinstance(value, str) else ""
+        m = _PIN_RE.match(text)
+        if m:
+            return m.group(1).replace(":", "")
+        p.add(
+            where,
+            f"'{key}' is {value!r}, expected the SHA-256 fingerprint of the host's certificate "
+            "(64 hex digits, colons allowed)",
+        )
+    elif kind == "cert_validation":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("yes", "true", "validate"):
+            return True
+        if isinstance(value, str) and value.lower() in ("no", "false", "ignore"):
+            return False
+        p.add(where, f"'{key}' is {value!r}, expected true or false (Ansible: validate or ignore)")
+    elif kind in ("device", "snmp_version", "snmp_auth", "snmp_priv"):
+        choices = {
+            "device": DEVICES,
+            "snmp_version": SNMP_VERSIONS,
+            "snmp_auth": SNMP_AUTH,
+            "snmp_priv": SNMP_PRIV,
+        }[kind]
+        choice = "" if isinstance(value, bool) else str(value).lower()
+        choice = {"2": "2c", "v2c": "2c", "v2": "2c", "v3": "3"}.get(choice, choice)
+        if choice in choices:
+            return choice
+        p.add(where, f"'{key}' is {value!r}, expected one of {', '.join(choices)}")
     elif kind == "backup_kind":
         if value in BACKUP_KINDS:
             return value
@@ -324,6 +459,27 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
             return tuple(items)
         p.add(where, bad + "a role or a list of roles")
     return None
+
+
+def _check_identities(value: Any, where: str, p: _Problems) -> tuple[str, ...] | None:
+    """A list of administrator identities (one may be given as plain text), each in the grammar
+    of probes/access/identity.py; every bad one is a problem naming its index."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        p.add(where, f"is {_type_name(value)}, expected a list of identities ({identity.FORMS})")
+        return None
+    before = len(p.lines)
+    for i, item in enumerate(items):
+        try:
+            identity.parse(item)
+        except ValueError as e:
+            p.add(f"{where}[{i}]", str(e))
+    return tuple(items) if len(p.lines) == before else None
+
+
+def _identity_key(text: str) -> tuple[str, str]:
+    ident = identity.parse(text)
+    return ident.kind, ident.qualified.lower() if ident.domain else ident.qualified
 
 
 def _check_backups(
@@ -578,7 +734,12 @@ def _parse_contract(raw: Any, p: _Problems) -> Contract:
             hint = f" (did you mean '{guess}'?)" if guess else ""
             p.add("contract", f"unknown key '{key}'{hint}; expected {', '.join(allowed)}")
     owners: dict[str, str] = {}
-    for control, owner in (raw.get("owners") or {}).items():
+    owners_raw = raw.get("owners") or {}
+    if not isinstance(owners_raw, dict):
+        p.add("contract.owners", f"expected a mapping of control: owner, found "
+              f"{_type_name(owners_raw)}")
+        owners_raw = {}
+    for control, owner in owners_raw.items():
         if control not in CONTROLS:
             p.add(
                 "contract.owners",
@@ -592,7 +753,12 @@ def _parse_contract(raw: Any, p: _Problems) -> Contract:
         else:
             owners[control] = owner
     days: dict[str, int] = {}
-    for sev, n in (raw.get("days") or {}).items():
+    days_raw = raw.get("days") or {}
+    if not isinstance(days_raw, dict):
+        p.add("contract.days", f"expected a mapping of severity: days, found "
+              f"{_type_name(days_raw)}")
+        days_raw = {}
+    for sev, n in days_raw.items():
         if sev not in SEVERITIES:
             p.add(
                 "contract.days",
@@ -609,51 +775,157 @@ def _parse_contract(raw: Any, p: _Problems) -> Contract:
     return Contract(owners=owners, days=days, default_owner=default)
 
 
+def _port_spec(value: Any) -> str | None:
+    """``443/tcp``, ``161/udp`` (or a bare number, taken as TCP) -> normalised text, or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"{value}/tcp"
+    if not isinstance(value, str):
+        return None
+    m = _PORT_RE.match(value.strip().lower())
+    if m is None or not 1 <= int(m.group(1)) <= 65535:
+        return None
+    return f"{int(m.group(1))}/{m.group(2)}"
+
+
 def _parse_networks(raw: Any, p: _Problems) -> list[dict[str, Any]]:
+    """Networks for discovery and exposure. Each: ``cidr`` (required), ``name`` (default: the
+    cidr), ``internet_facing`` (bool, default false), ``allowed_ports`` (what may be open there:
+    ``{port: 443/tcp, reason: ..., hosts: [...]}``, a reason each), ``rate`` (nmap's
+    ``--max-rate``, packets per second), ``ports`` (more ports to scan) and ``service_versions``
+    (nmap ``-sV``). Normalised: every key present."""
     if raw is None:
         return []
     if not isinstance(raw, list):
         p.add("networks", f"expected a list of networks, found {_type_name(raw)}")
         return []
-    allowed = ("name", "cidr", "internet_facing", "allowed_ports", "rate")
+    allowed = NETWORK_KEYS
     out: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for i, n in enumerate(raw):
         where = f"networks[{i}]"
         if not isinstance(n, dict):
             p.add(where, f"expected a mapping, found {_type_name(n)}")
             continue
+        before = len(p.lines)
         for key in n:
             if key not in allowed:
                 guess = near_miss(str(key), allowed)
                 hint = f" (did you mean '{guess}'?)" if guess else ""
                 p.add(where, f"unknown key '{key}'{hint}; expected {', '.join(allowed)}")
-        try:
-            ipaddress.ip_network(str(n.get("cidr")), strict=False)
-        except ValueError:
-            p.add(where, f"'cidr' is {n.get('cidr')!r}, expected a network such as 192.0.2.0/24")
-        if "internet_facing" in n and not isinstance(n["internet_facing"], bool):
-            p.add(where, "'internet_facing' must be true or false")
-        out.append(dict(n))
+        cidr = None
+        if "cidr" not in n:
+            p.add(where, "'cidr' is missing, expected a network such as 192.0.2.0/24")
+        else:
+            try:
+                cidr = str(ipaddress.ip_network(str(n["cidr"]).strip(), strict=False))
+            except ValueError:
+                p.add(where, f"'cidr' is {n['cidr']!r}, expected a network such as 192.0.2.0/24")
+        name = n.get("name", cidr)
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$", name):
+            if cidr is not None or "name" in n:
+                p.add(where, f"'name' is {name!r}, expected a short name such as dmz or office")
+        elif name in seen:
+            p.add(where, f"'name' {name!r} is used by another network")
+        else:
+            seen.add(name)
+        facing = n.get("internet_facing", False)
+        if not isinstance(facing, bool):
+            p.add(where, f"'internet_facing' is {facing!r}, expected true or false")
+        ports_allowed: list[dict[str, Any]] = []
+        raw_allowed = n.get("allowed_ports", [])
+        if not isinstance(raw_allowed, list):
+            p.add(where, "'allowed_ports' expected a list of {port: 443/tcp, reason: ...}")
+            raw_allowed = []
+        for j, a in enumerate(raw_allowed):
+            aw = f"{where}.allowed_ports[{j}]"
+            if not isinstance(a, dict):
+                p.add(aw, f"{a!r}: expected {{port: 443/tcp, reason: why it may be open}}")
+                continue
+            extra = set(a) - {"port", "reason", "hosts"}
+            if extra:
+                p.add(aw, f"unknown key '{sorted(extra)[0]}'; expected port, reason, hosts")
+            spec = _port_spec(a.get("port"))
+            if spec is None:
+                p.add(aw, f"'port' is {a.get('port')!r}, expected a port and protocol: 443/tcp")
+            reason = a.get("reason")
+            if not isinstance(reason, str) or not reason.strip():
+                p.add(aw, "'reason' is missing: say why this port may be open (who approved it)")
+            hosts_v = a.get("hosts", [])
+            if not isinstance(hosts_v, list) or not all(isinstance(h, str) for h in hosts_v):
+                p.add(aw, "'hosts' expected a list of host names or addresses")
+                hosts_v = []
+            if spec is not None and isinstance(reason, str) and reason.strip():
+                ports_allowed.append(
+                    {"port": spec, "reason": reason.strip(), "hosts": list(hosts_v)}
+                )
+        rate = n.get("rate")
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0
+        ):
+            p.add(where, f"'rate' is {rate!r}, expected a positive number of packets per second")
+        extra_ports: list[str] = []
+        raw_ports = n.get("ports", [])
+        if not isinstance(raw_ports, list):
+            p.add(where, "'ports' expected a list of ports to scan besides the defaults (8080/tcp)")
+            raw_ports = []
+        for v in raw_ports:
+            spec = _port_spec(v)
+            if spec is None:
+                p.add(where, f"'ports' has {v!r}, expected a port and protocol: 8080/tcp")
+            elif spec not in extra_ports:
+                extra_ports.append(spec)
+        versions = n.get("service_versions", False)
+        if not isinstance(versions, bool):
+            p.add(where, f"'service_versions' is {versions!r}, expected true or false")
+        if len(p.lines) == before:
+            out.append(
+                {
+                    "name": name,
+                    "cidr": cidr,
+                    "internet_facing": facing,
+                    "allowed_ports": ports_allowed,
+                    "rate": None if rate is None else float(rate),
+                    "ports": extra_ports,
+                    "service_versions": versions,
+                }
+            )
     return out
 
 
 def _parse_estate(raw: Any, p: _Problems) -> dict[str, str]:
     if raw is None:
         return {}
-    allowed = ("name", "client", "provider")
+    allowed = ("name", "client", "provider", *ADMIN_KEYS)
     if not isinstance(raw, dict):
         p.add("estate", f"expected a mapping with {', '.join(allowed)}, found {_type_name(raw)}")
         return {}
     out: dict[str, str] = {}
     for key, value in raw.items():
-        if key not in allowed:
+        if key not in allowed and ALIASES.get(key) not in ADMIN_KEYS:
             guess = near_miss(str(key), allowed)
             hint = f" (did you mean '{guess}'?)" if guess else ""
             p.add("estate", f"unknown key '{key}'{hint}; expected {', '.join(allowed)}")
+        elif key in ADMIN_KEYS or ALIASES.get(key) in ADMIN_KEYS:
+            continue  # lists, checked by _estate_admins
         elif not isinstance(value, str):
             p.add(f"estate.{key}", f"is {_type_name(value)}, expected text")
         else:
             out[key] = value
+    return out
+
+
+def _estate_admins(raw: Any, p: _Problems) -> dict[str, tuple[str, ...]]:
+    """The estate-wide client and provider administrator identities (a group's or host's own
+    ``client_admins`` / ``provider_admins`` replace them)."""
+    out: dict[str, tuple[str, ...]] = {}
+    if not isinstance(raw, dict):
+        return out
+    for written, value in raw.items():
+        key = ALIASES.get(written, written)
+        if key in ADMIN_KEYS:
+            checked = _check_identities(value, f"estate.{written}", p)
+            if checked is not None:
+                out[key] = checked
     return out
 
 
@@ -670,6 +942,190 @@ def _parse_params(raw: Any, p: _Problems) -> dict[str, Any]:
         else:
             out[str(key)] = value
     return out
+
+
+# -- notify: where to send word of a change (scanner/notify.py) ---------------------------------
+
+NOTIFY_KINDS = ("new", "regressed", "overdue", "unreachable", "reachable", "fixed")
+NOTIFY_KEYS = ("on", "email", "webhook", "report_url", "timeout")
+EMAIL_KEYS = ("to", "from", "smtp_host", "smtp_port", "starttls", "ssl", "username_env",
+              "password_env", "ca_file", "attach_report", "on")
+WEBHOOK_KEYS = ("url", "url_env", "headers_env", "on")
+_ADDRESS_RE = re.compile(r"^[^@\s<>,;\"'()\[\]\\]+@[^@\s<>,;\"'()\[\]\\]+\.[^@\s<>,;\"'()\[\]\\]+$")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _on_key(raw: dict[Any, Any]) -> dict[Any, Any]:
+    """YAML 1.1 reads a bare ``on:`` key as the boolean true: take it back as ``on``."""
+    return {("on" if k is True else k): v for k, v in raw.items()}
+
+
+def _unknown_keys(raw: dict[Any, Any], allowed: tuple[str, ...], where: str, p: _Problems) -> None:
+    for key in raw:
+        if key in allowed:
+            continue
+        guess = near_miss(str(key), allowed)
+        hint = f" (did you mean '{guess}'?)" if guess else ""
+        if str(key) in (*SECRET_KEYS, "username", "user", "token", "headers", "api_key"):
+            hint = " (secrets are never values: name an environment variable with a *_env key)"
+        p.add(where, f"unknown key '{key}'{hint}; expected {', '.join(allowed)}")
+
+
+def _notify_on(value: Any, where: str, p: _Problems) -> tuple[str, ...] | None:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+        p.add(where, f"'on' is {value!r}, expected a list of {', '.join(NOTIFY_KINDS)}")
+        return None
+    for i in items:
+        if i not in NOTIFY_KINDS:
+            guess = near_miss(i, NOTIFY_KINDS)
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            p.add(where, f"'on' has unknown change '{i}'{hint}; expected {', '.join(NOTIFY_KINDS)}")
+            return None
+    return tuple(dict.fromkeys(items))
+
+
+def _http_url(value: Any, where: str, key: str, p: _Problems) -> str | None:
+    from urllib.parse import urlsplit
+
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        parts = urlsplit(text)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        parts, port_ok = urlsplit(""), False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        p.add(where, f"'{key}' is {value!r}, expected an http:// or https:// URL")
+        return None
+    if parts.username or parts.password:
+        p.add(where, f"'{key}' holds a user or password: never write secrets in the inventory; "
+                     "use 'url_env' (or 'headers_env' for a token)")
+        return None
+    return text
+
+
+def _parse_email(raw: Any, label: str, p: _Problems) -> dict[str, Any] | None:
+    where = "notify.email"
+    if not isinstance(raw, dict):
+        p.add(where, f"expected a mapping with to, from and smtp_host, found {_type_name(raw)}")
+        return None
+    raw = _on_key(raw)
+    before = len(p.lines)
+    _unknown_keys(raw, EMAIL_KEYS, where, p)
+    to = raw.get("to")
+    to_list = [to] if isinstance(to, str) else to
+    if not isinstance(to_list, list) or not to_list:
+        p.add(where, "'to' is missing, expected an address or a list of addresses")
+        to_list = []
+    for a in to_list:
+        if not isinstance(a, str) or not _ADDRESS_RE.match(a.strip()):
+            p.add(where, f"'to' has {a!r}, expected an email address such as it@example.org")
+    sender = raw.get("from")
+    if not isinstance(sender, str) or not _ADDRESS_RE.match(sender.strip()):
+        p.add(where, f"'from' is {sender!r}, expected an email address such as "
+                     "undone@example.org")
+    host = raw.get("smtp_host")
+    if not isinstance(host, str) or not (_HOSTNAME_RE.match(host.strip()) or _is_ip(host)):
+        p.add(where, f"'smtp_host' is {host!r}, expected the mail relay's host name or address")
+    starttls = _check_value("bool", raw.get("starttls", True), where, "starttls", p)
+    implicit = _check_value("bool", raw.get("ssl", False), where, "ssl", p)
+    if starttls and implicit and "starttls" in raw:
+        p.add(where, "'starttls' and 'ssl' both true: ssl is TLS from the first byte (port 465), "
+                     "starttls upgrades a plain connection (port 587); choose one")
+    port = _check_value("port", raw.get("smtp_port", 465 if implicit else 587), where,
+                        "smtp_port", p)
+    user_env = raw.get("username_env")
+    pw_env = raw.get("password_env")
+    for key, v in (("username_env", user_env), ("password_env", pw_env)):
+        if v is not None:
+            _check_value("envname", v, where, key, p)
+    if (user_env is None) != (pw_env is None):
+        p.add(where, "'username_env' and 'password_env' go together (the NAMES of the "
+                     "environment variables holding the SMTP login)")
+    if pw_env is not None and not starttls and not implicit:
+        p.add(where, "a login without starttls or ssl would send the SMTP password readable on "
+                     "the network; set starttls: true (or ssl: true)")
+    ca = raw.get("ca_file")
+    if ca is not None:
+        ca = _check_value("str", ca, where, "ca_file", p)
+    attach = _check_value("bool", raw.get("attach_report", True), where, "attach_report", p)
+    on = _notify_on(raw["on"], where, p) if "on" in raw else None
+    if len(p.lines) > before:
+        return None
+    return {
+        "to": [a.strip() for a in to_list],
+        "from": str(sender).strip(),
+        "smtp_host": str(host).strip(),
+        "smtp_port": port,
+        "starttls": bool(starttls) and not implicit,
+        "ssl": bool(implicit),
+        "username_env": user_env,
+        "password_env": pw_env,
+        "ca_file": _resolve(ca, label) if ca else None,
+        "attach_report": bool(attach),
+        "on": on,
+    }
+
+
+def _parse_webhook(raw: Any, p: _Problems) -> dict[str, Any] | None:
+    from urllib.parse import urlsplit
+
+    where = "notify.webhook"
+    if not isinstance(raw, dict):
+        p.add(where, f"expected a mapping with url (or url_env), found {_type_name(raw)}")
+        return None
+    raw = _on_key(raw)
+    before = len(p.lines)
+    _unknown_keys(raw, WEBHOOK_KEYS, where, p)
+    url = None
+    if ("url" in raw) == ("url_env" in raw):
+        p.add(where, "expected one of 'url' or 'url_env' (the NAME of an environment variable "
+                     "holding a URL that is itself a secret, as chat webhooks are)")
+    elif "url" in raw:
+        url = _http_url(raw["url"], where, "url", p)
+    else:
+        _check_value("envname", raw["url_env"], where, "url_env", p)
+    headers_env = raw.get("headers_env")
+    if headers_env is not None:
+        _check_value("envname", headers_env, where, "headers_env", p)
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+                p.add(where, "'headers_env' over plain http would send the token readable on the "
+                             "network; use an https:// URL")
+    on = _notify_on(raw["on"], where, p) if "on" in raw else None
+    if len(p.lines) > before:
+        return None
+    return {"url": url, "url_env": raw.get("url_env"), "headers_env": headers_env, "on": on}
+
+
+def _parse_notify(raw: Any, label: str, p: _Problems) -> dict[str, Any] | None:
+    """The ``notify`` section: ``email`` and/or ``webhook``, ``on`` (which changes; default all
+    of :data:`NOTIFY_KINDS`), ``report_url`` (a link put in every message) and ``timeout``
+    (seconds each channel may take, default 10). Normalised: every key present. Secrets only by
+    the names of environment variables."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        p.add("notify", f"expected a mapping with email and/or webhook, found {_type_name(raw)}")
+        return None
+    raw = _on_key(raw)
+    before = len(p.lines)
+    _unknown_keys(raw, NOTIFY_KEYS, "notify", p)
+    on = _notify_on(raw["on"], "notify", p) if "on" in raw else NOTIFY_KINDS
+    timeout = raw.get("timeout", 10)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300:
+        p.add("notify", f"'timeout' is {timeout!r}, expected the seconds each channel may take "
+                        "(more than 0, at most 300)")
+    url = _http_url(raw["report_url"], "notify", "report_url", p) if "report_url" in raw else None
+    email = _parse_email(raw["email"], label, p) if raw.get("email") is not None else None
+    hook = _parse_webhook(raw["webhook"], p) if raw.get("webhook") is not None else None
+    if raw.get("email") is None and raw.get("webhook") is None:
+        p.add("notify", "expected 'email' or 'webhook' (or both): where to send word of a change")
+    if len(p.lines) > before:
+        return None
+    return {"on": on, "timeout": float(timeout), "report_url": url, "email": email,
+            "webhook": hook}
 
 
 def parse(data: Any, label: str) -> Inventory:
@@ -695,10 +1151,12 @@ def parse(data: Any, label: str) -> Inventory:
             else:
                 group_top[key] = value
     estate = _parse_estate(data.get("estate"), p)
+    estate_admins = _estate_admins(data.get("estate"), p)
     contract = _parse_contract(data.get("contract"), p)
     networks = _parse_networks(data.get("networks"), p)
     waivers = _parse_waivers(data.get("waivers"), p)
     params = _parse_params(data.get("params"), p)
+    notify = _parse_notify(data.get("notify"), label, p)
     groups, host_entries = _walk_groups(group_top, p)
     if not host_entries and not p.lines:
         p.add("all", "no hosts: expected at least one host under all.hosts or a group's hosts")
@@ -736,7 +1194,19 @@ def parse(data: Any, label: str) -> Inventory:
                     "no address: set 'address' (or 'ansible_host') to an IP address or host name",
                 )
                 continue
-        port = merged.get("port", 5986 if transport == "winrm" else 22)
+        winrm: dict[str, Any] = {}
+        if transport == "winrm":
+            settings = _winrm_settings(merged, where, label, p)
+            if settings is None:
+                continue
+            winrm = settings
+        default_port = {"https": 5986, "http": 5985}.get(winrm.get("winrm_scheme", ""), 22)
+        netdev = _network_device(merged, roles, transport, where, p)
+        if netdev is None:
+            continue
+        if transport == "snmp":
+            default_port = 161
+        port = merged.get("port", default_port)
         key = (str(address).lower(), int(port), transport)
         if transport != "local" and key in seen_addr:
             p.add(
@@ -744,6 +1214,17 @@ def parse(data: Any, label: str) -> Inventory:
             )
             continue
         seen_addr[key] = hname
+        admins = {k: merged.get(k, estate_admins.get(k)) for k in ADMIN_KEYS}
+        both = {_identity_key(t) for t in admins["client_admins"] or ()} & {
+            _identity_key(t) for t in admins["provider_admins"] or ()
+        }
+        if both:
+            shown = sorted(t for t in admins["client_admins"] or () if _identity_key(t) in both)
+            p.add(
+                where,
+                f"{', '.join(repr(t) for t in shown)} in both client_admins and provider_admins:"
+                " an administrator identity is either the client's or the provider's",
+            )
         kf = merged.get("key_file")
         kh = merged.get("known_hosts")
         hosts.append(
@@ -767,9 +1248,15 @@ def parse(data: Any, label: str) -> Inventory:
                 connect_timeout=merged.get("connect_timeout"),
                 owner=merged.get("owner"),
                 backups=merged.get("backups", ()),
+                client_admins=admins["client_admins"],
+                provider_admins=admins["provider_admins"],
+                site=merged.get("site"),
+                site_concurrency=merged.get("site_concurrency"),
+                **winrm,
+                **netdev,
             )
         )
-    names = {h.name for h in hosts}
+    names = {h.name for h in hosts} | {f"network:{n['name']}" for n in networks}
     for w in waivers:
         for hn in w.hosts:
             if hn != "*" and hn not in names and not p.lines:
@@ -784,7 +1271,111 @@ def parse(data: Any, label: str) -> Inventory:
         networks=tuple(networks),
         waivers=tuple(waivers),
         params=params,
+        notify=notify,
     )
+
+
+def _winrm_settings(
+    merged: dict[str, Any], where: str, label: str, p: _Problems
+) -> dict[str, Any] | None:
+    """A WinRM host's connection settings, resolved and checked together: HTTPS with certificate
+    validation by default; plain HTTP only with an auth method whose messages are encrypted;
+    credentials by reference. None after a problem."""
+    before = len(p.lines)
+    # as Ansible: http when the port is 5985 and no scheme is given, else https
+    scheme = merged.get("winrm_scheme", "http" if merged.get("port") == 5985 else "https")
+    auth = merged.get("winrm_auth", "ntlm")
+    if scheme == "http" and auth not in WINRM_ENCRYPTING_AUTHS:
+        p.add(
+            where,
+            f"winrm_auth {auth} over plain HTTP would send the password and every result "
+            "readable on the network: use winrm_scheme: https, or winrm_auth: ntlm or kerberos "
+            "(WinRM encrypts their messages)",
+        )
+    if scheme == "http":
+        for key in ("winrm_cert_pin", "winrm_ca_bundle"):
+            if merged.get(key):
+                p.add(where, f"'{key}' applies to https only (winrm_scheme is http)")
+    if auth != "kerberos" and not merged.get("password_env"):
+        p.add(
+            where,
+            f"winrm_auth {auth} needs 'user' and 'password_env' (the NAME of the environment "
+            "variable holding the password)",
+        )
+    if auth != "kerberos" and not merged.get("user"):
+        p.add(where, f"winrm_auth {auth} needs 'user' (DOMAIN\\name, name@domain or name)")
+    if len(p.lines) > before:
+        return None
+    bundle = merged.get("winrm_ca_bundle")
+    return {
+        "winrm_scheme": scheme,
+        "winrm_auth": auth,
+        "winrm_ca_bundle": _resolve(bundle, label) if bundle else None,
+        "winrm_cert_pin": merged.get("winrm_cert_pin"),
+        "winrm_cert_validation": bool(merged.get("winrm_cert_validation", True)),
+    }
+
+
+def _network_device(
+    merged: dict[str, Any], roles: list[str], transport: str, where: str, p: _Problems
+) -> dict[str, Any] | None:
+    """A network device's settings, checked together (None after a problem): an SNMP host needs
+    credentials by reference (v2c ``community_env``, or v3 ``snmp_user`` with its key
+    variables); a host of platform ``network`` over SSH needs its ``device``; a ``linux-gateway``
+    is a Linux host (platform linux) with the role ``gateway``. Sets ``merged["platform"]`` and
+    adds to ``roles`` in place where the device implies them."""
+    before = len(p.lines)
+    device = merged.get("device")
+    platform = merged.get("platform")
+    out: dict[str, Any] = {
+        k: merged.get(k)
+        for k in (
+            "device",
+            "community_env",
+            "snmp_user",
+            "snmp_auth_protocol",
+            "snmp_auth_key_env",
+            "snmp_priv_protocol",
+            "snmp_priv_key_env",
+            "check_default_community",
+        )
+    }
+    if device == "linux-gateway":
+        if platform not in (None, "linux", "network"):
+            p.add(where, f"device linux-gateway is a Linux host, not platform {platform}")
+        merged["platform"] = "linux"
+        if not {"gateway", "firewall", "router"} & set(roles):
+            roles.append("gateway")
+    if transport == "snmp":
+        if platform not in (None, "network"):
+            p.add(where, f"transport snmp is for network devices, not platform {platform}")
+        merged["platform"] = "network"
+        user = merged.get("snmp_user")
+        version = merged.get("snmp_version", "3" if user else "2c")
+        out["snmp_version"] = version
+        if version == "2c" and not merged.get("community_env"):
+            p.add(
+                where,
+                "an SNMP v2c device needs 'community_env' (the NAME of the environment variable "
+                "holding the community; never the community itself)",
+            )
+        if version == "3":
+            if not user:
+                p.add(where, "SNMP v3 needs 'snmp_user'")
+            if merged.get("snmp_auth_protocol") and not merged.get("snmp_auth_key_env"):
+                p.add(where, "'snmp_auth_protocol' needs 'snmp_auth_key_env'")
+            if merged.get("snmp_priv_key_env") and not merged.get("snmp_auth_key_env"):
+                p.add(where, "SNMP v3 privacy (snmp_priv_key_env) needs authentication too")
+    elif platform == "network" and transport == "ssh" and device is None:
+        p.add(
+            where,
+            "platform network over SSH needs 'device' (one of "
+            + ", ".join(DEVICES)
+            + "), or transport: snmp",
+        )
+    elif transport in ("local", "winrm") and device not in (None, "linux-gateway"):
+        p.add(where, f"device {device} is reached over SSH or SNMP, not {transport}")
+    return None if len(p.lines) > before else out
 
 
 def _host_where(

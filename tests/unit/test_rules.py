@@ -23,16 +23,21 @@ COMPILED = {cr.rule.id: cr for cr in compile_rules(list(RULES.values()), PARAMS)
 
 
 def host(facts: dict[str, Any], errors: dict[str, str] | None = None,
-         platform: str = "linux") -> HostView:
+         platform: str = "linux", rule_id: str | None = None) -> HostView:
     rule_sections = {s for r in RULES.values() for s in r.requires}
     sections = {s: {"status": "ok", "sha256": "0" * 64, "collected_at": "2026-11-22T00:00:00Z"}
                 for s in rule_sections}
-    return HostView(name="h1", platform=platform, roles=("server",), reachable=True, error=None,
+    roles: tuple[str, ...] = ("server",)
+    if rule_id is not None:  # a host the rule applies to (network devices, networks, gateways)
+        rule = RULES[rule_id]
+        platform = rule.platforms[0] if rule.platforms else platform
+        roles = rule.roles[:1] or roles
+    return HostView(name="h1", platform=platform, roles=roles, reachable=True, error=None,
                     facts=facts, fact_errors=errors or {}, sections=sections)
 
 
 def judge(rule_id: str, facts: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
-    res = evaluate_host(host(facts, errors), [COMPILED[rule_id]], Contract())
+    res = evaluate_host(host(facts, errors, rule_id=rule_id), [COMPILED[rule_id]], Contract())
     assert len(res) == 1
     return res[0]
 
@@ -89,7 +94,7 @@ def test_facts_in_error_are_error(rule_id: str) -> None:
 def test_section_in_error_is_error(rule_id: str) -> None:
     rule = RULES[rule_id]
     facts = (CASES[rule_id].get("pass") or CASES[rule_id].get("manual"))[0]
-    h = host(facts)
+    h = host(facts, rule_id=rule_id)
     h.sections[rule.requires[0]] = {"status": "error", "error": "timed out on the target"}
     res = evaluate_host(h, [COMPILED[rule_id]], Contract())[0]
     assert res["status"] == "error"
@@ -128,6 +133,9 @@ def test_every_fact_a_rule_uses_is_provided_by_its_sections() -> None:
 
     derived = {"os.supported", "os.eol_date", "os.days_to_eol", "os.extended_support",
                "os.eoes_date", "os.lifecycle_product", "lifecycle.snapshot_date"}  # added by scanner.lifecycle from posix.os facts
+    # added by scanner.collect from what the WinRM transport did about the host's certificate
+    derived |= {"winrm.certificate_validation", "winrm.certificate_sha256",
+                "winrm.certificate_not_after"}
     for r in RULES.values():
         provided = {f for s in r.requires for f in secs[s].provides} | derived
         for f in facts_of(r.check) + facts_of(r.when) + list(r.observe):
