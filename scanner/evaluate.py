@@ -63,8 +63,12 @@ def _number(v: Any) -> bool:
 _NONE: list[str] = []  # shared and never mutated: "no reasons", "no failures"
 
 
+_NUMBER_TYPES = (int, float)
+
+
 def _comparable(v: Any, want: Any) -> bool:
-    return (_number(v) and _number(want)) or (isinstance(v, str) and isinstance(want, str))
+    tv, tw = type(v), type(want)
+    return (tv in _NUMBER_TYPES and tw in _NUMBER_TYPES) or (tv is str and tw is str)
 
 
 def _tester(op: str, want: Any) -> Callable[[Any], bool | None]:
@@ -220,6 +224,8 @@ class CompiledRule:
     check: Compiled | None  # None for manual
     when: Compiled | None
     expected: str
+    na_message: str = ""  # the result's message when ``when`` does not hold
+    fail_prefix: str | None = None  # the rule's own words, put before the technical detail
 
 
 def compile_rules(rules: Iterable[Rule], params: dict[str, Any]) -> list[CompiledRule]:
@@ -227,7 +233,15 @@ def compile_rules(rules: Iterable[Rule], params: dict[str, Any]) -> list[Compile
     for r in rules:
         check = None if r.check == "manual" else compile_condition(r.check, params)
         when = compile_condition(r.when, params) if r.when else None
-        out.append(CompiledRule(r, check, when, describe(r.check, params)))
+        messages = dict(r.messages)
+        na = messages.get("not_applicable") or (
+            "does not apply: " + describe(r.when, params) + " does not hold" if r.when else ""
+        )
+        out.append(
+            CompiledRule(
+                r, check, when, describe(r.check, params), na, messages.get("fail") or None
+            )
+        )
     return out
 
 
@@ -350,9 +364,7 @@ def evaluate_host(
                 elif ws is False:
                     status = "not_applicable"
                     observed = wo
-                    message = (r.messages and dict(r.messages).get("not_applicable")) or (
-                        "does not apply: " + describe(r.when, {}) + " does not hold"
-                    )
+                    message = cr.na_message
             if not status:
                 if cr.check is None:
                     missing = [
@@ -375,8 +387,8 @@ def evaluate_host(
                         status = "pass"
                     else:
                         status, message = "fail", "; ".join(fails)
-                        if r.messages and dict(r.messages).get("fail"):
-                            message = f"{dict(r.messages)['fail']} ({message})"
+                        if cr.fail_prefix:
+                            message = f"{cr.fail_prefix} ({message})"
                 for f in r.observe:
                     if f in facts and f not in observed:
                         observed[f] = facts[f]
