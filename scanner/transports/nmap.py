@@ -1,0 +1,133 @@
+"""The nmap transport (python-nmap over the nmap binary): one run over one declared network.
+
+What every run does, whatever the caller asks:
+
+* ``-n``: never reverse-resolve. In an isolated or DNS-less network nmap's parallel resolver
+  retries an unreachable nameserver and a /24 takes minutes instead of seconds
+  (shared/reference/test-estate.md §2.9: 289 s without, 3 s with).
+* ``-sS`` (SYN) when this process may open raw sockets (root), else ``-sT`` (connect): an
+  unprivileged scan works, only slower and without ARP discovery or MAC addresses.
+* ``-sU`` for the UDP ports (161, SNMP, by default) only when privileged; unprivileged runs say
+  so (``udp_scanned`` false) and rules that need UDP give an error, never a pass.
+* ``--max-rate`` from the network's ``rate``; ``-sV`` only where the network asks for service
+  versions; ``-oX -``: the XML report is the raw output, parsed by probes/net/nmap.py.
+
+A target is refused before nmap starts unless the caller's scope allows it (scanner/network.py:
+inside a declared network, or an inventory host's address): this module never scans an address
+it was not given leave to.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.errors import CollectError
+
+#: TCP ports scanned on every network unless its entry says more: the admin interfaces and
+#: risky services of shared/reference/cyber-essentials.md (FW7) and the common services around
+#: them, so that exposure and unmanaged devices are seen without a full port scan
+DEFAULT_TCP_PORTS: tuple[int, ...] = (
+    21, 22, 23, 25, 53, 80, 110, 135, 139, 143, 389, 443, 445, 636, 993, 995, 1433, 1723,
+    3306, 3389, 4444, 5432, 5900, 8080, 8291, 8443, 8728, 8729, 10443,
+)  # fmt: skip
+DEFAULT_UDP_PORTS: tuple[int, ...] = (161,)
+
+
+@dataclass
+class Run:
+    """One nmap run: its XML report, what was asked, and whether it worked."""
+
+    target: str
+    args: list[str]
+    xml: str = ""
+    privileged: bool = False
+    udp_scanned: bool = False
+    ports_scanned: list[str] = field(default_factory=list)
+    error: str | None = None
+    started: float = 0.0
+    duration: float = 0.0
+
+
+def privileged() -> bool:
+    """Whether nmap run from here may use raw sockets (SYN and UDP scans, ARP discovery)."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def ports(network: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """(TCP, UDP) ports to scan on a network: the defaults, its ``ports`` and the ports its
+    ``allowed_ports`` name (so an allowed port is seen open or not)."""
+    tcp, udp = set(DEFAULT_TCP_PORTS), set(DEFAULT_UDP_PORTS)
+    specs = list(network.get("ports") or []) + [a["port"] for a in network.get("allowed_ports")
+                                                or []]
+    for spec in specs:
+        number, _, proto = str(spec).partition("/")
+        (udp if proto == "udp" else tcp).add(int(number))
+    return sorted(tcp), sorted(udp)
+
+
+def arguments(
+    network: dict[str, Any], is_privileged: bool, timeout: float
+) -> tuple[list[str], str, list[str], bool]:
+    """(nmap arguments, the -p port list, ports scanned as ``N/proto``, whether UDP is
+    scanned) for one network."""
+    tcp, udp = ports(network)
+    args = ["-n", "-sS" if is_privileged else "-sT"]
+    scan_udp = is_privileged and bool(udp)
+    if scan_udp:
+        args.append("-sU")
+    if network.get("rate"):
+        args += ["--max-rate", f"{float(network['rate']):g}"]
+    if network.get("service_versions"):
+        args += ["-sV", "--version-light"]
+    args += ["--host-timeout", f"{max(5, int(timeout))}s", "--reason"]
+    portlist = "T:" + ",".join(map(str, tcp))
+    if scan_udp:
+        portlist += ",U:" + ",".join(map(str, udp))
+    scanned = [f"{p}/tcp" for p in tcp] + ([f"{p}/udp" for p in udp] if scan_udp else [])
+    return args, portlist, scanned, scan_udp
+
+
+def run(
+    target: str,
+    network: dict[str, Any],
+    allowed: Callable[[str], None],
+    timeout: float = 600.0,
+    is_privileged: bool | None = None,
+    nmap_path: Sequence[str] = ("nmap",),
+) -> Run:
+    """Scan ``target`` (a declared network's CIDR) once. ``allowed(target)`` must accept it
+    (it raises when the target is outside the inventory's scope); nothing is sent otherwise.
+    Errors of the run (nmap missing, timed out, failed) are in ``Run.error``."""
+    allowed(target)
+    is_priv = privileged() if is_privileged is None else is_privileged
+    args, portlist, scanned, scan_udp = arguments(network, is_priv, timeout)
+    result = Run(target=target, args=["nmap", "-oX", "-", "-p", portlist, *args, target],
+                 privileged=is_priv, udp_scanned=scan_udp, ports_scanned=scanned)
+    result.started = time.time()
+    t0 = time.monotonic()
+    if shutil.which(nmap_path[0]) is None:
+        result.error = f"{nmap_path[0]} is not installed on the scanner (apt install nmap)"
+        return result
+    import nmap  # python-nmap: imported here so that an inventory without networks needs none
+
+    try:
+        scanner = nmap.PortScanner(nmap_search_path=tuple(nmap_path))
+        scanner.scan(hosts=target, ports=portlist, arguments=" ".join(args),
+                     timeout=int(timeout))
+        raw = scanner.get_nmap_last_output()
+        result.xml = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    except nmap.PortScannerTimeout:
+        result.error = f"nmap did not finish within {timeout:g}s"
+    except nmap.PortScannerError as e:
+        result.error = f"nmap failed: {' '.join(str(e).split())[:300]}"
+    except OSError as e:
+        result.error = f"nmap could not run: {e}"
+    except CollectError:
+        raise
+    result.duration = time.monotonic() - t0
+    return result
