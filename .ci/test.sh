@@ -14,7 +14,8 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   python3 python3-venv python3-pip \
   openssh-server openssh-client iproute2 util-linux nftables iptables \
-  nmap snmpd snmp restic borgbackup clamav shellcheck ca-certificates sudo chromium
+  nmap snmpd snmp restic borgbackup clamav shellcheck ca-certificates sudo chromium \
+  systemd  # systemd-analyze verifies the units `undone schedule` writes; nothing is started
 
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip

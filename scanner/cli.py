@@ -2,7 +2,8 @@
 
 Exit codes (DESIGN.md §3): 0 every rule passed or is waived; 1 at least one ``fail``; 2 bad usage
 or invalid input (nothing scanned); 3 no ``fail`` but the scan is incomplete; 4 an internal error
-(a bug: one line, ``--debug`` for the traceback).
+(a bug: one line, ``--debug`` for the traceback); 5 another scan of the same estate is running
+(scanner/lock.py; nothing scanned).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import click
 from reports import clean
 from scanner import __version__, baselines, inventory, yamlio
 from scanner.collect import Options
-from scanner.errors import InputError, UndoneError
+from scanner.errors import BusyError, InputError, UndoneError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 4
+EXIT_BUSY = 5  # another scan of the same estate holds its lock (scanner/lock.py)
 SCAN_FORMATS = ("console", "json", "html", "csv", "junit", "markdown")
 RENDERERS = {"html": "html", "csv": "csvout", "junit": "junit", "markdown": "markdown"}
 
@@ -51,6 +53,9 @@ def _guard(fn: Callable[..., int], debug: bool, *args: Any, **kwargs: Any) -> in
     except KeyboardInterrupt:
         click.echo("undone: interrupted", err=True)
         return 130
+    except BusyError as e:
+        click.echo(clean(f"undone: {e}"), err=True)
+        return EXIT_BUSY
     except (UndoneError, Exception) as e:  # the one place a bug becomes a line  # noqa: BLE001 - one failure must not stop the rest
         if debug:
             traceback.print_exc()
@@ -91,18 +96,26 @@ def _progress(stream: TextIO) -> Callable[[dict[str, Any], list[dict[str, Any]]]
 
 
 @cli.command()
-@click.argument("inventory_file", required=False, type=click.Path(dir_okay=False))
+@click.argument("inventory_file", required=False, type=click.Path())
 @click.option("--baseline", "-b", "baseline_specs", multiple=True,
               help="Baseline name or path (repeatable). Default: every shipped baseline.")
 @click.option("--format", "-f", "fmt", type=click.Choice(SCAN_FORMATS), default="console",
               show_default=True, help="Output format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              help="Write the report to this file instead of standard output.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="UNDONE_DB",
+@click.option("--output", "-o", type=click.Path(writable=True),
+              help="Write the report to this file instead of standard output. With a folder of "
+                   "inventories: the folder for every estate's report and the index (required).")
+@click.option("--db", "db_path", type=click.Path(), envvar="UNDONE_DB",
               help="History file (SQLite). Default: $UNDONE_DB, else "
-                   "~/.local/share/undone/history.sqlite.")
+                   "~/.local/share/undone/history.sqlite. With a folder of inventories: the "
+                   "folder of the estates' histories (default ~/.local/share/undone/estates).")
 @click.option("--no-history", is_flag=True,
               help="Do not record this scan (first_seen, due and overdue_days stay empty).")
+@click.option("--notify/--no-notify", "notify_opt", default=None,
+              help="Send the inventory's notifications of what changed since the previous scan "
+                   "(default: when the inventory has a notify section).")
+@click.option("--max-rate", type=click.FloatRange(0.01, 10000), default=None,
+              help="At most this many new connections a second (per estate), so a scan never "
+                   "floods a client's link or a bastion. Default: no limit.")
 @click.option("--evidence", "evidence_path", type=click.Path(),
               help="Write a signed evidence bundle to this folder, or ZIP file (name.zip).")
 @click.option("--signing-key", type=click.Path(dir_okay=False), envvar="UNDONE_SIGNING_KEY",
@@ -133,17 +146,88 @@ def scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
          signing_key: str | None, host_list: tuple[str, ...], concurrency: int, timeout: float,
          connect_timeout: float, section_timeout: int, trust_on_first_use: bool,
          known_hosts: str | None, waivers_file: str | None, quiet: bool, pretty: bool,
-         debug: bool) -> None:
+         debug: bool, notify_opt: bool | None = None, max_rate: float | None = None) -> None:
     """Scan the hosts of INVENTORY_FILE (or, without one, this machine).
 
     Each host is recorded in the history as it lands (unless --no-history), so an interrupted
-    scan keeps what it collected.
+    scan keeps what it collected. INVENTORY_FILE may be a folder of inventories, one per
+    estate: each is scanned into its own history and report in --output, with an index.html of
+    them all (see docs/operations.md).
     """
+    if inventory_file and os.path.isdir(inventory_file):
+        source = click.get_current_context().get_parameter_source("db_path")
+        if db_path and source == click.core.ParameterSource.ENVIRONMENT:
+            db_path = os.path.join(os.path.dirname(db_path), "estates")  # $UNDONE_DB: one file
+        code = _guard(_scan_folder, debug, inventory_file, baseline_specs, fmt, output, db_path,
+                      concurrency, timeout, connect_timeout, section_timeout, trust_on_first_use,
+                      known_hosts, quiet, notify_opt, max_rate,
+                      bool(no_history or evidence_path or host_list or waivers_file))
+        raise SystemExit(code)
     code = _guard(_scan, debug, inventory_file, baseline_specs, fmt, output, host_list,
                   concurrency, timeout, connect_timeout, section_timeout, trust_on_first_use,
                   known_hosts, waivers_file, quiet, pretty,
-                  _Keep(db_path, no_history, evidence_path, signing_key))
+                  _Keep(db_path, no_history, evidence_path, signing_key), notify=notify_opt,
+                  max_rate=max_rate)
     raise SystemExit(code)
+
+
+def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output: str | None,
+                 db_dir: str | None, concurrency: int, timeout: float, connect_timeout: float,
+                 section_timeout: int, trust_on_first_use: bool, known_hosts: str | None,
+                 quiet: bool, notify_opt: bool | None, max_rate: float | None,
+                 single_only: bool) -> int:
+    """``undone scan FOLDER``: every inventory in the folder, one estate each (scanner/multi.py)."""
+    import threading
+
+    from scanner import multi
+
+    problems = []
+    if not output:
+        problems.append(f"{folder}: a folder of inventories needs --output FOLDER for the "
+                        "estates' reports and the index")
+    elif os.path.isfile(output):
+        problems.append(f"--output {output}: with a folder of inventories, give a folder")
+    if db_dir and os.path.isfile(db_dir):
+        problems.append(f"--db {db_dir}: with a folder of inventories, give a folder for the "
+                        "estates' histories (one file each)")
+    if fmt not in ("console", "json"):
+        problems.append(f"--format {fmt}: with a folder of inventories every estate gets "
+                        "ESTATE.html and ESTATE.json in --output; standard output has the "
+                        "summary (console) or the index (json)")
+    if single_only:
+        problems.append("--no-history, --evidence, --hosts and --waivers are for one inventory; "
+                        "with a folder, put waivers in each estate's inventory")
+    bls = None
+    try:
+        bls = baselines.load(list(baseline_specs) or None)
+    except InputError as e:
+        problems.extend(e.problems)
+    if problems or bls is None or output is None:
+        _fail_input(problems)
+        return EXIT_BAD_INPUT
+    out_lock = threading.Lock()
+
+    def log(line: str) -> None:
+        with out_lock:
+            click.echo(clean(line), err=True)
+
+    settings = multi.Settings(
+        baselines=bls,
+        options=Options(concurrency=concurrency, timeout=timeout,
+                        connect_timeout=connect_timeout, section_timeout=section_timeout,
+                        max_rate=max_rate),
+        output=output, db_dir=db_dir or multi.default_db_dir(), notify=notify_opt,
+        trust_on_first_use=trust_on_first_use, known_hosts=known_hosts,
+        log=log if not quiet else (lambda line: None))
+    index = multi.run(folder, settings)
+    if fmt == "json":
+        click.echo(json.dumps(index, indent=2, ensure_ascii=False))
+    else:
+        for line in multi.console_lines(index):
+            click.echo(line)
+        click.echo(clean(f"index: {os.path.join(output, 'index.html')}"))
+    code: int = index["exit_code"]
+    return code
 
 
 class _Keep:
@@ -161,7 +245,9 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
           output: str | None, host_list: tuple[str, ...], concurrency: int, timeout: float,
           connect_timeout: float, section_timeout: int, trust_on_first_use: bool,
           known_hosts: str | None, waivers_file: str | None, quiet: bool, pretty: bool,
-          keep: _Keep | None = None) -> int:
+          keep: _Keep | None = None, notify: bool | None = None,
+          max_rate: float | None = None) -> int:
+    import contextlib
     import dataclasses
 
     from scanner import scan as scan_mod
@@ -201,6 +287,11 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
             evidence.check_target(keep.evidence)
         except InputError as e:
             problems.extend(e.problems)
+    if notify and (keep.no_history or (inv is not None and inv.notify is None)):
+        problems.append("--notify: needs the history (not --no-history) and a notify section in "
+                        "the inventory (see docs/operations.md)")
+    if output and os.path.isdir(output):
+        problems.append(f"--output {output}: is a folder; give a file name for the report")
     if problems or inv is None or bls is None:
         _fail_input(problems)
         return EXIT_BAD_INPUT
@@ -214,15 +305,17 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
         inv = dataclasses.replace(inv, hosts=hosts)
     names = [n.strip() for item in host_list for n in item.split(",") if n.strip()]
     opts = Options(concurrency=concurrency, timeout=timeout, connect_timeout=connect_timeout,
-                   section_timeout=section_timeout)
+                   section_timeout=section_timeout, max_rate=max_rate)
     if keep.evidence:
         opts.excerpt = opts.cap  # the bundle keeps each section's whole output
     progress = None if quiet else _progress(sys.stderr)
     hist = None
+    held = contextlib.ExitStack()
     if not keep.no_history:
-        from scanner import history
+        from scanner import history, lock
 
         try:
+            held.enter_context(lock.hold(keep.db or history.default_path()))
             hist = history.open_history(keep.db)
         except InputError as e:
             if keep.db:  # asked for by name: a problem with it is bad input
@@ -242,15 +335,31 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
         if progress is not None:
             progress(rec, results)
 
-    try:
-        doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
-                           on_start=on_start)
-        if hist is not None:
-            hist.finish(doc)
-    finally:
-        if hist is not None:
-            hist.close()
+    change = None
+    with held:
+        try:
+            doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
+                               on_start=on_start)
+            if hist is not None:
+                hist.finish(doc)
+                if inv.notify is not None and notify is not False:
+                    from scanner import notify as notify_mod
+
+                    try:
+                        change = notify_mod.from_history(hist, doc)
+                    except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
+                        click.echo(clean(f"undone: notification FAILED: cannot compare with the "
+                                         f"previous scan: {type(e).__name__}: {e}"), err=True)
+        finally:
+            if hist is not None:
+                hist.close()
     _write(doc, fmt, output, pretty)
+    if not quiet:
+        from scanner.multi import summary_line
+
+        click.echo(summary_line(doc), err=True)
+    if change is not None and change["total"] and inv.notify is not None:
+        _notify(inv.notify, change, doc, fmt, output)
     if keep.evidence and key is not None:
         from scanner import evidence
 
@@ -266,6 +375,32 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
                              f"{evidence.fingerprint(key.public_key())}"), err=True)
     code: int = doc["summary"]["exit_code"]
     return code
+
+
+def _notify(cfg: dict[str, Any], change: dict[str, Any], doc: dict[str, Any], fmt: str,
+            output: str | None) -> None:
+    """Send word of what changed (scanner/notify.py); one line per channel on stderr. A failed
+    notification does not change the scan's exit code."""
+    from scanner import notify as notify_mod
+
+    if fmt == "html" and output:
+        name = os.path.basename(output)
+
+        def report() -> bytes:
+            with open(output, "rb") as f:
+                return f.read()
+    else:
+        name = f"undone-{doc['scan']['id']}.html"
+
+        def report() -> bytes:
+            return _render(doc, "html", None, False).encode("utf-8")
+    try:
+        outcomes = notify_mod.send(cfg, change, (name, report))
+    except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
+        outcomes = [notify_mod.Outcome("all", False, f"{type(e).__name__}: {e}")]
+    for o in outcomes:
+        word = "notified" if o.ok else "notification FAILED"
+        click.echo(clean(f"undone: {word}: {o.detail}"), err=True)
 
 
 def _render(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool) -> str:
@@ -367,6 +502,88 @@ def _rules(baseline_specs: tuple[str, ...], fmt: str) -> int:
     cw = max(len(r[1]) for r in rows)
     for i, c, s, t, _ in rows:
         click.echo(f"{i:<{w}}  {c:<{cw}}  {s:<8}  {t}")
+    return 0
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("inventory_path", type=click.Path(exists=True))
+@click.argument("scan_options", nargs=-1, type=click.UNPROCESSED)
+@click.option("--every", type=click.Choice(("hourly", "daily", "weekdays", "weekly", "monthly")),
+              default="daily", show_default=True, help="How often to scan.")
+@click.option("--at", "at", default="02:00", show_default=True, metavar="HH:MM",
+              help="Time of day (local time of this machine); for hourly, its minute.")
+@click.option("--day", type=click.Choice(("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+              default="mon", show_default=True, help="Day of the week, for --every weekly.")
+@click.option("--name", help="Name of the schedule (default: undone-<inventory name>).")
+@click.option("--user", "user_mode", is_flag=True,
+              help="A user unit (~/.config/systemd/user) instead of a system one.")
+@click.option("--cron/--systemd", "cron", default=None,
+              help="A crontab line, or systemd units. Default: systemd units where systemd is "
+                   "running, else a crontab line.")
+@click.option("--install", is_flag=True,
+              help="Write the units (/etc/systemd/system, or the user's with --user) and print "
+                   "how to start the timer. A crontab line is only ever printed, never added.")
+@click.option("--unit-dir", type=click.Path(file_okay=False),
+              help="Where --install writes the units (implies --systemd).")
+@click.option("--state-dir", type=click.Path(file_okay=False),
+              help="Where the scheduled scans keep history and reports (default /var/lib/undone,"
+                   " or ~/.local/state/undone with --user).")
+@click.option("--force", is_flag=True, help="With --install, replace units that differ.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def schedule(inventory_path: str, scan_options: tuple[str, ...], every: str, at: str, day: str,
+             name: str | None, user_mode: bool, cron: bool | None, install: bool,
+             unit_dir: str | None, state_dir: str | None, force: bool, debug: bool) -> None:
+    """Run `undone scan INVENTORY_PATH` on a schedule: print (or --install) a systemd service
+    and timer, or a crontab line where systemd is absent. INVENTORY_PATH is an inventory or a
+    folder of them; SCAN_OPTIONS after `--` go to `undone scan` (e.g. -- --baseline
+    cyber-essentials --max-rate 5)."""
+    raise SystemExit(_guard(_schedule, debug, inventory_path, scan_options, every, at, day, name,
+                            user_mode, cron, install, unit_dir, state_dir, force))
+
+
+def _schedule(inventory_path: str, scan_options: tuple[str, ...], every: str, at: str, day: str,
+              name: str | None, user_mode: bool, cron: bool | None, install: bool,
+              unit_dir: str | None, state_dir: str | None, force: bool) -> int:
+    from scanner import schedule as sched
+
+    if os.path.isdir(inventory_path):
+        from scanner import multi
+
+        multi.inventories(inventory_path)  # at least one inventory there
+    else:
+        inventory.load(inventory_path)
+    reserved = {"--db", "--output", "-o", "--format", "-f"} & {a.split("=")[0]
+                                                              for a in scan_options}
+    if reserved:
+        raise InputError(f"{', '.join(sorted(reserved))}: set by the schedule (history and "
+                         "report go to --state-dir); give the other scan options only")
+    try:  # the scan options must be ones `undone scan` takes
+        scan.make_context("scan", [inventory_path, *scan_options], resilient_parsing=False)
+    except click.ClickException as e:
+        raise InputError(f"scan options {' '.join(scan_options)!r}: {e.format_message()}"
+                         ) from None
+    s = sched.make(inventory_path, every, at, day, user=user_mode, name=name,
+                   state_dir=state_dir, scan_args=scan_options)
+    use_cron = cron if cron is not None else (unit_dir is None and not sched.systemd_running())
+    if use_cron:
+        click.echo(sched.cron_text(s), nl=False)
+        if install:
+            click.echo(clean(f"# undone never edits a crontab: add the line above with "
+                             f"`crontab -e`{'' if user_mode else ' (as root)'}; credentials for "
+                             f"notifications go in {s.env_file}"), err=True)
+        return 0
+    if install:
+        paths = sched.install(s, unit_dir, force)
+        for path in paths:
+            click.echo(clean(f"wrote {path}"))
+        click.echo(clean(f"start it: {sched.activate_hint(s)}"))
+        click.echo(clean(f"credentials for notifications (optional): {s.env_file}"))
+        return 0
+    folder = unit_dir or sched.default_unit_dir(user_mode)
+    click.echo(f"# {clean(os.path.join(folder, s.name + '.service'))}")
+    click.echo(sched.service_text(s))
+    click.echo(f"# {clean(os.path.join(folder, s.name + '.timer'))}")
+    click.echo(sched.timer_text(s), nl=False)
     return 0
 
 
@@ -528,6 +745,11 @@ def _evidence_keygen(key_file: str) -> int:
     click.echo(f"{clean(priv)}: private key (keep it safe); {clean(pub)}: public key; "
                f"fingerprint {ev.fingerprint(key.public_key())}")
     return 0
+
+
+from scanner.cli_lifecycle import lifecycle_group  # noqa: E402 - its commands call back here
+
+cli.add_command(lifecycle_group)
 
 
 def main(argv: list[str] | None = None) -> int:

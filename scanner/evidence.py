@@ -163,7 +163,7 @@ def bundle_files(doc: dict[str, Any], inventory_path: str | None = None,
     files: dict[str, bytes] = {}
     files["result.json"] = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     used: set[str] = set()
-    for h in doc.get("hosts", []):
+    for h in [*doc.get("hosts", []), *doc.get("networks", [])]:  # networks: nmap's reports
         folder = _safe(h["name"])
         n = 2
         while folder in used:

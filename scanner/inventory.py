@@ -1384,7 +1384,10 @@ def _host_where(
     g = entries[0][0]
     chain = [g]
     while groups.get(chain[-1]) and groups[chain[-1]].parents:
-        chain.append(groups[chain[-1]].parents[0])
+        parent = groups[chain[-1]].parents[0]
+        if parent in chain:  # groups that are each other's children: stop, do not loop forever
+            break
+        chain.append(parent)
     chain.reverse()
     path = chain[0]
     for c in chain[1:]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from scanner import __version__
+from scanner import __version__, network
 from scanner.baselines import Baseline
 from scanner.collect import Options, collect
 from scanner.errors import InputError
@@ -141,11 +141,16 @@ def run(
             on_host(rec, res)
 
     records = collect(hosts, rules, opts, landed)
-    results = [r for h in hosts for r in per_host.get(h.name, [])]
+    # the network phase: one nmap run per declared network (not with --hosts: a partial scan)
+    nets = [] if host_filter else network.scan_networks(inventory, rules, opts, landed)
+    names = [h.name for h in hosts] + [n["name"] for n in nets]
+    results = [r for name in names for r in per_host.get(name, [])]
     doc["scan"]["finished_at"] = _iso(now())
     doc["hosts"] = records
     doc["results"] = results
+    if nets:
+        doc["networks"] = nets
     doc["errors"] = [{"host": h["name"], "kind": h.get("error_kind"), "error": h["error"]}
-                     for h in records if h.get("error")]
+                     for h in [*records, *nets] if h.get("error")]
     doc["summary"] = summarise(records, results)
     return doc
