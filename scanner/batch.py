@@ -11,6 +11,8 @@ text, if a section printed it, does not contain a marker either.
 
 The splitter is incremental and bounded: it keeps at most ``cap`` bytes per section and
 ``total_cap`` for the host, marks what it cut as truncated, and never holds a whole oversized line.
+It also says when to stop reading at all (``over_read``): past ``READ_CAP_FACTOR`` times the host
+cap in all, or past the host cap outside any section (a session that only floods).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from probes import Section, prelude
 
 DEFAULT_SECTION_CAP = 2 * 1024 * 1024
 DEFAULT_TOTAL_CAP = 16 * 1024 * 1024
+#: bytes read from one host, kept or not, before the rest is left unread: a host that floods
+#: (in a section past its cap, or outside any section) costs the scanner bounded work
+READ_CAP_FACTOR = 8
 DEFAULT_SECTION_TIMEOUT = 60
 
 _HEADER = """\
@@ -63,6 +68,7 @@ def build(
     """The batch script. ``env`` gives, per section, variables exported to that section's script
     only (set before it runs and unset after), so secrets travel on standard input and never on a
     command line."""
+    sections = [s for s in sections if s.on_target]  # scanner-side sections have no script
     nonce = secrets.token_hex(16)
     half = len(nonce) // 2
     lines = [
@@ -122,11 +128,19 @@ class Splitter:
         self.parts: dict[str, Part] = {}
         self.stray = 0  # bytes outside any section
         self.over_total = False
+        self.seen = 0  # bytes fed, kept or not
+        self.over_read: str | None = None  # why reading should stop, past the read caps
+        self._read_cap = READ_CAP_FACTOR * total_cap
+        self._stray_cap = total_cap
 
     def _emit(self, chunk: bytes | bytearray) -> None:
         part = self._current
         if part is None:
             self.stray += len(chunk)
+            if self.stray > self._stray_cap and self.over_read is None:
+                self.over_read = (
+                    f"the host sent more than {self._stray_cap} bytes outside any section"
+                )
             return
         part.size += len(chunk)
         room = min(self._cap - len(part.data), self._total_cap - self._total)
@@ -164,6 +178,9 @@ class Splitter:
         self._emit(line + b"\n")
 
     def feed(self, data: bytes) -> None:
+        self.seen += len(data)
+        if self.seen > self._read_cap and self.over_read is None:
+            self.over_read = f"the host sent more than {self._read_cap} bytes"
         self._pending += data
         while True:
             nl = self._pending.find(b"\n")

@@ -91,12 +91,17 @@ def load_text(text: str, label: str) -> Any:
             node = loader.get_single_node()
             if node is None:
                 return None
-            if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
+            # only aliases can make a document bigger than it is (a large plain inventory is
+            # not a bomb, and counting its nodes again costs time)
+            if loader._aliases and _expanded_size(node, {}) > MAX_EXPANDED_NODES:
                 raise yaml.YAMLError(
                     f"expands to more than {MAX_EXPANDED_NODES} nodes through aliases"
                     " (refused as a possible alias bomb)"
                 )
-            return loader.construct_document(node)
+            try:
+                return loader.construct_document(node)
+            except (ValueError, OverflowError) as e:  # e.g. an integer of 5,000 digits
+                raise yaml.YAMLError(f"a value cannot be read: {e}") from None
         finally:
             loader.dispose()
     except yaml.YAMLError as e:

@@ -79,7 +79,8 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     if tzb is None:
         facts.error_all(PROVIDES, "patch history: no output from the target")
         return
-    if "end" not in blocks:
+    end = blocks.get("end")
+    if end is None or end.rc is None:  # a half-printed end block is a cut too
         facts.error_all(PROVIDES, "patch history: output cut off before the section finished")
         return
     offset = _offset(tzb)

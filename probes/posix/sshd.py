@@ -216,7 +216,8 @@ def _from_files(
 ) -> None:
     settings = [f"sshd.{k}" for k in (*_YESNO, "maxauthtries", "ports", *_LISTS)]
     derived = ("sshd.weak_algorithms", "sshd.defaults_used", "sshd.config_files")
-    if "end" not in blocks:
+    end = blocks.get("end")
+    if end is None or end.rc is None:  # a half-printed end block is a cut too
         facts.error_all((*settings, *derived), "sshd: output cut off before every file was read")
         return
     files = _config_files(blocks)

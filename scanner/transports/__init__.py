@@ -66,6 +66,10 @@ def pump(
         if stream.stdout.over_total:
             stream.error = "output exceeded the host's output cap; the rest was not read"
             break
+        why = stream.stdout.over_read or stream.stderr.over_read
+        if why:
+            stream.error = f"{why}; the rest was not read"
+            break
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             stream.timed_out = True

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import logging
 import os
 import socket
 import threading
@@ -34,8 +35,16 @@ from scanner.errors import AuthError, CollectError, HostKeyError, UnreachableErr
 from scanner.inventory import Host
 from scanner.transports import Stream, new_stream, pump
 
+# paramiko logs its transport thread's failures (a tarpit, a reset) with tracebacks; with no
+# handler of its own, Python's last-resort handler would print them on stderr. What matters
+# reaches the user as the host's one-line error instead.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
 DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
 TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+# Socket tuning (benchmarks/throughput.py turns these off to measure what they are worth)
+USE_NODELAY = True
+USE_QUICKACK = TCP_QUICKACK is not None
 
 
 class _QuickAckSocket(socket.socket):
@@ -178,7 +187,8 @@ class Connector:
             raise UnreachableError(
                 f"cannot connect to {address}:{port}: {e.strerror or e}"
             ) from None
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if USE_NODELAY:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         fam, typ, proto = raw.family, raw.type, raw.proto
         sock = _QuickAckSocket(fam, typ, proto, fileno=raw.detach())
         sock.settimeout(timeout)
@@ -228,6 +238,8 @@ class Connector:
             if t is None or not t.is_active():
                 try:
                     client, _ = self.client(jhost, opts)
+                except HostKeyError as e:
+                    raise e.again(f"jump host {host.jump}: {e}", of=host.jump) from None
                 except CollectError as e:
                     raise type(e)(f"jump host {host.jump}: {e}") from None
                 self._jumps[key] = client
@@ -302,11 +314,14 @@ class Connector:
                 f"verify the new key out of band and run: ssh-keygen -R '{name}'",
                 changed=True,
                 fingerprint=fingerprint(e.key),
+                expected=fingerprint(e.expected_key),
+                key_type=e.key.get_name(),
             ) from None
         except paramiko.AuthenticationException as e:
             client.close()
             raise AuthError(f"authentication as {kwargs['username']} refused: {e}") from None
         except paramiko.SSHException as e:
+            spoke = _remote_version(client)
             client.close()
             if reject.key is not None:
                 fp = fingerprint(reject.key)
@@ -319,11 +334,13 @@ class Connector:
                     "~/.ssh/known_hosts (or set trust_on_first_use: true to accept and record "
                     "it once)",
                     fingerprint=fp,
+                    key_type=reject.key.get_name(),
                 ) from None
             msg = str(e)
-            if "Error reading SSH protocol banner" in msg or "banner" in msg.lower():
+            if not spoke or "Error reading SSH protocol banner" in msg or "banner" in msg.lower():
                 raise UnreachableError(
-                    f"no SSH banner from {host.address}:{host.port} within {timeout:g}s"
+                    f"no SSH banner from {host.address}:{host.port} within {timeout:g}s (the "
+                    "port accepts connections but does not speak SSH)"
                 ) from None
             if "no acceptable" in msg.lower() or "incompatible" in msg.lower():
                 raise UnreachableError(
@@ -364,6 +381,13 @@ class Connector:
             for c in self._jumps.values():
                 c.close()
             self._jumps.clear()
+
+
+def _remote_version(client: paramiko.SSHClient) -> str | None:
+    """The SSH banner the host sent, or None if it never spoke."""
+    t = client.get_transport()
+    version = getattr(t, "remote_version", None) if t is not None else None
+    return version if isinstance(version, str) and version else None
 
 
 def _local_user() -> str:
@@ -420,15 +444,85 @@ def run(host: Host, batch: Batch, deadline: float, connector: Connector, opts: O
             while not chan.exit_status_ready() and time.monotonic() < end:
                 chan.status_event.wait(0.05)
             if chan.exit_status_ready():
-                stream.exit_status = chan.recv_exit_status()
-        if (
-            t is not None
-            and not t.is_active()
-            and stream.exit_status is None
-            and not stream.timed_out
-        ):
-            stream.error = stream.error or "connection closed before the batch finished"
+                # paramiko says -1 (and "ready") when the channel closed without an exit status
+                code = chan.recv_exit_status()
+                stream.exit_status = code if code >= 0 else None
+        if stream.exit_status is None and not stream.timed_out and stream.error is None:
+            # no exit status: the connection broke (a reset, a killed session) mid-stream
+            why = t.get_exception() if t is not None else None
+            stream.error = "connection closed before the batch finished" + (
+                f" ({type(why).__name__}: {why})" if why is not None else ""
+            )
         chan.close()
     finally:
         client.close()
     return stream
+
+
+# -- "cli" mode: network devices without a POSIX shell (platform network, device: ...) ----------
+
+
+def _escape_markers(text: str) -> str:
+    """A device's output must not be able to forge the block framing: a line that starts with
+    ``@@`` gets a leading space (parsers strip lines)."""
+    return "\n".join(" " + ln if ln.startswith("@@") else ln for ln in text.split("\n"))
+
+
+def run_commands(
+    host: Host,
+    commands: dict[str, str],
+    deadline: float,
+    connector: Connector,
+    opts: Options,
+) -> tuple[str, str, dict[str, Any]]:
+    """Run read-only ``commands`` (``{block name: command}``) on one connection, one
+    ``exec_command`` channel each (network operating systems run one command per channel and
+    have no shell to send a batch to). Returns (stdout, stderr, connection info): each output
+    framed as ``@@block NAME`` ... ``@@rc N`` (N: the exit status; 0 when the device sends
+    none, as many do; 124 when the command ran out of time; 255 when the channel failed),
+    capped at ``opts.cap`` bytes per command."""
+    client, info = connector.client(host, opts)
+    info = {**info, "mode": "cli"}
+    out_parts: list[str] = []
+    err_parts: list[str] = []
+    try:
+        t = client.get_transport()
+        if t is None:
+            raise UnreachableError(f"{host.address}: connection closed after authentication")
+        for name, command in commands.items():
+            rc, out, err = 255, b"", b""
+            try:
+                chan = t.open_session(timeout=max(0.1, deadline - time.monotonic()))
+                chan.settimeout(max(0.1, deadline - time.monotonic()))
+                chan.exec_command(command)
+                chan.shutdown_write()
+                chunks: list[bytes] = []
+                size = 0
+                while True:
+                    if time.monotonic() > deadline:
+                        rc = 124
+                        break
+                    data = chan.recv(65536)
+                    if not data:
+                        rc = chan.recv_exit_status() if chan.exit_status_ready() else 0
+                        break
+                    if size < opts.cap:
+                        chunks.append(data[: opts.cap - size])
+                    size += len(data)
+                out = b"".join(chunks)
+                while chan.recv_stderr_ready():
+                    err += chan.recv_stderr(65536)
+                if rc == 0 and chan.exit_status_ready():
+                    rc = chan.recv_exit_status()
+                chan.close()
+            except TimeoutError:
+                rc = 124
+            except (paramiko.SSHException, OSError, EOFError) as e:
+                err += f"channel failed: {e}".encode()
+            text = _escape_markers(out.decode("utf-8", "replace").replace("\r\n", "\n"))
+            out_parts.append(f"@@block {name}\n{text}\n@@rc {rc}\n")
+            err_text = _escape_markers(err.decode("utf-8", "replace"))
+            err_parts.append(f"@@block {name}\n{err_text}\n@@rc {rc}\n")
+    finally:
+        client.close()
+    return "".join(out_parts), "".join(err_parts), info

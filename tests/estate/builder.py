@@ -14,6 +14,7 @@ tree/var-log       bound over /var/log: apt/history.log, dpkg.log, clamav/freshc
 tree/srv           bound over /srv: backup/{restic,borg} repositories and their passwords
 tree/root          bound over /root (root's HOME: .ssh/authorized_keys, backup tools' caches)
 tree/home          bound over /home: homes of the scenario's accounts
+tree/tmp           bound over /tmp (and tree/var-tmp over /var/tmp): the host's own, empty
 =================  ==============================================================================
 
 Beside the tree: ``run/`` (copied into the host's fresh /run: reboot-required), ``work/`` (overlay
@@ -31,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import clamdb, keys
+from . import clamdb, faults, keys
 from .common import EstateError, days_before, iso, run, set_mtime, write_text
 from .scenario import AccountSpec, HostSpec
 from .templates import (
@@ -54,6 +55,8 @@ TREE_MOUNTS = {
     "srv": "/srv",
     "root": "/root",
     "home": "/home",
+    "tmp": "/tmp",
+    "var-tmp": "/var/tmp",
 }
 #: files sshd itself writes at each login (login records), left out of snapshots
 LOGIN_RECORDS = ("/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog")
@@ -205,6 +208,9 @@ class RunContext:
     base: BaseAccounts
     password_hash: str
     lists: dict[tuple[str, float, float], AptLists] = field(default_factory=dict)
+    #: the password of accounts with ``password: known`` (made for this run; in the truth)
+    known_password: str = ""
+    known_password_hash: str = "*"
 
     def apt_lists(self, spec: HostSpec) -> AptLists:
         key = (spec.os, spec.security_release_age_days, spec.point_release_age_days)
@@ -269,9 +275,10 @@ def _rows(rows: list[list[str]]) -> str:
     return "".join(":".join(r) + "\n" for r in rows)
 
 
-def password_hash() -> str:
-    """A SHA-512 crypt hash of a random password nobody knows (for accounts that 'have one')."""
-    secret = secrets.token_urlsafe(18)
+def password_hash(secret: str | None = None) -> str:
+    """A SHA-512 crypt hash of ``secret``, by default a random password nobody knows (for
+    accounts that 'have one')."""
+    secret = secret or secrets.token_urlsafe(18)
     return run(
         ["openssl", "passwd", "-6", "-stdin"], input_text=secret + "\n", what="openssl passwd"
     ).stdout.strip()
@@ -306,9 +313,11 @@ class HostBuilder:
     def build(self) -> BuiltHost:
         if self.host_dir.exists():
             shutil.rmtree(self.host_dir)
-        for sub in ("etc", "var-lib", "var-log", "srv", "root", "home"):
+        for sub in ("etc", "var-lib", "var-log", "srv", "root", "home", "tmp", "var-tmp"):
             (self.tree / sub).mkdir(parents=True)
         (self.tree / "root").chmod(0o700)
+        for sub in ("tmp", "var-tmp"):  # the host's own, so a snapshot sees temporary files too
+            (self.tree / sub).chmod(0o1777)
         for sub in ("etc", "var-lib"):
             (self.host_dir / "work" / sub).mkdir(parents=True)
         (self.host_dir / "run").mkdir()
@@ -320,7 +329,14 @@ class HostBuilder:
         self._clamav()
         self._backups()
         firewall = self._firewall()
-        self._init_conf(layer)
+        extra: dict[str, str] = {}
+        self.truth["fault"] = None
+        if self.spec.fault:
+            extra, self.truth["fault"] = faults.apply(
+                self.spec.fault, self.host_dir, self.tree, self.etc / "ssh" / "sshd_config",
+                self.address,
+            )
+        self._init_conf(layer, extra)
         return BuiltHost(
             truth=self.truth, host_dir=self.host_dir, jobs=self.jobs, firewall=firewall
         )
@@ -374,6 +390,7 @@ class HostBuilder:
         )
         last_change = str((self.ctx.now - datetime(1970, 1, 1, tzinfo=UTC)).days - 30)
         added: list[dict[str, Any]] = []
+        known_password = False
         for acct in self.spec.accounts:
             if acct.uid is None:
                 while next_id in used_uids or next_id in used_gids:
@@ -390,7 +407,11 @@ class HostBuilder:
                 gshadow.append([acct.name, "!", "", ""])
                 used_gids.add(gid)
             passwd.append([acct.name, "x", str(uid), str(gid), acct.comment, home, acct.shell])
-            secret = self.ctx.password_hash if acct.password else "*"
+            if acct.password == "known":
+                secret = self.ctx.known_password_hash
+                known_password = True
+            else:
+                secret = self.ctx.password_hash if acct.password else "*"
             if acct.locked:
                 secret = "!" + secret
             shadow.append([acct.name, secret, last_change, "0", "99999", "7", "", "", ""])
@@ -439,6 +460,8 @@ class HostBuilder:
             "root_password_set": weak,
             "authorized": ["root"] + [a["name"] for a in added if a["authorized_key"]],
         }
+        if known_password:
+            self.truth["accounts"]["known_password"] = self.ctx.known_password
 
     @staticmethod
     def _add_member(
@@ -785,7 +808,7 @@ class HostBuilder:
         lines += ["  }", "}", ""]
         return "\n".join(lines)
 
-    def _init_conf(self, layer: Path) -> None:
+    def _init_conf(self, layer: Path, extra: dict[str, str] | None = None) -> None:
         values = {
             "HOST_NAME": self.spec.name,
             "TREE": str(self.tree),
@@ -794,6 +817,7 @@ class HostBuilder:
             "DPKG_LAYER": str(layer),
             "BIN_LAYER": str(self.ctx.templates.noclam_bin) if self.spec.clamav is None else "",
         }
+        values.update(extra or {})
         for value in values.values():
             if any(c in value for c in ":,'\n"):
                 raise EstateError(f"{self.spec.name}: path unusable in a mount option: {value!r}")

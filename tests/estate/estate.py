@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -316,8 +317,14 @@ class Estate:
         with file_lock(base / "lock"):
             states = _all_states()
             found = netns.leftovers()
+            # namespaces with running processes but no state here: an estate of another state
+            # directory (UNDONE_ESTATE_DIR) that someone is using; never torn down from here
+            busy = {k for k in found if k not in states
+                    and any(netns.netns_pids(ns) for ns in found[k]["netns"])}
             for k in sorted(set(states) | set(found)):
                 old = states.get(k)
+                if k in busy and k != run_id:
+                    continue
                 if old is not None and _run_is_live(old) and k != run_id:
                     continue
                 if old is not None and _owned_by_live_process(old) and k == run_id:
@@ -326,14 +333,14 @@ class Estate:
                         f" another or run `python -m tests.estate down --run-id {k}`"
                     )
                 _teardown_state(k, old)
-            live_ids = {k for k, s in _all_states().items() if _run_is_live(s)}
+            live_ids = {k for k, s in _all_states().items() if _run_is_live(s)} | busy
             if data_root().exists():
                 for entry in data_root().iterdir():  # trees of runs whose state file is gone
                     if entry.name[2:].isdigit() and int(entry.name[2:]) not in live_ids:
                         _discard(entry)
             _empty_trash()
             if run_id is None:
-                live = {k for k, s in _all_states().items() if _run_is_live(s)}
+                live = {k for k, s in _all_states().items() if _run_is_live(s)} | busy
                 free = [k for k in range(1, MAX_RUN_ID + 1) if k not in live]
                 if not free:
                     raise EstateError("no free estate run id")
@@ -413,6 +420,9 @@ class Estate:
             base=BaseAccounts.from_machine(),
             password_hash=password_hash(),
         )
+        if any(a.password == "known" for h in spec.hosts for a in h.accounts):
+            ctx.known_password = "Pw-" + secrets.token_urlsafe(18)
+            ctx.known_password_hash = password_hash(ctx.known_password)
         hosts: list[dict[str, Any]] = []
         jobs = []
         firewalls: dict[str, str] = {}
@@ -491,7 +501,12 @@ class Estate:
                     for p in truth["tcp_ports"]
                     if not truth["firewall"] or p in truth["firewall"]["open"]
                 ]
-                targets.append(netns.Target(truth["name"], truth["address"], open_ports[0], "ssh"))
+                tarpit = (truth.get("fault") or {}).get("kind") == "tarpit"
+                targets.append(
+                    netns.Target(
+                        truth["name"], truth["address"], open_ports[0], "tcp" if tarpit else "ssh"
+                    )
+                )
             else:
                 targets.append(
                     netns.Target(

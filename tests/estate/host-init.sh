@@ -9,7 +9,10 @@ set -eu
 H=$1
 # shellcheck source=/dev/null
 . "$H/init.conf"
-echo "$HOST_NAME" > /proc/sys/kernel/hostname
+# optional (faults.py): FAULT, ADDRESS, RESET_AFTER, KERNEL_HOSTNAME, SSHD_BIN,
+# FAULT_BIN_LAYER, FAULT_SBIN_LAYER, LOCAL_SBIN
+FAULT=${FAULT:-}
+printf '%s\n' "${KERNEL_HOSTNAME:-$HOST_NAME}" > /proc/sys/kernel/hostname
 
 mount -t tmpfs -o mode=0755,size=8m,nosuid,nodev estate-run /run
 mkdir -m 0755 /run/sshd /run/lock
@@ -22,10 +25,34 @@ mount --bind "$TREE/var-log" /var/log
 mount --bind "$TREE/srv" /srv
 mount --bind "$TREE/root" /root
 mount --bind "$TREE/home" /home
-if [ -n "$BIN_LAYER" ]; then
-  # read-only overlay whose top layer holds whiteouts: the AV programs are gone
-  mount -t overlay estate-bin -o "lowerdir=$BIN_LAYER:/usr/bin" /usr/bin
+BIN_LOWER=/usr/bin
+if [ -n "$BIN_LAYER" ]; then BIN_LOWER="$BIN_LAYER:$BIN_LOWER"; fi
+if [ -n "${FAULT_BIN_LAYER:-}" ]; then BIN_LOWER="$FAULT_BIN_LAYER:$BIN_LOWER"; fi
+if [ "$BIN_LOWER" != /usr/bin ]; then
+  # read-only overlay whose top layers hold whiteouts: the AV programs (or the tools) are gone
+  mount -t overlay estate-bin -o "lowerdir=$BIN_LOWER" /usr/bin
 fi
+if [ -n "${FAULT_SBIN_LAYER:-}" ]; then
+  mount -t overlay estate-sbin -o "lowerdir=$FAULT_SBIN_LAYER:/usr/sbin" /usr/sbin
+fi
+if [ -n "${LOCAL_SBIN:-}" ]; then mount --bind "$LOCAL_SBIN" /usr/local/sbin; fi
+# last: the host's own /tmp and /var/tmp (layers above may live under the machine's /tmp; from
+# here on, the host directory is reached from the working directory)
+cd "$H"
+mount --bind "$TREE/tmp" /tmp
+mount --bind "$TREE/var-tmp" /var/tmp
 echo "estate host $HOST_NAME: mounts done"
-/usr/sbin/sshd -D -e -f /etc/ssh/sshd_config &
+SSHD=${SSHD_BIN:-/usr/sbin/sshd}
+case "$FAULT" in
+  tarpit)
+    /usr/bin/python3 -I ./fault-server.py tarpit "$ADDRESS" 22 &
+    ;;
+  reset)
+    "$SSHD" -D -e -f /etc/ssh/sshd_config &
+    /usr/bin/python3 -I ./fault-server.py reset "$ADDRESS" 22 127.0.0.1 22 "$RESET_AFTER" &
+    ;;
+  *)
+    "$SSHD" -D -e -f /etc/ssh/sshd_config &
+    ;;
+esac
 wait $!

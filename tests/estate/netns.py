@@ -343,7 +343,7 @@ class Target:
     name: str
     address: str
     port: int
-    kind: str  # "ssh" (TCP banner) or "snmp" (UDP answer)
+    kind: str  # "ssh" (TCP banner), "tcp" (connect only: a tarpit) or "snmp" (UDP answer)
     community: str = "public"
 
 
@@ -382,6 +382,11 @@ def wait_ready(
                         sock.setblocking(False)
                         sock.connect_ex((target.address, target.port))
                         sel.register(sock, selectors.EVENT_READ, name)
+                    elif target.kind == "tcp":  # accepts, says nothing (a tarpit)
+                        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                        sock.setblocking(False)
+                        sock.connect_ex((target.address, target.port))
+                        sel.register(sock, selectors.EVENT_WRITE, name)
                     else:
                         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                         sock.setblocking(False)
@@ -394,6 +399,14 @@ def wait_ready(
                     name = key.data
                     sock = inflight.pop(name)[0]
                     sel.unregister(sock)
+                    if pending[name].kind == "tcp":
+                        connected = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                        sock.close()
+                        if connected:
+                            del pending[name]
+                        else:
+                            retry_at[name] = time.monotonic() + 0.05
+                        continue
                     try:
                         data = sock.recv(512)
                     except OSError:

@@ -27,6 +27,9 @@ A scenario is YAML (or the same structure as a dict)::
         clamav: {db_age_days: 1}          # or: absent
         firewall: {open: [22, 443], filtered: [80, 445], closed: [3389]}
         inventory: {user: deploy, become: true}   # extra keys for this host's inventory entry
+        fault: trickle                    # a hostile or broken host (see faults.py): tarpit,
+                                          # stall, trickle, reset, flood, forged-markers,
+                                          # escapes, missing-tools, garbage-tools
       - name: sw-core-01
         kind: snmp
         snmp: {sysdescr: "Cisco IOS ...", sysobjectid: .1.3.6.1.4.1.9.1.1208, community: public}
@@ -34,6 +37,10 @@ A scenario is YAML (or the same structure as a dict)::
       count: 200
       name: "h{n:03d}"
       host: {...}              # or templates: [{...}, {...}] used in turn
+      faulty: {every: 10, faults: [tarpit, stall]}   # every 10th host gets the next fault
+
+An account's ``password: known`` gives it a password made for this run (the estate's truth holds
+it, under ``accounts.known_password``), for tests of password logins.
 
 Every age is in days before the moment the estate comes up; the estate records the absolute
 dates in each host's truth.
@@ -63,6 +70,11 @@ SOURCE_GROUPS = ("openssl", "openssh")
 UU_CHOICES = ("on", "off", "absent")
 SUDO_CHOICES = ("none", "password", "nopasswd")
 CLAM_FORMATS = ("cld", "cud")
+#: hostile or broken hosts (implemented in faults.py)
+FAULTS = (
+    "tarpit", "stall", "trickle", "reset", "flood", "forged-markers", "escapes",
+    "missing-tools", "garbage-tools",
+)  # fmt: skip
 
 
 @dataclass
@@ -75,7 +87,7 @@ class AccountSpec:
     shell: str = "/bin/bash"
     comment: str = ""
     authorized_key: bool = False
-    password: bool = False
+    password: bool | str = False  # True: a password nobody knows; "known": one made for the run
 
 
 @dataclass
@@ -140,6 +152,7 @@ class HostSpec:
     firewall: FirewallSpec | None = None
     inventory: dict[str, Any] = field(default_factory=dict)
     snmp: SnmpSpec | None = None
+    fault: str | None = None
 
 
 @dataclass
@@ -215,7 +228,7 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
 SSH_HOST_KEYS = {
     "name", "kind", "octet", "roles", "os", "sshd", "updates", "patch_history",
     "reboot_required", "unattended_upgrades", "accounts", "backup", "clamav", "firewall",
-    "inventory",
+    "inventory", "fault",
 }  # fmt: skip
 SNMP_HOST_KEYS = {"name", "kind", "octet", "roles", "snmp"}
 
@@ -332,7 +345,9 @@ def _parse_accounts(where: str, value: Any) -> list[AccountSpec]:
                 shell=str(data.get("shell", "/bin/bash")),
                 comment=str(data.get("comment", "")),
                 authorized_key=bool(data.get("authorized_key", False)),
-                password=bool(data.get("password", False)),
+                password=(
+                    "known" if data.get("password") == "known" else bool(data.get("password"))
+                ),
             )
         )
     return accounts
@@ -468,6 +483,8 @@ def parse_host(where: str, data: Mapping[str, Any]) -> HostSpec:
         spec.firewall = _parse_firewall(f"{where}.firewall", data["firewall"])
     if "inventory" in data:
         spec.inventory = dict(_mapping(f"{where}.inventory", data["inventory"]))
+    if data.get("fault") not in (None, "none"):
+        spec.fault = _choice(f"{where}.fault", data["fault"], FAULTS)
     if spec.firewall is not None:
         listening = set(spec.sshd_ports) | set(spec.firewall.open) | set(spec.firewall.filtered)
         spec.sshd_ports = sorted(listening)
@@ -482,7 +499,7 @@ def parse_host(where: str, data: Mapping[str, Any]) -> HostSpec:
 
 def _generated(where: str, value: Any) -> list[dict[str, Any]]:
     data = _mapping(where, value)
-    _check_keys(where, data, {"count", "name", "start", "host", "templates"})
+    _check_keys(where, data, {"count", "name", "start", "host", "templates", "faulty"})
     count = data.get("count")
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 240:
         raise _fail(f"{where}.count", f"expected 0..240, got {count!r}")
@@ -496,6 +513,19 @@ def _generated(where: str, value: Any) -> list[dict[str, Any]]:
             raise _fail(f"{where}.templates", "expected a non-empty list of host blocks")
     else:
         templates = [data.get("host", {})]
+    every, faults = 0, []
+    if data.get("faulty") is not None:
+        faulty = _mapping(f"{where}.faulty", data["faulty"])
+        _check_keys(f"{where}.faulty", faulty, {"every", "faults"})
+        every = faulty.get("every", 10)
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise _fail(f"{where}.faulty.every", f"expected a whole number >= 1, got {every!r}")
+        faults = [
+            _choice(f"{where}.faulty.faults[]", f, FAULTS)
+            for f in _str_list(f"{where}.faulty.faults", faulty.get("faults", list(FAULTS)))
+        ]
+        if not faults:
+            raise _fail(f"{where}.faulty.faults", "expected at least one fault")
     hosts = []
     for index in range(count):
         template = dict(
@@ -505,6 +535,8 @@ def _generated(where: str, value: Any) -> list[dict[str, Any]]:
         )
         if "name" in template:
             raise _fail(f"{where}", "a generated host template may not set 'name'")
+        if faults and (index + 1) % every == 0:
+            template["fault"] = faults[((index + 1) // every - 1) % len(faults)]
         try:
             template["name"] = pattern.format(n=start + index)
         except (KeyError, IndexError, ValueError) as exc:
@@ -581,10 +613,19 @@ def load_scenario(scenario: str | Path | Mapping[str, Any]) -> Scenario:
     return parse_scenario(data or {}, source=str(path))
 
 
-def generated_scenario(count: int, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The benchmark scenario: ``count`` alike hosts (``scenarios/bench.yaml`` with a new count)."""
+def generated_scenario(
+    count: int,
+    template: Mapping[str, Any] | None = None,
+    faulty: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The benchmark scenario: ``count`` alike hosts (``scenarios/bench.yaml`` with a new count).
+
+    ``faulty`` (``{every: 10, faults: [...]}``) makes every n-th host hostile or broken, the
+    faults taken in turn (the load test: 10% faulty)."""
     data = yaml.safe_load((SCENARIO_DIR / "bench.yaml").read_text(encoding="utf-8"))
     data["generate"]["count"] = count
     if template is not None:
         data["generate"]["host"] = dict(template)
+    if faulty is not None:
+        data["generate"]["faulty"] = dict(faulty)
     return dict(data)

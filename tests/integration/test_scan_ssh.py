@@ -172,9 +172,17 @@ def test_changed_host_key_is_refused(estate: Estate, tmp_path: Path) -> None:
     inv = estate.write_inventory(tmp_path / "inv.yaml", ["web01"], known_hosts=str(kh))
     code, doc, _ = scan(estate, inv, home=tmp_path)
     h = hostrec(doc, "web01")
-    assert code == 3 and not h["reachable"] and h["error_kind"] == "host-key"
+    # refused, and a high-severity finding of its own (exit 1), never silently accepted
+    assert code == 1 and not h["reachable"] and h["error_kind"] == "host-key"
     assert "HOST KEY CHANGED" in h["error"] and "Refused" in h["error"]
     assert h["connection"]["host_key"]["changed"] is True
+    finding = results(doc, "web01")["UNDONE-SSH-001"]
+    assert finding["status"] == "fail" and finding["severity"] == "high"
+    assert "changed, connection refused" in finding["message"]
+    truth = estate.host("web01")["sshd"]["fingerprints"]
+    assert finding["observed"]["connection.host_key_fingerprint"] in truth.values()
+    others = [r for r in doc["results"] if r["rule"] != "UNDONE-SSH-001"]
+    assert others and all(r["status"] == "error" for r in others)
 
 
 def _ed25519_other(tmp_path: Path) -> str:

@@ -99,3 +99,27 @@ def test_feeding_byte_by_byte_equals_feeding_at_once() -> None:
     s2.close()
     assert {k: bytes(v.data) for k, v in s1.parts.items()} == {
         k: bytes(v.data) for k, v in s2.parts.items()}
+
+
+def test_a_flood_is_read_only_so_far() -> None:
+    """A host that floods costs bounded work: past the read cap (kept or not), or past the host
+    cap outside any section, the splitter says to stop reading."""
+    batch = build([_section("posix.a", "true")])
+    out = Splitter(batch, cap=1024, total_cap=4096)
+    begin = f"==undone:{batch.nonce}:BEGIN:posix.a==\n".encode()
+    out.feed(begin)
+    for _ in range(8 * 4096 // 1000 + 2):
+        out.feed(b"x" * 999 + b"\n")
+    assert out.parts["posix.a"].truncated and out.over_read
+    stray = Splitter(batch, cap=1024, total_cap=4096)
+    stray.feed(b"y" * 5000 + b"\n")
+    assert stray.over_read and "outside any section" in stray.over_read
+
+
+def test_scanner_side_sections_are_never_sent() -> None:
+    from probes import sections
+
+    scanner_side = [s for s in sections().values() if not s.on_target]
+    assert scanner_side
+    batch = build([_section("posix.a", "true"), *scanner_side])
+    assert batch.sections == ("posix.a",)
