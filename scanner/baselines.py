@@ -25,6 +25,9 @@ from scanner.errors import BaselineError, InputError
 
 SHIPPED = ("cyber-essentials", "maintenance", "connection", "client-access")
 DEFAULT = SHIPPED
+# judged on every scan whatever baselines are chosen: what the scanner itself found while
+# connecting (a changed host key is a finding of its own, never silently dropped)
+ALWAYS = ("connection",)
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,9 @@ def load(specs: list[str] | tuple[str, ...] | None = None) -> list[Baseline]:
     known = set(probe_sections())
     out: list[Baseline] = []
     problems: list[str] = []
-    for spec in specs or DEFAULT:
+    chosen = list(specs or DEFAULT)
+    chosen += [a for a in ALWAYS if a not in chosen]
+    for spec in chosen:
         try:
             label, text = resolve(spec)
             out.append(parse(text, label, known))
