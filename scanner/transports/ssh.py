@@ -504,6 +504,10 @@ def run_commands(
                         break
                     data = chan.recv(65536)
                     if not data:
+                        # the exit status can arrive just after the end of output: wait for it
+                        # (bounded), or a failed command would read as 0 under load; a device
+                        # that never sends one still gets 0 after the wait
+                        chan.status_event.wait(min(2.0, max(0.0, deadline - time.monotonic())))
                         rc = chan.recv_exit_status() if chan.exit_status_ready() else 0
                         break
                     if size < opts.cap:

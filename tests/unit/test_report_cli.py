@@ -83,8 +83,11 @@ def test_scan_records_history_and_writes_every_format(setup: dict[str, str]) -> 
         assert p.stdout == ""
     assert "What Test IT has left undone" in (out / "r.html").read_text()
     rows = list(csv.DictReader(io.StringIO((out / "r.csv").read_text(), newline="")))
-    assert {r["rule"] for r in rows} == {"TS-OS-001", "TS-OS-002"} and len(rows) == 4
-    assert ET.parse(out / "r.xml").getroot().get("tests") == "4"  # noqa: S314 - our own output
+    # the scanner's own connection rules are judged on every scan (not applicable locally)
+    ours = [r for r in rows if r["rule"].startswith("TS-")]
+    assert {r["rule"] for r in ours} == {"TS-OS-001", "TS-OS-002"} and len(ours) == 4
+    assert {r["status"] for r in rows if not r["rule"].startswith("TS-")} <= {"not_applicable"}
+    assert ET.parse(out / "r.xml").getroot().get("tests") == str(len(rows))  # noqa: S314
     assert "### Not done: The machine runs as user 12345" in (out / "r.md").read_text()
     lst = undone("report", "--list", "--db", setup["db"])
     assert lst.returncode == 0 and len(lst.stdout.splitlines()) == 6
@@ -98,7 +101,8 @@ def test_report_modes(setup: dict[str, str]) -> None:
     assert p.returncode == 0, p.stderr
     rebuilt = json.loads(p.stdout)
     jsonschema.validate(rebuilt, SCHEMA)
-    assert rebuilt["scan"]["reconstructed"] is True and len(rebuilt["results"]) == 4
+    ours = [r for r in rebuilt["results"] if r["rule"].startswith("TS-")]
+    assert rebuilt["scan"]["reconstructed"] is True and len(ours) == 4
     p = undone("report", "--diff", "previous", "latest", "--format", "json", env=env)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["counts"] == {"new": 0, "regressed": 0, "fixed": 0,
