@@ -301,6 +301,14 @@ def near_miss(key: str, candidates: Iterable[str]) -> str | None:
     return None if best is None else best[1]
 
 
+def _unknown_key(key: object, allowed: Iterable[str]) -> str:
+    """The one-line message for a key undone does not know in one of its own sections."""
+    names = list(allowed)
+    guess = near_miss(str(key), names)
+    hint = f" (did you mean '{guess}'?)" if guess else ""
+    return f"unknown key '{key}'{hint}; expected {', '.join(names)}"
+
+
 class _Problems:
     def __init__(self, label: str) -> None:
         self.label = label
@@ -691,9 +699,7 @@ def _parse_waivers(raw: Any, p: _Problems) -> list[Waiver]:
         before = len(p.lines)
         for key in w:
             if key not in allowed:
-                guess = near_miss(str(key), allowed)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                p.add(where, f"unknown key '{key}'{hint}; expected {', '.join(allowed)}")
+                p.add(where, _unknown_key(key, allowed))
         for key in ("rule", "reason", "approved_by"):
             if not isinstance(w.get(key), str) or not w[key].strip():
                 p.add(where, f"'{key}' is missing or not text")
@@ -730,9 +736,7 @@ def _parse_contract(raw: Any, p: _Problems) -> Contract:
     allowed = ("owners", "days", "default_owner")
     for key in raw:
         if key not in allowed:
-            guess = near_miss(str(key), allowed)
-            hint = f" (did you mean '{guess}'?)" if guess else ""
-            p.add("contract", f"unknown key '{key}'{hint}; expected {', '.join(allowed)}")
+            p.add("contract", _unknown_key(key, allowed))
     owners: dict[str, str] = {}
     owners_raw = raw.get("owners") or {}
     if not isinstance(owners_raw, dict):
@@ -809,9 +813,7 @@ def _parse_networks(raw: Any, p: _Problems) -> list[dict[str, Any]]:
         before = len(p.lines)
         for key in n:
             if key not in allowed:
-                guess = near_miss(str(key), allowed)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                p.add(where, f"unknown key '{key}'{hint}; expected {', '.join(allowed)}")
+                p.add(where, _unknown_key(key, allowed))
         cidr = None
         if "cidr" not in n:
             p.add(where, "'cidr' is missing, expected a network such as 192.0.2.0/24")
@@ -902,9 +904,7 @@ def _parse_estate(raw: Any, p: _Problems) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in raw.items():
         if key not in allowed and ALIASES.get(key) not in ADMIN_KEYS:
-            guess = near_miss(str(key), allowed)
-            hint = f" (did you mean '{guess}'?)" if guess else ""
-            p.add("estate", f"unknown key '{key}'{hint}; expected {', '.join(allowed)}")
+            p.add("estate", _unknown_key(key, allowed))
         elif key in ADMIN_KEYS or ALIASES.get(key) in ADMIN_KEYS:
             continue  # lists, checked by _estate_admins
         elif not isinstance(value, str):
