@@ -50,7 +50,6 @@ class RawSection:
     exit_code: int | None = 0
     collected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     truncated: bool = False
-    privileged: bool = False
     # the host's declared configuration for probes (e.g. its backups), from the inventory; holds
     # references to secrets (environment variable names), never secret values
     config: Mapping[str, Any] = field(default_factory=dict)

@@ -238,7 +238,6 @@ def _record_sections(
 ) -> None:
     facts: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    privileged = False
     batch_problem = None
     if stream.timed_out:
         batch_problem = f"the host's time limit ({host.timeout or opts.timeout:g}s) ran out"
@@ -297,7 +296,6 @@ def _record_sections(
                 exit_code=part.exit_code if part else None,
                 collected_at=collected,
                 truncated=False,
-                privileged=privileged,
                 config=config,
             )
             try:
@@ -307,8 +305,6 @@ def _record_sections(
             else:
                 facts.update(parsed.values)
                 errors.update(parsed.errors)
-                if s.name in OS_SECTIONS and parsed.values.get("os.privileged"):
-                    privileged = True
         if problem is not None:
             srec["status"] = "error"
             srec["error"] = problem

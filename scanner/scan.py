@@ -7,6 +7,7 @@ thing reports render. Hosts are evaluated as they land, so a caller that records
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -93,8 +94,9 @@ def run(
     """
     now = clock or (lambda: datetime.now(UTC))
     params = merged_params(baselines, inventory)
-    opts.max_catalogue_age_days = int(params.get("max_lifecycle_data_age_days",
-                                                 opts.max_catalogue_age_days))
+    # the estate's own threshold, without changing the caller's options
+    opts = dataclasses.replace(opts, max_catalogue_age_days=int(
+        params.get("max_lifecycle_data_age_days", opts.max_catalogue_age_days)))
     rules = [r for b in baselines for r in b.rules]
     compiled: list[CompiledRule] = compile_rules(rules, params)
     hosts = list(inventory.hosts)

@@ -157,7 +157,7 @@ def variants(section: Section) -> Iterator[tuple[str, str, dict[str, Any]]]:
 def judge(section: Section, stdout: str, config: dict[str, Any], exit_code: int | None = 0
           ) -> list[dict[str, Any]]:
     raw = RawSection(name=section.name, stdout=stdout, stderr="", exit_code=exit_code,
-                     collected_at=AT, truncated=False, privileged=True, config=config)
+                     collected_at=AT, truncated=False, config=config)
     parsed = section.parse(raw)
     facts, errors = dict(parsed.values), dict(parsed.errors)
     if any(f.startswith("os.") for f in section.provides):
