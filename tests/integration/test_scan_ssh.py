@@ -236,13 +236,25 @@ def test_unreachable_address_is_recorded_and_scan_goes_on(estate: Estate, tmp_pa
 
 
 def test_jump_host(estate: Estate, tmp_path: Path) -> None:
+    """db01 through web01, named as an inventory host: the bastion is reached with its own
+    settings (here the same key); a bare user@address bastion gets only the SSH agent and the
+    default identity files, never the target's key file or password (issue 15, L8)."""
     web = estate.host("web01")["address"]
-    inv = estate.write_inventory(tmp_path / "inv.yaml", ["db01"], jump=f"root@{web}")
+    inv = estate.write_inventory(tmp_path / "inv.yaml", ["db01", "web01"])
+    data = yaml.safe_load(inv.read_text())
+    data["all"]["children"]["linux"]["hosts"]["db01"]["jump"] = "web01"
+    inv.write_text(yaml.safe_dump(data))
     _, doc, _ = scan(estate, inv, home=tmp_path)
     h = hostrec(doc, "db01")
     assert h["reachable"], h["error"]
-    assert h["connection"]["jump"] == f"root@{web}"
+    assert h["connection"]["jump"] == "web01"
     assert h["facts"]["os.hostname"] == "db01"
+    # the same bastion as user@address: the inventory's key_file is the target's, not offered
+    bare = estate.write_inventory(tmp_path / "bare.yaml", ["db01"], jump=f"root@{web}")
+    _, doc, _ = scan(estate, bare, home=tmp_path)
+    h = hostrec(doc, "db01")
+    assert not h["reachable"] and h["error_kind"] == "auth", h["error"]
+    assert h["error"].startswith(f"jump host root@{web}: authentication")
 
 
 def test_become_with_sudo_and_unprivileged_never_passes(estate: Estate, tmp_path: Path) -> None:
