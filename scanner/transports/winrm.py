@@ -42,6 +42,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,26 +184,51 @@ class _BoundedAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, stream: bool = False,
              timeout: Any = None, verify: Any = True, cert: Any = None,
              proxies: Any = None) -> requests.Response:
-        resp = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert,
+        resp = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert,
                             proxies=proxies)
-        too_big = ResponseTooLarge(
-            f"a response larger than {self._cap // 1024} KiB (the per-response cap)")
+        cap = self._cap
         length = resp.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self._cap:
+        if length.isdigit() and int(length) > cap:
             resp.close()
-            raise too_big
-        body = bytearray()
-        try:
-            for piece in resp.iter_content(64 * 1024):
-                body += piece
-                if len(body) > self._cap:
-                    raise too_big
-        except ResponseTooLarge:
-            resp.close()
-            raise
-        resp._content = bytes(body)
-        resp._content_consumed = True
+            raise ResponseTooLarge(f"a response larger than {cap // 1024} KiB (the "
+                                   "per-response cap)")
+        _bound(resp, cap)
         return resp
+
+
+def _bound(resp: requests.Response, cap: int) -> None:
+    """Make every way of reading ``resp``'s body (requests' ``content``, which streams, and a
+    direct ``raw.read``) stop past ``cap`` bytes with :class:`ResponseTooLarge`. The body is
+    not read here: an authentication hook may still need the connection's socket (NTLM
+    channel binding reads the server certificate from it)."""
+    raw = resp.raw
+    if raw is None or not hasattr(raw, "stream"):  # pragma: no cover - urllib3 always
+        return
+    stream_orig, read_orig = raw.stream, raw.read
+    too_big = f"a response larger than {cap // 1024} KiB (the per-response cap)"
+
+    def stream(amt: int | None = 2**16, decode_content: bool | None = None) -> Iterator[bytes]:
+        seen = 0
+        for chunk in stream_orig(amt, decode_content=decode_content):
+            seen += len(chunk)
+            if seen > cap:
+                resp.close()
+                raise ResponseTooLarge(too_big)
+            yield chunk
+
+    state = {"read": 0}
+
+    def read(amt: int | None = None, *args: Any, **kwargs: Any) -> bytes:
+        left = cap + 1 - state["read"]
+        data: bytes = read_orig(left if amt is None else min(amt, left), *args, **kwargs)
+        state["read"] += len(data)
+        if state["read"] > cap:
+            resp.close()
+            raise ResponseTooLarge(too_big)
+        return data
+
+    raw.stream = stream
+    raw.read = read
 
 
 class _BoundedTransport(WinRMHTTPTransport):
