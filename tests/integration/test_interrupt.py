@@ -118,6 +118,7 @@ def test_a_signal_stops_the_scan_keeps_what_finished_and_leaves_no_shell(
         if proc.poll() is None:
             proc.kill()
     reader.join(5)
+    print(f"{sig}: stopped {took:.2f}s after the signal")
     assert took < 2.5, took
     assert code == 128 + getattr(signal, sig)
     text = "".join(lines)
