@@ -582,8 +582,8 @@ def collect(
     records: dict[str, dict[str, Any]] = {}
 
     def take(h: Host, rec: dict[str, Any]) -> None:
-        if rec.get("error_kind") == "interrupted":
-            return
+        if rec.get("error_kind") == "interrupted" or (cancel.is_set() and rec.get("error")):
+            return  # cut short by the interruption: not this scan's word on the host
         records[h.name] = rec
         if on_host is not None:
             on_host(rec)
