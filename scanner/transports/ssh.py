@@ -389,6 +389,11 @@ class Connector:
             spoke = _remote_version(client)
             client.close()
             msg = one_line(str(e))
+            if "No authentication methods available" in msg:
+                raise AuthError(
+                    f"no credentials to offer {kwargs['username']}@{host.address}: give a "
+                    "key_file, password_env or agent: true (a bastion written user@host gets "
+                    "the SSH agent and ~/.ssh/id_* only)") from None
             if not spoke or "Error reading SSH protocol banner" in msg or "banner" in msg.lower():
                 raise UnreachableError(
                     f"no SSH banner from {host.address}:{host.port} within {timeout:g}s (the "

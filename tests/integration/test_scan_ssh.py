@@ -196,9 +196,16 @@ def _ed25519_other(tmp_path: Path) -> str:
 
 
 def test_trust_on_first_use_records_and_then_verifies(estate: Estate, tmp_path: Path) -> None:
+    """Keys accepted on first use go to undone's own file (--known-hosts), never to the file
+    the inventory names (issue 15, H1)."""
+    named = tmp_path / "inventory_known_hosts"
+    named.write_text("")
     kh = tmp_path / "known_hosts"
-    inv = estate.write_inventory(tmp_path / "inv.yaml", ["web01", "app01"], known_hosts=str(kh))
-    _, doc, _ = scan(estate, inv, "--trust-on-first-use", home=tmp_path)
+    inv = estate.write_inventory(tmp_path / "inv.yaml", ["web01", "app01"],
+                                 known_hosts=str(named))
+    _, doc, _ = scan(estate, inv, "--trust-on-first-use", "--known-hosts", str(kh),
+                     home=tmp_path)
+    assert named.read_text() == ""
     for name in ("web01", "app01"):
         h = hostrec(doc, name)
         assert h["reachable"], h["error"]
@@ -210,7 +217,7 @@ def test_trust_on_first_use_records_and_then_verifies(estate: Estate, tmp_path: 
     assert sorted(ln.split()[2] for ln in recorded) == sorted(
         ln.split()[2] for ln in _known_hosts_for(estate, ["web01", "app01"])
         if ln.split()[1] == recorded[0].split()[1])
-    _, doc2, _ = scan(estate, inv, home=tmp_path)
+    _, doc2, _ = scan(estate, inv, "--known-hosts", str(kh), home=tmp_path)
     assert all(h["reachable"] for h in doc2["hosts"])
     assert all(not h["connection"]["host_key"]["accepted_on_first_use"] for h in doc2["hosts"])
 
@@ -254,7 +261,7 @@ def test_jump_host(estate: Estate, tmp_path: Path) -> None:
     _, doc, _ = scan(estate, bare, home=tmp_path)
     h = hostrec(doc, "db01")
     assert not h["reachable"] and h["error_kind"] == "auth", h["error"]
-    assert h["error"].startswith(f"jump host root@{web}: authentication")
+    assert h["error"].startswith(f"jump host root@{web}: no credentials to offer")
 
 
 def test_become_with_sudo_and_unprivileged_never_passes(estate: Estate, tmp_path: Path) -> None:
