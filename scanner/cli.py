@@ -8,12 +8,13 @@ or invalid input (nothing scanned); 3 no ``fail`` but the scan is incomplete; 4 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 import click
@@ -135,7 +136,9 @@ def _progress(stream: TextIO) -> Callable[[dict[str, Any], list[dict[str, Any]]]
               help="Accept (and record) host keys not yet in known_hosts. Changed keys are "
                    "always refused.")
 @click.option("--known-hosts", type=click.Path(dir_okay=False),
-              help="known_hosts file to verify host keys against (besides ~/.ssh/known_hosts).")
+              help="undone's own known_hosts file: host keys are verified against it (besides "
+                   "~/.ssh/known_hosts) and trust on first use records keys in it, and only in "
+                   "it. Default: ~/.local/share/undone/known_hosts.")
 @click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False),
               help="YAML file of waivers (rule, hosts, reason, approved_by, expires).")
 @click.option("--quiet", "-q", is_flag=True, help="No per-host progress lines on stderr.")
@@ -215,9 +218,10 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
         baselines=bls,
         options=Options(concurrency=concurrency, timeout=timeout,
                         connect_timeout=connect_timeout, section_timeout=section_timeout,
-                        max_rate=max_rate),
+                        max_rate=max_rate,
+                        known_hosts=os.path.abspath(known_hosts) if known_hosts else None),
         output=output, db_dir=db_dir or multi.default_db_dir(), notify=notify_opt,
-        trust_on_first_use=trust_on_first_use, known_hosts=known_hosts,
+        trust_on_first_use=trust_on_first_use, known_hosts=None,
         log=log if not quiet else (lambda line: None))
     index = multi.run(folder, settings)
     if fmt == "json":
@@ -297,15 +301,14 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
         return EXIT_BAD_INPUT
     if waivers:
         inv = dataclasses.replace(inv, waivers=inv.waivers + waivers)
-    if trust_on_first_use or known_hosts:
-        kh = os.path.abspath(known_hosts) if known_hosts else None
-        hosts = tuple(dataclasses.replace(
-            h, trust_on_first_use=h.trust_on_first_use or trust_on_first_use,
-            known_hosts=h.known_hosts or kh) for h in inv.hosts)
+    if trust_on_first_use:
+        hosts = tuple(dataclasses.replace(h, trust_on_first_use=True) for h in inv.hosts)
         inv = dataclasses.replace(inv, hosts=hosts)
     names = [n.strip() for item in host_list for n in item.split(",") if n.strip()]
+    # --known-hosts is undone's own file (the only one trust on first use writes to)
     opts = Options(concurrency=concurrency, timeout=timeout, connect_timeout=connect_timeout,
-                   section_timeout=section_timeout, max_rate=max_rate)
+                   section_timeout=section_timeout, max_rate=max_rate,
+                   known_hosts=os.path.abspath(known_hosts) if known_hosts else None)
     if keep.evidence:
         opts.excerpt = opts.cap  # the bundle keeps each section's whole output
     progress = None if quiet else _progress(sys.stderr)
@@ -338,8 +341,12 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
     change = None
     with held:
         try:
-            doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
-                               on_start=on_start)
+            with _stop_on_signals() as stop:
+                opts.cancel = stop.event
+                doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
+                                   on_start=on_start)
+            if stop.signal:  # the history keeps the hosts that finished, the scan unfinished
+                return _interrupted(doc, stop.signal, fmt, output, pretty)
             if hist is not None:
                 hist.finish(doc)
                 if inv.notify is not None and notify is not False:
@@ -375,6 +382,55 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
                              f"{evidence.fingerprint(key.public_key())}"), err=True)
     code: int = doc["summary"]["exit_code"]
     return code
+
+
+class _Stop:
+    def __init__(self) -> None:
+        import threading
+
+        self.event = threading.Event()
+        self.signal: str | None = None
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    """While scanning, SIGINT, SIGTERM and SIGHUP stop the scan instead of killing the process:
+    hosts not finished stop within a second or two, what finished is kept (scanner/collect.py).
+    A second signal stops at once."""
+    import signal
+
+    stop = _Stop()
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.event.is_set():
+            raise KeyboardInterrupt
+        stop.signal = signal.Signals(signum).name
+        stop.event.set()
+
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    old = {n: signal.signal(getattr(signal, n), handler) for n in names if hasattr(signal, n)}
+    try:
+        yield stop
+    finally:
+        for n, h in old.items():
+            signal.signal(getattr(signal, n), h)
+
+
+def _interrupted(doc: dict[str, Any], signame: str, fmt: str, output: str | None,
+                 pretty: bool) -> int:
+    """Report an interrupted scan as such (never as "everything checked passed"): the
+    document says ``complete: false``, its exit code is at least 3, and the process exits
+    128 + the signal's number."""
+    import signal
+
+    from scanner.collect import mark_interrupted
+
+    mark_interrupted(doc, signame)
+    _write(doc, fmt, output, pretty)
+    done = sum(1 for h in doc.get("hosts", []) if h.get("error_kind") != "interrupted")
+    click.echo(clean(f"undone: interrupted by {signame}: {done} of {len(doc.get('hosts', []))} "
+                     "hosts finished and were recorded; the rest were not scanned"), err=True)
+    return 128 + int(getattr(signal, signame))
 
 
 def _notify(cfg: dict[str, Any], change: dict[str, Any], doc: dict[str, Any], fmt: str,

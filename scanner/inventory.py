@@ -100,6 +100,7 @@ HOST_KEYS: dict[str, str] = {
     "winrm_ca_bundle": "str",
     "winrm_cert_pin": "cert_pin",
     "winrm_cert_validation": "cert_validation",
+    "winrm_allow_ntlm_over_http": "bool",  # NTLM over HTTP can be relayed: refused without it
     # the cost guard (scanner/collect.py): hosts of one site (default: behind one jump host)
     # are collected at most site_concurrency at a time (default 8: under sshd's MaxStartups 10)
     "site": "str",
@@ -223,6 +224,7 @@ class Host:
     winrm_ca_bundle: str | None = None
     winrm_cert_pin: str | None = None
     winrm_cert_validation: bool = True
+    winrm_allow_ntlm_over_http: bool = False
     # the cost guard: the site this host is reached through (None: its jump host, if any) and
     # how many of the site's hosts may be collected at once (None: DEFAULT_SITE_CONCURRENCY)
     site: str | None = None
@@ -1285,6 +1287,14 @@ def _winrm_settings(
     # as Ansible: http when the port is 5985 and no scheme is given, else https
     scheme = merged.get("winrm_scheme", "http" if merged.get("port") == 5985 else "https")
     auth = merged.get("winrm_auth", "ntlm")
+    allow_ntlm = bool(merged.get("winrm_allow_ntlm_over_http", False))
+    if scheme == "http" and auth in ("ntlm", "credssp") and not allow_ntlm:
+        p.add(
+            where,
+            f"winrm_auth {auth} over plain HTTP can be relayed by anyone on the path (NTLM "
+            "relay): use winrm_scheme: https (port 5986) or winrm_auth: kerberos, or accept the "
+            "risk with winrm_allow_ntlm_over_http: true (reported as UNDONE-WIN-001)",
+        )
     if scheme == "http" and auth not in WINRM_ENCRYPTING_AUTHS:
         p.add(
             where,
@@ -1313,6 +1323,7 @@ def _winrm_settings(
         "winrm_ca_bundle": _resolve(bundle, label) if bundle else None,
         "winrm_cert_pin": merged.get("winrm_cert_pin"),
         "winrm_cert_validation": bool(merged.get("winrm_cert_validation", True)),
+        "winrm_allow_ntlm_over_http": allow_ntlm,
     }
 
 

@@ -42,9 +42,9 @@ from scanner.baselines import Rule
 from scanner.collect import CONNECTION, Options, _host_stub, _record_connection
 from scanner.errors import AuthError, CollectError, HostKeyError, UsageError
 from scanner.inventory import Host, Inventory
+from scanner.transports import INTERRUPTED, one_line, ssh
 from scanner.transports import nmap as nmap_transport
 from scanner.transports import snmp as snmp_transport
-from scanner.transports import ssh
 
 NMAP_SECTION = "net.nmap"
 FIRMWARE_SECTION = "net.firmware"
@@ -152,7 +152,7 @@ def _record_section(
                     errors[k] = why
     if problem is not None:
         srec["status"] = "error"
-        srec["error"] = problem
+        srec["error"] = problem = one_line(problem)
         for f in section.provides:
             if f not in facts:
                 errors.setdefault(f, problem)
@@ -212,7 +212,7 @@ def collect_device(
             collected = datetime.now(UTC)
             _record_connection(rec, {"transport": "snmp"}, collected)
             if not result.answered:
-                rec["error"], rec["error_kind"] = result.error, result.error_kind
+                rec["error"], rec["error_kind"] = one_line(result.error), result.error_kind
                 _record_section(rec, SYSTEM_SECTION, result.system, collected, opts,
                                 problem=result.error)
                 return _finish(rec, t0)
@@ -236,7 +236,7 @@ def collect_device(
             community = (snmp_transport.probe_default_communities(host.address, 161, sopts)
                          if probe else None)
     except HostKeyError as e:
-        rec["error"], rec["error_kind"] = str(e), e.kind
+        rec["error"], rec["error_kind"] = one_line(e), e.kind
         rec["connection"] = {"transport": "ssh", "host_key": {"fingerprint": e.fingerprint,
                                                               "changed": e.changed}}
         _record_connection(rec, {"transport": "ssh",
@@ -245,10 +245,11 @@ def collect_device(
                            datetime.now(UTC))
         return _finish(rec, t0)
     except (CollectError, AuthError) as e:
-        rec["error"], rec["error_kind"] = str(e), e.kind
+        rec["error"], rec["error_kind"] = one_line(e), e.kind
         return _finish(rec, t0)
     except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
-        rec["error"] = f"unexpected error talking to the device: {type(e).__name__}: {e}"
+        rec["error"] = one_line(
+            f"unexpected error talking to the device: {type(e).__name__}: {e}")
         rec["error_kind"] = "error"
         return _finish(rec, t0)
     text = community if community is not None else (
@@ -357,7 +358,7 @@ def scan_network(
         "scanner_addresses": local_addresses(),
     }
     if run.error:
-        rec["error"], rec["error_kind"] = run.error, "error"
+        rec["error"], rec["error_kind"] = one_line(run.error), "error"
         _record_section(rec, NMAP_SECTION, run.xml, collected, opts, config, problem=run.error,
                         stderr=" ".join(run.args))
         return _finish(rec, t0)
@@ -387,6 +388,12 @@ def scan_networks(
     addresses = _addresses(inventory.hosts)
     records = []
     for network in inventory.networks:
+        if opts.cancel is not None and opts.cancel.is_set():
+            # interrupted: the networks not scanned are reported as such, never recorded
+            rec = network_stub(network)
+            rec["error"], rec["error_kind"] = f"not scanned: {INTERRUPTED}", "interrupted"
+            records.append(rec)
+            continue
         rec = scan_network(network, inventory, opts, scope, addresses=addresses)
         records.append(rec)
         if on_record is not None:

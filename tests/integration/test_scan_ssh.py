@@ -196,9 +196,16 @@ def _ed25519_other(tmp_path: Path) -> str:
 
 
 def test_trust_on_first_use_records_and_then_verifies(estate: Estate, tmp_path: Path) -> None:
+    """Keys accepted on first use go to undone's own file (--known-hosts), never to the file
+    the inventory names (issue 15, H1)."""
+    named = tmp_path / "inventory_known_hosts"
+    named.write_text("")
     kh = tmp_path / "known_hosts"
-    inv = estate.write_inventory(tmp_path / "inv.yaml", ["web01", "app01"], known_hosts=str(kh))
-    _, doc, _ = scan(estate, inv, "--trust-on-first-use", home=tmp_path)
+    inv = estate.write_inventory(tmp_path / "inv.yaml", ["web01", "app01"],
+                                 known_hosts=str(named))
+    _, doc, _ = scan(estate, inv, "--trust-on-first-use", "--known-hosts", str(kh),
+                     home=tmp_path)
+    assert named.read_text() == ""
     for name in ("web01", "app01"):
         h = hostrec(doc, name)
         assert h["reachable"], h["error"]
@@ -210,7 +217,7 @@ def test_trust_on_first_use_records_and_then_verifies(estate: Estate, tmp_path: 
     assert sorted(ln.split()[2] for ln in recorded) == sorted(
         ln.split()[2] for ln in _known_hosts_for(estate, ["web01", "app01"])
         if ln.split()[1] == recorded[0].split()[1])
-    _, doc2, _ = scan(estate, inv, home=tmp_path)
+    _, doc2, _ = scan(estate, inv, "--known-hosts", str(kh), home=tmp_path)
     assert all(h["reachable"] for h in doc2["hosts"])
     assert all(not h["connection"]["host_key"]["accepted_on_first_use"] for h in doc2["hosts"])
 
@@ -236,13 +243,25 @@ def test_unreachable_address_is_recorded_and_scan_goes_on(estate: Estate, tmp_pa
 
 
 def test_jump_host(estate: Estate, tmp_path: Path) -> None:
+    """db01 through web01, named as an inventory host: the bastion is reached with its own
+    settings (here the same key); a bare user@address bastion gets only the SSH agent and the
+    default identity files, never the target's key file or password (issue 15, L8)."""
     web = estate.host("web01")["address"]
-    inv = estate.write_inventory(tmp_path / "inv.yaml", ["db01"], jump=f"root@{web}")
+    inv = estate.write_inventory(tmp_path / "inv.yaml", ["db01", "web01"])
+    data = yaml.safe_load(inv.read_text())
+    data["all"]["children"]["linux"]["hosts"]["db01"]["jump"] = "web01"
+    inv.write_text(yaml.safe_dump(data))
     _, doc, _ = scan(estate, inv, home=tmp_path)
     h = hostrec(doc, "db01")
     assert h["reachable"], h["error"]
-    assert h["connection"]["jump"] == f"root@{web}"
+    assert h["connection"]["jump"] == "web01"
     assert h["facts"]["os.hostname"] == "db01"
+    # the same bastion as user@address: the inventory's key_file is the target's, not offered
+    bare = estate.write_inventory(tmp_path / "bare.yaml", ["db01"], jump=f"root@{web}")
+    _, doc, _ = scan(estate, bare, home=tmp_path)
+    h = hostrec(doc, "db01")
+    assert not h["reachable"] and h["error_kind"] == "auth", h["error"]
+    assert h["error"].startswith(f"jump host root@{web}: no credentials to offer")
 
 
 def test_become_with_sudo_and_unprivileged_never_passes(estate: Estate, tmp_path: Path) -> None:

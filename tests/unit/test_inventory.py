@@ -302,9 +302,10 @@ def test_port_5985_means_http_as_in_ansible() -> None:
 all:
   hosts:
     pc2: {ansible_host: 192.0.2.52, ansible_connection: winrm, ansible_port: 5985, user: scan,
-          password_env: WIN_PW}
+          password_env: WIN_PW, winrm_allow_ntlm_over_http: true}
 """).hosts[0]
     assert (h.winrm_scheme, h.port, h.winrm_auth) == ("http", 5985, "ntlm")
+    assert h.winrm_allow_ntlm_over_http is True
 
 
 def test_basic_auth_over_http_is_refused() -> None:

@@ -135,7 +135,7 @@ def test_every_fact_a_rule_uses_is_provided_by_its_sections() -> None:
                "os.eoes_date", "os.lifecycle_product", "lifecycle.snapshot_date"}  # added by scanner.lifecycle from posix.os facts
     # added by scanner.collect from what the WinRM transport did about the host's certificate
     derived |= {"winrm.certificate_validation", "winrm.certificate_sha256",
-                "winrm.certificate_not_after"}
+                "winrm.certificate_not_after", "winrm.ntlm_over_http"}
     for r in RULES.values():
         provided = {f for s in r.requires for f in secs[s].provides} | derived
         for f in facts_of(r.check) + facts_of(r.when) + list(r.observe):
