@@ -751,6 +751,10 @@ from scanner.cli_lifecycle import lifecycle_group  # noqa: E402 - its commands c
 
 cli.add_command(lifecycle_group)
 
+from scanner.cli_inventory import inventory_cmd  # noqa: E402 - the dry run: what undone connects to
+
+cli.add_command(inventory_cmd)
+
 
 def main(argv: list[str] | None = None) -> int:
     try:

@@ -1,0 +1,118 @@
+"""Reading an inventory through ansible-core itself (the optional ``undone[ansible]`` extra).
+
+ansible-core's InventoryManager reads what the built-in walk does not: INI inventories,
+inventory plugins (cloud dynamic inventories and the like), Vault-encrypted values and files
+(with the user's own vault settings: ``ANSIBLE_VAULT_PASSWORD_FILE`` or ansible.cfg), and it
+evaluates Jinja2 templates in the variables undone uses. The result then goes through undone's
+own validation, exactly as the built-in walk's does (:func:`scanner.inventory.build`).
+
+Only the variables undone uses are templated; a template or vault value that cannot be
+evaluated gives one line naming the host and the variable (never the value).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import Any
+
+from scanner.errors import InventoryError
+from scanner.inventory.walk import Layer, RawHost
+
+
+def available() -> bool:
+    """True when ansible-core can be imported (``pip install 'undone[ansible]'``)."""
+    return importlib.util.find_spec("ansible") is not None
+
+
+def _used(key: str, dialect: str, short: set[str]) -> bool:
+    if key.startswith(("undone_", "ansible_")) or key == "undone":
+        return True
+    return dialect == "undone" and key in short
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Ansible's tagged and lazy values as plain Python values."""
+    if depth > 64:
+        return None
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, depth + 1) for v in value]
+    return str(value)
+
+
+def read(path: str, dialect: str, short_keys: set[str]) -> list[RawHost]:
+    """Every host of the inventory at ``path`` with its variables as Ansible resolves them (the
+    ones undone uses templated). Raises InventoryError (one line each) for what Ansible cannot
+    read or evaluate."""
+    label = str(path)
+    saved = os.environ.get("ANSIBLE_INVENTORY_UNPARSED_FAILED")
+    os.environ["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "true"
+    try:
+        from ansible import constants as C
+        from ansible.cli import CLI
+        from ansible.errors import AnsibleError
+        from ansible.inventory.manager import InventoryManager
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.template import Templar
+        from ansible.vars.manager import VariableManager
+
+        loader = DataLoader()
+        files = [C.DEFAULT_VAULT_PASSWORD_FILE] if C.DEFAULT_VAULT_PASSWORD_FILE else []
+        try:
+            secrets = CLI.setup_vault_secrets(
+                loader, vault_ids=list(C.DEFAULT_VAULT_IDENTITY_LIST),
+                vault_password_files=files, ask_vault_pass=False, auto_prompt=False)
+            loader.set_vault_secrets(secrets)
+        except AnsibleError as e:
+            raise InventoryError(f"{label}: the vault password file cannot be used: "
+                                 f"{_one_line(e)}") from None
+        try:
+            inv = InventoryManager(loader=loader, sources=[label])
+        except AnsibleError as e:
+            raise InventoryError(f"{label}: Ansible cannot read it: {_one_line(e)}") from None
+        vm = VariableManager(loader=loader, inventory=inv)
+        out: list[RawHost] = []
+        problems: list[str] = []
+        for host in inv.get_hosts():
+            hv = vm.get_vars(host=host, include_hostvars=False)
+            templar = Templar(loader=loader, variables=hv)
+            resolved: dict[str, Any] = {}
+            for key in list(hv):
+                if not _used(str(key), dialect, short_keys):
+                    continue
+                try:
+                    resolved[str(key)] = _plain(templar.template(hv[key]))
+                except Exception as e:  # noqa: BLE001 - any failure of Ansible's evaluation is one line
+                    problems.append(f"{label}: host {host.name}: {key} cannot be evaluated by "
+                                    f"Ansible ({type(e).__name__}): give its value, or check "
+                                    "the vault password file")
+            groups = tuple(sorted(g.name for g in host.get_groups() if g.name != "all"))
+            where = f"host {host.name}"
+            out.append(RawHost(name=host.name, where=where, vars=resolved,
+                               origin=dict.fromkeys(resolved, where),
+                               layers=[Layer(where, resolved)], groups=groups,
+                               index=dict.fromkeys(resolved, 0)))
+        if problems:
+            raise InventoryError(problems)
+        return out
+    finally:
+        if saved is None:
+            os.environ.pop("ANSIBLE_INVENTORY_UNPARSED_FAILED", None)
+        else:
+            os.environ["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = saved
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
