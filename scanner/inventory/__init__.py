@@ -1756,3 +1756,37 @@ def _load_via_ansible(label: str, text: str) -> Inventory:
     short = set(HOST_KEYS) | set(ALIASES)
     raws = via_ansible.read(label, dialect, short)
     return build(raws, sections, label, dialect, reader="ansible-core")
+
+
+def parse_waivers(data: Any, label: str) -> tuple[Waiver, ...]:
+    """A waivers file (``waivers: [...]`` or the bare list), validated on its own: the host
+    names are checked against an inventory later (:func:`with_waivers`)."""
+    if isinstance(data, dict) and set(data) <= {"waivers"}:
+        data = data.get("waivers")
+    p = _Problems(label)
+    waivers = _parse_waivers(data, p)
+    if data is None:
+        p.add("waivers", "expected a list of waivers, found nothing")
+    if p.lines:
+        raise InventoryError(p.lines)
+    return tuple(waivers)
+
+
+def with_waivers(inv: Inventory, waivers: tuple[Waiver, ...], label: str) -> Inventory:
+    """``inv`` with the waivers of a separate file (``--waivers FILE``) added; each host a waiver
+    names must be one of the inventory's (an alias counts as its machine)."""
+    names = {h.name for h in inv.hosts} | {u.name for u in inv.unscannable} | {
+        f"network:{n['name']}" for n in inv.networks}
+    alias_of = {a: h.name for h in inv.hosts for a in h.aliases}
+    p = _Problems(label)
+    for i, w in enumerate(waivers):
+        for hn in w.hosts:
+            if hn != "*" and hn not in names and hn not in alias_of:
+                p.add(f"waivers[{i}]", f"waiver for rule {w.rule} names host '{hn}', which "
+                                       f"is not in {inv.path or 'the inventory'}")
+    if p.lines:
+        raise InventoryError(p.lines)
+    fixed = tuple(dataclasses.replace(w, hosts=tuple(dict.fromkeys(alias_of.get(h, h)
+                                                                  for h in w.hosts)))
+                  for w in waivers)
+    return dataclasses.replace(inv, waivers=inv.waivers + fixed)

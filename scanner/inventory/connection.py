@@ -228,9 +228,14 @@ def _proxy_command_hint(command: str) -> str:
 
 
 def ssh_jump(hostvars: dict[str, Any], flavour: str) -> tuple[str | None, str | None]:
-    """The jump host the SSH arguments give (first one wins, as in ssh(1)), normalised, and the
-    variable it came from. ProxyCommand and ssh_config files are refused with what to write."""
-    found: tuple[str | None, str | None] | None = None
+    """The jump host the SSH arguments give, normalised, and the variable it came from.
+
+    As ssh(1) reads its command line (checked with ``ssh -G``): Ansible passes ansible_ssh_args,
+    then ansible_ssh_common_args, then ansible_ssh_extra_args; of ``-o ProxyJump`` and ``-o
+    ProxyCommand`` the first one given wins; ``-J`` after any of them is an error of ssh itself.
+    ProxyCommand and ssh_config files are refused with what to write instead."""
+    jump: tuple[str | None, str] | None = None  # (spec, variable) of the first ProxyJump/-J
+    command: tuple[str, str] | None = None  # (command, variable) of the first ProxyCommand
     for var in SSH_ARG_VARS:
         raw = hostvars.get(var)
         if raw is None:
@@ -260,8 +265,11 @@ def ssh_jump(hostvars: dict[str, Any], flavour: str) -> tuple[str | None, str | 
                         raise Refusal(var, f"-{opt} without its value")
                     value = words[i]
                     i += 1
-                if opt == "J" and found is None:
-                    found = (_jump_spec(var, value), var)
+                if opt == "J":
+                    if jump is not None or command is not None:
+                        raise Refusal(var, "gives -J after another jump host or ProxyCommand, "
+                                           "which ssh itself refuses: keep one jump host")
+                    jump = (_jump_spec(var, value), var)
                 elif opt == "F":
                     raise Refusal(var, "names an ssh_config file (-F), which undone does not "
                                        "read: give the address, port, user and jump host as "
@@ -274,23 +282,21 @@ def ssh_jump(hostvars: dict[str, Any], flavour: str) -> tuple[str | None, str | 
                     m = _OPTION.match(value)
                     key, val = (m.group(1), m.group(2)) if m else (value.strip(), "")
                     k = key.lower()
-                    if k == "proxyjump" and found is None:
-                        found = (_jump_spec(var, val), var)
-                    elif k == "proxycommand" and found is None:
-                        if val.strip().lower() == "none":
-                            found = (None, var)
-                        else:
-                            raise Refusal(var, "uses ProxyCommand, which undone cannot run: "
-                                               + _proxy_command_hint(val))
+                    if k == "proxyjump" and jump is None and command is None:
+                        jump = (_jump_spec(var, val), var)
+                    elif k == "proxycommand" and jump is None and command is None:
+                        command = (val, var)
                     elif k in ("hostname", "port", "user"):
                         raise Refusal(var, f"sets {key} with -o: give it as "
                                            f"ansible_{'host' if k == 'hostname' else k} instead,"
                                            " so that Ansible and undone agree")
                 break
-    if flavour in ("paramiko", "network_cli") and found is not None and found[0] is not None:
-        # paramiko honours ProxyCommand but not ProxyJump: Ansible connects directly
-        return None, None
-    return found if found is not None else (None, None)
+    if command is not None and command[0].strip().lower() != "none":
+        raise Refusal(command[1], "uses ProxyCommand, which undone cannot run: "
+                                      + _proxy_command_hint(command[0]))
+    if flavour in ("paramiko", "network_cli"):
+        return None, None  # paramiko honours ProxyCommand but not ProxyJump: Ansible goes direct
+    return jump if jump is not None else (None, None)
 
 
 _HOSTNAME_RE = re.compile(

@@ -69,10 +69,18 @@ def read(path: str, dialect: str, short_keys: set[str]) -> list[RawHost]:
         loader = DataLoader()
         files = [C.DEFAULT_VAULT_PASSWORD_FILE] if C.DEFAULT_VAULT_PASSWORD_FILE else []
         try:
-            secrets = CLI.setup_vault_secrets(
-                loader, vault_ids=list(C.DEFAULT_VAULT_IDENTITY_LIST),
-                vault_password_files=files, ask_vault_pass=False, auto_prompt=False)
-            loader.set_vault_secrets(secrets)
+            from ansible.parsing.vault import VaultSecretsContext
+        except ImportError:  # ansible-core before 2.19
+            VaultSecretsContext = None
+        try:
+            ctx = VaultSecretsContext.current(optional=True) if VaultSecretsContext else None
+            if ctx is not None:  # set up once a process (ansible-core 2.19)
+                loader.set_vault_secrets(ctx.secrets)
+            else:
+                secrets = CLI.setup_vault_secrets(
+                    loader, vault_ids=list(C.DEFAULT_VAULT_IDENTITY_LIST),
+                    vault_password_files=files, ask_vault_pass=False, auto_prompt=False)
+                loader.set_vault_secrets(secrets)
         except AnsibleError as e:
             raise InventoryError(f"{label}: the vault password file cannot be used: "
                                  f"{_one_line(e)}") from None

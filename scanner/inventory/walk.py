@@ -395,10 +395,11 @@ class _Walker:
             return name
         for key, value in body.items():
             if key not in GROUP_KEYS:
+                # Ansible skips other keys with a warning; a near miss would lose hosts or vars
                 guess = near_miss(str(key), GROUP_KEYS)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                self.problem(where, f"unknown key '{key}' in group '{name}'{hint}; expected "
-                                    "hosts, vars or children")
+                if guess:
+                    self.problem(where, f"unknown key '{key}' in group '{name}' (did you mean "
+                                        f"'{guess}'?); expected hosts, vars or children")
                 continue
             if isinstance(value, str):
                 value = {value: None}
