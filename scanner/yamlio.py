@@ -66,37 +66,49 @@ def _one_line(text: str) -> str:
 def _check_graph(root: Node) -> None:
     """One walk over the composed nodes: nesting depth, aliases (a node reached again), a node
     that contains itself, and the size the document would have with every alias expanded.
-    Raises yaml.YAMLError naming the line."""
+    Raises yaml.YAMLError naming the line. Scalars are counted, not pushed (most nodes are
+    scalars: this keeps the walk a small part of the load)."""
     expanded: dict[int, int] = {}
     height: dict[int, int] = {}
+    scalars: set[int] = set()
     on_path: set[int] = set()
     aliases = 0
-    # iterative post-order walk: (node, depth, children pushed?)
+    limit = MAX_EXPANDED_NODES
+
+    def too_deep(node: Node) -> yaml.YAMLError:
+        return yaml.YAMLError(
+            f"nested deeper than {MAX_DEPTH} levels (line {node.start_mark.line + 1})")
+
+    # iterative post-order walk over collections: (node, depth, children done?)
     stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
+    if isinstance(root, ScalarNode):
+        return
     while stack:
         node, depth, done = stack.pop()
         key = id(node)
-        kids: list[Node]
-        if isinstance(node, MappingNode):
-            kids = [n for pair in node.value for n in pair]
-        elif isinstance(node, SequenceNode):
-            kids = list(node.value)
-        else:
-            kids = []
+        kids: list[Node] = ([n for pair in node.value for n in pair]
+                            if isinstance(node, MappingNode) else node.value)
         if done:
             on_path.discard(key)
-            size = 1 + sum(expanded[id(k)] for k in kids)
-            expanded[key] = min(size, MAX_EXPANDED_NODES + 1)
-            height[key] = 1 + max((height[id(k)] for k in kids), default=0)
-            if expanded[key] > MAX_EXPANDED_NODES:
+            size = 1
+            h = 1
+            for k in kids:
+                kk = id(k)
+                if kk in expanded:
+                    size += expanded[kk]
+                    h = max(h, height[kk] + 1)
+                else:
+                    size += 1
+                    h = max(h, 2)
+            expanded[key] = min(size, limit + 1)
+            height[key] = h
+            if size > limit:
                 raise yaml.YAMLError(
-                    f"expands to more than {MAX_EXPANDED_NODES} nodes through aliases"
+                    f"expands to more than {limit} nodes through aliases"
                     " (refused as a possible alias bomb)"
                 )
-            if depth + height[key] - 1 > MAX_DEPTH:
-                raise yaml.YAMLError(
-                    f"nested deeper than {MAX_DEPTH} levels (line {node.start_mark.line + 1})"
-                )
+            if depth + h - 1 > MAX_DEPTH:
+                raise too_deep(node)
             continue
         if key in on_path:
             raise yaml.YAMLError(
@@ -110,17 +122,25 @@ def _check_graph(root: Node) -> None:
                     f"more than {MAX_ALIASES} aliases (refused as a possible alias bomb)"
                 )
             if depth + height[key] - 1 > MAX_DEPTH:
-                raise yaml.YAMLError(
-                    f"nested deeper than {MAX_DEPTH} levels (line {node.start_mark.line + 1})"
-                )
+                raise too_deep(node)
             continue
         if depth > MAX_DEPTH:
-            raise yaml.YAMLError(
-                f"nested deeper than {MAX_DEPTH} levels (line {node.start_mark.line + 1})"
-            )
+            raise too_deep(node)
         on_path.add(key)
         stack.append((node, depth, True))
-        stack.extend((kid, depth + 1, False) for kid in reversed(kids))
+        for kid in reversed(kids):
+            if isinstance(kid, ScalarNode):
+                kk = id(kid)
+                if kk in scalars:
+                    aliases += 1
+                    if aliases > MAX_ALIASES:
+                        raise yaml.YAMLError(
+                            f"more than {MAX_ALIASES} aliases (refused as a possible alias "
+                            "bomb)")
+                else:
+                    scalars.add(kk)
+            else:
+                stack.append((kid, depth + 1, False))
 
 
 class _Loader(_Base):  # type: ignore[misc,valid-type]
