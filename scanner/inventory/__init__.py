@@ -1103,7 +1103,7 @@ def _dialect(data: dict[str, Any], top: dict[str, Any], base: Path | None) -> st
         for key, value in node.items():
             if isinstance(key, str):
                 seen.add(key)
-            if isinstance(value, dict):
+            if isinstance(value, dict) and key != "undone":  # undone's namespaced mapping
                 keys(value, depth + 1)
 
     keys(top, 0)

@@ -34,7 +34,7 @@ ansible = pytest.importorskip("ansible")
 
 ROOT = Path(__file__).parents[1] / "fixtures" / "inventories"
 REAL = sorted(p for p in ROOT.iterdir() if p.is_dir() and p.name != "handmade")
-HANDMADE = sorted((ROOT / "handmade").glob("*.yml"))
+HANDMADE = sorted([*(ROOT / "handmade").glob("*.yml"), *(ROOT / "handmade").glob("*/hosts.yml")])
 
 
 def _inventory_file(folder: Path) -> Path:
@@ -176,7 +176,8 @@ def test_real_inventory_resolves_as_ansible_or_is_refused(folder: Path) -> None:
     compare(_inventory_file(folder))
 
 
-@pytest.mark.parametrize("case", HANDMADE, ids=[p.stem for p in HANDMADE])
+@pytest.mark.parametrize("case", HANDMADE, ids=[p.parent.name if p.name == "hosts.yml" else p.stem
+                                                for p in HANDMADE])
 def test_handmade_case_resolves_as_ansible_or_is_refused(case: Path) -> None:
     outcome, lines = compare(case)
     want = re.search(r"^# expect: (match|refused)(?:: (.*))?$", case.read_text(), re.M)
