@@ -4,6 +4,7 @@ validate == scan) and issue 16 (INI inventories)."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import string
@@ -297,3 +298,32 @@ def test_plugin_configuration_gets_one_line(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(InventoryError) as e:
         inventory.load(f)
     assert len(e.value.problems) == 1 and "ansible-inventory -i" in e.value.problems[0]
+
+
+def test_vault_values_are_read_through_ansible_with_the_users_password_file(
+        tmp_path: Path) -> None:
+    """The extra decrypts with the user's own vault settings (ANSIBLE_VAULT_PASSWORD_FILE); the
+    built-in reader refuses the host, naming the variable and the extra."""
+    pytest.importorskip("ansible")
+    import subprocess
+    import sys
+
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    cipher = VaultLib([("default", VaultSecret(b"correct horse"))]).encrypt("ops").decode()
+    body = "\n".join("        " + line for line in cipher.splitlines())
+    f = tmp_path / "hosts.yml"
+    f.write_text(f"all:\n  hosts:\n    a:\n      ansible_host: 192.0.2.4\n"
+                 f"      ansible_user: !vault |\n{body}\n")
+    with pytest.raises(InventoryError, match="host a: ansible_user is encrypted with Ansible "
+                                             "Vault"):
+        inventory.load(f, reader="built-in")
+    pw = tmp_path / "vault-pass"
+    pw.write_text("correct horse\n")
+    env = {**os.environ, "ANSIBLE_VAULT_PASSWORD_FILE": str(pw)}
+    out = subprocess.run([sys.executable, "-m", "scanner", "inventory", str(f), "--list"],
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["reader"] == "ansible-core" and doc["hosts"]["a"]["user"] == "ops"
+    assert "correct horse" not in out.stdout + out.stderr
