@@ -367,17 +367,14 @@ class _Problems:
         self._hosts.clear()
 
 
+_TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", str: "text",
+               list: "a list", dict: "a mapping"}
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> Any:

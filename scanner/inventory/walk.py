@@ -116,11 +116,16 @@ _HOST_PORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
 _RANGE = re.compile(r"^(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?$", re.I)
 
 
+_PLAIN_LABEL = re.compile(r"^\w(?:[\w-]*\w)?$")
+
+
 def _label_ok(label: str) -> bool:
     """One dot-separated label of a host pattern: word characters, ``-``/``_`` and bracketed
     ranges, starting with a word character or a range and not ending with ``-`` or ``_``."""
     if not label or label[-1] in "-_":
         return False
+    if "[" not in label:
+        return bool(_PLAIN_LABEL.match(label))
     i = 0
     first = True
     while i < len(label):
@@ -140,11 +145,12 @@ def _label_ok(label: str) -> bool:
 
 def _is_host_pattern(text: str) -> bool:
     """A host name, IPv4 or IPv6 address, possibly with ranges (Ansible's parse_address)."""
-    try:
-        ipaddress.IPv6Address(text)
-        return True
-    except ValueError:
-        pass
+    if ":" in text:
+        try:
+            ipaddress.IPv6Address(text)
+            return True
+        except ValueError:
+            return False
     return all(_label_ok(lab) for lab in text.split("."))
 
 
