@@ -1509,7 +1509,7 @@ def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, diale
             port=int(port),
             user=merged.get("user"),
             roles=tuple(roles),
-            groups=raw.groups,
+            groups=tuple(g for g in raw.groups if g != "ungrouped"),
             platform=merged.get("platform"),
             key_file=_resolve(kf, label) if kf else None,
             password_env=merged.get("password_env"),

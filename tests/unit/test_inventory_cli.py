@@ -97,3 +97,21 @@ def test_table_on_a_terminal(tmp_path: Path) -> None:
     assert first[:4] == ["HOST", "TRANSPORT", "ADDRESS", "PORT"]
     assert "office-pc01" in table and "admin@127.0.0.1:2225" in table
     assert "7 hosts to scan (read as undone inventory" in table
+
+
+def test_a_group_named_networks_is_a_group() -> None:
+    inv = parse("""all:
+  children:
+    networks:
+      hosts:
+        sw1: {ansible_host: 192.0.2.20, ansible_connection: network_cli,
+              ansible_network_os: community.routeros.routeros}
+""")
+    h = inv.hosts[0]
+    assert inv.networks == () and h.groups == ("networks",)
+    assert (h.transport, h.device, h.platform) == ("ssh", "routeros", "network")
+
+
+def test_ungrouped_hosts_keep_no_group() -> None:
+    inv = parse("all: {hosts: {a: {ansible_host: 192.0.2.1}}}")
+    assert inv.hosts[0].groups == ()
