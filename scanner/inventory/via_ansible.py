@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
+import warnings
 from typing import Any
 
 from scanner.errors import InventoryError
@@ -57,14 +59,31 @@ def read(path: str, dialect: str, short_keys: set[str]) -> list[RawHost]:
     label = str(path)
     saved = os.environ.get("ANSIBLE_INVENTORY_UNPARSED_FAILED")
     os.environ["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "true"
+    display = None
     try:
-        from ansible import constants as C
-        from ansible.cli import CLI
-        from ansible.errors import AnsibleError
-        from ansible.inventory.manager import InventoryManager
-        from ansible.parsing.dataloader import DataLoader
-        from ansible.template import Templar
-        from ansible.vars.manager import VariableManager
+        with warnings.catch_warnings():  # ansible-core's own import-time deprecation warnings
+            warnings.simplefilter("ignore")
+            from ansible import constants as C
+            from ansible.cli import CLI
+            from ansible.errors import AnsibleError
+            from ansible.inventory.helpers import sort_groups
+            from ansible.inventory.manager import InventoryManager
+            from ansible.parsing.dataloader import DataLoader
+            from ansible.template import Templar
+            from ansible.utils.display import Display
+            from ansible.vars.manager import VariableManager
+            from ansible.vars.plugins import get_vars_from_inventory_sources
+
+        # undone's own sections (estate, contract, ...) are groups to Ansible's YAML plugin,
+        # which warns that their keys are not mappings: those warnings are not the user's
+        display = Display()
+        original = display.warning
+
+        def quieter(msg: str, *args: Any, **kwargs: Any) -> None:
+            if not _SECTION_WARNING.search(str(msg)):
+                original(msg, *args, **kwargs)
+
+        display.warning = quieter
 
         loader = DataLoader()
         files = [C.DEFAULT_VAULT_PASSWORD_FILE] if C.DEFAULT_VAULT_PASSWORD_FILE else []
@@ -106,18 +125,46 @@ def read(path: str, dialect: str, short_keys: set[str]) -> list[RawHost]:
                                     "the vault password file")
             groups = tuple(sorted(g.name for g in host.get_groups() if g.name != "all"))
             where = f"host {host.name}"
+            index = _layer_index(host, resolved, inv, loader, sort_groups,
+                                 get_vars_from_inventory_sources)
             out.append(RawHost(name=host.name, where=where, vars=resolved,
                                origin=dict.fromkeys(resolved, where),
-                               layers=[Layer(where, resolved)], groups=groups,
-                               index=dict.fromkeys(resolved, 0)))
+                               layers=[Layer(where, resolved)], groups=groups, index=index))
         if problems:
             raise InventoryError(problems)
         return out
     finally:
+        if display is not None:
+            display.__dict__.pop("warning", None)
         if saved is None:
             os.environ.pop("ANSIBLE_INVENTORY_UNPARSED_FAILED", None)
         else:
             os.environ["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = saved
+
+
+_SECTION_WARNING = re.compile(r"in group \((estate|contract|params|notify|networks|waivers)\)|"
+                              r"Skipping '(waivers|networks)'")
+
+
+def _layer_index(host: Any, resolved: dict[str, Any], inv: Any, loader: Any, sort_groups: Any,
+                 plugin_vars: Any) -> dict[str, int]:
+    """For each variable, the precedence layer its value comes from (Ansible's order: all,
+    other groups, group_vars/all, group_vars of the others, the host, host_vars), so that an
+    undone key and the Ansible variable it stands for compare as in the built-in walk."""
+    groups = sort_groups([g for g in host.get_groups() if g.name != "all"])
+    all_group = inv.groups.get("all")
+    sources = inv._sources
+    layers: list[dict[str, Any]] = [all_group.get_vars() if all_group else {}]
+    layers += [g.get_vars() for g in groups]
+    layers.append(plugin_vars(loader, sources, [all_group], "inventory") if all_group else {})
+    layers += [plugin_vars(loader, sources, [g], "inventory") for g in groups]
+    layers += [host.get_vars(), plugin_vars(loader, sources, [host], "inventory")]
+    index: dict[str, int] = {}
+    for i, layer in enumerate(layers):
+        for key in layer:
+            if key in resolved:
+                index[str(key)] = i
+    return {k: index.get(k, len(layers)) for k in resolved}
 
 
 def _one_line(e: BaseException) -> str:

@@ -203,3 +203,24 @@ def test_figures(capsys: pytest.CaptureFixture[str]) -> None:
         print(json.dumps({"inventories": len(REAL), **outcomes, "refused_by_reason": reasons}))
     assert outcomes.get("match", 0) + outcomes.get("refused", 0) == len(REAL)
     assert outcomes.get("match", 0) >= 30
+
+
+def test_both_readers_agree() -> None:
+    """The ansible-core reader (the undone[ansible] extra) and the built-in walk give the same
+    dry run for every inventory the built-in walk accepts, undone's own example included."""
+    from scanner.cli_inventory import document
+
+    paths = [Path("inventory.example.yaml"), *(_inventory_file(f) for f in REAL), *HANDMADE]
+    compared = 0
+    for path in paths:
+        try:
+            ours = document(inventory.load(path, reader="built-in"))
+        except InputError:
+            continue
+        theirs = document(inventory.load(path, reader="ansible"))
+        assert theirs["reader"] == "ansible-core"
+        for doc in (ours, theirs):
+            doc.pop("reader")
+        assert theirs == ours, path
+        compared += 1
+    assert compared >= 40
