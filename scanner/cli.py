@@ -76,11 +76,7 @@ def cli() -> None:
 
 
 def _load_waivers(path: str) -> tuple[inventory.Waiver, ...]:
-    data = yamlio.load_file(path)
-    if isinstance(data, dict) and set(data) <= {"waivers"}:
-        data = data.get("waivers")
-    inv = inventory.parse({"all": {"hosts": {"placeholder.invalid": None}}, "waivers": data}, path)
-    return inv.waivers
+    return inventory.parse_waivers(yamlio.load_file(path), path)
 
 
 def _progress(stream: TextIO) -> Callable[[dict[str, Any], list[dict[str, Any]]], None]:
@@ -260,6 +256,8 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
     inv = None
     try:
         inv = inventory.load(inventory_file) if inventory_file else inventory.local_inventory()
+        for u in inv.unscannable:  # listed, never silently dropped nor scanned over SSH
+            click.echo(clean(f"undone: {u.name}: not scanned: {u.reason}"), err=True)
     except InputError as e:
         problems.extend(e.problems)
     bls = None
@@ -299,8 +297,8 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
     if problems or inv is None or bls is None:
         _fail_input(problems)
         return EXIT_BAD_INPUT
-    if waivers:
-        inv = dataclasses.replace(inv, waivers=inv.waivers + waivers)
+    if waivers and waivers_file:
+        inv = inventory.with_waivers(inv, waivers, waivers_file)  # host names checked here
     if trust_on_first_use:
         hosts = tuple(dataclasses.replace(h, trust_on_first_use=True) for h in inv.hosts)
         inv = dataclasses.replace(inv, hosts=hosts)
@@ -512,12 +510,41 @@ def validate(files: tuple[str, ...], debug: bool) -> None:
 
 
 def _validate(files: tuple[str, ...]) -> int:
+    from datetime import UTC, datetime
+
     from probes import sections
+    from scanner.inventory import lint
 
     bad = False
-    for path in files:
+    try:  # warnings name rules and roles of the shipped baselines and of those given here
+        known = baselines.load(None)
+    except InputError:
+        known = []
+    extra = [f for f in files if os.path.isfile(f)]
+    rule_ids = {r.id for b in known for r in b.rules}
+    used_roles = {role for b in known for r in b.rules for role in r.roles}
+    today = datetime.now(UTC).date()
+    inventories: list[inventory.Inventory] = []
+    waiver_files: list[tuple[str, tuple[inventory.Waiver, ...]]] = []
+    for path in extra:
         try:
             data = yamlio.load_file(path)
+            if _kind(data) == "baseline":
+                label, text = baselines.resolve(path)
+                b = baselines.parse(text, label, set(sections()))
+                rule_ids |= {r.id for r in b.rules}
+                used_roles |= {role for r in b.rules for role in r.roles}
+        except InputError:
+            pass
+    for path in files:
+        try:
+            try:
+                data = yamlio.load_file(path)
+            except InputError:
+                # not YAML: an Ansible INI inventory is read through Ansible, or gets its line
+                inv = inventory.load(path)
+                click.echo(f"{clean(path)}: valid inventory ({len(inv.hosts)} hosts)")
+                continue
             kind = _kind(data)
             if kind == "baseline":
                 label, text = baselines.resolve(path)
@@ -526,13 +553,31 @@ def _validate(files: tuple[str, ...]) -> int:
             elif kind == "waivers":
                 w = _load_waivers(path)
                 click.echo(f"{clean(path)}: valid waivers file ({len(w)} waivers)")
+                waiver_files.append((path, w))
+                for line in lint.waiver_warnings(w, path, rule_ids, today):
+                    click.echo(clean(line), err=True)
             else:
-                inv = inventory.parse(data, path)
-                click.echo(f"{clean(path)}: valid inventory ({len(inv.hosts)} hosts)")
+                inv = inventory.load(path)
+                click.echo(f"{clean(path)}: valid inventory ({len(inv.hosts)} hosts"
+                           + (f", {len(inv.unscannable)} not scanned" if inv.unscannable else "")
+                           + ")")
+                inventories.append(inv)
+                for u in inv.unscannable:
+                    click.echo(clean(f"{path}: {u.name}: not scanned: {u.reason}"), err=True)
+                for line in lint.warnings(inv, path, rule_ids, used_roles, today):
+                    click.echo(clean(line), err=True)
         except InputError as e:
             bad = True
             for line in e.problems:
                 click.echo(clean(line), err=True)
+    for path, w in waiver_files:  # a waivers file given with an inventory: its host names too
+        for inv in inventories:
+            try:
+                inventory.with_waivers(inv, w, path)
+            except InputError as e:
+                bad = True
+                for line in e.problems:
+                    click.echo(clean(line), err=True)
     return EXIT_BAD_INPUT if bad else 0
 
 
@@ -806,6 +851,10 @@ def _evidence_keygen(key_file: str) -> int:
 from scanner.cli_lifecycle import lifecycle_group  # noqa: E402 - its commands call back here
 
 cli.add_command(lifecycle_group)
+
+from scanner.cli_inventory import inventory_cmd  # noqa: E402 - the dry run: what undone connects to
+
+cli.add_command(inventory_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:
