@@ -48,6 +48,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scanner import lifecycle_overlay as _devices
 from scanner.errors import InputError
 from scanner.yamlio import load_file, load_text
 
@@ -186,6 +187,14 @@ class Release:
     eoes_flag: bool = False
     source: str = UPSTREAM_SOURCE
     checked_on: date | None = None
+    # where the dates come from: "endoflife.date", or an overlay row's class ("primary",
+    # "secondary", "local") with its source (URL, repository and commit, where it was written)
+    source_class: str = UPSTREAM_SOURCE
+    source_detail: Mapping[str, Any] | None = None
+    eol_unknown: bool = False  # the overlay knows the cycle but not its end: never "supported"
+    unsupported_versions: Mapping[str, date] = field(default_factory=dict)
+    as_of: date | None = None  # the date the source's statement was true (its commit or reading)
+    last_support: date | None = None  # Cisco: Last Date of Support of the release
 
     @property
     def name(self) -> str:
@@ -604,7 +613,47 @@ def _default_catalogue(user_file: str | None = None) -> Catalogue:
         newer = catalogue_from_json(_read_text(user_file, user_file), user_file)
         if newer.snapshot_date > shipped.snapshot_date:
             shipped = newer
-    return merge_overlay(shipped, _shipped_overlay())
+    return _with_device_overlay(merge_overlay(shipped, _shipped_overlay()))
+
+
+def _device_products(rows: Iterable[_devices.FirmwareRow]) -> list[OverlayProduct]:
+    """Firmware rows of the device overlay (derived or local) as overlay products."""
+    by_product: dict[str, list[_devices.FirmwareRow]] = {}
+    for row in rows:
+        by_product.setdefault(row.product, []).append(row)
+    out: list[OverlayProduct] = []
+    for slug, group in by_product.items():
+        releases = tuple(
+            Release(
+                product=slug, cycle=r.cycle, title=r.title, release_date=r.release_date,
+                eol=r.eol, eol_flag=False, eoas=r.eoas, eoes=None, lts=False, latest=r.latest,
+                latest_date=r.latest_date,
+                source=str(r.source.get("url") or r.source.get("repo") or r.source_class),
+                checked_on=r.as_of, source_class=r.source_class, source_detail=dict(r.source),
+                eol_unknown=r.eol_unknown, unsupported_versions=dict(r.unsupported_versions),
+                as_of=r.as_of, last_support=r.last_support,
+            )
+            for r in group
+        )
+        versions: dict[str, date] = {}
+        for r in group:
+            versions.update(r.versions)
+        out.append(OverlayProduct(slug, group[0].title, "firmware", None, releases, versions))
+    return out
+
+
+def _with_device_overlay(cat: Catalogue) -> Catalogue:
+    """The catalogue with the derived device overlay's firmware cycles added (never replacing a
+    cycle endoflife.date has)."""
+    return merge_overlay(cat, _device_products(_devices.shipped().firmware),
+                         replace_cycles=False)
+
+
+def with_local(cat: Catalogue, local: _devices.LocalOverlay | None) -> Catalogue:
+    """The catalogue with a local overlay's firmware rows merged over everything else."""
+    if not local or not local.firmware:
+        return cat
+    return merge_overlay(cat, _device_products(local.firmware))
 
 
 def load_catalogue(path: str | None = None, *, overlay: str | None = None) -> Catalogue:
@@ -614,7 +663,8 @@ def load_catalogue(path: str | None = None, *, overlay: str | None = None) -> Ca
     if path is None:
         cat = _default_catalogue(str(user_dir() / CATALOGUE_FILE))
     else:
-        cat = merge_overlay(catalogue_from_json(_read_text(path, path), path), _shipped_overlay())
+        cat = _with_device_overlay(
+            merge_overlay(catalogue_from_json(_read_text(path, path), path), _shipped_overlay()))
     if overlay is not None:
         cat = merge_overlay(cat, parse_overlay(load_file(overlay), overlay))
     return cat
@@ -648,6 +698,7 @@ class OverlayProduct:
     category: str | None
     release_policy_link: str | None
     releases: tuple[Release, ...]
+    versions: Mapping[str, date] = field(default_factory=dict)
 
 
 def _yaml_date(value: Any, where: str, *, flags: bool) -> tuple[date | None, bool]:
@@ -809,10 +860,13 @@ def _overlay_release(slug: str, title: str, rc: dict[str, Any], cw: str, seen: s
     )
 
 
-def merge_overlay(cat: Catalogue, overlay: Sequence[OverlayProduct]) -> Catalogue:
+def merge_overlay(
+    cat: Catalogue, overlay: Sequence[OverlayProduct], *, replace_cycles: bool = True
+) -> Catalogue:
     """A new catalogue with the overlay merged: a new product is added (it then needs a
-    ``title``); a cycle of an existing product replaces the upstream cycle of the same name or
-    is added before the upstream ones. Each merged :class:`Release` keeps its ``source``."""
+    ``title``); a cycle of an existing product replaces the upstream cycle of the same name
+    (unless ``replace_cycles`` is false: then the upstream cycle stays) or is added before the
+    upstream ones. Each merged :class:`Release` keeps its ``source``."""
     if not overlay:
         return cat
     products = dict(cat.products)
@@ -824,11 +878,13 @@ def merge_overlay(cat: Catalogue, overlay: Sequence[OverlayProduct]) -> Catalogu
                     f"overlay product {op.slug!r}: not in the catalogue, so it needs a 'title'"
                 )
             products[op.slug] = Product(
-                op.slug, op.title, op.category, op.release_policy_link, op.releases, {}
+                op.slug, op.title, op.category, op.release_policy_link, op.releases,
+                dict(op.versions)
             )
             continue
         title = op.title or base.title
-        ours = {r.cycle: replace(r, title=title) for r in op.releases}
+        ours = {r.cycle: replace(r, title=title) for r in op.releases
+                if replace_cycles or base.release(r.cycle) is None}
         added = [r for r in ours.values() if base.release(r.cycle) is None]
         merged = [ours.get(r.cycle, replace(r, title=title)) for r in base.releases]
         products[op.slug] = Product(
@@ -837,7 +893,7 @@ def merge_overlay(cat: Catalogue, overlay: Sequence[OverlayProduct]) -> Catalogu
             op.category or base.category,
             op.release_policy_link or base.release_policy_link,
             tuple(added + merged),
-            base.versions,
+            {**base.versions, **op.versions},
         )
     return Catalogue(cat.snapshot_date, products, cat.sources, cat.label)
 
@@ -1222,10 +1278,15 @@ def render(src: Path, snapshot_date: str | None = None) -> dict[str, str]:
     }
     absent = [s for s in OPTIONAL_PRODUCTS if s not in all_products]
     notice = _notice(snapshot, sources, kev, wanted, absent)
+    try:
+        devices = _devices.render_device_overlay(src)
+    except _devices.OverlayBuildError as e:
+        raise BuildError(str(e)) from None
     return {
         CATALOGUE_FILE: _dump(catalogue, inline_at=4) + "\n",
         KEV_FILE: _dump(kev, inline_at=2) + "\n",
         NOTICE_FILE: notice,
+        _devices.DEVICE_OVERLAY_FILE: devices,
     }
 
 
@@ -1318,6 +1379,19 @@ def _notice(
         "The KEV catalogue is in the public domain (CC0 1.0). It is a dated snapshot too: a newer",
         "`known_exploited_vulnerabilities.json` from CISA can be loaded in its place as it is.",
         "",
+        f"## Network devices (`{_devices.DEVICE_OVERLAY_FILE}`)",
+        "",
+        "Firmware trains and hardware end-of-support dates for vendors endoflife.date lacks",
+        "(Cisco IOS and Catalyst hardware, Sophos SFOS and XG, SonicWall appliances, pfSense CE,",
+        "QNAP QTS) and vendor support policies, derived from",
+        "`shared/data/lifecycle-overlay/overlay.yaml` (its SOURCE.md lists every page and",
+        "repository read). Each row keeps its own source (URL, or repository and commit) and",
+        "class: `primary` (the vendor's page, document or repository) or `secondary` (an",
+        "unmerged endoflife.date pull request under MIT, news, a reseller, a wiki). A secondary",
+        "row can prove a failure, never a pass. Dates the sources did not give are left out.",
+        "pfSense release dates are facts read from pfsense/docs (CC BY-NC-SA 4.0); no text of it",
+        "is copied.",
+        "",
     ]
     return "\n".join(lines)
 
@@ -1361,35 +1435,39 @@ _IOS_RE = re.compile(r"^(\d+)\.(\d+)\((\d+)[a-z]?\)([A-Z]*)")
 
 
 def firmware_cycles(product: str, version: str) -> list[str]:
-    """Cycle names a firmware version may belong to, most specific first: ``7.12.1`` ->
-    ``7.12``; ``17.03.04a`` -> ``17.03``, ``17.3``; ``23.05.3`` -> ``23.05``, ``23.5``;
-    classic Cisco IOS ``15.0(2)SE4`` -> ``15.0(2)SE``, ``15.0SE``, ``15.0``."""
+    """Cycle names a firmware version may belong to, most specific first: the version itself,
+    then ``7.12.1`` -> ``7.12``; ``17.03.04a`` -> ``17.03.04``, ``17.03``, ``17.3``; ``23.05.3``
+    -> ``23.05``, ``23.5``; QTS ``4.3.6.2050`` -> ``4.3.6``, ``4.3``; classic Cisco IOS
+    ``15.0(2)SE4`` -> ``15.0(2)SE``, ``15.0SE``, ``15.0`` (the trains a local overlay may
+    name)."""
     v = version.strip().lstrip("vV")
     out: list[str] = []
     if product == "cisco-ios":
         m = _IOS_RE.match(v)
         if m:
             a, b, c, train = m.groups()
-            out = [f"{a}.{b}({c}){train}", f"{a}.{b}{train}", f"{a}.{b}"]
-        return out
-    m = re.match(r"^(\d+)\.(\d+)", v)
+            out = [v, f"{a}.{b}({c}){train}", f"{a}.{b}{train}", f"{a}.{b}"]
+        return list(dict.fromkeys(out))
+    m = re.match(r"^(\d+)\.(\d+)(?:\.(\d+))?", v)
     if m:
         raw = f"{m.group(1)}.{m.group(2)}"
-        out = [v, raw, f"{int(m.group(1))}.{int(m.group(2))}", str(int(m.group(1)))]
+        three = [f"{raw}.{m.group(3)}"] if m.group(3) is not None else []
+        out = [v, *three, raw, f"{int(m.group(1))}.{int(m.group(2))}", str(int(m.group(1)))]
     elif (lead := re.match(r"^\d+", v)) is not None:
         out = [v, str(int(lead.group(0)))]
     return list(dict.fromkeys(out))
 
 
-def _release_json(r: Release) -> dict[str, Any]:
+def _release_json(r: Release, version: str | None = None) -> dict[str, Any]:
     def iso(d: date | None) -> str | None:
         return d.isoformat() if d else None
 
-    return {
+    doc: dict[str, Any] = {
         "cycle": r.cycle,
         "release_date": iso(r.release_date),
         "eol": iso(r.eol),
         "eol_flag": r.eol_flag,
+        "eol_unknown": r.eol_unknown,
         "eoas": iso(r.eoas),
         "eoes": iso(r.eoes),
         "lts": r.lts,
@@ -1397,7 +1475,30 @@ def _release_json(r: Release) -> dict[str, Any]:
         "latest_date": iso(r.latest_date),
         "source": r.source,
         "checked_on": iso(r.checked_on),
+        "class": r.source_class,
+        "source_detail": dict(r.source_detail) if r.source_detail else None,
+        "as_of": iso(r.as_of),
+        "last_day_of_support": iso(r.last_support),
     }
+    if version is not None and version in r.unsupported_versions:
+        doc["version_unsupported_as_of"] = r.unsupported_versions[version].isoformat()
+    return doc
+
+
+def _hardware_json(
+    vendor: str | None, model: str | None, local: _devices.LocalOverlay | None
+) -> dict[str, Any]:
+    """The device's hardware against the local rows, then the derived overlay."""
+    doc: dict[str, Any] = {"vendor": vendor, "model": model}
+    if not model:
+        doc["reason"] = "the device's model is unknown"
+        return doc
+    rows = [*(local.hardware if local else ()), *_devices.shipped().hardware]
+    row = next((h for h in rows if h.matches(vendor, model)), None)
+    doc["row"] = None if row is None else row.as_json()
+    if row is not None and row.source_class == _devices.LOCAL:
+        doc["row"]["where"] = row.source.get("where")
+    return doc
 
 
 def firmware_lookup(
@@ -1406,13 +1507,22 @@ def firmware_lookup(
     catalogue: Catalogue | None = None,
     kev: Kev | None = None,
     reason: str | None = None,
+    *,
+    vendor: str | None = None,
+    model: str | None = None,
+    local: _devices.LocalOverlay | None = None,
 ) -> dict[str, Any]:
-    """Everything the catalogue knows about one firmware version, as JSON-able data: the
-    evidence of a device's ``net.firmware`` section, which probes/net/firmware.py turns into
-    facts. Data only: no clock, no judgement. ``reason`` says why product or version are None."""
+    """Everything the catalogue knows about one device's firmware and hardware, as JSON-able
+    data: the evidence of a device's ``net.firmware`` section, which probes/net/firmware.py
+    turns into facts. Data only: no clock, no judgement. ``reason`` says why product or version
+    are None; ``vendor`` and ``model`` (``device.vendor``, ``device.model``) find the hardware's
+    end of support; ``local`` is the inventory's (and data folder's) local overlay, which wins
+    over every other source. Each date carries its source and class (see
+    scanner/lifecycle_overlay.py: a secondary source can prove a failure, never a pass)."""
     from probes.net.firmware import version_key  # the one version order, shared with the parser
 
-    cat = catalogue or load_catalogue()
+    cat = with_local(catalogue or load_catalogue(), local)
+    overlay = _devices.shipped()
     doc: dict[str, Any] = {
         "product": product,
         "version": version,
@@ -1420,7 +1530,12 @@ def firmware_lookup(
             "label": cat.label,
             "snapshot_date": cat.snapshot_date.isoformat(),
             "sources": [dict(s) for s in cat.sources],
+            "device_overlay": dict(overlay.meta.get("derived_from") or {}),
+            "trust": overlay.meta.get("trust"),
+            "local_rows": (len(local.firmware) + len(local.hardware)) if local else 0,
         },
+        "hardware": _hardware_json(vendor, model, local),
+        "policies": _devices.policies_json(overlay.policies_for(vendor)),
     }
     if not product or not version:
         doc["reason"] = reason or "the device's product and firmware version are unknown"
@@ -1434,7 +1549,7 @@ def firmware_lookup(
     candidates = firmware_cycles(product, version)
     doc["cycle_candidates"] = candidates
     release = next((r for c in candidates if (r := p.release(c)) is not None), None)
-    doc["release"] = None if release is None else _release_json(release)
+    doc["release"] = None if release is None else _release_json(release, version)
     if release is not None:
         prefix = version_key(release.cycle)
         doc["versions_in_cycle"] = {
@@ -1455,22 +1570,57 @@ def firmware_lookup(
         doc["kev"] = {"mapped": False}
     else:
         k = kev or load_kev()
-        vendor, pattern = mapping
+        vendor_name, pattern = mapping
         rx = re.compile(pattern, re.IGNORECASE)
         entries = [
             {f: e.get(f) for f in ("cveID", "product", "dateAdded", "knownRansomwareCampaignUse")}
             for e in k.entries
-            if e.get("vendorProject", "").strip().casefold() == vendor.casefold()
+            if e.get("vendorProject", "").strip().casefold() == vendor_name.casefold()
             and rx.search(e.get("product", ""))
         ]
         doc["kev"] = {
             "mapped": True,
-            "vendor": vendor,
+            "vendor": vendor_name,
             "pattern": pattern,
             "catalog_version": k.catalog_version,
             "entries": sorted(entries, key=lambda e: (str(e["dateAdded"]), str(e["cveID"]))),
         }
     return doc
+
+
+def device_lookup(
+    facts: Mapping[str, Any], errors: Mapping[str, str], local: Any = None
+) -> dict[str, Any]:
+    """:func:`firmware_lookup` for a device record's facts (``firmware.product``,
+    ``firmware.version``, ``device.vendor``, ``device.model``): the one call scanner/network.py
+    makes, so the lookup's inputs live here."""
+    def text(key: str) -> str | None:
+        value = facts.get(key)
+        return value if isinstance(value, str) and value else None
+
+    reason = errors.get("firmware.product") or errors.get("firmware.version")
+    return firmware_lookup(
+        text("firmware.product"), text("firmware.version"), reason=reason,
+        vendor=text("device.vendor"), model=text("device.model"),
+        local=local if isinstance(local, _devices.LocalOverlay) else None,
+    )
+
+
+def local_overlay(inventory_rows: Any = None) -> _devices.LocalOverlay:
+    """The local overlay of a scan: the data folder's ``local-overlay.yaml`` (see
+    :func:`user_dir`), then the inventory's ``lifecycle:`` rows (already validated by the
+    inventory), which come first and so win. Raises InputError for a bad data-folder file."""
+    from scanner.yamlio import load_file as _load
+
+    folder = _devices.load_local_file(_devices.local_file(user_dir()), _load)
+    inv = inventory_rows if isinstance(inventory_rows, _devices.LocalOverlay) else None
+    return (inv + folder) if inv else folder
+
+
+def parse_inventory_section(raw: Any, label: str) -> tuple[_devices.LocalOverlay, list[str]]:
+    """The inventory's ``lifecycle:`` section (scanner/inventory.py calls this): the rows and
+    one problem line per mistake."""
+    return _devices.parse_local(raw, label)
 
 
 # --------------------------------------------------------------------------------------------
