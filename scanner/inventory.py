@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from probes.access import identity
-from scanner import yamlio
+from scanner import lifecycle, yamlio
 from scanner.errors import InventoryError
 
-SECTIONS = ("estate", "contract", "networks", "waivers", "params", "notify")
+SECTIONS = ("estate", "contract", "networks", "waivers", "params", "notify", "lifecycle")
 GROUP_KEYS = ("hosts", "vars", "children")
 
 ROLES = (
@@ -261,6 +261,7 @@ class Inventory:
     waivers: tuple[Waiver, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
     notify: dict[str, Any] | None = None  # the normalised notify section (_parse_notify)
+    lifecycle: Any = None  # the local lifecycle overlay (scanner.lifecycle.parse_inventory_section)
 
 
 def local_inventory() -> Inventory:
@@ -1157,6 +1158,9 @@ def parse(data: Any, label: str) -> Inventory:
     waivers = _parse_waivers(data.get("waivers"), p)
     params = _parse_params(data.get("params"), p)
     notify = _parse_notify(data.get("notify"), label, p)
+    local_lifecycle, lifecycle_problems = lifecycle.parse_inventory_section(
+        data.get("lifecycle"), label)
+    p.lines.extend(lifecycle_problems)
     groups, host_entries = _walk_groups(group_top, p)
     if not host_entries and not p.lines:
         p.add("all", "no hosts: expected at least one host under all.hosts or a group's hosts")
@@ -1272,6 +1276,7 @@ def parse(data: Any, label: str) -> Inventory:
         waivers=tuple(waivers),
         params=params,
         notify=notify,
+        lifecycle=local_lifecycle,
     )
 
 

@@ -36,6 +36,7 @@ catalogue older than the caller's limit (an error fact, never a value).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -1026,6 +1027,9 @@ def kev_from_json(text: str, label: str = KEV_FILE) -> Kev:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{label}: not valid JSON (line {e.lineno}): {e.msg}") from None
+    except (RecursionError, ValueError):
+        raise InputError(f"{label}: not JSON undone can read (too deep, or a number too long)"
+                         ) from None
     if not isinstance(doc, dict):
         raise InputError(f"{label}: not a KEV catalogue")
     if doc.get("schema") == KEV_SCHEMA:
@@ -1040,7 +1044,8 @@ def kev_from_json(text: str, label: str = KEV_FILE) -> Kev:
     if not isinstance(vulns, list):
         raise InputError(f"{label}: vulnerabilities: expected a list")
     entries = tuple(
-        {k: str(e[k]) for k in KEV_FIELDS if e.get(k) is not None}
+        {k: e[k] if isinstance(e[k], str) else str(e[k]) for k in KEV_FIELDS
+         if isinstance(e.get(k), str | int | float) and not isinstance(e.get(k), bool)}
         for e in vulns
         if isinstance(e, dict)
     )
@@ -1103,13 +1108,31 @@ def _src_value(value: Any, where: str) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str) and _DATE_RE.match(value):
-        date.fromisoformat(value)
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise BuildError(f"{where}: {value!r} is not a real date; expected YYYY-MM-DD, "
+                             "true, false or null") from None
         return value
-    raise BuildError(f"{where}: unexpected value {value!r}")
+    raise BuildError(f"{where}: expected a date (YYYY-MM-DD), true, false or null, got "
+                     f"{_shown(value)}")
 
 
-def _render_label(template: str | None, r: Mapping[str, Any]) -> str | None:
-    if not template:
+def _shown(value: Any) -> str:
+    """A value of an export, shown short in a one-line message (never its whole text)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value) if abs(value) < 10**30 else "a number of more than 30 digits"
+    if isinstance(value, str):
+        return repr(value[:40] + ("..." if len(value) > 40 else ""))
+    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _render_label(template: Any, r: Mapping[str, Any]) -> str | None:
+    if not isinstance(template, str) or not template:
         return None
     text = template.strip()
     for key, field_name in (
@@ -1118,24 +1141,34 @@ def _render_label(template: str | None, r: Mapping[str, Any]) -> str | None:
         ("__LATEST__", "latest"),
         ("__LATEST_RELEASE_DATE__", "latestReleaseDate"),
     ):
-        text = text.replace(key, str(r.get(field_name) or ""))
+        value = r.get(field_name)
+        text = text.replace(key, value if isinstance(value, str) else "")
     return text
 
 
-def _cycle(slug: str, r: Mapping[str, Any]) -> dict[str, Any]:
-    where = f"products.json: {slug} {r.get('releaseCycle')!r}"
+def _opt_str(r: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = r.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise BuildError(f"{where}.{key}: expected text or null, got {_shown(value)}")
+
+
+def _cycle(slug: str, r: Any, label: str = "products.json", index: int = 0) -> dict[str, Any]:
+    where = f"{label}: {slug}.releases[{index}]"
+    if not isinstance(r, dict):
+        raise BuildError(f"{where}: expected an object (a release cycle), got {_shown(r)}")
     cycle = r.get("releaseCycle")
     if not isinstance(cycle, str):
-        raise BuildError(f"{where}: releaseCycle is not a string")
-    latest = r.get("latest")
-    if latest is not None and not isinstance(latest, str):
-        raise BuildError(f"{where}: latest is not a string")
+        raise BuildError(f"{where}.releaseCycle: expected text, got {_shown(cycle)}")
+    where = f"{label}: {slug} {cycle[:40]!r}"
+    latest = _opt_str(r, "latest", where)
     release_date = _src_value(r.get("releaseDate"), f"{where}.releaseDate")
     if isinstance(release_date, bool):
-        raise BuildError(f"{where}: releaseDate is not a date")
+        raise BuildError(f"{where}.releaseDate: expected a date (YYYY-MM-DD), got "
+                         f"{_shown(release_date)}")
     return {
         "cycle": cycle,
-        "codename": r.get("codename"),
+        "codename": _opt_str(r, "codename", where),
         "label": _render_label(r.get("releaseLabel"), r),
         "release_date": release_date,
         "eol": _src_value(r.get("eol"), f"{where}.eol"),
@@ -1163,15 +1196,48 @@ def _dump(value: Any, inline_at: int, level: int = 0) -> str:
     return "[\n" + ",\n".join(items) + "\n" + " " * level + "]"
 
 
-def _load_json(path: Path) -> Any:
+#: the largest export file read (endoflife.date's products.json is about 1.5 MB)
+MAX_EXPORT_BYTES = 64 * 1024 * 1024
+
+
+def _load_json(path: Path, expected: str = "JSON") -> Any:
+    """A JSON file of an export, or BuildError naming the file and what was expected: never a
+    traceback, whatever the file holds (truncated, binary, huge numbers, deep nesting, a FIFO,
+    a folder)."""
+    import stat
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise BuildError(f"{path}: {e}") from None
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise BuildError(f"{path}: not a regular file; expected {expected}")
+        if st.st_size > MAX_EXPORT_BYTES:
+            raise BuildError(f"{path}: {st.st_size} bytes, more than the {MAX_EXPORT_BYTES} "
+                             f"read; expected {expected}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BuildError(f"{path}: not found; expected {expected}") from None
+    except OSError as e:
+        raise BuildError(f"{path}: cannot read ({e.strerror or e}); expected {expected}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BuildError(f"{path}: not UTF-8 text (byte {e.start}); expected {expected}") from None
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(text, parse_constant=no_constants)
+    except json.JSONDecodeError as e:
+        raise BuildError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); "
+                         f"expected {expected}") from None
+    except RecursionError:
+        raise BuildError(f"{path}: nested too deeply; expected {expected}") from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise BuildError(f"{path}: {str(e).splitlines()[0][:120]}; expected {expected}") from None
 
 
 def _extract_products(
-    eol_dir: Path, all_products: Mapping[str, Any]
+    eol_dir: Path, all_products: Mapping[str, Any], label: str = "products.json"
 ) -> tuple[list[str], dict[str, Any]]:
     """The products undone keeps (``PRODUCTS`` and those of ``OPTIONAL_PRODUCTS`` present), in
     the ``catalogue.json`` shape, with per-version dates from ``release-data`` where kept."""
@@ -1179,21 +1245,39 @@ def _extract_products(
     products: dict[str, Any] = {}
     for slug in wanted:
         raw = all_products[slug]
+        if not isinstance(raw, dict):
+            raise BuildError(f"{label}: {slug}: expected an object (a product), got {_shown(raw)}")
+        title = raw.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise BuildError(f"{label}: {slug}.title: expected text, got {_shown(title)}")
         versions: dict[str, str] = {}
         rd_path = eol_dir / "release-data" / f"{slug}.json"
         if slug in VERSION_PRODUCTS and rd_path.exists():
-            rd = _load_json(rd_path)
-            for key, v in (rd.get("versions") or {}).items():
+            rd = _load_json(rd_path, "an endoflife.date release-data file ({\"versions\": "
+                                     "{name: {\"date\": YYYY-MM-DD}}})")
+            rd_versions = rd.get("versions") if isinstance(rd, dict) else None
+            if rd_versions is not None and not isinstance(rd_versions, dict):
+                raise BuildError(f"{rd_path}: versions: expected an object, got "
+                                 f"{_shown(rd_versions)}")
+            if not isinstance(rd, dict):
+                raise BuildError(f"{rd_path}: expected an object with 'versions', got "
+                                 f"{_shown(rd)}")
+            for key, v in (rd_versions or {}).items():
                 d = v.get("date") if isinstance(v, dict) else v
                 if not isinstance(d, str) or not _DATE_RE.match(d):
-                    raise BuildError(f"release-data/{slug}.json: {key}: bad date {d!r}")
+                    raise BuildError(f"{rd_path}: versions.{str(key)[:40]}.date: expected a "
+                                     f"date (YYYY-MM-DD), got {_shown(d)}")
+                _src_value(d, f"{rd_path}: versions.{str(key)[:40]}.date")
                 versions[str(key)] = d
+        releases = raw.get("releases") or []
+        if not isinstance(releases, list):
+            raise BuildError(f"{label}: {slug}.releases: expected a list, got {_shown(releases)}")
         products[slug] = {
             "slug": slug,
-            "title": raw["title"],
-            "category": raw.get("category"),
-            "release_policy_link": raw.get("releasePolicyLink"),
-            "releases": [_cycle(slug, r) for r in raw.get("releases") or []],
+            "title": title,
+            "category": _opt_str(raw, "category", f"{label}: {slug}"),
+            "release_policy_link": _opt_str(raw, "releasePolicyLink", f"{label}: {slug}"),
+            "releases": [_cycle(slug, r, label, i) for i, r in enumerate(releases)],
             "versions": versions,
         }
     return wanted, products
@@ -1653,18 +1737,27 @@ def render_refresh(src: Path, snapshot_date: str | None = None) -> tuple[str, st
     if not products_file.exists():
         raise BuildError(f"{products_file}: not found (expected an endoflife.date export folder "
                          "with products.json and release-data/)")
-    all_products = _load_json(products_file)
+    all_products = _load_json(products_file, "an endoflife.date products.json (an object of "
+                                              "products)")
     if not isinstance(all_products, dict):
-        raise BuildError(f"{products_file}: expected an object of products")
+        raise BuildError(f"{products_file}: expected an object of products, got "
+                         f"{_shown(all_products)}")
     missing = [s for s in PRODUCTS if s not in all_products]
     if missing:
-        raise BuildError(f"{products_file}: missing products: {', '.join(missing)}")
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6
+                                          else "")
+        raise BuildError(f"{products_file}: missing products: {shown}; expected an "
+                         "endoflife.date export")
     sources: list[dict[str, Any]] = []
     note = "given with --snapshot-date"
     snapshot = snapshot_date
     source_md = src / "SOURCE.md"
     if source_md.exists():
-        text = source_md.read_text(encoding="utf-8")
+        try:
+            text = source_md.read_bytes()[:1_000_000].decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise BuildError(f"{source_md}: not readable UTF-8 text; expected the export's "
+                             "SOURCE.md (or none)") from None
         found: list[str] = []
         for repo, used in (
             ("endoflife-date/endoflife.date", "products/*.md front matter (release cycles)"),
@@ -1685,11 +1778,14 @@ def render_refresh(src: Path, snapshot_date: str | None = None) -> tuple[str, st
         note = "the newest date in products.json (a lower bound on the export's date)"
     if snapshot is None:
         raise BuildError(f"{src}: no date found; pass --snapshot-date")
-    date.fromisoformat(snapshot)
+    try:
+        date.fromisoformat(snapshot)
+    except ValueError:
+        raise BuildError(f"snapshot date {snapshot[:40]!r} ({note}): expected YYYY-MM-DD") from None
     if not sources:
         sources = [{"name": "endoflife.date export", "path": str(src), "license": "MIT",
                     "used": "products.json and release-data/"}]
-    _, products = _extract_products(src, all_products)
+    _, products = _extract_products(src, all_products, str(products_file))
     doc = {"schema": SCHEMA, "snapshot_date": snapshot, "sources": sources, "products": products}
     return _dump(doc, inline_at=4) + "\n", note
 
@@ -1705,29 +1801,57 @@ def refresh(
     the KEV extract too. The shipped files are never touched. Returns what was written."""
     text, note = render_refresh(src, snapshot_date)
     new = catalogue_from_json(text, str(src / "products.json"))
-    target = out or user_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Any] = {"dir": str(target), "snapshot_date": new.snapshot_date.isoformat(),
-                               "snapshot_basis": note, "products": len(new.products)}
-    tmp = target / f".{CATALOGUE_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target / CATALOGUE_FILE)
-    written["catalogue"] = str(target / CATALOGUE_FILE)
-    shipped = catalogue_from_json(_shipped_text(CATALOGUE_FILE), CATALOGUE_FILE)
-    written["shipped_snapshot_date"] = shipped.snapshot_date.isoformat()
-    written["used_instead_of_shipped"] = new.snapshot_date > shipped.snapshot_date
-    if kev_file is not None:
-        k = kev_from_json(_read_text(str(kev_file), str(kev_file)), str(kev_file))
+    kev_text: str | None = None
+    k: Kev | None = None
+    if kev_file is not None:  # read and check everything before writing anything
+        raw = _load_json(kev_file, "CISA's known_exploited_vulnerabilities.json")
+        try:
+            k = kev_from_json(json.dumps(raw), str(kev_file))
+        except InputError as e:
+            raise BuildError(f"{e.problems[0]}; expected CISA's "
+                             "known_exploited_vulnerabilities.json") from None
         doc = {"schema": KEV_SCHEMA, "catalog_version": k.catalog_version,
                "date_released": k.date_released, "count": len(k.entries),
                "source": {"name": "CISA Known Exploited Vulnerabilities", "path": str(kev_file),
                           "license": "CC0-1.0", "fields": list(KEV_FIELDS)},
                "vulnerabilities": sorted(k.entries, key=lambda e: str(e.get("cveID")))}
-        (target / KEV_FILE).write_text(_dump(doc, inline_at=2) + "\n", encoding="utf-8")
+        kev_text = _dump(doc, inline_at=2) + "\n"
+    target = out or user_dir()
+    written: dict[str, Any] = {"dir": str(target), "snapshot_date": new.snapshot_date.isoformat(),
+                               "snapshot_basis": note, "products": len(new.products)}
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target / CATALOGUE_FILE, text)
+        if kev_text is not None:
+            _write_atomic(target / KEV_FILE, kev_text)
+    except OSError as e:
+        raise BuildError(f"{target}: cannot write the catalogue there ({e.strerror or e}); "
+                         "expected a writable folder (--out, or $UNDONE_LIFECYCLE_DIR)") from None
+    written["catalogue"] = str(target / CATALOGUE_FILE)
+    shipped = catalogue_from_json(_shipped_text(CATALOGUE_FILE), CATALOGUE_FILE)
+    written["shipped_snapshot_date"] = shipped.snapshot_date.isoformat()
+    written["used_instead_of_shipped"] = new.snapshot_date > shipped.snapshot_date
+    if k is not None:
         written["kev"] = str(target / KEV_FILE)
         written["kev_catalog_version"] = k.catalog_version
     _default_catalogue.cache_clear()
     return written
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through an unpredictable temporary file in the same folder
+    (created exclusively, never following a link), then rename it into place."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
