@@ -1128,7 +1128,9 @@ def _shown(value: Any) -> str:
         return repr(value) if abs(value) < 10**30 else "a number of more than 30 digits"
     if isinstance(value, str):
         return repr(value[:40] + ("..." if len(value) > 40 else ""))
-    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict):
+        return "an object"
+    return "a list" if isinstance(value, list) else type(value).__name__
 
 
 def _render_label(template: Any, r: Mapping[str, Any]) -> str | None:
