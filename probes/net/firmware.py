@@ -40,8 +40,9 @@ Facts (dates ISO 8601, ages in whole days at the collection time):
   ``hardware.last_support_date``, ``hardware.days_to_end_of_support``, ``hardware.supported``,
   ``hardware.support_dates_exact``, ``hardware.lifecycle_source``, ``hardware.lifecycle_class``;
 * ``lifecycle.undated``: what was identified but could not be dated (``[{kind, vendor, model,
-  product, version, why, ask}]``, empty when everything was dated): the report's "firmware we
-  could not date", with what the client should ask the provider for;
+  product, version, missing, why, ask, policy}]``, empty when everything was dated): the
+  report's "firmware we could not date", with what the client should ask the provider for and
+  the vendor's published support policy;
 * ``lifecycle.snapshot_date``, ``lifecycle.catalogue_age_days``.
 
 Never a silent value: an unknown product, version or model gives errors that say so, and
@@ -165,11 +166,19 @@ def ask_for(kind: str, vendor: str | None, what: str, policies: list[dict[str, A
         doc = (f"Cisco's end-of-life bulletin for {what} (its End of Vulnerability/Security "
                "Support date)" if v == "Cisco" else
                f"{v}'s end-of-support date for {what} (the last day it gets security fixes)")
-    text = (f"Ask the provider for {doc}, with the address of the page, to add to the "
+    del policies  # shown apart (lifecycle.undated "policy"), not repeated in every request
+    return (f"Ask the provider for {doc}, with the address of the page, to add to the "
             "inventory's lifecycle section; or for their plan to upgrade or replace it.")
-    if policies and isinstance(policies[0], dict) and policies[0].get("text"):
-        text += f" {v}'s published policy: {str(policies[0]['text'])[:300]}"
-    return text
+
+
+def _policy(policies: list[dict[str, Any]]) -> str | None:
+    """The vendor's published support policy, with its source, in one line."""
+    for p in policies:
+        if isinstance(p, dict) and p.get("text"):
+            src = p.get("source") or {}
+            where = src.get("url") if isinstance(src, dict) else None
+            return f"{str(p['text'])[:300]}" + (f" ({where})" if where else "")
+    return None
 
 
 def _hardware(doc: dict[str, Any], on: date, f: Facts) -> tuple[date | None, str | None]:
@@ -389,13 +398,20 @@ def _undated(doc: dict[str, Any], f: Facts) -> list[dict[str, Any]]:
         train = release.get("cycle") or (doc.get("cycle_candidates") or [version])[
             min(1, len(doc.get("cycle_candidates") or [version]) - 1)]
         out.append({"kind": "firmware", "vendor": vendor, "model": model, "product": product,
-                    "version": version, "why": f.errors["firmware.supported"],
-                    "ask": ask_for("firmware", vendor, f"{title} {train}", policies)})
+                    "version": version,
+                    "missing": f"the end of security fixes for {title} {train}",
+                    "why": f.errors["firmware.supported"],
+                    "ask": ask_for("firmware", vendor, f"{title} {train}", policies),
+                    "policy": _policy(policies)})
     if model and "hardware.supported" in f.errors and (hw.get("row") is not None or (
             "hardware.model" in f.values)):
         out.append({"kind": "hardware", "vendor": vendor, "model": model, "product": product,
-                    "version": version, "why": f.errors["hardware.supported"],
-                    "ask": ask_for("hardware", vendor, str(model), policies)})
+                    "version": version,
+                    "missing": f"the last day of support for the {vendor or ''} {model}".replace(
+                        "  ", " "),
+                    "why": f.errors["hardware.supported"],
+                    "ask": ask_for("hardware", vendor, str(model), policies),
+                    "policy": _policy(policies)})
     return out
 
 

@@ -190,7 +190,10 @@ def test_a_catalyst_2960_on_12_2_55_se12_is_undated_and_says_what_to_ask() -> No
     assert "Cisco's end-of-life bulletin for Cisco IOS 12.2(55)SE" in fw["ask"]
     assert "End of Vulnerability/Security Support" in fw["ask"]
     assert "Last Date of Support" in hw["ask"] and "WS-C2960-24TT-L" in hw["ask"]
-    assert "Cisco's published policy" in fw["ask"]  # the vendor policy from the shared data
+    assert fw["missing"] == "the end of security fixes for Cisco IOS 12.2(55)SE"
+    assert hw["missing"] == "the last day of support for the Cisco WS-C2960-24TT-L"
+    assert "3 years from its End-of-Sale date" in fw["policy"]  # Cisco's policy, shared data
+    assert "blogs.cisco.com" in fw["policy"]  # ... with its source
 
 
 def test_a_local_overlay_row_with_its_source_dates_it() -> None:
