@@ -5,6 +5,7 @@ arguments, device records from recorded answers, the lifecycle lookup and refres
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from scanner.transports import snmp as snmp_transport
 
 ROOT = Path(__file__).parents[2]
 FIX = ROOT / "tests" / "fixtures"
-SHARED = ROOT.parent / "shared" / "data"  # the endoflife.date and KEV snapshots
+SHARED = Path(os.environ.get("UNDONE_SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 
 def inv(**extra: Any) -> inventory.Inventory:
