@@ -59,9 +59,9 @@ from typing import Any
 from probes.base import Facts, RawSection, guard
 
 QUERY = (
-    "lifecycle catalogue lookup (no traffic): the device's product and version against "
-    "endoflife.date release cycles and version dates, baselines/lifecycle/overlay.yaml and the "
-    "CISA KEV extract"
+    "lifecycle catalogue lookup (no traffic): the device's product, version, vendor and model "
+    "against endoflife.date release cycles and version dates, the device overlay "
+    "(baselines/lifecycle/device-overlay.json), the local lifecycle rows and the CISA KEV extract"
 )
 
 IDENTITY = ("firmware.product", "firmware.product_title", "firmware.version")
