@@ -59,6 +59,7 @@ class Options:
     total_cap: int = DEFAULT_TOTAL_CAP
     excerpt: int = 8192
     max_catalogue_age_days: int = 400
+    lifecycle_local: Any = None  # the local lifecycle overlay (scanner.lifecycle.local_overlay)
     # the cost guard: new connections a second for this scan (None: no limit), and a budget of
     # host slots shared with other scans of one run (scanner/multi.py: many estates at once)
     max_rate: float | None = None

@@ -161,15 +161,8 @@ def _record_section(
 
 def _firmware(rec: dict[str, Any], collected: datetime, opts: Options) -> None:
     """The device's firmware against the lifecycle catalogue (section net.firmware)."""
-    facts, errors = rec["facts"], rec["fact_errors"]
-    product, version = facts.get("firmware.product"), facts.get("firmware.version")
-    reason = errors.get("firmware.product") or errors.get("firmware.version")
     try:
-        doc = lifecycle.firmware_lookup(
-            product if isinstance(product, str) else None,
-            version if isinstance(version, str) else None,
-            reason=reason,
-        )
+        doc = lifecycle.device_lookup(rec["facts"], rec["fact_errors"], opts.lifecycle_local)
     except Exception as e:  # noqa: BLE001 - an unusable catalogue is this section's error only
         _record_section(rec, FIRMWARE_SECTION, "", collected, opts,
                         problem=f"lifecycle catalogue unusable: {e}")

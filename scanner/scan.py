@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from scanner import __version__, network
+from scanner import __version__, lifecycle, network
 from scanner.baselines import Baseline
 from scanner.collect import Options, collect
 from scanner.errors import InputError
@@ -96,7 +96,8 @@ def run(
     params = merged_params(baselines, inventory)
     # the estate's own threshold, without changing the caller's options
     opts = dataclasses.replace(opts, max_catalogue_age_days=int(
-        params.get("max_lifecycle_data_age_days", opts.max_catalogue_age_days)))
+        params.get("max_lifecycle_data_age_days", opts.max_catalogue_age_days)),
+        lifecycle_local=lifecycle.local_overlay(inventory.lifecycle))
     rules = [r for b in baselines for r in b.rules]
     compiled: list[CompiledRule] = compile_rules(rules, params)
     hosts = list(inventory.hosts)

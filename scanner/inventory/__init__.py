@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from probes.access import identity
-from scanner import yamlio
+from scanner import lifecycle, yamlio
 from scanner.errors import InputError, InventoryError
 from scanner.inventory import connection as _conn
 from scanner.inventory import walk as _walk
@@ -37,7 +37,7 @@ from scanner.inventory.connection import Unscannable
 MAX_CONTRACT_DAYS = 3650  # ten years: a due date beyond that is a typing mistake
 PREFIX = "undone_"  # undone's own settings in an Ansible inventory: undone_roles, undone_port, ...
 
-SECTIONS = ("estate", "contract", "networks", "waivers", "params", "notify")
+SECTIONS = ("estate", "contract", "networks", "waivers", "params", "notify", "lifecycle")
 GROUP_KEYS = ("hosts", "vars", "children")
 
 ROLES = (
@@ -289,6 +289,7 @@ class Inventory:
     # how undone's own keys were read: "undone" (short keys) or "ansible" (undone_* only)
     dialect: str = "undone"
     reader: str = "built-in"  # or "ansible-core" (the undone[ansible] extra)
+    lifecycle: Any = None  # the local lifecycle overlay (scanner.lifecycle.parse_inventory_section)
 
 
 def local_inventory() -> Inventory:
@@ -1380,8 +1381,9 @@ def _shown(value: Any) -> str:
 
 
 def split_document(data: Any, label: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The document's undone sections and its groups. ``networks`` is undone's section when it
-    is a list, a group when it is a mapping (an Ansible inventory may have a group of that name).
+    """The document's undone sections and its groups. ``networks`` and ``lifecycle`` are undone's
+    sections when they are lists, groups when they are mappings (an Ansible inventory may have a
+    group of that name).
     Raises InventoryError for a document that is not an inventory."""
     if data is None:
         raise InventoryError(f"{label}: the inventory is empty; expected a mapping with 'all'")
@@ -1402,7 +1404,7 @@ def split_document(data: Any, label: str) -> tuple[dict[str, Any], dict[str, Any
     for key, value in data.items():
         if not isinstance(key, str):
             bad.append(f"{label}: top-level key {key!r} is not text")
-        elif key in SECTIONS and not (key == "networks" and isinstance(value, dict)):
+        elif key in SECTIONS and not (key in ("networks", "lifecycle") and isinstance(value, dict)):
             sections[key] = value
         else:
             guess = near_miss(key, SECTIONS)
@@ -1452,6 +1454,9 @@ def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, diale
     waivers = _parse_waivers(sections.get("waivers"), p)
     params = _parse_params(sections.get("params"), p)
     notify = _parse_notify(sections.get("notify"), label, p)
+    local_lifecycle, lifecycle_problems = lifecycle.parse_inventory_section(
+        sections.get("lifecycle"), label)
+    p.lines.extend(lifecycle_problems)
     layers_seen: set[int] = set()
     for raw in raws:
         for layer in raw.layers:
@@ -1571,6 +1576,7 @@ def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, diale
         unscannable=tuple(unscannable),
         dialect=dialect,
         reader=reader,
+        lifecycle=local_lifecycle,
     )
 
 
