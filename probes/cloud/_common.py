@@ -353,12 +353,17 @@ def derive_access(
             ):
                 facts.error(name, why)
         return
+    is_glass = {a.id: any(match(a, g) == 2 for g in glass) for a in admins}
+    # a declared break-glass account is known (not "unknown"), though neither side's unless a
+    # list names it: it counts for neither the client's own access nor the provider's
     owners = {a.id: owner_of(a, client, provider) for a in admins}
-    is_glass = {a.id: any(match(a, g) for g in glass) for a in admins}
+    for a in admins:
+        if owners[a.id] == "unknown" and is_glass[a.id]:
+            owners[a.id] = "break-glass"
     facts.set("access.admins", [admin_row(a, owners[a.id], is_glass[a.id]) for a in admins])
     facts.set("access.unknown_admins", [a.name for a in admins if owners[a.id] == "unknown"])
     mine = [a for a in admins if owners[a.id] == "client" and a.full_admin]
-    theirs = [a for a in admins if owners[a.id] != "client" and a.full_admin]
+    theirs = [a for a in admins if owners[a.id] not in ("client", "break-glass") and a.full_admin]
     if provider:
         prov = [a for a in theirs if owners[a.id] == "provider"]
         value = any3(all3([a.enabled, True]) for a in prov)

@@ -724,6 +724,8 @@ def _per_user_states(d: _Directory, calls: c.Calls, facts: Facts) -> dict[str, s
     counts = {"disabled": 0, "enabled": 0, "enforced": 0, "unknown": 0}
     why: list[str] = []
     for u in d.users.values():
+        if u.enabled is False:
+            continue  # a disabled account signs in with nothing
         name = f"per_user_mfa/{u.id}"
         if name not in calls.calls:
             counts["unknown"] += 1

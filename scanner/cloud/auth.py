@@ -91,7 +91,9 @@ def _claims(token: str) -> dict[str, Any]:
 
 
 def _session(opts: AuthOptions) -> requests.Session:
-    s = requests.Session()
+    from scanner.cloud.http import Session
+
+    s = Session()
     s.verify = opts.ca_bundle or True
     return s
 

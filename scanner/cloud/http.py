@@ -35,7 +35,21 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-class ReadOnlySession(requests.Session):
+class Session(requests.Session):
+    """A requests session whose own ``verify`` (a CA file) wins over the environment's
+    ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``, which requests would otherwise prefer for any
+    request that does not pass ``verify`` itself (as MSAL's and google-auth's do not)."""
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        settings: dict[str, Any] = super().merge_environment_settings(url, proxies, stream,
+                                                                      verify, cert)
+        if isinstance(self.verify, str) and verify in (None, True):
+            settings["verify"] = self.verify
+        return settings
+
+
+class ReadOnlySession(Session):
     """A requests session that only GETs, and only from ``origins``."""
 
     def __init__(self, origins: list[str], verify: str | bool = True) -> None:
