@@ -41,9 +41,8 @@ class Session(requests.Session):
     request that does not pass ``verify`` itself (as MSAL's and google-auth's do not)."""
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
-                                   cert: Any) -> dict[str, Any]:
-        settings: dict[str, Any] = super().merge_environment_settings(url, proxies, stream,
-                                                                      verify, cert)
+                                   cert: Any) -> Any:
+        settings: Any = super().merge_environment_settings(url, proxies, stream, verify, cert)
         if isinstance(self.verify, str) and verify in (None, True):
             settings["verify"] = self.verify
         return settings
