@@ -433,7 +433,9 @@ def _client_problems(
                 out.append(f"{ident.text}: is also declared as the provider's ({taken[0].name})")
             elif known:
                 names = ", ".join(a.name for a in known[:3])
-                out.append(f"{ident.text}: {names} holds no administrator role")
+                same = names.lower() == ident.value
+                out.append(f"{ident.text}: " + ("" if same else f"{names} ")
+                           + "holds no administrator role")
             else:
                 out.append(f"{ident.text}: no such account in the tenant")
             continue

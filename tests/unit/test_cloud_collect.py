@@ -396,3 +396,51 @@ def test_the_shipped_example_section_loads(tmp_path: Path) -> None:
     data = yaml.safe_load(block)
     got = parse_tenants(data["tenants"], str(tmp_path / "inventory.yaml"))
     assert {t.platform for t in got} == {"m365", "google-workspace"}
+
+
+def test_who_can_administer_each_tenant(records: dict[str, dict[str, Any]]) -> None:
+    """reports/tenants.py on a result document holding the tenants and a machine."""
+    import io
+
+    from rich.console import Console
+
+    from reports import access, tenants
+
+    machine = {"name": "web01", "platform": "linux", "reachable": True, "facts": {
+        "access.identities_declared": True, "access.client_declared": True,
+        "access.client_admin_usable": True, "access.admins": []}, "fact_errors": {}}
+    down = {**collect_tenant_stub("offline-tenant"), "error": "sign-in refused"}
+    doc = {"hosts": [machine, *records.values(), down]}
+    rows = {r["tenant"]: r for r in tenants.tenant_view(doc)}
+    assert list(rows) == [*ENTRA, *GOOGLE, "offline-tenant"]  # machines are not tenants
+    assert rows["school-sd"]["verdict"] == "shared"
+    assert [a["name"] for a in rows["school-sd"]["client"]] == [
+        "bursar@greenfield.example", "head@greenfield.example"]
+    assert [a["name"] for a in rows["school-sd"]["break_glass"]] == [
+        "emergency@greenfieldschool.onmicrosoft.com"]
+    assert rows["school-sd"]["mfa"] == {"enforcement": "security defaults",
+                                        "admins_without_mfa": 0, "users_without_mfa": 0,
+                                        "users_total": 7}
+    assert rows["msp-only"]["verdict"] == "provider-only"
+    assert rows["msp-only"]["text"] == "Your provider can administer your tenant and you cannot"
+    assert [a["name"] for a in rows["msp-only"]["unknown"]] == ["old-it@bridgestreet.example"]
+    assert rows["google-fail"]["verdict"] == "provider-only"
+    assert rows["google-pass"]["verdict"] == "shared"
+    assert rows["no-p1-perms"]["verdict"] == "shared"
+    assert rows["no-p1-perms"]["mfa"]["admins_without_mfa"] is None  # unknown, not 0
+    assert rows["offline-tenant"]["verdict"] == "not-scanned"
+    # the machines' view still reads its own rows, and the tenants' access facts fit it too
+    assert [r["verdict"] for r in access.access_view(doc)][:2] == ["client", "shared"]
+    out = io.StringIO()
+    tenants.print_console(doc, Console(file=out, width=120, color_system=None))
+    text = out.getvalue()
+    assert "Who can administer each cloud tenant" in text
+    assert "msp-only" in text and "Your provider can administer your tenant and you cannot" in text
+    assert "without MFA: 1 admin(s), 2 of 5 user(s)" in text  # ca-excluded
+
+
+def collect_tenant_stub(name: str) -> dict[str, Any]:
+    from scanner.cloud.collect import stub
+
+    return stub(TenantConfig(name=name, platform="m365", auth="certificate",
+                             tenant_id="offline.example"))
