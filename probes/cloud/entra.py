@@ -273,6 +273,8 @@ class _Directory:
             a = _account(u)
             self.users[a.id] = a
         self.others: dict[str, c.Account] = {}  # admins not in the users list (apps)
+        self._members: dict[str, list[c.Account] | None] = {}
+        self._member_ids: dict[str, set[str] | None] = {}
 
     def account(self, obj: Mapping[str, Any]) -> c.Account:
         """The account of a role's principal or a group's member: the users list's own when it
@@ -294,10 +296,18 @@ class _Directory:
         return gid
 
     def members(self, gid: str) -> list[c.Account] | None:
-        items = self.calls.items(f"group_members/{gid}")
-        if items is None:
-            return None
-        return [self.account(m) for m in items if _kind_of(m) != "group"]
+        if gid not in self._members:
+            items = self.calls.items(f"group_members/{gid}")
+            self._members[gid] = None if items is None else [
+                self.account(m) for m in items if _kind_of(m) != "group"]
+        return self._members[gid]
+
+    def member_ids(self, gid: str) -> set[str] | None:
+        """The ids of a group's members (cached: policies ask once per user)."""
+        if gid not in self._member_ids:
+            members = self.members(gid)
+            self._member_ids[gid] = None if members is None else {m.id for m in members}
+        return self._member_ids[gid]
 
 
 def _admins(d: _Directory, calls: c.Calls, lic: dict[str, Any] | None,
@@ -463,12 +473,14 @@ class _Policy:
         self.asks = mfa or alt is not None
         self.counts = why is None
         self.why_not = why
+        self._excluded: dict[str, tuple[c.Tri, str]] = {}
+        self._exclude_users = {str(x) for x in self.users.get("excludeUsers") or ()}
 
     def _groups(self, key: str, uid: str) -> c.Tri:
         found: list[c.Tri] = []
         for gid in self.users.get(key) or ():
-            members = self.d.members(str(gid))
-            found.append(None if members is None else any(m.id == uid for m in members))
+            ids = self.d.member_ids(str(gid))
+            found.append(None if ids is None else uid in ids)
         return c.any3(found)
 
     def _roles(self, key: str, uid: str) -> c.Tri:
@@ -495,17 +507,24 @@ class _Policy:
                        self._roles("includeRoles", acct.id)])
 
     def excludes(self, acct: c.Account) -> tuple[c.Tri, str]:
-        exc = [str(x) for x in self.users.get("excludeUsers") or ()]
+        """Whether the policy excludes the account, and how (remembered per account)."""
+        got = self._excluded.get(acct.id)
+        if got is None:
+            got = self._excluded[acct.id] = self._excludes(acct)
+        return got
+
+    def _excludes(self, acct: c.Account) -> tuple[c.Tri, str]:
+        exc = self._exclude_users
         if acct.id in exc:
             return True, "directly"
         if acct.guest and ("GuestsOrExternalUsers" in exc
                            or self._guest_rule("excludeGuestsOrExternalUsers", acct)):
             return True, "as a guest"
         for gid in self.users.get("excludeGroups") or ():
-            members = self.d.members(str(gid))
-            if members is None:
+            ids = self.d.member_ids(str(gid))
+            if ids is None:
                 return None, f"members of excluded group {self.d.group_name(str(gid))} unread"
-            if any(m.id == acct.id for m in members):
+            if acct.id in ids:
                 return True, f"by group {self.d.group_name(str(gid))}"
         roles = self._roles("excludeRoles", acct.id)
         if roles is not False:

@@ -220,9 +220,13 @@ def test_a_write_never_leaves_the_session() -> None:
 
 
 def test_paging_throttling_and_retries(env: Env, records: dict[str, dict[str, Any]]) -> None:
-    school = records["school-sd"]["sections"]["cloud.entra"]
-    ledger = json.loads(school["stdout"]) if not school["truncated"] else None
-    assert ledger is None or ledger["users"]["pages"] == 5  # 9 users, 2 a page
+    school = collect_tenant(env.tenants()["school-sd"], env.options(keep_bundle=True))
+    calls = school["bundle"]["calls"]
+    assert (calls["users"]["pages"], calls["users"]["items"]) == (5, 9)  # 2 a page
+    assert len(school["bundle"]["data"]["users"]) == 9
+    google = collect_tenant(env.tenants()["google-pass"], env.options(keep_bundle=True))
+    assert (google["bundle"]["calls"]["users"]["pages"],
+            google["bundle"]["calls"]["users"]["items"]) == (3, 6)
     rec = records["no-p1-perms"]
     assert 2.0 in env.sleeps  # the 429's Retry-After was waited for ...
     assert rec["sections"]["cloud.entra"]["throttled_seconds"] >= 2.0
@@ -444,3 +448,79 @@ def collect_tenant_stub(name: str) -> dict[str, Any]:
 
     return stub(TenantConfig(name=name, platform="m365", auth="certificate",
                              tenant_id="offline.example"))
+
+
+def _with_faults(env: Env, name: str, faults: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    world = env.worlds[name]
+    world["faults"] = faults
+    env.server.hits.clear()
+    try:
+        return collect_tenant(env.tenants()[name], env.options(**kw))
+    finally:
+        del world["faults"]
+        env.server.hits.clear()
+
+
+def test_faults_per_route_are_errors_never_verdicts(env: Env) -> None:
+    # a deleted group still holding a role: 404 on its members
+    group = "/v1.0/groups/d0000003-0000-4000-8000-0000000000b9/transitiveMembers"
+    rec = _with_faults(env, "ca-excluded", {group: {"status": 404,
+                                                    "code": "Request_ResourceNotFound",
+                                                    "message": "Resource does not exist."}})
+    res = results(rec)
+    # who is excluded is unknown, so whether MFA is required of anyone is: errors, not fails
+    for rule in ("CL-ENT-006", "CL-ENT-001"):
+        assert res[rule]["status"] == "error", (rule, res[rule]["message"])
+        assert "members of excluded group Break glass unread" in res[rule]["message"]
+    # ... but a user with no second factor at all fails whatever the policies say
+    assert res["CL-ENT-007"]["status"] == "fail"
+    assert "not found (Request_ResourceNotFound" in rec["sections"]["cloud.entra"]["stdout"]
+    # the exclusion itself is certain: the policy rule still fails
+    assert res["CL-ENT-005"]["status"] == "fail"
+    assert res["CL-ENT-002"]["status"] == "pass"
+    # the server keeps failing: retried within bounds, then an error naming the failure
+    rec = _with_faults(env, "school-sd", {"/v1.0/policies/identitySecurityDefaultsEnforcementPolicy":
+                                          {"status": 503, "code": "ServiceUnavailable",
+                                           "message": "busy"}})
+    assert results(rec)["CL-ENT-005"]["status"] == "error"
+    assert "Microsoft Graph failed (HTTP 503" in results(rec)["CL-ENT-005"]["message"]
+    # throttled for longer than undone waits: an error, nothing waited for
+    before = len(env.sleeps)
+    rec = _with_faults(env, "school-sd", {"/v1.0/identity/conditionalAccess/policies":
+                                          {"status": 429, "retry_after": 3600,
+                                           "code": "TooManyRequests", "message": "slow down"}})
+    assert 3600.0 not in env.sleeps[before:]
+    assert "throttled by the API" in rec["fact_errors"]["tenant.mfa_policies"]
+    # a 403 "no premium licence" where the licence list said otherwise is named as a licence
+    rec = _with_faults(env, "ca-excluded", {
+        "/v1.0/reports/authenticationMethods/userRegistrationDetails": {
+            "status": 403, "code": "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "message": "Neither tenant is B2C or tenant doesn't have premium license"}})
+    assert rec["facts"]["tenant.mfa_registration_source"] == "per-user methods"
+
+
+def test_error_bodies_of_the_samples_are_classified() -> None:
+    """The error bodies quoted in public issues (tests/fixtures/cloud/samples/
+    graph_error_samples.md) map to the licence or permission a person must fix."""
+    from scanner.cloud import entra as reader
+    from scanner.cloud import google as greader
+
+    text = (Path(__file__).resolve().parents[1] / "fixtures" / "cloud" / "samples"
+            / "graph_error_samples.md").read_text(encoding="utf-8")
+    no_dir = json.loads(text.split("    {", 1)[1].rsplit("    }", 1)[0].join(("{", "}")))
+    kind, code, reason = reader.classify("AuditLog.Read.All", "Entra ID P1 or P2")(403, no_dir)
+    assert (kind, code) == ("permission", "Authentication_ApplicationHasNoDirectoryReadAccess")
+    assert "Directory.Read.All" in reason
+    for code in ("Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                 "AadPremiumLicenseRequired"):
+        assert code in text
+        kind, _, reason = reader.classify("X", "Entra ID P2")(403, {"error": {"code": code}})
+        assert kind == "licence" and "Entra ID P2" in reason
+    kind, _, reason = reader.classify("AuditLog.Read.All", None)(
+        403, {"error": {"code": "Authorization_RequestDenied"}})
+    assert kind == "permission" and "AuditLog.Read.All" in reason
+    kind, _, reason = greader.classify("https://x/auth/admin.directory.user.readonly")(
+        403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": "Request had "
+                        "insufficient authentication scopes.",
+                        "errors": [{"reason": "insufficientPermissions"}]}})
+    assert kind == "permission" and "admin.directory.user.readonly" in reason
