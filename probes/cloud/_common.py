@@ -595,13 +595,14 @@ def derive_break_glass(facts: Facts, users: list[Account], config: Mapping[str, 
 
 
 def derive_counts(facts: Facts, admins: list[Account] | None, why: str | None) -> None:
-    """``tenant.global_admins`` (enabled full administrators, active or eligible) and their
-    count."""
+    """``tenant.global_admins`` (enabled people holding a full administrator role, active or
+    eligible; an application holding one is an administrator, listed in ``access.admins``, but
+    not one of the people counted here) and their count."""
     if admins is None:
         facts.error_all(("tenant.global_admins", "tenant.global_admin_count"),
                         why or "the administrators could not be read")
         return
-    full = [a for a in admins if a.full_admin and a.enabled is not False]
+    full = [a for a in admins if a.full_admin and a.enabled is not False and a.kind == "user"]
     unsure = [a for a in full if a.enabled is None]
     if unsure:
         facts.error_all(("tenant.global_admins", "tenant.global_admin_count"),

@@ -334,6 +334,8 @@ def _admins(d: _Directory, calls: c.Calls, lic: dict[str, Any] | None,
             holders.setdefault(rid, set()).add(acct.id)
 
     privileged = {str(x.get("id")) for x in definitions or () if x.get("isPrivileged") is True}
+    if definitions is None:  # the tenant's own privileged (custom) roles are unknown
+        problems.append(calls.why("role_definitions"))
     for rid in wanted:
         items = calls.items(f"role_assignments/{rid}")
         if items is None:

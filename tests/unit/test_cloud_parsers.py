@@ -63,7 +63,10 @@ def run(section: str, text: str, config: dict[str, Any] | None = None) -> tuple[
 
 
 def empty_roles() -> dict[str, tuple[dict[str, Any], Any]]:
-    return {f"role_assignments/{rid}": ok([]) for rid in entra.PRIVILEGED_ROLES}
+    """No assignment of any built-in administrator role, and no custom role marked privileged
+    (hand-made: the role definitions list)."""
+    return {"role_definitions": ok([]),
+            **{f"role_assignments/{rid}": ok([]) for rid in entra.PRIVILEGED_ROLES}}
 
 
 def test_sections_are_registered() -> None:
@@ -153,6 +156,16 @@ def test_entra_registration_report_sample() -> None:
     # no administrator at all: an empty list, judged as such
     assert facts["tenant.global_admin_count"] == 0
     assert facts["tenant.admins_without_mfa"] == []
+
+
+def test_entra_role_definitions_unreadable_leave_admins_unknown() -> None:
+    calls = {**empty_roles(), "users": ok(_registration_users()),
+             "role_definitions": failed(403, "permission", "Authorization_RequestDenied",
+                                        "the app lacks RoleManagement.Read.Directory")}
+    facts, errors = run("cloud.entra", bundle("m365", calls))
+    assert "access.admins" not in facts
+    assert "RoleManagement.Read.Directory" in errors["access.admins"]
+    assert "RoleManagement.Read.Directory" in errors["tenant.global_admin_count"]
 
 
 def test_entra_eligible_assignments_need_p2_sample() -> None:
