@@ -532,13 +532,15 @@ def derive_unused(facts: Facts, users: list[Account], now: datetime,
 
 def derive_break_glass(facts: Facts, users: list[Account], config: Mapping[str, Any],
                        users_why: str | None, full_role: str,
-                       extra: Mapping[str, list[str]] | None = None) -> None:
+                       extra: Mapping[str, list[str]] | None = None,
+                       roles_why: str | None = None) -> None:
     """``tenant.break_glass_declared``, ``tenant.break_glass`` (each declared account as found)
     and ``tenant.break_glass_problems``: a declared break-glass account that does not exist, is
     disabled, is not a full administrator, or has no MFA method registered (an emergency
     account still signs in with a strong method: Microsoft has required MFA for its admin
     portals since 2024). ``extra`` adds, per account id, facts worth reading (the policies that
-    exclude it)."""
+    exclude it); ``roles_why`` is why the role assignments are not all known (then "not a full
+    administrator" is unknown, not a problem)."""
     glass = declared(config, "break_glass") or []
     facts.set("tenant.break_glass_declared", bool(glass))
     if not glass:
@@ -576,7 +578,9 @@ def derive_break_glass(facts: Facts, users: list[Account], config: Mapping[str, 
             why: list[str] = []
             if u.enabled is False:
                 why.append("disabled")
-            if not u.full_admin:
+            if roles_why and not u.full_admin:
+                unknown.append(f"{u.name}: whether it is a {full_role} is unknown ({roles_why})")
+            elif not u.full_admin:
                 why.append(f"not a {full_role}")
             if u.mfa_registered is False:
                 why.append("no MFA method registered")

@@ -638,7 +638,8 @@ def facts_from_bundle(bundle: Mapping[str, Any], config: Mapping[str, Any], now:
         a.id: [f"'{p.name}'" for p in policies if p.counts and p.excludes(a)[0] is True]
         for a in users
     }
-    c.derive_break_glass(facts, users, config, d.users_why, "Global Administrator", excluded)
+    c.derive_break_glass(facts, users, config, d.users_why, "Global Administrator", excluded,
+                         admins_why)
 
 
 def _token_facts(bundle: Mapping[str, Any], facts: Facts) -> None:

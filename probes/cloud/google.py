@@ -391,4 +391,4 @@ def facts_from_bundle(bundle: Mapping[str, Any], config: Mapping[str, Any], now:
     c.derive_counts(facts, admins, admins_why)
     c.derive_mfa_lists(facts, accounts, admins, admins_why)
     c.derive_unused(facts, accounts, now, None)
-    c.derive_break_glass(facts, accounts, config, None, SUPER_ADMIN)
+    c.derive_break_glass(facts, accounts, config, None, SUPER_ADMIN, roles_why=admins_why)

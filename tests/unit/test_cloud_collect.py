@@ -524,3 +524,38 @@ def test_error_bodies_of_the_samples_are_classified() -> None:
                         "insufficient authentication scopes.",
                         "errors": [{"reason": "insufficientPermissions"}]}})
     assert kind == "permission" and "admin.directory.user.readonly" in reason
+
+
+def _judge_bundle(rec: dict[str, Any], bundle: dict[str, Any], tenant: TenantConfig
+                  ) -> dict[str, str]:
+    from probes import sections
+    from probes.base import RawSection
+
+    name = "cloud.entra" if rec["platform"] == "m365" else "cloud.google"
+    parsed = sections()[name].parse(RawSection(name=name, stdout=json.dumps(bundle),
+                                               collected_at=AT, config=tenant.probe_config()))
+    view = dict(rec, facts=parsed.values,
+                fact_errors={k: v for k, v in parsed.errors.items() if k not in parsed.values})
+    return judge(view)
+
+
+@pytest.mark.parametrize("name", [*ENTRA, *GOOGLE])
+def test_hiding_any_call_never_makes_a_verdict(env: Env, name: str) -> None:
+    """Whatever single call is refused (a permission or licence missing), every rule keeps its
+    verdict or becomes `error`: hidden data never makes a pass, and never makes a fail."""
+    tenant = env.tenants()[name]
+    rec = collect_tenant(tenant, env.options(keep_bundle=True))
+    bundle = rec.pop("bundle")
+    before = _judge_bundle(rec, bundle, tenant)
+    assert before == EXPECTED[name]
+    for call in sorted(bundle["calls"]):
+        if not bundle["calls"][call]["ok"]:
+            continue
+        hidden = copy.deepcopy(bundle)
+        hidden["calls"][call].update(ok=False, status=403, error={
+            "kind": "permission", "code": "Authorization_RequestDenied",
+            "reason": f"the app lacks the permission for {call}"})
+        hidden["data"].pop(call, None)
+        after = _judge_bundle(rec, hidden, tenant)
+        changed = {r: (before[r], s) for r, s in after.items() if s not in (before[r], "error")}
+        assert not changed, (call, changed)
