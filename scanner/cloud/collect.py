@@ -170,7 +170,7 @@ def _record(rec: dict[str, Any], tenant: TenantConfig, bundle: dict[str, Any],
         "script_sha256": hashlib.sha256(section.script.encode("utf-8")).hexdigest(),
         "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         "bytes": len(text.encode("utf-8")),
-        "truncated": len(ledger) > opts.excerpt,
+        "truncated": False,  # a call whose answer was too big failed, and says so
         "stdout": ledger[: opts.excerpt],
         "stderr": "",
         "calls": len(bundle["calls"]),
