@@ -559,3 +559,27 @@ def test_hiding_any_call_never_makes_a_verdict(env: Env, name: str) -> None:
         after = _judge_bundle(rec, hidden, tenant)
         changed = {r: (before[r], s) for r, s in after.items() if s not in (before[r], "error")}
         assert not changed, (call, changed)
+
+
+def test_a_next_link_elsewhere_never_gets_the_token() -> None:
+    """A page whose @odata.nextLink points at another origin: the call stops there, recorded as
+    refused, and no request (with the bearer token) goes to that origin."""
+    from scanner.cloud.http import Reader, ReadOnlySession
+
+    session = ReadOnlySession(["https://graph.microsoft.com"])
+    sent: list[str] = []
+
+    def fake_send(request: Any, **kw: Any) -> Any:
+        sent.append(request.url)
+        raise AssertionError("nothing may be sent")
+
+    session.send = fake_send  # type: ignore[method-assign]
+    reader = Reader(session, "secret-token", classify=lambda s, b: ("error", None, "x"))
+    pages = iter([(200, {"value": [{"id": "1"}],
+                         "@odata.nextLink": "https://graph.evil.example/v1.0/users?$skiptoken=2"})])
+    reader._get = lambda url: next(pages) if "evil" not in url else session.get(url)  # type: ignore[method-assign]
+    assert reader.call("users", "https://graph.microsoft.com/v1.0/users", items="value",
+                       paging="odata") is None
+    assert reader.calls["users"]["error"]["kind"] == "refused"
+    assert "graph.evil.example" in reader.calls["users"]["error"]["reason"]
+    assert sent == [] and "users" not in reader.data
