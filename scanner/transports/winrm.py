@@ -227,8 +227,8 @@ def _bound(resp: requests.Response, cap: int) -> None:
             raise ResponseTooLarge(too_big)
         return data
 
-    raw.stream = stream
-    raw.read = read
+    raw.stream = stream  # type: ignore[method-assign]
+    raw.read = read  # type: ignore[method-assign]
 
 
 class _BoundedTransport(WinRMHTTPTransport):
