@@ -22,7 +22,7 @@ from typing import Any
 from probes import Section, sections
 from probes.base import RawSection
 from probes.scanner import connection as connection_probe
-from scanner import lifecycle, winbatch
+from scanner import clock, lifecycle, winbatch
 from scanner.baselines import Rule
 from scanner.batch import DEFAULT_SECTION_CAP, DEFAULT_TOTAL_CAP, build
 from scanner.errors import CollectError, HostKeyError
@@ -150,7 +150,7 @@ def collect_host(
 
         return network.collect_device(host, opts, connector)
     rec = _host_stub(host)
-    started = datetime.now(UTC)
+    started = clock.now()
     t0 = time.monotonic()
     rec["started_at"] = _iso(started)
     deadline = t0 + (host.timeout or opts.timeout)
@@ -206,22 +206,22 @@ def collect_host(
                 "host_key_fingerprint": e.fingerprint,
                 "known_fingerprint": e.expected,
                 "host_key_of": e.of,
-            }, datetime.now(UTC))
-        rec["finished_at"] = _iso(datetime.now(UTC))
+            }, clock.now())
+        rec["finished_at"] = _iso(clock.now())
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
     except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
         rec["error"] = f"unexpected error talking to the host: {type(e).__name__}: {e}"
         rec["error_kind"] = "error"
-        rec["finished_at"] = _iso(datetime.now(UTC))
+        rec["finished_at"] = _iso(clock.now())
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
-    collected = datetime.now(UTC)
+    collected = clock.now()
     rec["reachable"] = True
     rec["connection"] = stream.connection
     _record_sections(rec, stream, batch.script_sha256, needed, collected, opts, host, config)
     _record_connection(rec, _connection_info(stream.connection, host), collected)
-    rec["finished_at"] = _iso(datetime.now(UTC))
+    rec["finished_at"] = _iso(clock.now())
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
     return rec
 

@@ -44,7 +44,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scanner import __version__
+from scanner import __version__, clock
 from scanner.errors import InputError
 
 DEFAULT_DAYS: dict[str, int] = {"critical": 14, "high": 14, "medium": 30, "low": 90, "info": 180}
@@ -182,7 +182,7 @@ def due_days(contract_days: Mapping[str, int] | None) -> dict[str, int]:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _ts(dt: datetime) -> int:

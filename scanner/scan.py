@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scanner import __version__, network
+from scanner import clock as scanner_clock
 from scanner.baselines import Baseline
 from scanner.collect import Options, collect
 from scanner.errors import InputError
@@ -92,7 +93,7 @@ def run(
     lands, and may add to its results (history sets ``first_seen``, ``due``, ``overdue_days``).
     ``clock`` (default: the system clock, UTC) gives every time the scan records.
     """
-    now = clock or (lambda: datetime.now(UTC))
+    now = clock or scanner_clock.now
     params = merged_params(baselines, inventory)
     # the estate's own threshold, without changing the caller's options
     opts = dataclasses.replace(opts, max_catalogue_age_days=int(
