@@ -339,7 +339,8 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
     with held:
         try:
             doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
-                               on_start=on_start)
+                               on_start=on_start,
+                               seen=hist.updates_seen if hist is not None else None)
             if hist is not None:
                 hist.finish(doc)
                 if inv.notify is not None and notify is not False:
@@ -747,9 +748,11 @@ def _evidence_keygen(key_file: str) -> int:
     return 0
 
 
+from scanner.cli_advisories import advisories_group  # noqa: E402 - its commands call back here
 from scanner.cli_lifecycle import lifecycle_group  # noqa: E402 - its commands call back here
 
 cli.add_command(lifecycle_group)
+cli.add_command(advisories_group)
 
 
 def main(argv: list[str] | None = None) -> int:

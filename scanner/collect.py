@@ -238,6 +238,7 @@ def _record_sections(
 ) -> None:
     facts: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    basis: dict[str, dict[str, str]] = {}  # how the inexact values are known (probes/base.py)
     batch_problem = None
     if stream.timed_out:
         batch_problem = f"the host's time limit ({host.timeout or opts.timeout:g}s) ran out"
@@ -305,6 +306,7 @@ def _record_sections(
             else:
                 facts.update(parsed.values)
                 errors.update(parsed.errors)
+                basis.update(parsed.basis)
         if problem is not None:
             srec["status"] = "error"
             srec["error"] = problem
@@ -329,6 +331,8 @@ def _record_sections(
         rec["platform"] = PLATFORM_OF_FAMILY.get(fam)
     rec["facts"] = facts
     rec["fact_errors"] = {k: v for k, v in errors.items() if k not in facts}
+    if basis:
+        rec["fact_basis"] = {k: v for k, v in basis.items() if k in facts}
 
 
 def _winrm_certificate(conn: dict[str, Any], facts: dict[str, Any], errors: dict[str, str]) -> None:

@@ -210,7 +210,8 @@ def scan_estate(path: str, settings: Settings, budget: threading.Semaphore | Non
                     settings.log(progress_line(rec, results, prefix))
 
                 doc = scan_mod.run(inv, settings.baselines, opts, on_host=on_host,
-                                   on_start=on_start, clock=settings.clock)
+                                   on_start=on_start, clock=settings.clock,
+                                   seen=hist.updates_seen)
                 hist.finish(doc)
                 if want_notify and inv.notify is not None:
                     try:

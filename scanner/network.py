@@ -147,6 +147,8 @@ def _record_section(
             for k, v in parsed.values.items():
                 facts[k] = v
                 errors.pop(k, None)
+            if parsed.basis:
+                rec.setdefault("fact_basis", {}).update(parsed.basis)
             for k, why in parsed.errors.items():
                 if k not in facts:
                     errors[k] = why
