@@ -126,7 +126,11 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     elif manager == "apt":
         _apt(blocks, raw.collected_at, facts)
     elif manager == "dnf":
-        facts.set("updates.os_release", _os_release(blocks.get("os_release"), []))
+        found = _os_release(blocks.get("os_release"), [])
+        if any(found.values()):
+            facts.set("updates.os_release", found)
+        else:
+            facts.error("updates.os_release", "release not known: /etc/os-release not read")
         _dnf(blocks, raw.collected_at, facts)
     else:
         facts.error_all(rest, f"unknown package manager {manager[:40]!r}")
@@ -185,9 +189,22 @@ def _inst(line: str) -> tuple[str, str | None, str, str, str] | None:
 
 
 def _apt(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
-    releases = _apt_releases(blocks.get("apt_releases"), now, facts)
+    rel, src = blocks.get("apt_releases"), blocks.get("apt_sources")
+    if rel is None or rel.rc is None or (src is not None and src.rc is None):
+        # the pending list is dated and sourced from the blocks after it: a cut there would
+        # leave a different list, not a shorter one
+        facts.error_all([*_PENDING, *_AGE, *_METADATA, "updates.os_release"],
+                        "output cut off before the package lists were read")
+        _reboot_debian(blocks, facts)
+        _apt_auto(blocks, facts)
+        return
+    releases = _apt_releases(rel, now, facts)
     os_release = _os_release(blocks.get("os_release"), releases)
-    facts.set("updates.os_release", os_release)
+    if any(os_release.values()):
+        facts.set("updates.os_release", os_release)
+    else:
+        facts.error("updates.os_release", "release not known: /etc/os-release not read and no "
+                    "security pocket names it")
     pending = _apt_pending(blocks.get("apt_simulate"), blocks.get("apt_sources"), facts)
     if pending is not None:
         for p in pending:
@@ -583,7 +600,9 @@ _INFO_RE = re.compile(r"^\s*(Update ID|Type|Updated|Issued|Severity)\s*:\s*(.*)$
 _NAME_ARCH_RE = re.compile(r"^(?P<name>\S+)\.(?P<arch>[A-Za-z0-9_]+)$")
 _EVR_RE = re.compile(r"^(?:\d+:)?[^\s:-]+-[^\s:-]+$")
 # Lines dnf may print around its real output that carry no data.
-_NOISE = ("Last metadata expiration check", "Security: ", "Failed to set locale")
+_NOISE = ("Last metadata expiration check", "Security: ", "Failed to set locale",
+          "Updating Subscription Management repositories", "Unable to read consumer identity",
+          "This system is not registered with an entitlement server")
 
 
 _SEVERITY_RANK = {"critical": 4, "important": 3, "moderate": 2, "low": 1}
@@ -623,6 +642,9 @@ def _dnf(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
         ids = ", ".join(sorted({str(e["advisory"]) for e in undated}))[:120]
         detail = f"{DNF_DETAIL}; dnf gave no date for {ids}" if undated else DNF_DETAIL
         age_facts(entries, now, facts, detail=detail, fix=DNF_FIX)
+    _dnf_metadata(blocks.get("dnf_repomd"), now, facts)
+    _dnf_reboot(blocks.get("needs_restarting"), facts)
+    _dnf_auto(blocks, facts)
 
 
 def _dnf_merge(security: list[dict[str, Any]], dates: dict[str, datetime] | str
