@@ -40,6 +40,7 @@ import json
 import os
 import re
 import tarfile
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -411,6 +412,8 @@ def _http_open(url: str) -> IO[bytes]:
     req = urllib.request.Request(url, headers={"User-Agent": f"undone/{__version__}"})  # noqa: S310 - scheme checked
     try:
         resp: IO[bytes] = urllib.request.urlopen(req, timeout=60)  # noqa: S310 - scheme checked
+    except urllib.error.HTTPError as e:
+        raise AdvisoryError(f"{url}: cannot download: HTTP {e.code} {e.reason}") from None
     except OSError as e:
         raise AdvisoryError(f"{url}: cannot download: {getattr(e, 'reason', None) or e}") from None
     return resp
