@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from probes.base import Facts, iso
@@ -86,6 +86,20 @@ def _when(text: Any) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def needs(rec: Mapping[str, Any]) -> bool:
+    """Whether a host record has anything for :func:`enrich` to date or classify."""
+    facts = rec.get("facts") or {}
+    return "updates.pending" in facts or "patch.upgrades" in facts
+
+
+def enrich(rec: dict[str, Any], catalogue: advisories.Catalogue | None,
+           catalogue_problem: str | None, seen: Seen | None, now: datetime) -> None:
+    """Date the pending security updates and tell the security upgrades of the patch runs
+    apart, in the host record (facts, fact_errors, fact_basis)."""
+    date_record(rec, catalogue, catalogue_problem, seen, now)
+    classify_patch_runs(rec, catalogue, catalogue_problem, now)
 
 
 def date_record(rec: dict[str, Any], catalogue: advisories.Catalogue | None,
@@ -154,6 +168,51 @@ def date_record(rec: dict[str, Any], catalogue: advisories.Catalogue | None,
                        for n in advisories.DISTRO_SOURCES.get(distro or "", ())}},
         "why_not_advisories": why_not if apt else "dnf dates its own advisories",
     }
+
+
+SECURITY_RUNS = ("patch.security_runs_30d", "patch.security_runs_90d",
+                 "patch.security_runs_365d")
+
+
+def classify_patch_runs(rec: dict[str, Any], catalogue: advisories.Catalogue | None,
+                        catalogue_problem: str | None, now: datetime) -> None:
+    """Count the patch runs that brought a security fix: a run is a security run when one of
+    its upgrades went from a version before an advisory's fix to one that has it (apt hosts;
+    the probe lists each run's upgrades, ``patch.upgrades``, which is dropped here)."""
+    facts: dict[str, Any] = rec.get("facts") or {}
+    runs = facts.pop("patch.upgrades", None)
+    errors: dict[str, str] = rec.setdefault("fact_errors", {})
+    errors.pop("patch.upgrades", None)
+    if not isinstance(runs, list):
+        return
+    distro, releases = _release_keys(facts.get("updates.os_release"))
+    why: str | None = None
+    if catalogue_problem:
+        why = catalogue_problem
+    elif catalogue is None:
+        why = "no advisory catalogue on the scanning machine (`undone advisories refresh`)"
+    elif not releases:
+        why = "the release is not known (the posix.updates section names it)"
+    elif (missing := catalogue.missing(str(distro))) is not None:
+        why = missing
+    if why is not None or catalogue is None:
+        for name in SECURITY_RUNS:
+            facts.pop(name, None)
+            errors[name] = f"which upgrades were security fixes is not known: {why}"
+        return
+    security: list[datetime] = []
+    for run in runs:
+        at = _when(run.get("at")) if isinstance(run, dict) else None
+        packages = run.get("packages") if isinstance(run, dict) else None
+        if at is None or not isinstance(packages, list):
+            continue
+        if any(isinstance(p, list) and len(p) == 4 and isinstance(p[1], str)
+               and catalogue.earliest(releases, p[1], str(p[2]), str(p[3])) is not None
+               for p in packages):
+            security.append(at)
+    for days, name in zip((30, 90, 365), SECURITY_RUNS, strict=True):
+        facts[name] = sum(1 for at in security if at >= now - timedelta(days=days))
+        errors.pop(name, None)
 
 
 def _advisory(catalogue: advisories.Catalogue, releases: list[str], p: Mapping[str, Any]

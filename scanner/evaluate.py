@@ -288,6 +288,27 @@ class CompiledRule:
     expected: str
     na_message: str = ""  # the result's message when ``when`` does not hold
     fail_prefix: str | None = None  # the rule's own words, put before the technical detail
+    pass_message: str | None = None  # the rule's own words for a pass
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z0-9_]+\.[a-z0-9_]+)\}")
+
+
+def fill(text: str, facts: dict[str, Any]) -> str:
+    """A rule's own words with ``{topic.fact}`` replaced by the host's value (for messages a
+    person reads: "{os.support_summary}")."""
+    if "{" not in text:
+        return text
+
+    def value(m: re.Match[str]) -> str:
+        v = facts.get(m.group(1))
+        if v is None:
+            return "unknown"
+        if isinstance(v, list | tuple):
+            return ", ".join(str(x) for x in v[:8]) + (" ..." if len(v) > 8 else "")
+        return str(v)[:300]
+
+    return _PLACEHOLDER.sub(value, text)
 
 
 def compile_rules(rules: Iterable[Rule], params: dict[str, Any]) -> list[CompiledRule]:
@@ -301,7 +322,8 @@ def compile_rules(rules: Iterable[Rule], params: dict[str, Any]) -> list[Compile
         )
         out.append(
             CompiledRule(
-                r, check, when, describe(r.check, params), na, messages.get("fail") or None
+                r, check, when, describe(r.check, params), na, messages.get("fail") or None,
+                messages.get("pass") or None,
             )
         )
     return out
@@ -448,10 +470,12 @@ def evaluate_host(
                         status, message = "error", "; ".join(reasons) or "unknown"
                     elif st:
                         status = "pass"
+                        if cr.pass_message:
+                            message = fill(cr.pass_message, facts)
                     else:
                         status, message = "fail", "; ".join(fails)
                         if cr.fail_prefix:
-                            message = f"{cr.fail_prefix} ({message})"
+                            message = f"{fill(cr.fail_prefix, facts)} ({message})"
                 for f in r.observe:
                     if f in facts and f not in observed:
                         observed[f] = facts[f]

@@ -15,7 +15,7 @@ Tables (migrations are named and recorded in ``migrations``)::
     blobs        observed value + message + expected of a change, deduplicated, zlib when large
     current      the latest status of each pair, its open finding and how many it has had
     findings     one row per failing episode: opened, due, last seen, closed; episode > 1: reopened
-    events       maintenance the hosts themselves reported (patches applied, backups taken,
+    events       maintenance the hosts themselves reported (packages upgraded, backups taken,
                  malware signatures updated), once each
 
 The life of a finding: it opens when a pair first fails (``fail``, or ``waived``: a waiver hides
@@ -245,7 +245,8 @@ def parse_scan_time(value: str) -> int:
 def maintenance_events(facts: Mapping[str, Any]) -> list[tuple[str, int, str]]:
     """(kind, when, detail) of the maintenance a host's facts report, each once.
 
-    ``patch``: each run in ``patch.recent`` that upgraded packages, and ``patch.last_upgrade_at``.
+    ``patch``: each run in ``patch.recent`` that upgraded packages (installs and removals are
+    not maintenance), and ``patch.last_upgrade_at``.
     ``backup``: ``backup.last_success_at`` (and each repository's in ``backup.repositories``).
     ``signatures``: ``av.last_update_at`` (each product's in ``av.products``); when no update
     time is known, ``av.signature_date``, the date of the signatures in use.
@@ -258,8 +259,12 @@ def maintenance_events(facts: Mapping[str, Any]) -> list[tuple[str, int, str]]:
                 continue
             at = _parse_time(run.get("at"))
             upgraded = run.get("upgraded")
-            if at is not None and isinstance(upgraded, int) and upgraded > 0:
-                out[("patch", at)] = f"{upgraded} packages upgraded"
+            counts = isinstance(upgraded, int) and upgraded > 0
+            # a patch run is an upgrade (probes/posix/patch_history.py says which counted);
+            # dnf's runs carry no per-action count
+            if at is not None and (run.get("counted") is True or counts):
+                out[("patch", at)] = (f"{upgraded} packages upgraded" if counts
+                                      else "packages upgraded")
     for kind, names in EVENT_FACTS.items():
         found = False
         for name in names + EVENT_FALLBACK.get(kind, ()):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from scanner import __version__, advisories, dating, network
+from scanner import __version__, advisories, dating, network, support
 from scanner import clock as scanner_clock
 from scanner.baselines import Baseline
 from scanner.collect import Options, collect
@@ -143,15 +143,17 @@ def run(
     advisory_data: list[tuple[advisories.Catalogue | None, str | None]] = []
 
     def landed(rec: dict[str, Any]) -> None:
-        if "updates.pending" in (rec.get("facts") or {}):
+        facts = rec.get("facts") or {}
+        if "os.supported" in facts or "os.supported" in (rec.get("fact_errors") or {}):
+            support.enrich(rec, now())  # who still sends security fixes, until when
+        if dating.needs(rec):
             # date pending security updates with what the scanner side knows, before judging
             if not advisory_data:
                 try:
                     advisory_data.append((advisories.load(), None))
                 except advisories.AdvisoryError as e:
                     advisory_data.append((None, f"advisory catalogue unusable: {e}"))
-            dating.date_record(rec, *advisory_data[0], seen(rec["name"]) if seen else None,
-                               now())
+            dating.enrich(rec, *advisory_data[0], seen(rec["name"]) if seen else None, now())
         res = evaluate_host(host_view(rec), compiled, inventory.contract, inventory.waivers,
                             now().date())
         per_host[rec["name"]] = res
