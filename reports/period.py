@@ -4,7 +4,8 @@ document (built from the history by ``scanner.history.History.period``).
 It shows the trend of compliance per control, the findings opened and closed, the mean time to
 remediate, SLA breaches per month (a finding still open the day after its due date), and per host
 a maintenance timeline: when packages were actually upgraded (installing or removing software is
-not maintenance), backups taken and malware signatures updated, each marked *proactive* (no finding of that control was open at the time) or *reactive*
+not maintenance), backups taken and malware signatures updated, each marked *proactive* (no
+finding of that control was open at the time) or *reactive*
 (done while undone had a finding open), which shows whether the provider looked after the estate
 or only answered reports. Formats: console, Markdown, HTML (self-contained, as the scan report),
 JSON.

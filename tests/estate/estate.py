@@ -22,7 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -54,7 +54,7 @@ from .common import (
     write_text,
 )
 from .common import run as run_cmd
-from .scenario import HostSpec, Scenario, load_scenario
+from .scenario import AdvisorySpec, HostSpec, Scenario, load_scenario
 from .templates import Templates, file_lock
 
 SCANNER_OCTET = 2
@@ -67,6 +67,31 @@ def _which(name: str) -> bool:
         shutil.which(name, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         is not None
     )
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def write_advisories(folder: Path, advisories: list[AdvisorySpec], now: datetime
+                     ) -> dict[str, Any]:
+    """The estate's advisory records in the Debian security tracker's list format (the format
+    of tests/fixtures/advisories/debian, newest entry first), dated ``age_days`` before ``now``:
+    ``folder/DSA/list`` and ``folder/DLA/list``. Generated for the test estate, not Debian's."""
+    dated = sorted(((now - timedelta(days=a.age_days), a) for a in advisories),
+                   key=lambda x: x[0], reverse=True)
+    published = {}
+    for kind in ("DSA", "DLA"):
+        lines = []
+        for when, a in dated:
+            if not a.id.startswith(kind):
+                continue
+            day = f"{when.day:02d} {_MONTHS[when.month - 1]} {when.year}"
+            lines += [f"[{day}] {a.id} {a.package} - security update",
+                      f"\t{{CVE-2026-{10000 + int(a.id[4:].split('-')[0]) % 90000}}}",
+                      f"\t[{a.release}] - {a.package} {a.fixed}"]
+            published[a.id] = when.date().isoformat()
+        write_text(folder / kind / "list", "\n".join(lines) + ("\n" if lines else ""))
+    return {"dir": str(folder), "published": published}
 
 
 def preflight(scenario: Scenario | None = None) -> list[str]:
@@ -408,6 +433,8 @@ class Estate:
         mark = time.monotonic()
         now = utcnow()
         state["now"] = iso(now)
+        if spec.advisories:
+            state["advisories"] = write_advisories(run_dir / "advisories", spec.advisories, now)
         client = keys.generate("ed25519")
         key_file = run_dir / "keys" / "id_ed25519"
         client.write(key_file, "undone-estate-client")
@@ -683,6 +710,12 @@ class Estate:
         return Path(self._state["known_hosts"])
 
     @property
+    @property
+    def advisories(self) -> dict[str, Any]:
+        """The scenario's advisory records: ``dir`` (DSA/list and DLA/list, for `undone
+        advisories refresh --from`) and per advisory id its published day."""
+        return dict(self._state.get("advisories") or {})
+
     def now(self) -> datetime:
         """The moment the scenario's relative ages were resolved against (UTC)."""
         return datetime.fromisoformat(str(self._state["now"]).replace("Z", "+00:00"))

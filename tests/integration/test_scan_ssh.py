@@ -96,8 +96,11 @@ def test_host_behind_on_security_updates(full_scan: dict[str, Any], estate: Esta
     assert facts["updates.pending_count"] == 6  # + 3 openssh from the point release
     pockets = {u["package"]: u["security"] for u in facts["updates.pending"]}
     assert pockets["openssh-server"] is False and pockets["openssl"] is True
-    # the security list the host last fetched is 20 days old: a lower bound on the age
-    assert facts["updates.security_age_basis"] == "metadata-date-lower-bound"
+    # the security list the host last fetched is 20 days old: a lower bound on the age, which
+    # already exceeds 14 days (no advisory data here: tests/integration/test_dating_estate.py)
+    assert facts["updates.security_age_basis"] == "lower-bound"
+    assert hostrec(doc, "db01")["fact_basis"]["updates.security_age_days"]["basis"] == (
+        "lower-bound")
     assert 19.5 <= facts["updates.security_age_days"] <= 21
     r = results(doc, "db01")
     assert r["CE-SU-002"]["status"] == "fail"

@@ -186,7 +186,7 @@ def server() -> Iterator[tuple[str, list[str]]]:
     seen: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server name
+        def do_GET(self) -> None:
             seen.append(self.path)
             body = files.get(self.path)
             if body is None:

@@ -18,7 +18,7 @@ def _passing() -> list[tuple[str, dict[str, Any]]]:
     out = []
     for rule_id, by_status in CASES.items():
         for item in by_status.get("pass", []):
-            facts = item["facts"] if "facts" in item else item
+            facts = item.get("facts", item)
             out.append((rule_id, facts))
     return out
 
