@@ -195,6 +195,8 @@ def classify_patch_runs(rec: dict[str, Any], catalogue: advisories.Catalogue | N
         why = "the release is not known (the posix.updates section names it)"
     elif (missing := catalogue.missing(str(distro))) is not None:
         why = missing
+    elif not any(catalogue.has_release(r) for r in releases):
+        why = f"the advisory catalogue has no advisory for {distro} {releases[0].split(':')[1]}"
     if why is not None or catalogue is None:
         for name in SECURITY_RUNS:
             facts.pop(name, None)
@@ -210,9 +212,15 @@ def classify_patch_runs(rec: dict[str, Any], catalogue: advisories.Catalogue | N
                and catalogue.earliest(releases, p[1], str(p[2]), str(p[3])) is not None
                for p in packages):
             security.append(at)
+    # a run whose fix the catalogue does not list (yet, or under another source package) is
+    # not counted: the count is at least this
+    bound = {"basis": "lower-bound", "why": "patch runs that brought a fix the advisory "
+             "catalogue lists ({bound})", "fix": "run `undone advisories refresh`"}
+    basis: dict[str, Any] = rec.setdefault("fact_basis", {})
     for days, name in zip((30, 90, 365), SECURITY_RUNS, strict=True):
         facts[name] = sum(1 for at in security if at >= now - timedelta(days=days))
         errors.pop(name, None)
+        basis[name] = dict(bound)
 
 
 def _advisory(catalogue: advisories.Catalogue, releases: list[str], p: Mapping[str, Any]

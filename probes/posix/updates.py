@@ -5,35 +5,44 @@ binary cache, so it writes nothing. Each ``Inst`` line names the pockets the can
 from, for example ``(1.10.1-3+deb12u1 Debian:12.15/oldstable, Debian-Security:12/oldstable-security
 [amd64])``; an update is a security update when one of its pockets has an archive ending in
 ``-security`` or a label containing ``Security``. Every pending update is recorded with its
-pockets (``source``), because Debian also ships fixes through point releases.
+pockets (``source``), because Debian also ships fixes through point releases, and with its
+source package and versions as dpkg knows them (``source_package``, ``source_installed``,
+``source_candidate``: advisories name source packages) and the release (``updates.os_release``).
 
 apt gives no release date for an update. The ``Date:`` of the Release file of the pocket an
-update comes from, as the target last fetched it, is a lower bound on its age (the update was in
-that pocket when the file was made): ``security_age_basis`` is then
-``"metadata-date-lower-bound"``.
+update comes from, as the target last fetched it, bounds its age from below (the update was in
+that pocket when the file was made): each security update gets ``issued`` (that date) and
+``basis`` ``"lower-bound"``. The scanner then dates it exactly where it can, from the advisories
+or the scan history (scanner/dating.py), and derives the age facts again with :func:`age_facts`.
 
 **dnf** (RHEL, Rocky, Alma, Fedora with dnf 4). Cache-only (``-C``) ``check-update`` (exit code
 100 when updates are pending), ``updateinfo list --security`` (advisory, severity, package) and
-``updateinfo info --security`` (the advisory date). dnf 4 prints that date as ``Updated``: libsolv
+``updateinfo info --security`` (the advisory date). Each command's standard error is kept apart
+(``<block>_stderr``), so a warning is never read as data; its ``Error:`` line names a failure.
+A package in several advisories (the kernel) keeps them all (``advisories``), the highest
+severity, and is dated by the oldest advisory. dnf 4 prints that date as ``Updated``: libsolv
 keeps the later of the advisory's issued and updated dates, so the age from it is again a lower
-bound on the time since the fix was issued: ``security_age_basis`` is ``"advisory-updated"``.
-dnf 5, yum, zypper and apk are recognised and reported as not supported yet (error facts).
+bound. dnf 5, yum, zypper and apk are recognised and reported as not supported yet.
 
 Facts (apt example)::
 
     updates.manager "apt"            updates.pending_count 135     updates.security_count 23
+    updates.os_release {"id": "debian", "version_id": "12", "codename": "bookworm"}
     updates.pending [{package, arch, installed, candidate, source, security, severity,
-                      advisory, issued}, ...]
+                      advisory, issued, basis, source_package, source_installed,
+                      source_candidate}, ...]
     updates.security_packages ["libssl3", ...]
-    updates.security_age_days 2.0    updates.security_age_basis "metadata-date-lower-bound"
+    updates.security_age_days 2.0    updates.security_age_basis "lower-bound"
     updates.security_since "2026-11-20T00:12:41Z"   (the date the age is counted from)
     updates.metadata_date "2026-11-20T02:11:10Z"    updates.metadata_age_days 2.0
     updates.reboot_required false    updates.reboot_packages []
     updates.auto_tool null           updates.auto_configured false
     updates.auto_timer_enabled true  updates.auto_timers {"apt-daily-upgrade.timer": "enabled"}
 
-``security_age_days`` is 0.0 when nothing is pending; when security updates are pending but no
-date is known it is an error starting with "age unknown", never a number.
+``security_age_days`` is 0.0 when nothing is pending. It is the age of the oldest pending
+security update, exact only when every one of them is dated exactly; otherwise it is a lower
+bound and its basis (``Facts.basis``) says how many are undated, why, and what would date them:
+a rule can fail on it, never pass.
 """
 
 from __future__ import annotations

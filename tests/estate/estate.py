@@ -710,12 +710,12 @@ class Estate:
         return Path(self._state["known_hosts"])
 
     @property
-    @property
     def advisories(self) -> dict[str, Any]:
         """The scenario's advisory records: ``dir`` (DSA/list and DLA/list, for `undone
         advisories refresh --from`) and per advisory id its published day."""
         return dict(self._state.get("advisories") or {})
 
+    @property
     def now(self) -> datetime:
         """The moment the scenario's relative ages were resolved against (UTC)."""
         return datetime.fromisoformat(str(self._state["now"]).replace("Z", "+00:00"))

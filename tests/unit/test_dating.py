@@ -244,3 +244,31 @@ def test_dnf_dates_stay_bounds_unless_the_history_saw_them() -> None:
     r = _judge(rec)
     assert r["status"] == "fail"  # bounded at 137.8 days: already beyond 14
     assert rec["facts"]["updates.dating"]["why_not_advisories"] == "dnf dates its own advisories"
+
+
+def test_security_runs_told_apart_by_the_catalogue(catalogue: advisories.Catalogue) -> None:
+    """A run that brought a version fixing an advisory is a security run; the probe's upgrade
+    lists are dropped from the facts once read."""
+    rec: dict[str, Any] = {"facts": {
+        "updates.os_release": {"id": "debian", "version_id": "11", "codename": "bullseye"},
+        "patch.runs_30d": 2,
+        "patch.upgrades": [
+            {"at": "2023-04-05T10:00:00Z", "packages": [
+                ["chromium", "chromium", "110.0.5481.100-1~deb11u1", "111.0.5563.64-1~deb11u1"]]},
+            {"at": "2023-04-01T10:00:00Z", "packages": [
+                ["tzdata", "tzdata", "2021a-1+deb11u8", "2021a-1+deb11u9"]]},
+            {"at": "2022-12-01T10:00:00Z", "packages": [
+                ["libpq5", "postgresql-13", "13.8-0+deb11u1", "13.9-0+deb11u1"]]},
+        ]}, "fact_errors": {}}
+    dating.classify_patch_runs(rec, catalogue, None, NOW)
+    f = rec["facts"]
+    assert "patch.upgrades" not in f
+    assert (f["patch.security_runs_30d"], f["patch.security_runs_365d"]) == (1, 1)
+    assert rec["fact_basis"]["patch.security_runs_30d"]["basis"] == "lower-bound"
+    # without a catalogue, or for a release it does not hold, the count is unknown, not 0
+    for cat, release in ((None, "bullseye"), (catalogue, "bookworm")):
+        rec["facts"]["patch.upgrades"] = []
+        rec["facts"]["updates.os_release"]["codename"] = release
+        dating.classify_patch_runs(rec, cat, None, NOW)
+        assert "patch.security_runs_30d" not in rec["facts"]
+        assert "not known" in rec["fact_errors"]["patch.security_runs_30d"]
