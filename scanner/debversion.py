@@ -23,29 +23,45 @@ _EPOCH = re.compile(r"[0-9]{1,9}")
 # a digit run compares as a number: (its length without leading zeros, those digits), so that a
 # run of any length compares right without converting it
 Number = tuple[int, str]
-Key = tuple[tuple[tuple[int, ...], Number], ...]
+Key = tuple[tuple[bytes, Number], ...]
 
 
-def _weight(c: str) -> int:
-    if c == "~":
-        return -1
-    if c.isalpha() and c.isascii():
-        return ord(c)
-    return ord(c) + 256
+# A non-digit run is compared character by character in dpkg's order: "~" before anything
+# (even the end of the run), letters before other characters (as bytes, like dpkg). Each byte is
+# translated so that plain bytes comparison (in C) gives that order, and the run ends with
+# _STOP: "~" -> 1, end -> 2, letters -> 3.. in ASCII order, other bytes -> after them in order
+# (digits never occur in a non-digit run). Characters beyond Latin-1 (not valid in a version)
+# compare as "?".
+_STOP = b"\x02"
+
+
+def _table() -> bytes:
+    letters = [b for b in range(256) if chr(b).isascii() and chr(b).isalpha()]
+    others = [b for b in range(256) if b not in letters and b != ord("~")
+              and not chr(b).isdigit()]
+    table = bytearray(256)
+    table[ord("~")] = 1
+    for rank, b in enumerate(letters + others, start=3):
+        table[b] = rank
+    return bytes(table)
+
+
+_TABLE = _table()
 
 
 def _key(part: str) -> Key:
-    """(non-digit run as weights ending in 0, digit run as a number) pairs of ``part``."""
-    out: list[tuple[tuple[int, ...], Number]] = []
+    """(non-digit run in comparable form, digit run as a number) pairs of ``part``."""
+    out: list[tuple[bytes, Number]] = []
     for m in _PARTS.finditer(part):
         text, digits = m.group(1), m.group(2).lstrip("0")
         if not m.group(1) and not m.group(2):
             continue
-        out.append(((*map(_weight, text), 0), (len(digits), digits)))
+        run = text.encode("latin-1", "replace").translate(_TABLE) + _STOP
+        out.append((run, (len(digits), digits)))
     return tuple(out)
 
 
-_END: tuple[tuple[int, ...], Number] = ((0,), (0, ""))
+_END: tuple[bytes, Number] = (_STOP, (0, ""))
 
 
 def _cmp_keys(a: Key, b: Key) -> int:
