@@ -58,6 +58,11 @@ from .scenario import AdvisorySpec, HostSpec, Scenario, load_scenario
 from .templates import Templates, file_lock
 
 SCANNER_OCTET = 2
+#: The estate's dates are relative to the day it comes up, so its verdicts hold on any day; the
+#: shipped lifecycle snapshot's age is not: past its default limit (400 days) every lifecycle
+#: rule would turn to error. Tests that judge lifecycle verdicts on the estate scan with this
+#: (its age is checked at a fixed moment in tests/unit/test_lifecycle.py instead).
+ANY_LIFECYCLE_AGE = {"max_lifecycle_data_age_days": 100000}
 STATE_VERSION = 1
 REQUIRED_TOOLS = ("ip", "unshare", "mount", "openssl", "dpkg", "apt-get")
 
@@ -835,13 +840,16 @@ class Estate:
         return netns.connect(self.scanner_ns, address, port, timeout)
 
     def write_inventory(
-        self, path: str | Path, hosts: Sequence[str] | None = None, **extra_vars: Any
+        self, path: str | Path, hosts: Sequence[str] | None = None,
+        params: Mapping[str, Any] | None = None, **extra_vars: Any
     ) -> Path:
         """Write an undone inventory (Ansible-shaped YAML) for ``hosts`` (default: every SSH host).
 
-        ``extra_vars`` go into ``all.vars`` beside user, key_file and known_hosts. A host's
-        scenario ``inventory:`` block is merged into its entry. SNMP devices are listed (group
-        ``network``, ``transport: snmp``) only when named in ``hosts``.
+        ``extra_vars`` go into ``all.vars`` beside user, key_file and known_hosts; ``params``
+        into the inventory's ``params`` (the baselines' parameters: name only those of the
+        baselines the scan uses). A host's scenario ``inventory:`` block is merged into its
+        entry. SNMP devices are listed (group ``network``, ``transport: snmp``) only when named
+        in ``hosts``.
         """
         names = (
             list(hosts)
@@ -881,12 +889,9 @@ class Estate:
             children["linux"] = {"hosts": linux}
         if network:
             children["network"] = {"hosts": network}
-        # The estate's dates are relative to the day it comes up, so its verdicts hold on any
-        # day; the shipped lifecycle snapshot is not: past its default limit (400 days) every
-        # lifecycle rule would turn to error on a later day. Its age is not what these tests
-        # check (tests/unit/test_lifecycle.py does, at a fixed moment).
-        document = {"all": {"vars": variables, "children": children},
-                    "params": {"max_lifecycle_data_age_days": 100000}}
+        document: dict[str, Any] = {"all": {"vars": variables, "children": children}}
+        if params:
+            document["params"] = dict(params)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(

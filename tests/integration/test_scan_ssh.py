@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.estate import Estate
+from tests.estate.estate import ANY_LIFECYCLE_AGE
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,7 @@ def hostrec(doc: dict[str, Any], name: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def full_scan(estate: Estate, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("scan")
-    inv = estate.write_inventory(d / "inventory.yaml", SSH_HOSTS)
+    inv = estate.write_inventory(d / "inventory.yaml", SSH_HOSTS, params=ANY_LIFECYCLE_AGE)
     before = {h: estate.snapshot(h) for h in ("web01", "db01", "ops01")}
     code, doc, stderr = scan(estate, inv, home=d)
     after = {h: estate.snapshot(h) for h in ("web01", "db01", "ops01")}
