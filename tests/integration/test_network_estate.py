@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.estate import Estate
+from tests.estate.estate import ANY_LIFECYCLE_AGE
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ def net_estate() -> Iterator[Estate]:
 
 def inventory(estate: Estate, path: Path, hosts: list[str], **extra: Any) -> Path:
     """The estate's inventory for ``hosts``, with SNMP credentials by reference and networks."""
-    estate.write_inventory(path, hosts, timeout=60)
+    estate.write_inventory(path, hosts, params=ANY_LIFECYCLE_AGE, timeout=60)
     doc = yaml.safe_load(path.read_text())
     network = doc["all"]["children"].get("network", {}).get("hosts", {})
     for name, entry in network.items():

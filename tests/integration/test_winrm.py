@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from probes import sections
 from scanner import winbatch
 from scanner.inventory import Host
 from scanner.transports import winrm as winrm_transport
+from tests.clock import command
 from tests.winrm_server import (
     Certificates,
     Scenario,
@@ -37,6 +39,7 @@ from tests.winrm_server import (
 )
 
 ROOT = Path(__file__).parents[2]
+AT = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)  # when the Windows fixtures' ages were written
 SCHEMA = json.loads((ROOT / "scanner" / "schema" / "scan.schema.json").read_text())
 PASSWORD = "s3cret-Passw0rd"  # the test server's
 USERS = {"undone": PASSWORD}
@@ -123,9 +126,11 @@ def scan(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> Itera
                    UNDONE_TEST_WINRM_BADPW="not the password")
         env.pop("REQUESTS_CA_BUNDLE", None)
         t0 = time.monotonic()
+        # the fixtures' dates are judged at the moment they were recorded, not on the day the
+        # suite runs (a fix released 38 days before AT is 38 days old whenever this runs)
         p = subprocess.run(
-            [sys.executable, "-m", "scanner", "scan", str(inv), "--format", "json",
-             "--output", str(out), "--no-history", "--section-timeout", "40"],
+            command(AT, "scan", str(inv), "--format", "json", "--output", str(out),
+                    "--no-history", "--section-timeout", "40"),
             env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=240, check=False)
         elapsed = time.monotonic() - t0
         assert "Traceback" not in p.stderr, p.stderr
