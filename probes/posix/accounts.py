@@ -53,7 +53,7 @@ from typing import Any
 
 from probes.access import derive as access
 from probes.access.identity import Identity
-from probes.base import Block, Facts, RawSection, guard, iso, split_blocks
+from probes.base import Block, Facts, RawSection, guard, iso, lines, split_blocks
 
 PROVIDES = (
     "accounts.users",
@@ -80,6 +80,7 @@ _VIA_GROUP = {"sudo": "sudo-group", "wheel": "wheel", "admin": "admin-group"}
 _DIRECTORY_SOURCES = {"sss", "ldap", "winbind", "nis", "nisplus", "compat", "db", "extrausers"}
 _PATH = "# undone-path: "
 _LISTED = "# undone-file: "
+_UNLISTED = "# undone-unlisted: "
 _LASTLOG_DATE_RE = re.compile(
     r"([A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d [+-]\d{4} \d{4})\s*$"
 )
@@ -233,7 +234,7 @@ def _sudo_files(blocks: dict[str, Block]) -> list[tuple[str, Block]]:
 def _logical_lines(text: str) -> list[str]:
     out: list[str] = []
     buf = ""
-    for raw in text.split("\n"):
+    for raw in lines(text):
         line = raw.rstrip()
         if line.endswith("\\"):
             buf += line[:-1] + " "
@@ -282,6 +283,14 @@ def _sudo(
             if block.denied:
                 reason = f"{path}: not readable (needs root: allow sudo with become: true)"
             facts.error_all(names, reason)
+            return None
+        odd = next((ln for ln in block.lines() if ln.startswith(_UNLISTED)), None)
+        if odd is not None:
+            facts.error_all(
+                names,
+                f"{path}: the name of {odd[len(_UNLISTED):][:80]!r} holds a line break or a tab; "
+                "sudo reads that file, undone could not: its rules are unknown",
+            )
             return None
     aliases: dict[str, list[str]] = {}
     nopasswd: list[dict[str, str]] = []
@@ -342,7 +351,7 @@ def _sudo(
 
 def _spec_users(left: str, aliases: dict[str, list[str]], depth: int = 0) -> set[str]:
     """The user list at the start of a sudoers user specification (before the host list)."""
-    items = [i for i in re.split(r"\s*,\s*", left.strip()) if i]
+    items = [i for i in (x.strip() for x in left.split(",")) if i]
     users: list[str] = []
     for item in items:
         parts = item.split()

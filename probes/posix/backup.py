@@ -89,6 +89,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from probes.base import Block, Facts, RawSection, age_days, guard, iso, parse_utc, split_blocks
+from probes.base import lines as text_lines
 
 PROVIDES = (
     "backup.declared",
@@ -237,7 +238,7 @@ def _error(r: dict[str, Any], reason: str) -> dict[str, Any]:
 
 
 def _first_line(text: str, prefer: tuple[str, ...] = ()) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in text_lines(text) if ln.strip()]
     for p in prefer:
         for ln in lines:
             if p in ln:
@@ -354,7 +355,7 @@ def _discovered(j: int, blocks: dict[str, Block], now: datetime, clock: _Clock) 
 
 
 def _json_line(text: str, opener: str) -> Any:
-    for line in text.splitlines():
+    for line in text_lines(text):
         s = line.strip()
         if s.startswith(opener):
             return json.loads(s)
@@ -708,7 +709,7 @@ def _timemachine(
         _error(r, "tmutil: not run (output incomplete)")
         return
     text = latest.text.strip()
-    when = _tm_time(text.splitlines()[-1], clock.offset) if text else None
+    when = _tm_time(text_lines(text)[-1], clock.offset) if text else None
     if when is None:
         reason = _tool_failure("tmutil latestbackup", latest, clock)
         if latest.ok:
@@ -725,7 +726,7 @@ def _timemachine(
         r["first_snapshot_at"] = iso(times[0]) if times else None
     dest = blocks.get(f"{prefix}.destinations")
     if dest is not None and dest.ok:
-        kinds = re.findall(r"^Kind\s*:\s*(\S+)", dest.text, re.M)
+        kinds = re.findall(r"^Kind[ \t]*:[ \t]*(\S+)", dest.text, re.M)
         if kinds:
             r["detail"]["destination_kinds"] = kinds
 

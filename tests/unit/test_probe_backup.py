@@ -419,7 +419,7 @@ def _tool_dir(tmp_path: Path, names: list[str]) -> Path:
 def test_watchdog_ends_a_hanging_tool_where_the_target_has_no_timeout(tmp_path: Path) -> None:
     # a PATH with no `timeout`: the script's own watchdog must end the hanging restic
     bin_dir = _tool_dir(tmp_path, ["sh", "sleep", "date", "sed", "head", "tail", "cat", "stat",
-                                   "uname", "grep"])
+                                   "uname", "grep", "tr"])
     (bin_dir / "restic").write_text("#!/bin/sh\nexec sleep 300\n")
     (bin_dir / "restic").chmod(0o755)
     body = PRELUDE.read_text() + "\n" + SCRIPT.read_text()
