@@ -602,13 +602,22 @@ def _directory(
     entries = _tree(r, blocks.get(f"{prefix}.tree"), "backup directory")
     if entries is None:
         return
-    named = [d for d in (_name_date(n, clock.offset) for _, n in entries) if d is not None]
-    if named:
+    # a date after the collection (a day of clock skew allowed) is no backup made yet: a name
+    # anybody who can write the folder may choose; it never counts, and the detail says so
+    latest = now + timedelta(days=1)
+    named_all = [d for d in (_name_date(n, clock.offset) for _, n in entries) if d is not None]
+    named = [d for d in named_all if d <= latest]
+    if named_all:
         times = sorted(named)
         r["detail"]["success_basis"] = "dates in the entries' names (target's local time)"
+        future = len(named_all) - len(named)
     else:
-        times = sorted(t for t, _ in entries if t is not None)
+        mtimes = [t for t, _ in entries if t is not None]
+        times = sorted(t for t in mtimes if t <= latest)
         r["detail"]["success_basis"] = "modification times (no dated names)"
+        future = len(mtimes) - len(times)
+    if future:
+        r["detail"]["future_dated_entries_ignored"] = future
     r["snapshots"] = len(times)
     r["first_snapshot_at"] = iso(times[0]) if times else None
     _set_success(r, times[-1] if times else None, now)
