@@ -163,21 +163,21 @@ def _folded(
             if state in by_state:
                 by_state[state] += ports
         if not named:
-            count = extra.get("count") or ""
-            unnamed.append((state, int(count) if count.isdigit() else -1))
+            text = extra.get("count") or ""
+            unnamed.append((state, int(text) if text.isdigit() else -1))
     if not unnamed:
         return []
     # the ports of each scanned protocol that nothing else names; a group takes them when its
     # count matches one protocol's and no other group's: the only way to place it without guessing
     rest: dict[str, list[str]] = {}
-    for proto, ports in scanned.items():
-        left = sorted((p for p in ports if p not in listed), key=lambda n: int(n.split("/")[0]))
+    for proto, in_scan in scanned.items():
+        left = sorted((p for p in in_scan if p not in listed), key=lambda n: int(n.split("/")[0]))
         if left:
             rest[proto] = left
     out: list[dict[str, Any]] = []
     counts = [count for _, count in unnamed]
     for state, count in unnamed:
-        fits = [proto for proto, left in rest.items() if len(left) == count]
+        fits = [proto for proto, free in rest.items() if len(free) == count]
         if len(fits) == 1 and counts.count(count) == 1 and len(unnamed) <= len(rest):
             if state in by_state:
                 by_state[state] += rest[fits[0]]
