@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -265,9 +267,34 @@ def _cases() -> list[Any]:
     return out
 
 
+class _Stopped(BaseException):
+    """Raised by the alarm: a parse still running after STOP_S (a quadratic one can run for
+    minutes; the test reports it at once instead)."""
+
+
+STOP_S = 5.0
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _Stopped
+
+
 def _timed(parse: Callable[[], object]) -> float:
+    """CPU seconds of one parse; ``inf`` when stopped after STOP_S of wall time (the regex
+    engine checks signals, so even one long pattern match stops)."""
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGALRM, _alarm) if main else None
+    if main:
+        signal.setitimer(signal.ITIMER_REAL, STOP_S)
     start = time.thread_time()
-    parse()
+    try:
+        parse()
+    except _Stopped:
+        return float("inf")
+    finally:
+        if main:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
     return time.thread_time() - start
 
 
@@ -358,3 +385,48 @@ def test_a_parse_over_its_budget_is_an_error_not_a_result() -> None:
     with pytest.raises(ParseBudgetExceeded, match=r"x\.y: parsing took"):
         run_parser("x.y", slow_then_done, raw, budget=0.05)
     assert run_parser("x.y", slow_then_done, raw, budget=5).values == {"x.y": True}
+
+
+def _cap_lines(line: str) -> str:
+    return "\n".join([line] * (CAP // (len(line) + 1)))
+
+
+def _replaced(fixture: str, block: str, body: str) -> str:
+    """A recorded output with one block's text replaced (so the parser reaches that block)."""
+    text = (FIXTURES / fixture).read_text()
+    start = text.index(f"@@block {block}\n")
+    end = text.index("\n@@rc", start)
+    return f"{text[:start]}@@block {block}\n{body}{text[end:]}"
+
+
+def test_the_patterns_that_were_quadratic_stay_linear() -> None:
+    """Each pattern the audit rewrote, on the line that made it quadratic, repeated to the cap,
+    in a recorded output so that the parser reaches it."""
+    run = " " * 4000
+    nft = "table inet filter {\n\tchain input {\n" + _cap_lines(
+        "type filter hook input priority" + run + "filter"
+    ) + "\n" + _cap_lines('comment "' * 400) + "\n\t}\n}\n"
+    cases: dict[str, str] = {
+        "posix.firewall": _replaced("posix/firewall/nft_drop.out", "nft", nft[: CAP // 2] + "\n}"),
+        "posix.gateway": _replaced("posix/gateway/nft_forward_drop_forwarding_on.out", "nft",
+                                   nft[: CAP // 2] + "\n}"),
+        "posix.malware": _replaced("posix/malware/mde_linux_health.out", "mdatp_health",
+                                   _cap_lines("healthy :" + run + "x")),
+        "posix.accounts": _replaced("posix/accounts/debian12_root.out", "sudoers.1",
+                                    "# undone-path: /etc/sudoers\n"
+                                    + _cap_lines("alice" + run + "x ALL=(ALL) ALL")),
+        "posix.sshd": _replaced("posix/sshd/debian12_nobody_files.out", "config.1",
+                                "# undone-path: /etc/ssh/sshd_config\n"
+                                + _cap_lines("Include " + "[" * 1000)),
+    }
+    slow = []
+    for name, stdout in cases.items():
+        parse = sections()[name].parse
+        used = _timed(lambda s=stdout, p=parse, n=name: p(RawSection(n, s, collected_at=AT)))  # type: ignore[misc]
+        if used >= LIMIT_S:
+            slow.append(f"{name}: {used:.2f} s")
+    for text in (_cap_lines("== [" + run + "x"), _cap_lines("set password" + run)):
+        used = _timed(lambda t=text: access_netos.parse_fortios(t, {}, AT))  # type: ignore[misc]
+        if used >= LIMIT_S:
+            slow.append(f"access.fortios: {used:.2f} s")
+    assert not slow, slow
