@@ -113,9 +113,52 @@ def _ros_fields(rest: str) -> dict[str, str]:
     return out
 
 
+_ROS_COLUMNS = ("NAME", "GROUP", "ADDRESS", "LAST-LOGGED-IN")
+
+
+def _ros_table(text: str) -> list[tuple[str, str]] | None:
+    """Items of ``/user print`` in its column form (RouterOS 6 and 7 without ``terse`` or
+    ``detail``): a header `` #   NAME   GROUP  ADDRESS  LAST-LOGGED-IN``, then per item its
+    index and flags, and the values under the headings; a ``;;; comment`` line starts the item
+    and its values follow on the next line. Each item comes back as ``key=value`` text for
+    :func:`_ros_fields`; None when the text has no such header."""
+    rows = text_lines(text)
+    head = next((i for i, ln in enumerate(rows) if ln.lstrip().startswith("#")
+                 and all(f" {c}" in ln for c in _ROS_COLUMNS[:2])), None)
+    if head is None:
+        return None
+    header = rows[head]
+    cols = [(header.index(f" {c}") + 1, c.lower()) for c in _ROS_COLUMNS if f" {c}" in header]
+    cols.sort()
+    items: list[tuple[str, str]] = []
+    for line in rows[head + 1 :]:
+        if not line.strip():
+            continue
+        m = _ROS_LINE.match(line)
+        body = line
+        if m:
+            items.append((m.group(2), ""))
+            body = " " * m.start(3) + m.group(3)
+        if not items or body.strip().startswith(";;;"):
+            continue
+        fields = []
+        for i, (start, key) in enumerate(cols):
+            end = cols[i + 1][0] if i + 1 < len(cols) else len(body)
+            value = body[start:end].strip()
+            if value:
+                fields.append(f'{key}="{value}"')
+        flags, _ = items[-1]
+        items[-1] = (flags, " ".join(fields))
+    return items
+
+
 def _ros_items(text: str) -> list[tuple[str, str]]:
     """(flags, text) per item: an item starts with its index; a line without one continues it
-    (``print`` without ``terse`` puts the ``;;; comment`` on a line of its own)."""
+    (``print`` without ``terse`` puts the ``;;; comment`` on a line of its own). The column
+    form of ``print`` is read by :func:`_ros_table`."""
+    table = _ros_table(text)
+    if table is not None:
+        return table
     items: list[tuple[str, str]] = []
     for line in text_lines(text):
         m = _ROS_LINE.match(line)
