@@ -53,7 +53,7 @@ from typing import Any
 
 from probes.access import derive as access
 from probes.access.identity import Identity
-from probes.base import Block, Facts, RawSection, guard, iso, lines, split_blocks
+from probes.base import Block, Facts, RawSection, guard, iso, split_blocks
 
 PROVIDES = (
     "accounts.users",
@@ -234,7 +234,9 @@ def _sudo_files(blocks: dict[str, Block]) -> list[tuple[str, Block]]:
 def _logical_lines(text: str) -> list[str]:
     out: list[str] = []
     buf = ""
-    for raw in lines(text):
+    # whole lines, never cut at MAX_LINE: a long rule's NOPASSWD comes at its end (the work per
+    # line is linear string handling only)
+    for raw in text.split("\n"):
         line = raw.rstrip()
         if line.endswith("\\"):
             buf += line[:-1] + " "

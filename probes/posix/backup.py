@@ -355,10 +355,18 @@ def _discovered(j: int, blocks: dict[str, Block], now: datetime, clock: _Clock) 
 
 
 def _json_line(text: str, opener: str) -> Any:
-    for line in text_lines(text):
+    """The JSON document that starts the first line beginning with ``opener`` (the tools print
+    warnings before it). Read from the whole text, never from lines cut at MAX_LINE (restic
+    writes all its snapshots on one line), and whether it spans one line or several (the same
+    output pretty-printed, as restic's documentation shows it)."""
+    pos = 0
+    for line in text.split("\n"):
         s = line.strip()
         if s.startswith(opener):
-            return json.loads(s)
+            start = pos + line.index(opener)
+            value, _ = json.JSONDecoder().raw_decode(text, start)
+            return value
+        pos += len(line) + 1
     raise ValueError(f"no JSON {opener!r} in the output")
 
 

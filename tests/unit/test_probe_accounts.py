@@ -493,3 +493,17 @@ def test_alpine_passwd_without_shadow_entries_is_unknown_not_clean() -> None:
     assert "accounts.empty_password_users" not in f.values
     assert "no entries" in f.errors["accounts.empty_password_users"]
     assert f.values["accounts.admin_groups"] == {"wheel": ["root"]}
+
+
+def test_a_sudoers_rule_longer_than_a_parsed_line_keeps_its_nopasswd() -> None:
+    """Lines of sudoers are read whole: a rule whose user list runs past 4,096 characters still
+    shows its NOPASSWD (a cut line would hide it: never a pass on missing data)."""
+    text = (FIXTURES / "debian12_root.out").read_text()
+    users = ",".join(f"user{i:05d}" for i in range(1000))
+    start = text.index("@@block sudoers.1\n")
+    start = text.index("\n", text.index("# undone-path:", start)) + 1
+    out = text[:start] + f"{users} ALL=(ALL) NOPASSWD: ALL\n" + text[start:]
+    facts = probe.parse(RawSection("posix.accounts", out,
+                                   collected_at=datetime(2026, 11, 22, tzinfo=UTC)))
+    assert any("NOPASSWD" in n["entry"] for n in facts.values["sudo.nopasswd"])
+    assert "user00999" in facts.values["accounts.sudoers_users"]
