@@ -250,6 +250,12 @@ class Block:
         """The block's lines, each cut at :data:`MAX_LINE` (see :func:`lines`)."""
         return lines(self.text)
 
+    @property
+    def has_long_line(self) -> bool:
+        """Whether a line is longer than :data:`MAX_LINE` (so :meth:`lines` cut it): a parser
+        whose facts could depend on the rest of such a line says it cannot tell."""
+        return any(len(ln) > MAX_LINE for ln in self.text.split("\n"))
+
     def why(self, what: str) -> str:
         """A one-line reason this block gives no usable data, for an error fact."""
         if self.rc == RC_MISSING:

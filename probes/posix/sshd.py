@@ -180,6 +180,8 @@ def _version(block: Block | None) -> tuple[int, int, str] | None:
 
 
 def _from_sshd_t(block: Block) -> dict[str, list[str]] | str:
+    if block.has_long_line:
+        return "sshd -T: a line longer than undone reads; its settings cannot be trusted whole"
     values: dict[str, list[str]] = {}
     for line in block.lines():
         key, _, value = line.strip().partition(" ")
@@ -300,6 +302,8 @@ def _walk_file(walk: _Walk, path: str, depth: int, context: str) -> None:
             walk.uncertain_after = path
         return
     walk.read.append(path)
+    if block.has_long_line and walk.uncertain_after is None:
+        walk.uncertain_after = f"{path} (a line longer than undone reads)"
     for line in block.lines():
         s = line.strip()
         if not s or s.startswith("#"):

@@ -385,3 +385,17 @@ def test_file_reading_agrees_with_sshd_t_on_public_configurations(case: str) -> 
         assert root.values["sshd.passwordauthentication"] == "no"
         assert root.values["sshd.permitrootlogin"] == "no"
         assert root.values["sshd.x11forwarding"] == "no"
+
+
+def test_a_line_longer_than_undone_reads_makes_the_settings_unknown() -> None:
+    """A cut line could hide a weak algorithm at its end: never a pass on missing data."""
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "posix" / "sshd"
+    text = (folder / "public_upstream_nobody_files.out").read_text()
+    long = "Ciphers " + ",".join(["aes128-ctr"] * 500) + ",3des-cbc"
+    out = text.replace("AuthorizedKeysFile", long + "\nAuthorizedKeysFile", 1)
+    f = probe.parse(RawSection("posix.sshd", out))
+    assert "sshd.ciphers" not in f.values and "longer than undone reads" in f.errors["sshd.ciphers"]
+    root = (folder / "public_upstream_root_sshd_t.out").read_text().replace(
+        "\nciphers ", "\nciphers " + "aes128-ctr," * 500, 1)
+    g = probe.parse(RawSection("posix.sshd", root))
+    assert "sshd.ciphers" not in g.values and "longer than undone reads" in g.errors["sshd.ciphers"]
