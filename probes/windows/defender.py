@@ -182,11 +182,17 @@ def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any
         p["signature_date"] = iso(updated)
         p["signature_age_days"] = age_days(updated, now)
         p["last_update_at"] = iso(updated)
-    if mode is None and (av_on is None or rt_on is None):
-        p["errors"]["realtime_enabled"] = "Defender did not report its running mode"
+    protecting = mode in _PROTECTING or mode is None
+    if mode is not None and not protecting:
+        p["realtime_enabled"] = False  # passive or not running: not protecting, whatever else
+    elif av_on is False or rt_on is False:
+        p["realtime_enabled"] = False
+    elif av_on is None or rt_on is None:
+        p["errors"]["realtime_enabled"] = (
+            "Defender did not report whether antivirus and real-time protection are on"
+        )
     else:
-        protecting = mode in _PROTECTING or mode is None
-        p["realtime_enabled"] = bool(av_on) and bool(rt_on) and protecting
+        p["realtime_enabled"] = True
     running = isinstance(svc, dict) and str(svc.get("state") or "").lower() == "running"
     p["daemon_running"] = bool(mp.get("am_service_enabled")) and running
     _defender_updater(doc, p)

@@ -4,6 +4,7 @@ recorded outputs (tests/fixtures/windows, see SOURCE.md)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from tests.unit._win import doc, parse
 
@@ -155,3 +156,31 @@ def test_defender_updater_comes_from_configuration_not_from_fresh_signatures() -
     g = parse("defender", stdout=json.dumps(unknown))
     assert "av.updater_configured" not in g.values
     assert "Get-MpPreference" in g.errors["av.updater_configured"]
+
+
+# ------------------------------------------------ public Get-MpComputerStatus outputs (SOURCE.md)
+
+
+def _at(name: str) -> datetime:
+    return datetime.fromisoformat(doc("defender", name)["collected_at"].replace("Z", "+00:00"))
+
+
+def test_public_get_mpcomputerstatus_outputs() -> None:
+    f = parse("defender", "public_msdocs_example", at=_at("public_msdocs_example"))
+    v = f.values
+    assert v["defender.mode"] == "normal" and v["av.signature_version"] == "1.377.418.0"
+    assert v["av.engine_version"] == "1.1.19700.3" and v["av.signature_age_days"] == 0.0
+    # RealTimeProtectionEnabled is not in the quoted part: unknown, never "off" or "on"
+    assert "av.realtime_enabled" not in v and "did not report" in f.errors["av.realtime_enabled"]
+    off = parse("defender", "public_writeup_realtime_off", at=_at("public_writeup_realtime_off"))
+    assert off.values["av.realtime_enabled"] is False
+
+
+def test_signatures_a_year_old_yet_not_out_of_date_mean_no_updater() -> None:
+    """A real Get-MpComputerStatus: signatures 352 days old with DefenderSignaturesOutOfDate
+    False. The updater used to be "not out of date", so this machine read as updated."""
+    name = "public_writeup_352_days_not_out_of_date"
+    f = parse("defender", name, at=_at(name))
+    assert f.values["av.signature_age_days"] > 350
+    assert f.values["defender.signatures_out_of_date"] is False
+    assert "av.updater_configured" not in f.values  # nothing says what would update them
