@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from probes.base import Block, Facts, RawSection, guard, split_blocks
+from probes.base import Block, Facts, RawSection, guard, lines, split_blocks
 
 PROVIDES = (
     "gateway.input_policy",
@@ -50,11 +50,12 @@ _PRIORITY = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security
 _TABLE_RE = re.compile(r"^table\s+(\w+)\s+(\S+)\s*\{$")
 _CHAIN_RE = re.compile(r"^chain\s+(\S+)\s*\{$")
 _HOOK_RE = re.compile(
-    r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;]+);(?:\s*policy\s+(\w+);)?"
+    r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;\s][^;]*);"
+    r"(?:\s*policy\s+(\w+);)?"
 )
 _NOISE_RE = re.compile(
-    r'counter(?: packets \d+ bytes \d+)?|comment "[^"]*"|'
-    r'log(?: prefix "[^"]*")?(?: level \w+)?(?: flags [\w,]+)?'
+    r'counter(?: packets \d+ bytes \d+)?|comment "[^"]*(?:"|$)|'
+    r'log(?: prefix "[^"]*(?:"|$))?(?: level \w+)?(?: flags [\w,]+)?'
 )
 _VERDICTS = ("accept", "drop", "reject")
 
@@ -92,7 +93,7 @@ def nft_chains(text: str) -> list[Chain]:
     chains: list[Chain] = []
     family = table = None
     cur: Chain | None = None
-    for raw in text.splitlines():
+    for raw in lines(text):
         line = raw.strip()
         m = _TABLE_RE.match(line)
         if m:
@@ -144,7 +145,7 @@ def _nft_default(chains: list[Chain], hook: str, families: tuple[str, ...]) -> s
 def iptables_default(text: str, chain: str) -> str | None:
     """The default of ``chain`` (INPUT, FORWARD) from ``iptables -S``, or None without it."""
     policy = None
-    for line in text.splitlines():
+    for line in lines(text):
         parts = line.split()
         if parts[:2] == ["-P", chain] and len(parts) >= 3:
             policy = parts[2].lower()

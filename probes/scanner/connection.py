@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 
 from probes.base import Facts, RawSection, guard
+from probes.base import lines as text_lines
 
 PROVIDES = (
     "connection.transport",
@@ -57,7 +58,7 @@ def parse(raw: RawSection) -> Facts:
 
 def _parse(raw: RawSection, facts: Facts) -> None:
     fields: dict[str, str] = {}
-    for line in raw.stdout.splitlines():
+    for line in text_lines(raw.stdout):
         m = _LINE.match(line.strip())
         if m is None or m.group(1) in fields:
             facts.error_all(PROVIDES, "connection record unreadable")

@@ -129,3 +129,15 @@ def test_errors_not_guesses(parser: object, text: str) -> None:
     f = parser(text, CFG, AT)  # type: ignore[operator]
     assert f.values == {}
     assert set(f.errors) == set(derive.PROVIDES)
+
+
+def test_routeros_user_print_in_columns_public() -> None:
+    """Known wrong before: ``/user print`` in its column form (ntc-templates' real capture) gave
+    "no users in the output"."""
+    f = netos.parse_routeros(read("public_ntc_routeros_user_print.txt"),
+                             {"client_admins": ["user1"], "provider_admins": ["admin"]}, AT)
+    assert f.errors == {}
+    a = admins(f)
+    assert list(a) == ["admin", "user1"]
+    assert a["admin"]["rights"] == "full" and a["admin"]["last_login"] == "2023-06-30T01:08:59"
+    assert a["user1"]["enabled"] is True and a["user1"]["owner"] == "client"
