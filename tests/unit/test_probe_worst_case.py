@@ -45,18 +45,7 @@ AT = datetime(2026, 11, 22, tzinfo=UTC)
 #: sections owned by other branches that are still slow on this one; the coordinator empties
 #: this set at merge, when those branches' linear parsers land (they stay in the test: a slow one
 #: is reported as xfail, so the set shrinks only by a decision)
-KNOWN_SLOW: dict[str, str] = {
-    # owned by the "dating" branch (issue 13 §1), which rewrites the apt "Inst" line pattern:
-    # on this branch a line of " [" runs costs seconds
-    "posix.updates": "dating branch: apt Inst line pattern quadratic here",
-    # owned by the "firmware" branch (issue 13 §4): their patterns scan whole outputs with
-    # MULTILINE searches and key/value patterns that are quadratic on runs of spaces
-    "netos.fortios": "firmware branch: quadratic pattern on runs of spaces",
-    "netos.ios": "firmware branch: quadratic pattern on runs of spaces",
-    "netos.opnsense": "firmware branch: quadratic pattern on runs of spaces",
-    "netos.pfsense": "firmware branch: quadratic pattern on runs of spaces",
-    "netos.routeros": "firmware branch: quadratic key/value pattern on runs of spaces",
-}
+KNOWN_SLOW: dict[str, str] = {}  # sections not yet linear, named with the reason (none)
 
 _SEPARATORS = frozenset(':= "([,\t/|-<>{')
 #: the run put into real lines: long enough that a quadratic pattern costs seconds at the cap
