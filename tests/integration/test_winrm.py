@@ -234,7 +234,9 @@ def test_expired_certificate_is_refused_with_the_reason(scan: dict[str, Any]) ->
     assert "expired" in h["error"] and "SHA-256" in h["error"]
     assert scan["servers"]["win-expired"].log.actions == []  # nothing was sent
     r = results(scan["doc"], "win-expired")
-    assert all(x["status"] == "error" for x in r.values())
+    # not checked; only a rule for other platforms (WinRM reaches Windows) does not apply
+    assert any(x["status"] == "error" for x in r.values())
+    assert all(x["status"] == "error" or x["na_reason"] == "platform" for x in r.values())
 
 
 def test_untrusted_certificate_is_refused_with_its_fingerprint(scan: dict[str, Any], certs: Certificates) -> None:
