@@ -199,15 +199,15 @@ def not_applicable(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def roles_line(host: dict[str, Any]) -> str:
-    """The roles that scoped a host's rules, and where they came from, in words."""
-    source = host.get("roles_source")
+def roles_line(host: dict[str, Any]) -> dict[str, str]:
+    """The roles that scoped a host's rules in words (``text``), and what they were inferred
+    from (``basis``, empty when the inventory declares them)."""
     if host.get("roles"):
-        return "role: " + ", ".join(host["roles"]) + " (from the inventory)"
-    if source == "inferred" and host.get("roles_inferred"):
-        return ("role: " + ", ".join(host["roles_inferred"]) + " (inferred: "
-                + one_line(host.get("roles_inferred_from")) + ")")
-    return ""
+        return {"text": "role: " + ", ".join(host["roles"]), "basis": ""}
+    if host.get("roles_source") == "inferred" and host.get("roles_inferred"):
+        return {"text": "role: " + ", ".join(host["roles_inferred"]) + " (inferred)",
+                "basis": "inferred from its facts: " + one_line(host.get("roles_inferred_from"))}
+    return {"text": "", "basis": ""}
 
 
 def waivers(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

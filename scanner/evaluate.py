@@ -17,6 +17,15 @@ value known ("release dates of 12 pending security updates unknown (at least 2 d
 under ``none`` (where true is the failing side). An inexact value never makes a rule pass and
 never makes its ``when`` false. This is one mechanism for every rule; no rule special-cases it.
 
+Every selected rule gives one result per host (DESIGN.md §5, "Nothing silently out of scope"):
+:func:`scope` decides first whether the rule concerns the host at all, and a rule for other
+platforms, for other roles (declared in the inventory, else inferred from the facts by
+scanner/roles.py before evaluation), or judging sections this kind of host does not have is
+``not_applicable`` with that reason (``na_reason``), as is a rule whose ``when`` is false
+(``precondition``). A host whose platform is unknown is never out of scope for its platform:
+a rule for another platform is ``error`` with why (only a declared network's rules are not a
+host's).
+
 Conditions are compiled once per baseline into closures, so evaluating 10,000 hosts × 100 rules
 is a few Python calls per result.
 """
@@ -470,11 +479,6 @@ def _unknown_platform(rule: Rule, host: HostView) -> str:
     return (f"the operating system of this host is not known ({why}), so whether this rule for "
             f"{_words(PLATFORM_WORDS.get(p, p) for p in rule.platforms)} applies cannot be told; "
             "declare the host's platform in the inventory")
-
-
-def applicable(rule: Rule, host: HostView) -> bool:
-    """Whether the rule is judged on this host (scope gives no reason against it)."""
-    return scope(rule, host) is None
 
 
 OBSERVED_LIST_CAP = 20
