@@ -11,7 +11,7 @@ import sys
 
 from scanner import baselines
 from scanner.baselines import Rule
-from scanner.evaluate import PLATFORM_WORDS, describe
+from scanner.evaluate import NOT_HOSTS, PLATFORM_WORDS, describe
 
 SCOPE = (
     "**Scope.** Every selected rule appears for every host in the result document: judged, or "
@@ -29,7 +29,7 @@ def applies_to(rule: Rule, params: dict[str, object] | None = None) -> str:
     if rule.platforms:
         words = [PLATFORM_WORDS.get(p, p) for p in rule.platforms]
         where = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-        if not {"network", "segment"} & set(rule.platforms):
+        if not {"network", *NOT_HOSTS} & set(rule.platforms):
             where += " hosts"
     else:
         where = "every host"

@@ -23,8 +23,8 @@ platforms, for other roles (declared in the inventory, else inferred from the fa
 scanner/roles.py before evaluation), or judging sections this kind of host does not have is
 ``not_applicable`` with that reason (``na_reason``), as is a rule whose ``when`` is false
 (``precondition``). A host whose platform is unknown is never out of scope for its platform:
-a rule for another platform is ``error`` with why (only a declared network's rules are not a
-host's).
+a rule for another platform is ``error`` with why (only the rules of declared networks and cloud
+tenants are never a host's).
 
 Conditions are compiled once per baseline into closures, so evaluating 10,000 hosts × 100 rules
 is a few Python calls per result.
@@ -389,14 +389,18 @@ def _section_problem(host: HostView, needed: tuple[str, ...]) -> str | None:
 TARGET_FAMILIES = ("posix", "windows")  # probe families whose scripts run on the target
 # the platforms a transport can reach when the host's own platform is not known: only WinRM and
 # SNMP are certain (a host reached over SSH may be any of them, Windows with OpenSSH included)
-TRANSPORT_PLATFORMS = {"winrm": ("windows",), "snmp": ("network",), "nmap": ("segment",)}
-SEGMENT = "segment"  # the platform of a declared network's record (scanner/network.py)
+TRANSPORT_PLATFORMS = {"winrm": ("windows",), "snmp": ("network",), "nmap": ("segment",),
+                       "graph": ("m365",), "google": ("google-workspace",)}
+#: platforms of records that are not machines: declared networks, cloud tenants (scanner/cloud)
+NOT_HOSTS = ("segment", "m365", "google-workspace")
 
 PLATFORM_WORDS = {"linux": "Linux", "macos": "macOS", "bsd": "BSD", "windows": "Windows",
-                  "network": "network devices", "segment": "declared networks (nmap)"}
+                  "network": "network devices", "segment": "declared networks (nmap)",
+                  "m365": "Microsoft 365 tenants", "google-workspace": "Google Workspace tenants"}
 HOST_WORDS = {"linux": "a Linux host", "macos": "a macOS host", "bsd": "a BSD host",
               "windows": "a Windows host", "network": "a network device",
-              "segment": "a declared network, not a single host"}
+              "segment": "a declared network, not a single host",
+              "m365": "a Microsoft 365 tenant", "google-workspace": "a Google Workspace tenant"}
 FAMILY_WORDS = {"posix": "Linux, macOS and BSD", "windows": "Windows"}
 
 #: why a selected rule was not judged on a host (a not_applicable result's ``na_reason``)
@@ -435,9 +439,10 @@ def scope(rule: Rule, host: HostView) -> Scope:
         platform = TRANSPORT_PLATFORMS[host.transport][0]
     if rule.platforms:
         if platform is None:  # a host reached over SSH (or locally) whose system is unknown
-            if rule.platforms == (SEGMENT,):
+            if set(rule.platforms) <= set(NOT_HOSTS):  # whatever it is, a host is not these
+                wanted = _words(PLATFORM_WORDS.get(p, p) for p in rule.platforms)
                 return ("not_applicable", "platform",
-                        "does not apply: a rule for declared networks (nmap); this is a host")
+                        f"does not apply: a rule for {wanted}; this is a host")
             if not set(rule.platforms) & set(POSIX_PLATFORMS):
                 return ("error", "platform", UNKNOWN_PLATFORM)
         elif platform not in rule.platforms:

@@ -133,7 +133,7 @@ def infer(rec: Mapping[str, Any]) -> tuple[list[str], str]:
         why = (f"os.family {fam!r} is not one undone knows" if isinstance(fam, str)
                else f"os.family: {errors.get('os.family', 'not collected')}")
         return [], f"the operating system is not known ({why})"
-    return [], f"platform {platform} has no roles"
+    return [], f"not a machine (platform {platform}): no roles"
 
 
 def assign(rec: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from probes import sections
 from probes.base import RawSection
 from reports import console, html
 from scanner import baselines, roles
-from scanner.evaluate import NA_REASONS, compile_rules, evaluate_host, scope
+from scanner.evaluate import NA_REASONS, NOT_HOSTS, compile_rules, evaluate_host, scope
 from scanner.history import History
 from scanner.inventory import ROLES, Contract
 from scanner.scan import host_view, summarise
@@ -40,11 +40,16 @@ AT = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)
 SECTIONS = sections()
 BASELINES = baselines.load()
 RULES = [r for b in BASELINES for r in b.rules]
+# the cloud tenants' rules too (not in the default selection yet): never a machine's
+_CLOUD = [b for b in baselines.load([str(ROOT / "baselines" / "cloud.yaml")]) if b.name == "cloud"]
+CLOUD = [r for b in _CLOUD for r in b.rules]
 BY_ID = {r.id: r for r in RULES}
 PARAMS: dict[str, Any] = {}
-for _b in BASELINES:
+for _b in BASELINES + _CLOUD:
     PARAMS.update(_b.params)
 COMPILED = compile_rules(RULES, PARAMS)
+EVERY = compile_rules(RULES + CLOUD, PARAMS)  # the property test's selection to draw from
+BY_ID.update({r.id: r for r in CLOUD})
 MALWARE_BACKUP = [r.id for r in RULES if r.control in ("malware-protection", "backup")
                   and "linux" in r.platforms]
 STATUSES = {"pass", "fail", "error", "not_applicable", "waived", "manual"}
@@ -118,6 +123,8 @@ def estate() -> list[dict[str, Any]]:
                          transport="nmap", secs=["net.nmap", "scanner.connection"]),
                 "network": {"name": "lan", "cidr": "192.0.2.0/24", "internet_facing": False,
                             "allowed_ports": []}})
+    out.append(record("tenant:school", "m365", {}, transport="graph",
+                      secs=["cloud.entra", "scanner.connection"]))
     return out
 
 
@@ -277,7 +284,7 @@ def test_an_unknown_system_gets_its_rules_as_errors_with_why_never_not_applicabl
     out = evaluated(one("odd01"))
     for r in out["results"]:
         rule = BY_ID[r["rule"]]
-        if rule.platforms == ("segment",):  # a host is never a declared network
+        if rule.platforms and set(rule.platforms) <= set(NOT_HOSTS):  # never a host's
             assert r["na_reason"] == "platform"
         elif r["status"] == "not_applicable":
             assert r["na_reason"] == "precondition", r
@@ -313,14 +320,14 @@ def test_an_unreachable_host_keeps_its_rules_as_not_checked() -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(picks=st.lists(st.booleans(), min_size=len(COMPILED), max_size=len(COMPILED)),
+@given(picks=st.lists(st.booleans(), min_size=len(EVERY), max_size=len(EVERY)),
        declared=st.lists(st.one_of(st.just(()), st.lists(st.sampled_from(ROLES), min_size=1,
                                                          max_size=3, unique=True)
                                    .map(tuple)),
                          min_size=len(ESTATE), max_size=len(ESTATE)))
 def test_every_selected_rule_appears_for_every_host(picks: list[bool],
                                                      declared: list[tuple[str, ...]]) -> None:
-    selected = [cr for cr, keep in zip(COMPILED, picks, strict=True) if keep]
+    selected = [cr for cr, keep in zip(EVERY, picks, strict=True) if keep]
     for base, roles_ in zip(ESTATE, declared, strict=True):
         out = evaluated({**base, "roles": list(roles_)}, selected)
         rec, res = out["rec"], out["results"]
@@ -343,7 +350,8 @@ def test_every_selected_rule_appears_for_every_host(picks: list[bool],
                 assert not set(rule.roles) & set(scoped), r
             if r.get("na_reason") == "platform" and rec["platform"] is None \
                     and rec["transport"] in ("ssh", "local"):
-                assert rule.platforms == ("segment",), r  # unknown system: not checked, not n/a
+                # an unknown system: not checked, not "does not apply" (unless not a machine's)
+                assert rule.platforms and set(rule.platforms) <= set(NOT_HOSTS), r
 
 
 # -- the whole path: scan this machine with no inventory ---------------------------------------
