@@ -30,6 +30,7 @@ from scanner.batch import DEFAULT_SECTION_CAP, DEFAULT_TOTAL_CAP, build
 from scanner.errors import CollectError, HostKeyError
 from scanner.evaluate import POSIX_PLATFORMS
 from scanner.inventory import Host
+from scanner.roles import INFERABLE
 from scanner.transports import INTERRUPTED, Stream, local, one_line, ssh
 from scanner.transports import winrm as winrm_transport
 
@@ -82,15 +83,18 @@ def _iso(dt: datetime) -> str:
 
 
 def plan(host: Host, rules: list[Rule]) -> list[Section]:
-    """The sections this host needs: those its applicable rules require, for its transport."""
+    """The sections this host needs: those its applicable rules require, for its transport.
+    Without declared roles, the host's roles are inferred from the facts this collects
+    (scanner/roles.py): the rules of every role it could be inferred to have are planned."""
     family = FAMILY_OF_TRANSPORT.get(host.transport)
     if family is None:
         return []
     default = ("windows",) if family == "windows" else POSIX_PLATFORMS
     platforms = (host.platform,) if host.platform else default
     wanted: set[str] = set(ALWAYS)
+    roles = set(host.roles or INFERABLE[family])
     for r in rules:
-        if r.roles and not set(r.roles) & set(host.roles):
+        if r.roles and not set(r.roles) & roles:
             continue
         if r.platforms and not set(r.platforms) & set(platforms):
             continue
