@@ -54,17 +54,31 @@ def _xscale(times: list[datetime], x0: float, x1: float) -> Any:
 
 
 def _date_ticks(times: list[datetime], x: Any, n: int = 6) -> list[dict[str, Any]]:
+    """Up to ``n`` ticks, each label once: dates (with the year for spans of a year or more),
+    or times of day when everything falls within two days, so scans that share a day never
+    repeat one date along the axis."""
     if not times:
         return []
     lo, hi = min(times), max(times)
     if lo == hi:
         return [{"x": x(lo), "label": f"{lo.day} {lo:%b %Y}"}]
-    step = (hi - lo) / (n - 1)
-    ticks = []
+    span = hi - lo
+    distinct_days = len({t.date() for t in times})
+
+    def label(t: datetime) -> str:
+        if span.days < 2:
+            return f"{t.day} {t:%b %H:%M}"
+        return f"{t.day} {t:%b}" if span.days < 300 else f"{t:%b %Y}"
+    if span.days >= 2:
+        n = max(2, min(n, distinct_days))
+    step = span / (n - 1)
+    ticks: list[dict[str, Any]] = []
     for i in range(n):
         t = lo + step * i
-        ticks.append({"x": x(t), "label": f"{t.day} {t:%b}" if (hi - lo).days < 300
-                      else f"{t:%b %Y}"})
+        text = label(t)
+        if ticks and ticks[-1]["label"] == text:
+            continue
+        ticks.append({"x": x(t), "label": text})
     return ticks
 
 

@@ -105,8 +105,7 @@ def test_report_modes(setup: dict[str, str]) -> None:
     assert rebuilt["scan"]["reconstructed"] is True and len(ours) == 4
     p = undone("report", "--diff", "previous", "latest", "--format", "json", env=env)
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout)["counts"] == {"new": 0, "regressed": 0, "fixed": 0,
-                                               "still_overdue": 0}
+    assert sum(json.loads(p.stdout)["counts"].values()) == 0  # nothing changed
     p = undone("report", "--from", "2020-01-01", "--format", "html", env=env)
     assert p.returncode == 0 and "Contract review" in p.stdout
     p = undone("report", "--from", "2020-01-01", "--format", "markdown", env=env)
@@ -132,7 +131,7 @@ def test_diff_of_two_json_files(setup: dict[str, str]) -> None:
     first = json.loads((out / "a.json").read_text())
     assert all(r["first_seen"] is None for r in first["results"])
     p = undone("report", "--diff", str(out / "a.json"), str(out / "b.json"))
-    assert p.returncode == 0 and "0 new, 0 regressed, 0 fixed" in p.stdout
+    assert p.returncode == 0 and "no change" in p.stdout, p.stdout
 
 
 def test_scan_with_evidence(setup: dict[str, str]) -> None:
