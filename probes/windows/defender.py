@@ -32,6 +32,11 @@ Facts (beside ``av.*``)::
 
 With Defender not installed (a server without the feature) or unreadable, ``defender.installed``
 is false or an error, and the ``av.*`` facts come from Security Center alone.
+
+What could not be read stays unknown: a WinDefend service that could not be read makes
+``daemon_running`` an error (not "stopped"); a product type that could not be read makes
+``defender.other_av_active`` an error (whether Security Center exists depends on the edition);
+the versions Defender shows as "0.0.0.0" when nothing is loaded are no versions (null).
 """
 
 from __future__ import annotations
