@@ -225,7 +225,7 @@ def collect_host(
             rec["connection"] = {"transport": "ssh", "host_key": key}
             _record_connection(rec, {
                 "transport": "ssh",
-                "host_key": "changed" if e.changed else "unknown",
+                "host_key": e.state,
                 "host_key_type": e.key_type,
                 "host_key_fingerprint": e.fingerprint,
                 "known_fingerprint": e.expected,

@@ -32,6 +32,11 @@ Facts (beside ``av.*``)::
 
 With Defender not installed (a server without the feature) or unreadable, ``defender.installed``
 is false or an error, and the ``av.*`` facts come from Security Center alone.
+
+What could not be read stays unknown: a WinDefend service that could not be read makes
+``daemon_running`` an error (not "stopped"); a product type that could not be read makes
+``defender.other_av_active`` an error (whether Security Center exists depends on the edition);
+the versions Defender shows as "0.0.0.0" when nothing is loaded are no versions (null).
 """
 
 from __future__ import annotations
@@ -166,9 +171,9 @@ def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any
     facts.set("defender.signatures_out_of_date", stale if isinstance(stale, bool) else None)
 
     p = _product(DEFENDER, verified=False)
-    p["version"] = mp.get("product_version") or None
-    p["engine_version"] = mp.get("engine_version") or None
-    p["signature_version"] = mp.get("signature_version") or None
+    p["version"] = _version(mp.get("product_version"))
+    p["engine_version"] = _version(mp.get("engine_version"))
+    p["signature_version"] = _version(mp.get("signature_version"))
     p["uses_signatures"] = True
     updated = when(mp.get("signature_updated"))
     age = number(mp.get("signature_age"))
@@ -194,7 +199,12 @@ def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any
     else:
         p["realtime_enabled"] = True
     running = isinstance(svc, dict) and str(svc.get("state") or "").lower() == "running"
-    p["daemon_running"] = bool(mp.get("am_service_enabled")) and running
+    if mp.get("am_service_enabled") is False or (svc_why is None and not running):
+        p["daemon_running"] = False
+    elif svc_why is not None:
+        p["errors"]["daemon_running"] = svc_why  # unread is not "stopped"
+    else:
+        p["daemon_running"] = mp.get("am_service_enabled") is True
     _defender_updater(doc, p)
     scans = [
         d for d in (when(mp.get("quick_scan_end")), when(mp.get("full_scan_end"))) if d is not None
@@ -217,6 +227,13 @@ def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any
         }
     )
     return p
+
+
+def _version(value: Any) -> str | None:
+    """A version Defender reports; "0.0.0.0" is what it shows when nothing is loaded (its engine
+    and signatures while it is not running): no version, not a version."""
+    text = str(value or "").strip()
+    return None if not text or text.strip("0.") == "" else text
 
 
 def _defender_updater(doc: dict[str, Any], p: dict[str, Any]) -> None:
@@ -262,6 +279,10 @@ def _security_center(
     if doc.get("security_center") is None:
         if kind == "workstation":  # a client edition has one: it should have been read
             return [], "Security Center: not in the section's output"
+        if kind is None:  # the edition is unknown: so is whether Security Center exists
+            _, why = read(doc, "product_type", "product type")
+            reason = why or "no product type"
+            return [], f"Security Center not read: the Windows edition is unknown ({reason})"
         return [], None
     items, why = read(doc, "security_center", "Security Center (root\\SecurityCenter2)")
     if why is not None:
