@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from reports import access, clean, model
+from reports import access, clean, model, tenants
 
 CONTROL_TITLES = {
     "firewalls": "Firewalls",
@@ -172,6 +172,7 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
 
     # who can administer each system: the client, the provider (reports/access.py)
     access.print_console(doc, console)
+    tenants.print_console(doc, console)  # and each cloud tenant (reports/tenants.py)
 
     console.print()
     assessed = model.not_assessed(doc)

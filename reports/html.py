@@ -115,11 +115,7 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
             for c in controls]),
         "hosts": model.by_host(doc),
         "rule_heading": lambda r: model.heading(rules.get(r["rule"]) or {}, r["title"]),
-        "access_rows": ([r for r, host in zip(access.access_view(doc),
-                                              [x for x in doc.get("hosts") or []
-                                               if isinstance(x, dict)], strict=True)
-                         if not tenants.is_tenant(host)]
-                        if access.in_use(doc) else []),
+        "access_rows": access.access_view(doc) if access.in_use(doc) else [],
         "tenant_rows": tenants.tenant_view(doc),
         "trend_chart": _trend(doc),
         "undated_firmware": undated.devices(doc),

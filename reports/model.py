@@ -415,7 +415,8 @@ def control_verdicts(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for c in by_control(doc):
         n = c["counts"]
         if c["control"] in whole:
-            verdict, words = "none", "Not assessed"
+            verdict = "none"
+            words = "Not assessed" if whole[c["control"]]["not_run"] else "Does not apply"
         elif n.get("fail", 0):
             verdict, words = "bad", "Not done"
         elif n.get("pass", 0) or n.get("waived", 0):
