@@ -62,8 +62,12 @@ KIND_WORDS = {"new": "new", "regressed": "came back", "became_overdue": "became 
 OUT_OF_SCOPE = ("platform", "role", "sections")
 
 
-def _entry(old: dict[str, Any] | None, new: dict[str, Any], why: str = "") -> dict[str, Any]:
+def _entry(old: dict[str, Any] | None, new: dict[str, Any], why: str = "",
+           rules: dict[str, Any] | None = None) -> dict[str, Any]:
     e = {"host": new["host"], "rule": new["rule"], "title": new["title"],
+         # what is wrong, in the rule's words (never "Not done: No ..."), for the kinds about
+         # failing results; the others read with the rule's title (the compliant state)
+         "heading": model.heading((rules or {}).get(new["rule"]) or {}, new["title"]),
          "control": new["control"], "severity": new["severity"], "owner": new["owner"],
          "old_status": old["status"] if old else None, "new_status": new["status"],
          "first_seen": new.get("first_seen") or (old or {}).get("first_seen"),
@@ -116,6 +120,7 @@ def classify(old: dict[str, Any] | None, new: dict[str, Any] | None,
 
 def build(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     before = {(r["host"], r["rule"]): r for r in old.get("results", [])}
+    rules = {**(old.get("rules") or {}), **(new.get("rules") or {})}
     old_started = str((old.get("scan") or {}).get("started_at") or "")
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in (*KINDS, *HOST_KINDS)}
     seen = set()
@@ -125,10 +130,10 @@ def build(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         o = before.get(key)
         kind = classify(o, r, old_started)
         if kind is not None:
-            out[kind[0]].append(_entry(o, r, kind[1]))
+            out[kind[0]].append(_entry(o, r, kind[1], rules))
     for key, o in before.items():
         if key not in seen and o["status"] in FAILING:
-            out["no_longer_checked"].append({**_entry(o, o, "not in the new scan"),
+            out["no_longer_checked"].append({**_entry(o, o, "not in the new scan", rules),
                                              "new_status": None, "overdue_days": None})
     was_reachable = {h["name"]: bool(h.get("reachable")) for h in old.get("hosts", [])}
     for h in new.get("hosts", []):
@@ -154,6 +159,15 @@ def build(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             "estate": (new.get("scan") or {}).get("estate") or {},
             "scans": {"old": head(old), "new": head(new)},
             "counts": {k: len(v) for k, v in out.items()}, "changes": out}
+
+
+FAILING_KINDS = ("new", "regressed", "became_overdue", "still_overdue", "no_longer_waived",
+                 "newly_waived")
+
+
+def _label(kind: str, e: dict[str, Any]) -> str:
+    """What to call an entry: what is wrong for a failing one, the rule's title otherwise."""
+    return str(e.get("heading") or e["title"]) if kind in FAILING_KINDS else str(e["title"])
 
 
 def counts_line(counts: dict[str, int], empty: str = "no change") -> str:
@@ -189,7 +203,7 @@ def _console(diff: dict[str, Any], out: TextIO, color: bool | None, width: int |
                 con.print(line)
                 continue
             line.append(f" [{e['severity']}] {clean(e['host'])} {clean(e['rule'])} ")
-            line.append(clean(e["title"]))
+            line.append(clean(_label(kind, e)))
             if e.get("overdue_days"):
                 line.append(f"  ({e['overdue_days']} days overdue)", style="red")
             if e.get("why"):
@@ -218,7 +232,7 @@ def _markdown(diff: dict[str, Any], out: TextIO) -> None:
                   "|---|---|---|---|---:|"]
         for e in entries:
             why = f" ({esc(e['why'])})" if e.get("why") else ""
-            lines.append(f"| {markdown.cell(e['host'])} | {esc(e['rule'])} {esc(e['title'])}"
+            lines.append(f"| {markdown.cell(e['host'])} | {esc(e['rule'])} {esc(_label(kind, e))}"
                          f"{why} | {esc(e['severity'])} | {model.day(e['first_seen'])} | "
                          f"{e['overdue_days'] or ''} |")
         lines.append("")
@@ -238,6 +252,7 @@ def render(diff: dict[str, Any], out: TextIO, fmt: str = "console", color: bool 
 
         out.write(html.environment().get_template("diff.html.j2").render(
             diff=diff, kinds=KINDS, host_kinds=HOST_KINDS, kind_titles=KIND_TITLES,
+            label=_label,
             counts_line=counts_line(diff["counts"]),
             version=(diff.get("tool") or {}).get("version", "")))
     else:

@@ -202,3 +202,25 @@ def test_the_json_document_validates(scans: dict[str, Any]) -> None:
                          "scan.schema.json").read_text())
     for k in ("live1", "live2", "rebuilt1", "rebuilt2"):
         jsonschema.validate(json.loads(_json(scans[k])), schema)
+
+
+def test_no_double_negatives_and_advice_for_the_hosts_own_platform(
+        scans: dict[str, Any]) -> None:
+    from reports import diff
+
+    doc = scans["live2"]
+    texts = []
+    for render in (console.render, html.render, markdown.render):
+        buf = io.StringIO()
+        render(doc, buf)
+        texts.append(buf.getvalue())
+    texts.append(diff.text(diff.build(scans["live1"], doc)))
+    for text in texts:
+        assert not re.search(r"Not done: (No|Not|Nothing|Never|None)\b", text)
+    # a Linux host's firewall item asks for ufw/nftables, never for PowerShell
+    items = {it["rule"]: it for it in model.items(doc, ("provider", "client", "shared"))}
+    fw = items["CE-FW-001"]
+    platforms = {h["name"]: h.get("platform") for h in doc["hosts"]}
+    assert {platforms[h] for h in fw["hosts"]} == {"linux"}
+    asked = " ".join(text for _, text in fw["advice"])
+    assert "ufw" in asked and "Set-NetFirewallProfile" not in asked
