@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?:\|([a-z_]+)(?::([^{}|]{1,60}))?)?\}")
 MAX_VALUE = 300  # characters of one filled value
@@ -108,7 +109,12 @@ def conditions(spec: Mapping[str, Any]) -> list[Any]:
 Bases = Mapping[str, Mapping[str, Any]]
 
 
+_SPACES = re.compile(r"\s\s|[\t\n\r\f\v]")
+
+
 def _cut(text: str, limit: int = MAX_VALUE) -> str:
+    if len(text) <= limit and not _SPACES.search(text):
+        return text.strip(" ")  # the common case: one short line
     text = " ".join(text[: limit * 4].split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -120,6 +126,17 @@ def _number(v: Any) -> str:
 
 
 def _day(v: Any) -> str | None:
+    if isinstance(v, str):
+        return _day_text(v)
+    return _day_value(v)
+
+
+@lru_cache(maxsize=4096)
+def _day_text(v: str) -> str | None:
+    return _day_value(v)
+
+
+def _day_value(v: Any) -> str | None:
     if isinstance(v, datetime):
         dt = v.astimezone(UTC)
     elif isinstance(v, date):
@@ -156,6 +173,8 @@ def _join(items: list[str], total: int | None = None, shown: int = LIST_SHOWN) -
 
 
 def _plain(v: Any) -> str:
+    if isinstance(v, str):
+        return _cut(v)
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -318,6 +337,12 @@ FILTERS: dict[str, Filter] = {
 WITH_ARGUMENT = frozenset({"of"})
 
 
+# per placeholder (fact, filter, argument): the last list or mapping filled and its words. A host's
+# list is read by several rules (CE-SU-002 and PM-UPD-001 both list its pending updates); only
+# the last object is kept, and it is compared by identity, so nothing stale is ever reused.
+_LAST_VALUE: dict[tuple[str, str, str], tuple[Any, str, str | None]] = {}
+
+
 def fill(t: Template, facts: Mapping[str, Any], bases: Bases) -> str | None:
     """The template with the host's values, or None when a placeholder has no value."""
     out: list[str] = []
@@ -329,7 +354,17 @@ def fill(t: Template, facts: Mapping[str, Any], bases: Bases) -> str | None:
         v = facts.get(fact)
         if v is None:
             return None
-        text = FILTERS.get(flt, _f_plain)(v, fact, bases, arg)
+        if isinstance(v, list | dict):  # the same object as last time: the same words
+            key = (fact, flt, arg)
+            seen = _LAST_VALUE.get(key)
+            basis = str((bases.get(fact) or {}).get("basis") or "") if bases else ""
+            if seen is not None and seen[0] is v and seen[1] == basis:
+                text = seen[2]
+            else:
+                text = FILTERS.get(flt, _f_plain)(v, fact, bases, arg)
+                _LAST_VALUE[key] = (v, basis, text)
+        else:
+            text = FILTERS.get(flt, _f_plain)(v, fact, bases, arg)
         if text is None or text == "":
             return None
         out.append(_cut(text, MAX_TEXT if flt == "updates" else MAX_VALUE))
@@ -339,17 +374,68 @@ def fill(t: Template, facts: Mapping[str, Any], bases: Bases) -> str | None:
 Condition = Callable[..., tuple[Any, ...]]
 
 
+_SCALARS = (str, int, float, bool, type(None))
+MEMO_SIZE = 4096
+IDENTITY_SIZE = 256
+
+
 @dataclass(frozen=True)
 class Compiled:
     """A rule's finding ready to fill: the heading, the alternatives (condition or None, template)
-    and the advice per platform."""
+    and the advice per platform. ``facts``: every fact it reads; when they are all plain values
+    the sentence is remembered for those values (many hosts share them), so filling costs a
+    dictionary look-up after the first host."""
 
     title: str
     alternatives: tuple[tuple[Condition | None, Template], ...]
     advice: tuple[tuple[str, str], ...] = ()
+    facts: tuple[str, ...] = ()
+    memo: dict[tuple[Any, ...], tuple[str | None, tuple[Any, ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
+    by_identity: dict[tuple[Any, ...], tuple[str | None, tuple[Any, ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def text(self, facts: Mapping[str, Any], errors: Mapping[str, str], bases: Bases
              ) -> str | None:
+        # (errors never change the words: a condition on a fact in error is not true, as on
+        # a missing one, and a placeholder without a value is skipped either way)
+        if not self.facts:
+            return self._text(facts, errors, bases)
+        state: tuple[Any, ...] = ()
+        if bases:
+            state = tuple(str((bases.get(f) or {}).get("basis") or "") for f in self.facts)
+        # 1. the same objects as a recent call (copies of a rule on one host, hosts sharing
+        # values): each entry keeps its objects alive, so an identity is never reused for
+        # another object while it is remembered
+        ident: tuple[Any, ...] = tuple(map(id, map(facts.get, self.facts)))
+        if state:
+            ident += state
+        got = self.by_identity.get(ident)
+        if got is not None:
+            return got[0]
+        values = tuple(map(facts.get, self.facts))
+        # 2. the same plain values (text, numbers; a fact is of one type on every host, so True
+        # and 1 never meet in one key), lists and mappings by identity (kept alive by the entry)
+        key = (tuple(id(v) if isinstance(v, list | dict) else v for v in values), state)
+        try:
+            hit: Any = self.memo.get(key, self)
+        except TypeError:  # a value neither plain nor a list or a mapping: fill it
+            hit, key = self, None  # type: ignore[assignment]
+        if hit is self:
+            hit = self._text(facts, errors, bases)
+            if key is not None:
+                if len(self.memo) >= MEMO_SIZE:
+                    self.memo.clear()
+                self.memo[key] = (hit, values)
+        else:
+            hit = hit[0]
+        if len(self.by_identity) >= IDENTITY_SIZE:
+            self.by_identity.clear()
+        self.by_identity[ident] = (hit, values)
+        return cast("str | None", hit)
+
+    def _text(self, facts: Mapping[str, Any], errors: Mapping[str, str], bases: Bases
+              ) -> str | None:
         for cond, t in self.alternatives:
             if cond is not None and cond(facts, errors, bases)[0] is not True:
                 continue
@@ -364,8 +450,22 @@ def compile_finding(spec: Mapping[str, Any] | None,
     """``spec`` (a rule's ``finding``) ready to fill; ``condition`` compiles a ``when``."""
     if not spec:
         return None
+    texts = _text_of(spec.get("text"))
     alts = tuple((condition(w) if w is not None else None, parse(" ".join(text.split())))
-                 for w, text in _text_of(spec.get("text")))
+                 for w, text in texts)
     advice = tuple((str(k), " ".join(str(v).split()))
                    for k, v in (spec.get("advice") or {}).items())
-    return Compiled(" ".join(str(spec.get("title") or "").split()), alts, advice)
+    read = [f for _, t in alts for f in t.facts]
+    for w, _ in texts:
+        read += _condition_facts(w)
+    return Compiled(" ".join(str(spec.get("title") or "").split()), alts, advice,
+                    tuple(dict.fromkeys(read)))
+
+
+def _condition_facts(cond: Any) -> list[str]:
+    if not isinstance(cond, dict):
+        return []
+    if "fact" in cond:
+        return [str(cond["fact"])]
+    return [f for k in ("all", "any", "none") for c in cond.get(k) or [] for f in
+            _condition_facts(c)]
