@@ -375,6 +375,42 @@ Condition = Callable[..., tuple[Any, ...]]
 
 
 _SCALARS = (str, int, float, bool, type(None))
+FREEZE_LIMIT = 64  # items of a list or mapping frozen into a key; bigger ones are filled
+
+
+def _freeze(v: Any) -> Any:
+    """``v`` as a hashable key: lists as tuples, mappings as tuples of items (in their order);
+    TypeError when too big or not plain data."""
+    if isinstance(v, _SCALARS):
+        return v
+    if isinstance(v, list):
+        if len(v) > FREEZE_LIMIT:
+            raise TypeError("too long")
+        return tuple(map(_freeze, v))
+    if isinstance(v, dict):
+        if len(v) > FREEZE_LIMIT:
+            raise TypeError("too big")
+        return tuple((k, _freeze(x)) for k, x in v.items())
+    raise TypeError(type(v).__name__)
+
+
+# lists and mappings frozen lately, by identity (each kept alive with its frozen form): a host's
+# list is read by several rules, and freezing it once is enough
+_FROZEN: dict[int, tuple[Any, Any]] = {}
+FROZEN_SIZE = 1024
+
+
+def _frozen(v: Any) -> Any:
+    if isinstance(v, _SCALARS):
+        return v
+    seen = _FROZEN.get(id(v))
+    if seen is not None and seen[0] is v:
+        return seen[1]
+    f = _freeze(v)
+    if len(_FROZEN) >= FROZEN_SIZE:
+        _FROZEN.clear()
+    _FROZEN[id(v)] = (v, f)
+    return f
 MEMO_SIZE = 4096
 IDENTITY_SIZE = 256
 
@@ -390,8 +426,8 @@ class Compiled:
     alternatives: tuple[tuple[Condition | None, Template], ...]
     advice: tuple[tuple[str, str], ...] = ()
     facts: tuple[str, ...] = ()
-    memo: dict[tuple[Any, ...], tuple[str | None, tuple[Any, ...]]] = field(
-        default_factory=dict, compare=False, repr=False)
+    memo: dict[tuple[Any, ...], str | None] = field(default_factory=dict, compare=False,
+                                                    repr=False)
     by_identity: dict[tuple[Any, ...], tuple[str | None, tuple[Any, ...]]] = field(
         default_factory=dict, compare=False, repr=False)
 
@@ -414,21 +450,20 @@ class Compiled:
         if got is not None:
             return got[0]
         values = tuple(map(facts.get, self.facts))
-        # 2. the same plain values (text, numbers; a fact is of one type on every host, so True
-        # and 1 never meet in one key), lists and mappings by identity (kept alive by the entry)
-        key = (tuple(id(v) if isinstance(v, list | dict) else v for v in values), state)
+        # 2. the same values (text, numbers, and small lists and mappings of them, frozen:
+        # hosts at one patch level have equal pending lists); a fact is of one type on every
+        # host, so True and 1 never meet in one key
         try:
-            hit: Any = self.memo.get(key, self)
-        except TypeError:  # a value neither plain nor a list or a mapping: fill it
-            hit, key = self, None  # type: ignore[assignment]
+            key: tuple[Any, ...] | None = (tuple(map(_frozen, values)), state)
+            hit: Any = self.memo.get(key, self)  # type: ignore[arg-type]
+        except TypeError:  # too big or not plain: fill it
+            hit, key = self, None
         if hit is self:
             hit = self._text(facts, errors, bases)
             if key is not None:
                 if len(self.memo) >= MEMO_SIZE:
                     self.memo.clear()
-                self.memo[key] = (hit, values)
-        else:
-            hit = hit[0]
+                self.memo[key] = hit
         if len(self.by_identity) >= IDENTITY_SIZE:
             self.by_identity.clear()
         self.by_identity[ident] = (hit, values)
