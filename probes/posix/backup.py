@@ -389,8 +389,11 @@ def _restic(
     try:
         snaps = _json_line(block.text, "[")
     except ValueError as e:
-        _error(r, f"restic snapshots: unexpected output ({e}): {_first_line(block.text)!r}")
-        return
+        if any(ln.strip() == "null" for ln in block.lines()):
+            snaps = []  # restic before 0.11 prints null for no snapshots (restic issue #2979)
+        else:
+            _error(r, f"restic snapshots: unexpected output ({e}): {_first_line(block.text)!r}")
+            return
     damaged = [ln.strip() for ln in block.lines() if "could not load snapshot" in ln]
     if damaged:
         # restic skips a snapshot it cannot decrypt and still exits 0: never a pass on that
@@ -531,9 +534,19 @@ def _tree(
     return out
 
 
-_RSNAP_LOG = re.compile(
-    r"^\[(?P<when>[^\]]+)\]\s+\S*rsnapshot\s+(?P<interval>\S+):\s+(?P<what>.*)$"
-)
+def _rsnap_line(line: str) -> tuple[str, str] | None:
+    """(time text, what) of an rsnapshot log line ``[TIME] /usr/bin/rsnapshot [-c FILE ...]
+    INTERVAL: WHAT``; None for its other lines (the commands it logs at higher verbosity)."""
+    if not line.startswith("["):
+        return None
+    when, sep, rest = line[1:].partition("]")
+    head, sep2, what = rest.partition(": ")
+    words = head.split()
+    if not sep or not sep2 or len(words) < 2 or not words[0].endswith("rsnapshot"):
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", words[-1]):
+        return None
+    return when, what.strip()
 
 
 def _rsnap_time(text: str, offset: timezone) -> datetime | None:
@@ -563,11 +576,11 @@ def _rsnapshot(
     if log is not None and log.ok:
         last: tuple[datetime, str] | None = None
         for line in log.lines():
-            m = _RSNAP_LOG.match(line.strip())
-            if not m:
+            parts = _rsnap_line(line.strip())
+            if parts is None:
                 continue
-            when = _rsnap_time(m.group("when"), clock.offset)
-            what = m.group("what")
+            when = _rsnap_time(parts[0], clock.offset)
+            what = parts[1]
             if when is None:
                 continue
             if what.startswith("completed successfully"):

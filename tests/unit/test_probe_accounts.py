@@ -507,3 +507,37 @@ def test_a_sudoers_rule_longer_than_a_parsed_line_keeps_its_nopasswd() -> None:
                                    collected_at=datetime(2026, 11, 22, tzinfo=UTC)))
     assert any("NOPASSWD" in n["entry"] for n in facts.values["sudo.nopasswd"])
     assert "user00999" in facts.values["accounts.sudoers_users"]
+
+
+# --------------------------- second round: a distribution-style sudoers, real lastlog outputs
+
+
+def _public2(case: str) -> Facts:
+    text = (FIXTURES / f"public_{case}_root.out").read_text()
+    return probe.parse(RawSection("posix.accounts", text,
+                                  collected_at=datetime(2026, 12, 7, 12, 0, tzinfo=UTC)))
+
+
+def test_docker_base_image_sudoers_groups_and_passwd_tags() -> None:
+    """A published base image's sudoers (SOURCE.md): ``NOPASSWD:ALL`` without a space counts,
+    ``PASSWD:ALL`` does not; groups the rules name that /etc/group lacks are listed as such."""
+    f = _public2("dockerosbase_sudoers")
+    entries = [n["entry"] for n in f.values["sudo.nopasswd"]]
+    assert entries == ["%wheel ALL=(ALL) NOPASSWD:ALL", "%sudo ALL=(ALL) NOPASSWD:ALL",
+                       "%docker ALL=(ALL) NOPASSWD:ALL"]
+    assert f.values["accounts.sudoers_users"] == ["root"]  # the sudo group is empty here
+    dangling = {a["name"] for a in f.values["access.admins"] if a["name"].startswith("%")}
+    assert dangling == {"%wheel", "%admin", "%sudoer", "%docker"}
+
+
+def test_lastlog_outputs_from_other_systems() -> None:
+    centos = _public2("lastlog_centos_philipding").values["accounts.last_login"]
+    assert centos["root"] == "2013-12-17T01:40:48Z"  # "Tue Dec 17 09:40:48 +0800 2013"
+    assert centos["mysql"] is None and len(centos) == 24
+    vyos = _public2("lastlog_vyos_1940").values["accounts.last_login"]
+    assert vyos == dict.fromkeys(["root", "daemon", "bin", "sys", "sync"])
+    # a Chinese-locale lastlog (the section runs under LC_ALL=C, so this is not its input): an
+    # error, never dates read wrong
+    zh = _public2("lastlog_centos7_zh_feiniao112")
+    assert "accounts.last_login" not in zh.values
+    assert "header" in zh.errors["accounts.last_login"]

@@ -484,3 +484,38 @@ def test_restic_snapshots_on_one_line_longer_than_a_parsed_line() -> None:
                                    collected_at=datetime(2026, 12, 7, tzinfo=UTC)))
     repo = facts.values["backup.repositories"][0]
     assert repo["status"] == "ok" and repo["snapshots"] == 403
+
+
+# ----------------------------------- second round: restic before 0.11, real rsnapshot logs
+
+
+def test_restic_before_0_11_prints_null_for_no_snapshots() -> None:
+    """restic 0.9/0.10 (Debian 10, Ubuntu 20.04) print ``null`` for a repository without
+    snapshots (restic issue #2979). Before, that was "unexpected output", an error where a
+    person reads "no snapshots"; now: readable, no snapshot, so no success to count."""
+    r = _public("public_restic_null_empty_repo")
+    assert r["status"] == "ok" and r["error"] is None
+    assert r["snapshots"] == 0 and r["last_success_at"] is None
+
+
+def _rsnapshot_found(case: str) -> dict[str, Any]:
+    facts = parse(text(case), config(case), datetime(2026, 12, 7, tzinfo=UTC))
+    found = [r for r in facts.values["backup.repositories"] if r["kind"] == "rsnapshot"]
+    assert len(found) == 1
+    return dict(found[0])
+
+
+def test_rsnapshot_log_of_a_real_installation() -> None:
+    """rsnapshot issue #220: a ``sync`` interval, a lockfile ERROR of one run while another ran,
+    and the newest line a completed daily run."""
+    r = _rsnapshot_found("public_rsnapshot_log_issue220")
+    assert (r["last_attempt_at"], r["last_attempt_result"]) == ("2018-12-11T08:29:41Z", "ok")
+
+
+def test_rsnapshot_log_with_a_config_option_on_its_command_line() -> None:
+    """rsnapshot issue #256: ``/usr/bin/rsnapshot -c /etc/rsnapshot.conf daily: started`` (run
+    with ``-c``) and verbose lines between. Before, a line with options was not recognised and
+    the run that started and never finished was not seen."""
+    r = _rsnapshot_found("public_rsnapshot_log_issue256")
+    assert r["last_attempt_at"] == "2020-04-14T13:55:28Z"
+    assert r["last_attempt_result"] == "running or interrupted"

@@ -367,7 +367,11 @@ _COMPARED = (
 )
 
 
-@pytest.mark.parametrize("case", ["upstream", "inspec", "matchall"])
+PUBLIC_SETS = ["upstream", "inspec", "matchall", "rhel9", "insights_rhel7", "sles12", "archlinux",
+               "ubuntu2404_cloudinit", "freebsd"]
+
+
+@pytest.mark.parametrize("case", PUBLIC_SETS)
 def test_file_reading_agrees_with_sshd_t_on_public_configurations(case: str) -> None:
     """The same configuration read by OpenSSH 9.2 itself (``sshd -T`` as root) and by the
     parser from the files (as nobody): every judged setting agrees. ``matchall`` holds the
@@ -385,6 +389,30 @@ def test_file_reading_agrees_with_sshd_t_on_public_configurations(case: str) -> 
         assert root.values["sshd.passwordauthentication"] == "no"
         assert root.values["sshd.permitrootlogin"] == "no"
         assert root.values["sshd.x11forwarding"] == "no"
+    # what each public configuration is known to give (SOURCE.md, "Public configurations")
+    expected = {
+        # an Include outside /etc/ssh (RHEL's crypto policy) sets the ciphers
+        "rhel9": {"sshd.ciphers": ["aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+                                   "aes256-ctr", "aes128-gcm@openssh.com", "aes128-ctr"],
+                  "sshd.kbdinteractiveauthentication": "no", "sshd.x11forwarding": "yes"},
+        # "PasswordAuthentication=yes" and 'X11Forwarding = "yes"'
+        "insights_rhel7": {"sshd.passwordauthentication": "yes", "sshd.x11forwarding": "yes",
+                           "sshd.kbdinteractiveauthentication": "no"},
+        "sles12": {"sshd.permitrootlogin": "yes", "sshd.passwordauthentication": "yes"},
+        "archlinux": {"sshd.permitrootlogin": "yes", "sshd.x11forwarding": "no"},
+        # cloud-init's 50-cloud-init.conf, included first, wins over sshd_config's "no"
+        "ubuntu2404_cloudinit": {"sshd.passwordauthentication": "yes"},
+        # everything commented out: the defaults
+        "freebsd": {"sshd.permitrootlogin": "prohibit-password", "sshd.ports": [22]},
+    }.get(case, {})
+    for name, value in expected.items():
+        assert root.values[name] == value == files.values[name], name
+    if case == "rhel9":
+        assert "/etc/crypto-policies/back-ends/opensshserver.config" in files.values[
+            "sshd.config_files"]
+    if case == "freebsd":
+        assert {"permitrootlogin", "passwordauthentication", "ciphers"} <= set(
+            files.values["sshd.defaults_used"])
 
 
 def test_a_line_longer_than_undone_reads_makes_the_settings_unknown() -> None:
