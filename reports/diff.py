@@ -67,7 +67,8 @@ def _entry(old: dict[str, Any] | None, new: dict[str, Any], why: str = "",
     e = {"host": new["host"], "rule": new["rule"], "title": new["title"],
          # what is wrong, in the rule's words (never "Not done: No ..."), for the kinds about
          # failing results; the others read with the rule's title (the compliant state)
-         "heading": model.heading((rules or {}).get(new["rule"]) or {}, new["title"]),
+         "heading": model.one_line(((rules or {}).get(new["rule"]) or {}).get("problem"))
+         or new["title"],
          "control": new["control"], "severity": new["severity"], "owner": new["owner"],
          "old_status": old["status"] if old else None, "new_status": new["status"],
          "first_seen": new.get("first_seen") or (old or {}).get("first_seen"),

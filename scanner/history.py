@@ -354,6 +354,7 @@ class History:
         self._rules_doc: dict[str, Any] = {}
         self.since: dict[str, list[dict[str, str]]] = {"new": [], "fixed": [], "regressed": []}
         self.changes_doc: dict[str, Any] | None = None
+        self.previous_doc: dict[str, Any] | None = None  # the one changes_doc compared with
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -673,7 +674,7 @@ class History:
         if changes and previous:
             from reports import diff
 
-            prev = self.document(previous)
+            prev = self.previous_doc = self.document(previous)
             self.changes_doc = diff.build(prev, doc)
             doc["history"]["changes"] = {"previous_at": prev["scan"]["started_at"],
                                          "counts": self.changes_doc["counts"]}
