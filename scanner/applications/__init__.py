@@ -239,6 +239,10 @@ def enrich(values: Mapping[str, Any], collected_at: datetime,
     outdated = [_line(j) for j in judged if j.get("status") == "outdated"]
     undetermined = [f"{_label(j)}: {j.get('reason')}" for j in judged
                     if j.get("status") == "undetermined"]
+    incomplete = values.get("apps.incomplete")
+    if isinstance(incomplete, list):
+        # the inventory itself may miss applications: nothing can pass, a failure still fails
+        undetermined += [f"the inventory is incomplete: {why}" for why in incomplete]
     out["apps.undetermined"] = undetermined
     if outdated or not undetermined:
         out["apps.outdated"] = outdated
@@ -250,6 +254,8 @@ def enrich(values: Mapping[str, Any], collected_at: datetime,
                    for j in judged if j.get("support") == "unsupported"]
     support_unknown = [f"{_label(j)}: {j.get('support_reason')}" for j in judged
                        if j.get("support") == "undetermined"]
+    if isinstance(incomplete, list):
+        support_unknown += [f"the inventory is incomplete: {why}" for why in incomplete]
     out["apps.support_undetermined"] = support_unknown
     if unsupported or not support_unknown:
         out["apps.unsupported"] = unsupported
