@@ -104,8 +104,9 @@ def _currency(pid: str, title: str, v: versions.Parsed, track: str | None,
     if t is None:
         return {"status": "undetermined",
                 "reason": f"the application catalogue has no release data for {title}"
-                          + (f" ({track})" if track else "")
-                          + ": refresh it (undone applications refresh) or give its releases"}
+                          + (f" ({track})" if track and track != "all" else "")
+                          + f": refresh it (undone applications refresh), or give its releases "
+                            f"in release-data/{pid}.json (docs/applications.md)"}
     data_age = (today - t.as_of).days if t.as_of else None
     out: dict[str, Any] = {"data_as_of": t.as_of.isoformat() if t.as_of else None,
                            "data_sources": sorted(t.sources)}
@@ -185,11 +186,10 @@ def _label(j: Mapping[str, Any]) -> str:
 
 
 def _line(j: Mapping[str, Any]) -> str:
-    text = f"{_label(j)}: {j['newer_version']} was released on {j['newer_date']}, " \
-           f"{j['newer_age_days']} days before the scan"
-    if j.get("latest_version") and j.get("latest_version") != j.get("newer_version"):
-        text += f" (latest {j['latest_version']}, {j.get('latest_date') or 'date unknown'})"
-    return text
+    """One line a rule's message can show whole: product, version, the newer release and its
+    date (the item's name, source, scope and the latest release are in ``apps.judged``)."""
+    return (f"{j.get('title')} {j.get('upstream') or j.get('version')}: {j['newer_version']} "
+            f"out since {j['newer_date']} ({j['newer_age_days']} days)")
 
 
 def enrich(values: Mapping[str, Any], collected_at: datetime,
@@ -249,8 +249,9 @@ def enrich(values: Mapping[str, Any], collected_at: datetime,
     else:
         errors["apps.outdated"] = _cut("cannot tell whether these are up to date: "
                                        + "; ".join(undetermined))
-    unsupported = [f"{_label(j)}: {j.get('title')} {j.get('cycle') or j.get('upstream')} "
-                   + (f"ended on {j['eol']}" if j.get("eol") else "has ended")
+    unsupported = [f"{j.get('title')} {j.get('upstream')}: "
+                   + (f"{j.get('cycle') or 'its line'} ended {j['eol']}" if j.get("eol")
+                      else f"{j.get('cycle') or 'its line'} has ended")
                    for j in judged if j.get("support") == "unsupported"]
     support_unknown = [f"{_label(j)}: {j.get('support_reason')}" for j in judged
                        if j.get("support") == "undetermined"]
@@ -278,9 +279,11 @@ def _allowlist(values: Mapping[str, Any], allowlist: Iterable[str] | None,
     if not isinstance(exts, list):
         return  # the parser's own error for browsers.extensions stands for this one too
     allowed = {a.strip().lower() for a in allowlist}
+    # one short line each (a rule's message shows it whole); the id, profile and store are in
+    # browsers.extensions
     out["browsers.extensions_not_allowed"] = [
-        f"{e.get('browser')} ({e.get('user') or '?'}, {e.get('profile') or '?'}): "
-        f"{e.get('name') or '(no name)'} {e.get('version') or ''} ({e.get('id')}"
+        f"{str(e.get('name') or e.get('id'))[:40]} {e.get('version') or ''} "
+        f"({e.get('browser')}, {e.get('user') or '?'}"
         + (")" if e.get("enabled") is not False else ", disabled)")
         for e in exts if isinstance(e, Mapping) and str(e.get("id") or "").lower() not in allowed
     ]

@@ -625,6 +625,8 @@ def _keep_incomplete(b: _Builder, previous: Catalogue) -> None:
             if t.complete:
                 continue
             new = b.product(pid).tracks.get(name)
+            if new is not None and new.complete:
+                continue  # a source listed every release of it this time
             if new is None:
                 b.product(pid).tracks[name] = Track(dict(t.versions), t.as_of, False,
                                                     set(t.sources))

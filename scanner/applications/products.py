@@ -54,7 +54,7 @@ PRODUCTS: dict[str, Product] = {p.id: p for p in (
     Product("edge", "Microsoft Edge", "chrome"),
     Product("firefox", "Mozilla Firefox", "mozilla", "firefox", lines=True),
     Product("thunderbird", "Mozilla Thunderbird", "mozilla", lines=True),
-    Product("acrobat", "Adobe Acrobat / Acrobat Reader", "acrobat", lines=True),
+    Product("acrobat", "Adobe Acrobat", "acrobat", lines=True),  # and Acrobat Reader
     Product("m365", "Microsoft 365 Apps", "dotted", size=4, lines=True),
     Product("office", "Microsoft Office (2016-2024)", "dotted", "office", size=4, lines=True),
     Product("libreoffice", "LibreOffice", "dotted", "libreoffice", size=3, lines=True),
