@@ -318,3 +318,41 @@ def test_windows_sections_that_failed_are_errors() -> None:
     assert "Access denied" in f.errors["browsers.extensions"]
     f = wapps.parse(RawSection("windows.applications", "not json"))
     assert "not JSON" in f.errors["apps.installed"]
+
+
+# ------------------------------------------------------------------ worst case at the section cap
+
+CAP = 2 * 1024 * 1024  # scanner/batch.py DEFAULT_SECTION_CAP
+
+
+def _worst_cases() -> list[tuple[Any, str, str]]:
+    line_flood = "ii \tfirefox-esr\t" + "1" * 60 + "\n"
+    dpkg = block("dpkg", line_flood * (CAP // len(line_flood) // 2))
+    one_line = section("@@block dpkg\n" + "A" * (CAP - 200) + "\n@@rc 0\n")
+    plist = "<key>CFBundleName</key><string>" + "x" * 150 + "</string>" * 2
+    bundles = section("@@block bundles\n" + (f"bundle\t{b64('/Applications/A.app')}\t"
+                                             f"{b64(plist)}\n") * (CAP // 400) + "@@rc 0\n")
+    nested = "[" * 200_000 + "]" * 200_000  # deep JSON inside a profile's Preferences
+    prefs = ("@@block profiles\n" + f"profile\t{b64('chromium')}\t{b64('/home/a')}\t"
+             f"{b64('/home/a/.config/chromium/Default')}\n"
+             + f"prefs\t{b64('/p/Preferences')}\tok:{b64(nested)}\n" + "@@rc 0\n")
+    browsers = section(prefs + "@@block policies\n\n@@rc 0\n")
+    many = {"machine": {"value": [{"key": str(i), "DisplayName": "x" * 100,
+                                   "DisplayVersion": "1." * 20} for i in range(8000)]},
+            "machine_wow": {"value": []}, "users": {"value": []}, "profiles": {"value": []},
+            "appx": {"value": []}}
+    return [(papps, "posix.applications", dpkg), (papps, "posix.applications", one_line),
+            (papps, "posix.applications", bundles), (pbrowsers, "posix.browsers", browsers),
+            (wapps, "windows.applications", json.dumps(many)[:CAP])]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_worst_input_at_the_cap_parses_within_a_second(case: int) -> None:
+    import time
+
+    module, name, stdout = _worst_cases()[case]
+    started = time.perf_counter()
+    facts = module.parse(RawSection(name, stdout))
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"{name}: {elapsed:.2f}s on {len(stdout)} bytes"
+    assert facts.values or facts.errors  # an answer either way, never an exception
