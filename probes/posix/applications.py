@@ -4,6 +4,7 @@ Facts::
 
     apps.installed [{name, version, source, scope, id, path, channel}, ...]
     apps.count 7
+    apps.incomplete []     (why the list may miss applications: more than 2000 were found)
 
 ``source`` is ``dpkg``, ``rpm``, ``snap``, ``flatpak``, ``opt`` (a self-contained install
 found by its ``application.ini``) or ``bundle`` (a macOS application); ``scope`` is
@@ -27,7 +28,7 @@ from typing import Any
 
 from probes.base import Block, Facts, RawSection, guard, inner_exit, split_blocks
 
-PROVIDES = ("apps.installed", "apps.count")
+PROVIDES = ("apps.installed", "apps.count", "apps.incomplete")
 
 MAX_ITEMS = 2000
 _PKG = re.compile(r"^[a-z0-9][a-z0-9.+-]{0,127}$")
@@ -100,6 +101,9 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         return
     facts.set("apps.installed", items[:MAX_ITEMS])
     facts.set("apps.count", len(items))
+    # a list cut to its first MAX_ITEMS can prove a failure, never a pass
+    facts.set("apps.incomplete", [f"{len(items)} applications found, only the first "
+                                  f"{MAX_ITEMS} are listed"] if len(items) > MAX_ITEMS else [])
 
 
 def _dpkg(block: Block, problems: list[str]) -> list[dict[str, Any]]:

@@ -113,6 +113,9 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         if k not in seen:
             seen.add(k)
             unique.append(i)
+    if len(unique) > MAX_ITEMS:
+        incomplete.append(f"{len(unique)} applications found, only the first {MAX_ITEMS} are "
+                          "listed")
     facts.set("apps.installed", unique[:MAX_ITEMS])
     facts.set("apps.count", len(unique))
     facts.set("apps.incomplete", incomplete)
