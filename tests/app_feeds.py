@@ -94,3 +94,47 @@ def release_data(folder: Path, product: str, now: datetime,
 
 def fetched(folder: Path, now: datetime, sources: list[str]) -> None:
     (folder / "fetched.json").write_text(json.dumps({s: now.date().isoformat() for s in sources}))
+
+
+def machine_catalogue(folder: Path, now: datetime) -> Path:
+    """A fresh catalogue in which the applications every estate host shares with this machine
+    (its dpkg status is the template's: chromium, for one) are the newest releases, a day old:
+    for tests that need healthy hosts judged in full. Returns the folder for
+    ``UNDONE_APPLICATIONS_DIR``."""
+    import subprocess
+
+    from scanner.applications import catalogue, products
+
+    p = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\n",
+                        *products.PACKAGES], capture_output=True, text=True, check=False)
+    feeds = folder / "feeds"
+    chrome_versions: list[tuple[str, float]] = []
+    mozilla_rel: dict[str, list[tuple[str, str, float]]] = {}
+    for line in p.stdout.splitlines():
+        status, name, version = ([*line.split("\t"), "", "", ""])[:3]
+        if not status.startswith("ii"):
+            continue
+        rec = products.recognise({"source": "dpkg", "name": name, "version": version})
+        if rec is None or rec.version is None:
+            continue
+        if rec.product in ("chrome", "chromium"):
+            chrome_versions.append((rec.version.text, 1))
+        elif rec.product in ("firefox", "thunderbird"):
+            category = "esr" if rec.version.esr else "major"
+            mozilla_rel.setdefault(rec.product, []).append((rec.version.text, category, 1))
+    sources = []
+    if chrome_versions:
+        chrome(feeds, now, chrome_versions, platform="linux")
+        sources.append("chrome")
+    for product, rel in mozilla_rel.items():
+        mozilla(feeds, product, now, rel)
+        sources.append(f"mozilla/{product}.json")
+    if not sources:  # nothing to judge: an empty Chrome feed still dates the catalogue
+        chrome(feeds, now, [], platform="linux")
+        sources.append("chrome")
+    fetched(feeds, now, sources)
+    cat = catalogue.build(feeds)
+    out = folder / "catalogue"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / catalogue.CATALOGUE_FILE).write_text(catalogue.to_json(cat), encoding="utf-8")
+    return out

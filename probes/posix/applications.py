@@ -31,6 +31,7 @@ from probes.base import Block, Facts, RawSection, guard, inner_exit, split_block
 PROVIDES = ("apps.installed", "apps.count", "apps.incomplete")
 
 MAX_ITEMS = 2000
+TOOLS = ("base64", "tr", "head", "grep")  # what the script needs (its tools block lists them)
 _PKG = re.compile(r"^[a-z0-9][a-z0-9.+-]{0,127}$")
 _VERSION = re.compile(r"^[A-Za-z0-9.+:~_ ()-]{1,64}$")
 _PLIST_PAIR = re.compile(r"<key>(\w+)</key>\s*\n?\s*<string>([^<]{0,200})</string>")
@@ -69,9 +70,10 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         facts.error_all(PROVIDES, "posix.applications: output incomplete (no end marker)")
         return
     tools = blocks.get("tools")
-    if tools is None or "base64" not in tools.text.split():
-        facts.error_all(PROVIDES, "posix.applications: the target has no base64 command, "
-                                  "which the section needs to send names safely")
+    lacking = [t for t in TOOLS if t not in (tools.text.split() if tools else [])]
+    if lacking:
+        facts.error_all(PROVIDES, f"posix.applications: the target lacks {', '.join(lacking)}, "
+                                  "which the section needs (its output would be incomplete)")
         return
     items: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -90,6 +92,11 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     opt = blocks.get("opt")
     if opt is not None and opt.ok:
         items += _opt(opt)
+    incomplete: list[str] = []
+    platform = (blocks.get("platform") or Block("", 0)).text.strip()
+    if "pkgtool" in blocks and platform != "Darwin":
+        incomplete.append("neither dpkg-query nor rpm answers on this host: packaged "
+                          "applications are not listed")
     bundles = blocks.get("bundles")
     if bundles is not None:
         if bundles.ok:
@@ -102,8 +109,10 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     facts.set("apps.installed", items[:MAX_ITEMS])
     facts.set("apps.count", len(items))
     # a list cut to its first MAX_ITEMS can prove a failure, never a pass
-    facts.set("apps.incomplete", [f"{len(items)} applications found, only the first "
-                                  f"{MAX_ITEMS} are listed"] if len(items) > MAX_ITEMS else [])
+    if len(items) > MAX_ITEMS:
+        incomplete.append(f"{len(items)} applications found, only the first {MAX_ITEMS} are "
+                          "listed")
+    facts.set("apps.incomplete", incomplete)
 
 
 def _dpkg(block: Block, problems: list[str]) -> list[dict[str, Any]]:

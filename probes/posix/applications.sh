@@ -32,8 +32,11 @@ _ap_b64cmd() {
   printf '\n@@rc 0\n'
 }
 undone_cmd platform uname -s
+# the tools this section needs: without one of them its output cannot be complete
 undone_begin tools
-command -v base64 >/dev/null 2>&1 && printf 'base64\n'
+for _ap_t in base64 tr head grep; do
+  command -v "$_ap_t" >/dev/null 2>&1 && printf '%s\n' "$_ap_t"
+done
 undone_end 0
 
 # packages of the applications that matter (names and globs; dpkg-query lists only these)
@@ -49,6 +52,11 @@ elif command -v rpm >/dev/null 2>&1; then
   _ap_b64cmd rpm 60 rpm -q --qf '%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n' \
     firefox thunderbird chromium google-chrome-stable microsoft-edge-stable libreoffice-core \
     vlc zoom java-1.8.0-openjdk java-11-openjdk java-17-openjdk java-21-openjdk
+else
+  # neither: the packaged applications cannot be listed (macOS has none to list)
+  undone_begin pkgtool
+  printf 'dpkg-query, rpm: command not found\n'
+  undone_end 127
 fi
 command -v snap >/dev/null 2>&1 && _ap_b64cmd snap 30 snap list
 if command -v flatpak >/dev/null 2>&1; then

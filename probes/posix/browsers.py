@@ -45,6 +45,7 @@ _COMMANDS = {
     "google-chrome-stable": "Google Chrome", "microsoft-edge": "Microsoft Edge",
     "microsoft-edge-stable": "Microsoft Edge",
 }
+TOOLS = ("base64", "tr", "wc", "head", "sed", "grep")  # what the script needs
 _APPS = {"Google Chrome.app": "Google Chrome", "Firefox.app": "Mozilla Firefox",
          "Microsoft Edge.app": "Microsoft Edge", "Chromium.app": "Chromium"}
 
@@ -73,9 +74,10 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         facts.error_all(PROVIDES, "posix.browsers: output incomplete (no end marker)")
         return
     tools = blocks.get("tools")
-    if tools is None or "base64" not in tools.text.split():
-        facts.error_all(PROVIDES, "posix.browsers: the target has no base64 command, which "
-                                  "the section needs to send file contents safely")
+    lacking = [t for t in TOOLS if t not in (tools.text.split() if tools else [])]
+    if lacking:
+        facts.error_all(PROVIDES, f"posix.browsers: the target lacks {', '.join(lacking)}, "
+                                  "which the section needs (its output would be incomplete)")
         return
     mac = (blocks.get("platform") or Block("", 0)).text.strip() == "Darwin"
     installed, selfupdating = _installed(blocks.get("installed"))

@@ -41,8 +41,11 @@ _br_file() {
   fi
 }
 undone_cmd platform uname -s
+# the tools this section needs: without one of them its output cannot be complete
 undone_begin tools
-command -v base64 >/dev/null 2>&1 && printf 'base64\n'
+for _br_t in base64 tr wc head sed grep; do
+  command -v "$_br_t" >/dev/null 2>&1 && printf '%s\n' "$_br_t"
+done
 undone_end 0
 
 # the browsers installed: their commands, and on macOS their application bundles

@@ -37,7 +37,7 @@ def block(name: str, output: str, exit_code: int = 0) -> str:
 
 
 def section(*blocks: str) -> str:
-    return ("@@block platform\nLinux\n\n@@rc 0\n@@block tools\nbase64\n\n@@rc 0\n"
+    return ("@@block platform\nLinux\n\n@@rc 0\n@@block tools\nbase64\ntr\nhead\ngrep\n\n@@rc 0\n"
             + "".join(blocks) + "@@block end\n\n@@rc 0\n")
 
 
@@ -116,8 +116,11 @@ def test_hostile_names_cannot_forge_structure() -> None:
 def test_incomplete_and_failing_outputs_are_errors() -> None:
     _, errors = apps("@@block platform\nLinux\n\n@@rc 0\n")
     assert "no end marker" in errors["apps.installed"]
-    _, errors = apps(section().replace("base64\n", ""))
-    assert "base64" in errors["apps.installed"]
+    _, errors = apps(section().replace("base64\n", "").replace("grep\n", ""))
+    assert "lacks base64, grep" in errors["apps.installed"]
+    values, errors = apps(section("@@block pkgtool\ndpkg-query, rpm: command not found\n@@rc 127\n"))
+    assert values["apps.installed"] == [] and "neither dpkg-query nor rpm" in values[
+        "apps.incomplete"][0]
     _, errors = apps(section(block("snap", "error: cannot communicate with server: timeout", 1)))
     assert "snap list" in errors["apps.installed"]
     values, errors = apps(section(block("snap", "No snaps are installed yet.", 1)))
