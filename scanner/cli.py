@@ -342,7 +342,8 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
             with _stop_on_signals() as stop:
                 opts.cancel = stop.event
                 doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
-                                   on_start=on_start)
+                                   on_start=on_start,
+                                   seen=hist.updates_seen if hist is not None else None)
             if stop.signal:  # the history keeps the hosts that finished, the scan unfinished
                 return _interrupted(doc, stop.signal, fmt, output, pretty)
             if hist is not None:
@@ -848,9 +849,11 @@ def _evidence_keygen(key_file: str) -> int:
     return 0
 
 
+from scanner.cli_advisories import advisories_group  # noqa: E402 - its commands call back here
 from scanner.cli_lifecycle import lifecycle_group  # noqa: E402 - its commands call back here
 
 cli.add_command(lifecycle_group)
+cli.add_command(advisories_group)
 
 from scanner.cli_inventory import inventory_cmd  # noqa: E402 - the dry run: what undone connects to
 

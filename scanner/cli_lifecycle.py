@@ -13,13 +13,12 @@ local overlay (``local-overlay.yaml``: rows with a source URL each, see docs/lif
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from reports import clean
-from scanner import lifecycle
+from scanner import clock, lifecycle
 
 
 @click.group("lifecycle")
@@ -80,7 +79,7 @@ def status_cmd(debug: bool) -> None:
 def _status() -> int:
     cat = lifecycle.load_catalogue()
     kev = lifecycle.load_kev()
-    age = cat.age_days(datetime.now(UTC))
+    age = cat.age_days(clock.now())
     click.echo(clean(f"catalogue: {cat.label} (snapshot {cat.snapshot_date}, {age} days old, "
                      f"{len(cat.products)} products)"))
     click.echo(clean(f"KEV: catalogVersion {kev.catalog_version}, {len(kev.entries)} entries"))

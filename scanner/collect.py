@@ -24,12 +24,13 @@ from typing import Any
 from probes import Section, sections
 from probes.base import RawSection
 from probes.scanner import connection as connection_probe
-from scanner import applications, lifecycle, winbatch
+from scanner import applications, clock, lifecycle, winbatch
 from scanner.baselines import Rule
 from scanner.batch import DEFAULT_SECTION_CAP, DEFAULT_TOTAL_CAP, build
 from scanner.errors import CollectError, HostKeyError
 from scanner.evaluate import POSIX_PLATFORMS
 from scanner.inventory import Host
+from scanner.roles import INFERABLE
 from scanner.transports import INTERRUPTED, Stream, local, one_line, ssh
 from scanner.transports import winrm as winrm_transport
 
@@ -82,15 +83,18 @@ def _iso(dt: datetime) -> str:
 
 
 def plan(host: Host, rules: list[Rule]) -> list[Section]:
-    """The sections this host needs: those its applicable rules require, for its transport."""
+    """The sections this host needs: those its applicable rules require, for its transport.
+    Without declared roles, the host's roles are inferred from the facts this collects
+    (scanner/roles.py): the rules of every role it could be inferred to have are planned."""
     family = FAMILY_OF_TRANSPORT.get(host.transport)
     if family is None:
         return []
     default = ("windows",) if family == "windows" else POSIX_PLATFORMS
     platforms = (host.platform,) if host.platform else default
     wanted: set[str] = set(ALWAYS)
+    roles = set(host.roles or INFERABLE[family])
     for r in rules:
-        if r.roles and not set(r.roles) & set(host.roles):
+        if r.roles and not set(r.roles) & roles:
             continue
         if r.platforms and not set(r.platforms) & set(platforms):
             continue
@@ -164,7 +168,7 @@ def collect_host(
 
         return network.collect_device(host, opts, connector)
     rec = _host_stub(host)
-    started = datetime.now(UTC)
+    started = clock.now()
     t0 = time.monotonic()
     rec["started_at"] = _iso(started)
     deadline = t0 + (host.timeout or opts.timeout)
@@ -221,13 +225,13 @@ def collect_host(
             rec["connection"] = {"transport": "ssh", "host_key": key}
             _record_connection(rec, {
                 "transport": "ssh",
-                "host_key": "changed" if e.changed else "unknown",
+                "host_key": e.state,
                 "host_key_type": e.key_type,
                 "host_key_fingerprint": e.fingerprint,
                 "known_fingerprint": e.expected,
                 "host_key_of": e.of,
-            }, datetime.now(UTC))
-        rec["finished_at"] = _iso(datetime.now(UTC))
+            }, clock.now())
+        rec["finished_at"] = _iso(clock.now())
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
     except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
@@ -235,14 +239,14 @@ def collect_host(
             return interrupted_stub(host)
         rec["error"] = one_line(f"unexpected error talking to the host: {type(e).__name__}: {e}")
         rec["error_kind"] = "error"
-        rec["finished_at"] = _iso(datetime.now(UTC))
+        rec["finished_at"] = _iso(clock.now())
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
     if stream.error == INTERRUPTED or (
         cancel is not None and cancel.is_set() and (stream.error or stream.timed_out)
     ):
         return interrupted_stub(host)
-    collected = datetime.now(UTC)
+    collected = clock.now()
     rec["reachable"] = True
     rec["connection"] = stream.connection
     _record_sections(rec, stream, batch.script_sha256, needed, collected, opts, host, config)
@@ -255,7 +259,7 @@ def collect_host(
                if stream.timed_out else f"the batch did not finish: {stream.error}")
         rec["error"] = one_line(why)
         rec["error_kind"] = "timeout" if stream.timed_out else "incomplete"
-    rec["finished_at"] = _iso(datetime.now(UTC))
+    rec["finished_at"] = _iso(clock.now())
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
     return rec
 
@@ -281,6 +285,7 @@ def _record_sections(
 ) -> None:
     facts: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    basis: dict[str, dict[str, str]] = {}  # how the inexact values are known (probes/base.py)
     batch_problem = None
     if stream.timed_out:
         batch_problem = f"the host's time limit ({host.timeout or opts.timeout:g}s) ran out"
@@ -348,6 +353,7 @@ def _record_sections(
             else:
                 facts.update(parsed.values)
                 errors.update(parsed.errors)
+                basis.update(parsed.basis)
         if problem is not None:
             problem = one_line(problem)
             srec["status"] = "error"
@@ -375,6 +381,8 @@ def _record_sections(
         rec["platform"] = PLATFORM_OF_FAMILY.get(fam)
     rec["facts"] = facts
     rec["fact_errors"] = {k: v for k, v in errors.items() if k not in facts}
+    if basis:
+        rec["fact_basis"] = {k: v for k, v in basis.items() if k in facts}
 
 
 def _winrm_certificate(conn: dict[str, Any], facts: dict[str, Any], errors: dict[str, str]) -> None:

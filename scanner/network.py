@@ -37,7 +37,7 @@ from typing import Any
 
 from probes import sections
 from probes.base import RawSection
-from scanner import lifecycle
+from scanner import clock, lifecycle
 from scanner.baselines import Rule
 from scanner.collect import CONNECTION, Options, _host_stub, _record_connection
 from scanner.errors import AuthError, CollectError, HostKeyError, UsageError
@@ -147,6 +147,8 @@ def _record_section(
             for k, v in parsed.values.items():
                 facts[k] = v
                 errors.pop(k, None)
+            if parsed.basis:
+                rec.setdefault("fact_basis", {}).update(parsed.basis)
             for k, why in parsed.errors.items():
                 if k not in facts:
                     errors[k] = why
@@ -172,7 +174,7 @@ def _firmware(rec: dict[str, Any], collected: datetime, opts: Options) -> None:
 
 
 def _finish(rec: dict[str, Any], t0: float) -> dict[str, Any]:
-    rec["finished_at"] = _iso(datetime.now(UTC))
+    rec["finished_at"] = _iso(clock.now())
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
     return rec
 
@@ -193,7 +195,7 @@ def collect_device(
     rec = _host_stub(host)
     rec["platform"] = host.platform or "network"
     t0 = time.monotonic()
-    started = datetime.now(UTC)
+    started = clock.now()
     rec["started_at"] = _iso(started)
     deadline = t0 + (host.timeout or opts.timeout)
     probe = host.check_default_community is not False
@@ -202,7 +204,7 @@ def collect_device(
         if host.transport == "snmp":
             result = snmp_transport.query(host, sopts, probe, secret)
             rec["connection"] = result.connection
-            collected = datetime.now(UTC)
+            collected = clock.now()
             _record_connection(rec, {"transport": "snmp"}, collected)
             if not result.answered:
                 rec["error"], rec["error_kind"] = one_line(result.error), result.error_kind
@@ -220,7 +222,7 @@ def collect_device(
                                  cap=opts.cap, total_cap=opts.total_cap)
             out, err, info = ssh.run_commands(host, dict(module.COMMANDS), deadline, connector,
                                               s_opts)
-            collected = datetime.now(UTC)
+            collected = clock.now()
             rec["reachable"] = True
             rec["connection"] = info
             _record_connection_ssh(rec, info, collected)
@@ -235,7 +237,7 @@ def collect_device(
         _record_connection(rec, {"transport": "ssh",
                                  "host_key": "changed" if e.changed else "unknown",
                                  "host_key_fingerprint": e.fingerprint},
-                           datetime.now(UTC))
+                           clock.now())
         return _finish(rec, t0)
     except (CollectError, AuthError) as e:
         rec["error"], rec["error_kind"] = one_line(e), e.kind
@@ -336,10 +338,10 @@ def scan_network(
     scope = scope or Scope(inventory)
     rec = network_stub(network)
     t0 = time.monotonic()
-    rec["started_at"] = _iso(datetime.now(UTC))
+    rec["started_at"] = _iso(clock.now())
     timeout = max(opts.timeout, 300.0)
     run = nmap_transport.run(network["cidr"], network, scope.check, timeout, is_privileged)
-    collected = datetime.now(UTC)
+    collected = clock.now()
     rec["connection"] = {"transport": "nmap", "privileged": run.privileged,
                          "udp_scanned": run.udp_scanned, "args": run.args}
     _record_connection(rec, {"transport": "nmap"}, collected)

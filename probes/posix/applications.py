@@ -52,6 +52,14 @@ def decode(text: str) -> str:
         raise ValueError(f"not base64 ({e})") from None
 
 
+def records(block: Block | None) -> list[str]:
+    """The lines of a block of records whose fields are base64 (one line may hold a whole file's
+    base64: it is never cut, unlike :meth:`Block.lines`; decoding it is what bounds it)."""
+    if block is None:
+        return []
+    return [ln for ln in block.text.split("\n") if ln]
+
+
 def _decoded(block: Block | None) -> Block | None:
     """A block whose text is one base64 line (a command's output and its @@exit line)."""
     if block is None:
@@ -190,12 +198,12 @@ def _flatpak(block: Block, problems: list[str]) -> list[dict[str, Any]]:
 
 def _opt(block: Block) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for line in block.lines():
+    for line in records(block):
         parts = line.split("\t")
         if len(parts) != 4 or parts[0] != "ini":
             continue
         path, ini, channel = decode(parts[1]), decode(parts[2]), decode(parts[3])
-        values = dict(ln.split("=", 1) for ln in ini.splitlines() if "=" in ln)
+        values = dict(ln.split("=", 1) for ln in ini.split("\n") if "=" in ln)
         name, version = values.get("Name", "").strip(), values.get("Version", "").strip()
         if not name or not version:
             continue
@@ -209,7 +217,7 @@ def _opt(block: Block) -> list[dict[str, Any]]:
 
 def _bundles(block: Block) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for line in block.lines():
+    for line in records(block):
         parts = line.split("\t")
         if len(parts) != 3 or parts[0] != "bundle":
             continue

@@ -33,7 +33,7 @@ from typing import Any
 
 from probes import extensions as ext
 from probes.base import Block, Facts, RawSection, guard, split_blocks
-from probes.posix.applications import decode
+from probes.posix.applications import decode, records
 
 PROVIDES = (
     "browsers.installed", "browsers.extensions", "browsers.extension_count",
@@ -95,7 +95,7 @@ def _parse(raw: RawSection, facts: Facts) -> None:
 def _installed(block: Block | None) -> tuple[list[str], list[str]]:
     names: list[str] = []
     selfupdating: list[str] = []
-    for line in (block.lines() if block is not None else []):
+    for line in records(block):
         kind, _, value = line.partition(" ")
         if kind == "cmd" and value in _COMMANDS:
             names.append(_COMMANDS[value])
@@ -134,7 +134,7 @@ def _profiles(block: Block) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
                          "user": current["user"], "profile": current["profile"],
                          "extensions": len(found), "problems": problems})
 
-    for line in block.lines():
+    for line in records(block):
         parts = line.split("\t")
         kind = parts[0]
         if kind == "profile" and len(parts) == 4:
@@ -180,7 +180,7 @@ def _profiles(block: Block) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
 
 def _policies(block: Block | None, selfupdating: list[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for line in (block.lines() if block is not None else []):
+    for line in records(block):
         parts = line.split("\t")
         if len(parts) != 3 or parts[0] != "policy":
             continue
@@ -197,7 +197,7 @@ def _policies(block: Block | None, selfupdating: list[str]) -> list[dict[str, An
 
 def _mac_policies(block: Block | None, selfupdating: list[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for line in (block.lines() if block is not None else []):
+    for line in records(block):
         parts = line.split("\t")
         if len(parts) != 3 or parts[0] != "plist":
             continue

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.estate import Estate
+from tests.estate.estate import ANY_LIFECYCLE_AGE
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ def net_estate() -> Iterator[Estate]:
 
 def inventory(estate: Estate, path: Path, hosts: list[str], **extra: Any) -> Path:
     """The estate's inventory for ``hosts``, with SNMP credentials by reference and networks."""
-    estate.write_inventory(path, hosts, timeout=60)
+    estate.write_inventory(path, hosts, params=ANY_LIFECYCLE_AGE, timeout=60)
     doc = yaml.safe_load(path.read_text())
     network = doc["all"]["children"].get("network", {}).get("hosts", {})
     for name, entry in network.items():
@@ -257,7 +258,8 @@ def test_linux_gateway_default_policies(full: dict[str, Any]) -> None:
     assert gw["observed"]["gateway.ruleset"] == "nftables"
     opengw = results(full["doc"], "opengw")["CE-NET-004"]
     assert opengw["status"] == "fail" and "gateway.input_policy is 'accept'" in opengw["message"]
-    assert results(full["doc"], "web01").get("CE-NET-004") is None  # not a gateway
+    web = results(full["doc"], "web01")["CE-NET-004"]  # not a gateway: says so
+    assert (web["status"], web["na_reason"]) == ("not_applicable", "role")
 
 
 def test_unprivileged_scan_uses_connect_and_says_udp_is_unknown(
