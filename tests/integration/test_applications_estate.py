@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests import app_feeds
+from tests import app_feeds, clock
 from tests.estate import Estate
 
 pytestmark = pytest.mark.integration
@@ -98,9 +98,11 @@ def scans(apps_estate: Estate, tmp_path_factory: pytest.TempPathFactory) -> dict
     for name, catalogue_dir in (("fresh", d / "catalogue"), ("stale", d / "empty")):
         result = d / f"{name}.json"
         run_env = dict(env, UNDONE_APPLICATIONS_DIR=str(catalogue_dir))
+        # the scan's clock starts at the estate's "now" (tests/clock.py): the ages below are
+        # exact even if midnight passes between the estate coming up and the scan
         p = apps_estate.run_in_scanner(
-            [sys.executable, "-m", "scanner", "scan", str(inv), "--format", "json", "--output",
-             str(result), "--no-history", "--baseline", "applications"],
+            clock.command(now, "scan", str(inv), "--format", "json", "--output", str(result),
+                          "--no-history", "--baseline", "applications"),
             env=run_env, cwd=str(ROOT))
         assert "Traceback" not in p.stderr, p.stderr
         out[name] = json.loads(result.read_text())

@@ -24,13 +24,15 @@ from typing import Any
 
 import pytest
 
-from tests import app_feeds
+from tests import app_feeds, clock
 from tests.winrm_server import Scenario, WinRMServer, ntlm_user_file, serving
 
 ROOT = Path(__file__).parents[2]
 PASSWORD = "s3cret-Passw0rd"
 USERS = {"undone": PASSWORD}
-NOW = datetime.now(UTC)  # the test's "now": every release date below is relative to it
+# the test's "now": the scan runs with its clock starting there (tests/clock.py), and every
+# release date below is relative to it, so the ages are the same on any day the suite runs
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
 def machine(apps: str, browsers: str) -> Scenario:
@@ -89,8 +91,9 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         inv.write_text(json.dumps(inventory), encoding="utf-8")
         out = d / "scan.json"
         p = subprocess.run(
-            [sys.executable, "-m", "scanner", "scan", str(inv), "--format", "json", "--output",
-             str(out), "--no-history", "--baseline", "applications", "--section-timeout", "40"],
+            clock.command(NOW, "scan", str(inv), "--format", "json", "--output", str(out),
+                          "--no-history", "--baseline", "applications", "--section-timeout",
+                          "40"),
             env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=240, check=False)
         assert "Traceback" not in p.stderr, p.stderr
         yield {"code": p.returncode, "doc": json.loads(out.read_text()), "dir": d, "env": env}
