@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from reports import access, charts, clean, diff, model, tenants, undated
+from reports import access, applications, charts, clean, diff, model, tenants, undated
 
 
 def _capitalize_first(text: str) -> str:
@@ -119,6 +119,7 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
         "tenant_rows": tenants.tenant_view(doc),
         "trend_chart": _trend(doc),
         "undated_firmware": undated.devices(doc),
+        "applications": applications.estate(doc),
     }
 
 

@@ -859,6 +859,10 @@ from scanner.cli_inventory import inventory_cmd  # noqa: E402 - the dry run: wha
 
 cli.add_command(inventory_cmd)
 
+from scanner.cli_applications import applications_group  # noqa: E402 - release catalogue
+
+cli.add_command(applications_group)
+
 
 def main(argv: list[str] | None = None) -> int:
     try:

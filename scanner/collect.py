@@ -24,7 +24,7 @@ from typing import Any
 from probes import Section, sections
 from probes.base import RawSection
 from probes.scanner import connection as connection_probe
-from scanner import clock, lifecycle, winbatch
+from scanner import applications, clock, lifecycle, winbatch
 from scanner.baselines import Rule
 from scanner.batch import DEFAULT_SECTION_CAP, DEFAULT_TOTAL_CAP, build
 from scanner.errors import CollectError, HostKeyError
@@ -369,6 +369,8 @@ def _record_sections(
             errors.update(errs)
         except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
             errors["os.supported"] = f"lifecycle catalogue unusable: {e}"
+    # applications and browser extensions: release catalogue and allow-list (scanner side)
+    applications.enrich_record(rec["sections"], facts, errors, collected, host.extension_allowlist)
     if host.transport == "winrm":
         _winrm_certificate(stream.connection, facts, errors)
     fam = facts.get("os.family")

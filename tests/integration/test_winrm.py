@@ -54,7 +54,9 @@ def workstation() -> Scenario:
             .add("windows.firewall", "all_on_defaults")
             .add("windows.accounts", "workstation_hardened")
             .add("windows.hardening", "hardened_laptop")
-            .add("windows.backup", "none"))
+            .add("windows.backup", "none")
+            .add("windows.applications", "current")
+            .add("windows.browsers", "updating"))
 
 
 def server_with_problems() -> Scenario:

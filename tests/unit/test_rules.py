@@ -14,6 +14,8 @@ from scanner.evaluate import NOT_HOSTS, HostView, compile_rules, evaluate_host
 from scanner.inventory import Contract
 
 CASES = yamlio.load_file(Path(__file__).parents[1] / "rules" / "cases.yaml")
+# the rules of baselines/applications.yaml have their own cases file
+CASES.update(yamlio.load_file(Path(__file__).parents[1] / "rules" / "applications.yaml"))
 BASELINES = baselines.load()
 RULES = {r.id: r for b in BASELINES for r in b.rules}
 PARAMS: dict[str, Any] = {}
@@ -169,6 +171,11 @@ def test_every_fact_a_rule_uses_is_provided_by_its_sections() -> None:
     # added by scanner.collect from what the WinRM transport did about the host's certificate
     derived |= {"winrm.certificate_validation", "winrm.certificate_sha256",
                 "winrm.certificate_not_after", "winrm.ntlm_over_http"}
+    # added by scanner.applications from the applications and browsers sections' facts
+    from scanner import applications
+
+    derived |= set(applications.FACTS) | {"browsers.extension_allowlist_declared",
+                                          "browsers.extensions_not_allowed"}
     for r in RULES.values():
         provided = {f for s in r.requires for f in secs[s].provides} | derived
         for f in facts_of(r.check) + facts_of(r.when) + list(r.observe):
