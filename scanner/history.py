@@ -674,7 +674,7 @@ class History:
         if changes and previous:
             from reports import diff
 
-            prev = self.previous_doc = self.document(previous)
+            prev = self.previous_doc = self.document(previous, changes=False)
             self.changes_doc = diff.build(prev, doc)
             doc["history"]["changes"] = {"previous_at": prev["scan"]["started_at"],
                                          "counts": self.changes_doc["counts"]}
@@ -744,7 +744,7 @@ class History:
         return {int(i): (n, a, t, p) for i, n, a, t, p in
                 self.db.execute("SELECT id, name, address, transport, platform FROM hosts")}
 
-    def document(self, spec: str | None = None) -> dict[str, Any]:
+    def document(self, spec: str | None = None, changes: bool = True) -> dict[str, Any]:
         """The result document of a recorded scan, rebuilt from the history.
 
         Results are each pair's status at that scan, with the observed value, message and finding
@@ -875,6 +875,13 @@ class History:
         }
         doc["summary"] = summarise(host_docs, results)
         doc["history"] = self._history_block(sid, finished or started, 366)
+        previous = doc["history"]["previous_scan"]
+        if changes and previous:  # what changed since, as the scan's own document said it
+            from reports import diff
+
+            prev = self.document(previous, changes=False)
+            doc["history"]["changes"] = {"previous_at": prev["scan"]["started_at"],
+                                         "counts": diff.build(prev, doc)["counts"]}
         return doc
 
     # -- the contract-period report ---------------------------------------------------------

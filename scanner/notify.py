@@ -166,7 +166,7 @@ def from_history(history: Any, doc: Mapping[str, Any]) -> dict[str, Any] | None:
     # the previous scan's document, as History.finish rebuilt it to say what changed
     prev = getattr(history, "previous_doc", None)
     if not prev or (prev.get("scan") or {}).get("id") != prev_id:
-        prev = history.document(prev_id)
+        prev = history.document(prev_id, changes=False)
     return changes(prev, doc)
 
 
