@@ -1774,7 +1774,7 @@ def render_refresh(src: Path, snapshot_date: str | None = None) -> tuple[str, st
             if when:
                 found.append(when)
         if snapshot is None and found:
-            snapshot, note = min(found), f"the commit dates in {source_md}"
+            snapshot, note = min(found), f"the commit dates in {src.name}/SOURCE.md"
     if snapshot is None:
         snapshot = _newest_date(all_products)
         note = "the newest date in products.json (a lower bound on the export's date)"
