@@ -1559,9 +1559,9 @@ def refresh(
     target.mkdir(parents=True, exist_ok=True)
     written: dict[str, Any] = {"dir": str(target), "snapshot_date": new.snapshot_date.isoformat(),
                                "snapshot_basis": note, "products": len(new.products)}
-    tmp = target / f".{CATALOGUE_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target / CATALOGUE_FILE)
+    from scanner import safeio  # unpredictable temporary name, no link followed (issue 15, L1)
+
+    safeio.write_file(str(target / CATALOGUE_FILE), text, "catalogue", mode=0o644)
     written["catalogue"] = str(target / CATALOGUE_FILE)
     shipped = catalogue_from_json(_shipped_text(CATALOGUE_FILE), CATALOGUE_FILE)
     written["shipped_snapshot_date"] = shipped.snapshot_date.isoformat()
@@ -1573,7 +1573,7 @@ def refresh(
                "source": {"name": "CISA Known Exploited Vulnerabilities", "path": str(kev_file),
                           "license": "CC0-1.0", "fields": list(KEV_FIELDS)},
                "vulnerabilities": sorted(k.entries, key=lambda e: str(e.get("cveID")))}
-        (target / KEV_FILE).write_text(_dump(doc, inline_at=2) + "\n", encoding="utf-8")
+        safeio.write_file(str(target / KEV_FILE), _dump(doc, inline_at=2) + "\n", "KEV", 0o644)
         written["kev"] = str(target / KEV_FILE)
         written["kev_catalog_version"] = k.catalog_version
     _default_catalogue.cache_clear()
