@@ -144,23 +144,40 @@ def inner_exit(block: Block) -> Block:
     return Block("\n".join(keep), rc)
 
 
+#: How a value is known, when it is not simply read (see :meth:`Facts.set`): the true value is
+#: at least it, at most it, or near it. A rule can fail on what such a value proves, never pass
+#: on it (scanner/evaluate.py).
+INEXACT = ("lower-bound", "upper-bound", "estimate")
+
+
 class Facts:
     """What a parser found: values (``set``) and, per fact it could not determine, why
-    (``error``). Fact names are ``<topic>.<field>`` in lower snake case."""
+    (``error``). Fact names are ``<topic>.<field>`` in lower snake case.
 
-    __slots__ = ("errors", "values")
+    A value that is not exact says so (``basis``): ``{"basis": "lower-bound", "why": "...",
+    "fix": "..."}``, where ``why`` says what is not known (``{bound}`` in it marks where the
+    reader is told the bound, "at least 2 days") and ``fix`` what would make it known. Exact
+    values carry none."""
+
+    __slots__ = ("basis", "errors", "values")
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
+        self.basis: dict[str, dict[str, str]] = {}
 
-    def set(self, name: str, value: Any) -> None:
+    def set(self, name: str, value: Any, basis: dict[str, str] | None = None) -> None:
         self.values[name] = value
         self.errors.pop(name, None)
+        if basis is not None:
+            self.basis[name] = dict(basis)
+        else:
+            self.basis.pop(name, None)
 
     def error(self, name: str, reason: str) -> None:
         self.errors[name] = reason
         self.values.pop(name, None)
+        self.basis.pop(name, None)
 
     def error_all(self, names: list[str] | tuple[str, ...], reason: str) -> None:
         for n in names:
@@ -168,7 +185,7 @@ class Facts:
 
     def update(self, other: Facts) -> None:
         for k, v in other.values.items():
-            self.set(k, v)
+            self.set(k, v, other.basis.get(k))
         for k, r in other.errors.items():
             self.error(k, r)
 

@@ -51,6 +51,11 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
     console.print(head)
     base = ", ".join(f"{clean(b['name'])} {clean(b['version'])}" for b in scan["baselines"])
     console.print(Text(f"baselines: {base}", style="dim"))
+    if scan.get("complete") is False:
+        why = f" by {clean(scan['interrupted'])}" if scan.get("interrupted") else ""
+        console.print(Text(f"INTERRUPTED{why}: this scan did not finish; hosts not scanned are "
+                           "listed as such, and nothing here says the rest passed",
+                           style="bold red"))
     if scan.get("estate"):
         est = scan["estate"]
         who = " / ".join(clean(est[k]) for k in ("client", "provider") if est.get(k))

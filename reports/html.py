@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from reports import charts, clean, model
+from reports import charts, clean, model, undated
 
 
 def _capitalize_first(text: str) -> str:
@@ -103,6 +103,7 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
         "hosts": model.by_host(doc),
         "trend_chart": _trend(doc),
         "since": since,
+        "undated_firmware": undated.devices(doc),
     }
 
 

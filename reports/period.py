@@ -3,8 +3,9 @@ document (built from the history by ``scanner.history.History.period``).
 
 It shows the trend of compliance per control, the findings opened and closed, the mean time to
 remediate, SLA breaches per month (a finding still open the day after its due date), and per host
-a maintenance timeline: when patches were actually applied, backups taken and malware signatures
-updated, each marked *proactive* (no finding of that control was open at the time) or *reactive*
+a maintenance timeline: when packages were actually upgraded (installing or removing software is
+not maintenance), backups taken and malware signatures updated, each marked *proactive* (no
+finding of that control was open at the time) or *reactive*
 (done while undone had a finding open), which shows whether the provider looked after the estate
 or only answered reports. Formats: console, Markdown, HTML (self-contained, as the scan report),
 JSON.
@@ -21,7 +22,7 @@ from rich.text import Text
 
 from reports import charts, clean, markdown, model
 
-KIND_WORDS = {"patch": "patches applied", "backup": "backups taken",
+KIND_WORDS = {"patch": "packages upgraded", "backup": "backups taken",
               "signatures": "malware signatures updated"}
 MAX_ROWS = 200
 MAX_TIMELINE_HOSTS = 60

@@ -15,7 +15,7 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any, TextIO
 
@@ -108,11 +108,7 @@ def cli() -> None:
 
 
 def _load_waivers(path: str) -> tuple[inventory.Waiver, ...]:
-    data = yamlio.load_file(path)
-    if isinstance(data, dict) and set(data) <= {"waivers"}:
-        data = data.get("waivers")
-    inv = inventory.parse({"all": {"hosts": {"placeholder.invalid": None}}, "waivers": data}, path)
-    return inv.waivers
+    return inventory.parse_waivers(yamlio.load_file(path), path)
 
 
 def _progress(stream: TextIO) -> Callable[[dict[str, Any], list[dict[str, Any]]], None]:
@@ -168,7 +164,9 @@ def _progress(stream: TextIO) -> Callable[[dict[str, Any], list[dict[str, Any]]]
               help="Accept (and record) host keys not yet in known_hosts. Changed keys are "
                    "always refused.")
 @click.option("--known-hosts", type=click.Path(dir_okay=False),
-              help="known_hosts file to verify host keys against (besides ~/.ssh/known_hosts).")
+              help="undone's own known_hosts file: host keys are verified against it (besides "
+                   "~/.ssh/known_hosts) and trust on first use records keys in it, and only in "
+                   "it. Default: ~/.local/share/undone/known_hosts.")
 @click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False),
               help="YAML file of waivers (rule, hosts, reason, approved_by, expires).")
 @click.option("--quiet", "-q", is_flag=True, help="No per-host progress lines on stderr.")
@@ -253,9 +251,10 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
         baselines=bls,
         options=Options(concurrency=concurrency, timeout=timeout,
                         connect_timeout=connect_timeout, section_timeout=section_timeout,
-                        max_rate=max_rate),
+                        max_rate=max_rate,
+                        known_hosts=os.path.abspath(known_hosts) if known_hosts else None),
         output=output, db_dir=db_dir or multi.default_db_dir(), notify=notify_opt,
-        trust_on_first_use=trust_on_first_use, known_hosts=known_hosts,
+        trust_on_first_use=trust_on_first_use, known_hosts=None,
         log=log if not quiet else (lambda line: None))
     index = multi.run(folder, settings)
     if fmt == "json":
@@ -325,6 +324,8 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
     inv = None
     try:
         inv = inventory.load(inventory_file) if inventory_file else inventory.local_inventory()
+        for u in inv.unscannable:  # listed, never silently dropped nor scanned over SSH
+            click.echo(clean(f"undone: {u.name}: not scanned: {u.reason}"), err=True)
     except InputError as e:
         problems.extend(e.problems)
     bls = None
@@ -371,17 +372,16 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
     if problems or inv is None or bls is None:
         _fail_input(problems)
         return EXIT_BAD_INPUT
-    if waivers:
-        inv = dataclasses.replace(inv, waivers=inv.waivers + waivers)
-    if trust_on_first_use or known_hosts:
-        kh = os.path.abspath(known_hosts) if known_hosts else None
-        hosts = tuple(dataclasses.replace(
-            h, trust_on_first_use=h.trust_on_first_use or trust_on_first_use,
-            known_hosts=h.known_hosts or kh) for h in inv.hosts)
+    if waivers and waivers_file:
+        inv = inventory.with_waivers(inv, waivers, waivers_file)  # host names checked here
+    if trust_on_first_use:
+        hosts = tuple(dataclasses.replace(h, trust_on_first_use=True) for h in inv.hosts)
         inv = dataclasses.replace(inv, hosts=hosts)
     names = [n.strip() for item in host_list for n in item.split(",") if n.strip()]
+    # --known-hosts is undone's own file (the only one trust on first use writes to)
     opts = Options(concurrency=concurrency, timeout=timeout, connect_timeout=connect_timeout,
-                   section_timeout=section_timeout, max_rate=max_rate)
+                   section_timeout=section_timeout, max_rate=max_rate,
+                   known_hosts=os.path.abspath(known_hosts) if known_hosts else None)
     if keep.evidence:
         opts.excerpt = opts.cap  # the bundle keeps each section's whole output
     progress = None if quiet else _progress(sys.stderr)
@@ -419,9 +419,14 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
     change = None
     with held:
         try:
-            doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
-                               on_start=on_start)
-            redactor.value(doc)
+            with _stop_on_signals() as stop:
+                opts.cancel = stop.event
+                doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
+                                   on_start=on_start,
+                                   seen=hist.updates_seen if hist is not None else None)
+            redactor.value(doc)  # (each host's record and results already were, as they landed)
+            if stop.signal:  # the history keeps the hosts that finished, the scan unfinished
+                return _interrupted(doc, stop.signal, fmt, output, pretty)
             if hist is not None:
                 hist.finish(doc)
                 if inv.notify is not None and notify is not False:
@@ -457,6 +462,55 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
                              f"{evidence.fingerprint(key.public_key())}"), err=True)
     code: int = doc["summary"]["exit_code"]
     return code
+
+
+class _Stop:
+    def __init__(self) -> None:
+        import threading
+
+        self.event = threading.Event()
+        self.signal: str | None = None
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    """While scanning, SIGINT, SIGTERM and SIGHUP stop the scan instead of killing the process:
+    hosts not finished stop within a second or two, what finished is kept (scanner/collect.py).
+    A second signal stops at once."""
+    import signal
+
+    stop = _Stop()
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.event.is_set():
+            raise KeyboardInterrupt
+        stop.signal = signal.Signals(signum).name
+        stop.event.set()
+
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    old = {n: signal.signal(getattr(signal, n), handler) for n in names if hasattr(signal, n)}
+    try:
+        yield stop
+    finally:
+        for n, h in old.items():
+            signal.signal(getattr(signal, n), h)
+
+
+def _interrupted(doc: dict[str, Any], signame: str, fmt: str, output: str | None,
+                 pretty: bool) -> int:
+    """Report an interrupted scan as such (never as "everything checked passed"): the
+    document says ``complete: false``, its exit code is at least 3, and the process exits
+    128 + the signal's number."""
+    import signal
+
+    from scanner.collect import mark_interrupted
+
+    mark_interrupted(doc, signame)
+    _write(doc, fmt, output, pretty)
+    done = sum(1 for h in doc.get("hosts", []) if h.get("error_kind") != "interrupted")
+    click.echo(clean(f"undone: interrupted by {signame}: {done} of {len(doc.get('hosts', []))} "
+                     "hosts finished and were recorded; the rest were not scanned"), err=True)
+    return 128 + int(getattr(signal, signame))
 
 
 def _notify(cfg: dict[str, Any], change: dict[str, Any], doc: dict[str, Any], fmt: str,
@@ -540,12 +594,41 @@ def validate(files: tuple[str, ...], debug: bool) -> None:
 
 
 def _validate(files: tuple[str, ...]) -> int:
+    from datetime import UTC, datetime
+
     from probes import sections
+    from scanner.inventory import lint
 
     bad = False
-    for path in files:
+    try:  # warnings name rules and roles of the shipped baselines and of those given here
+        known = baselines.load(None)
+    except InputError:
+        known = []
+    extra = [f for f in files if os.path.isfile(f)]
+    rule_ids = {r.id for b in known for r in b.rules}
+    used_roles = {role for b in known for r in b.rules for role in r.roles}
+    today = datetime.now(UTC).date()
+    inventories: list[inventory.Inventory] = []
+    waiver_files: list[tuple[str, tuple[inventory.Waiver, ...]]] = []
+    for path in extra:
         try:
             data = yamlio.load_file(path)
+            if _kind(data) == "baseline":
+                label, text = baselines.resolve(path)
+                b = baselines.parse(text, label, set(sections()))
+                rule_ids |= {r.id for r in b.rules}
+                used_roles |= {role for r in b.rules for role in r.roles}
+        except InputError:
+            pass
+    for path in files:
+        try:
+            try:
+                data = yamlio.load_file(path)
+            except InputError:
+                # not YAML: an Ansible INI inventory is read through Ansible, or gets its line
+                inv = inventory.load(path)
+                click.echo(f"{clean(path)}: valid inventory ({len(inv.hosts)} hosts)")
+                continue
             kind = _kind(data)
             if kind == "baseline":
                 label, text = baselines.resolve(path)
@@ -554,16 +637,34 @@ def _validate(files: tuple[str, ...]) -> int:
             elif kind == "waivers":
                 w = _load_waivers(path)
                 click.echo(f"{clean(path)}: valid waivers file ({len(w)} waivers)")
+                waiver_files.append((path, w))
+                for line in lint.waiver_warnings(w, path, rule_ids, today):
+                    click.echo(clean(line), err=True)
             else:
-                inv = inventory.parse(data, path)
+                inv = inventory.load(path)
                 problems = envpolicy.check(inv, path)  # what scan would refuse, refused here
                 if problems:
                     raise InputError(problems)
-                click.echo(f"{clean(path)}: valid inventory ({len(inv.hosts)} hosts)")
+                click.echo(f"{clean(path)}: valid inventory ({len(inv.hosts)} hosts"
+                           + (f", {len(inv.unscannable)} not scanned" if inv.unscannable else "")
+                           + ")")
+                inventories.append(inv)
+                for u in inv.unscannable:
+                    click.echo(clean(f"{path}: {u.name}: not scanned: {u.reason}"), err=True)
+                for line in lint.warnings(inv, path, rule_ids, used_roles, today):
+                    click.echo(clean(line), err=True)
         except InputError as e:
             bad = True
             for line in e.problems:
                 click.echo(clean(line), err=True)
+    for path, w in waiver_files:  # a waivers file given with an inventory: its host names too
+        for inv in inventories:
+            try:
+                inventory.with_waivers(inv, w, path)
+            except InputError as e:
+                bad = True
+                for line in e.problems:
+                    click.echo(clean(line), err=True)
     return EXIT_BAD_INPUT if bad else 0
 
 
@@ -902,9 +1003,15 @@ def _evidence_keygen(key_file: str) -> int:
     return 0
 
 
+from scanner.cli_advisories import advisories_group  # noqa: E402 - its commands call back here
 from scanner.cli_lifecycle import lifecycle_group  # noqa: E402 - its commands call back here
 
 cli.add_command(lifecycle_group)
+cli.add_command(advisories_group)
+
+from scanner.cli_inventory import inventory_cmd  # noqa: E402 - the dry run: what undone connects to
+
+cli.add_command(inventory_cmd)
 
 
 def _usage_line(e: click.ClickException) -> str:

@@ -7,18 +7,18 @@ else ``$XDG_DATA_HOME/undone/lifecycle``, else ``~/.local/share/undone/lifecycle
 Scans use that catalogue instead of the shipped one when its snapshot is newer.
 ``--kev FILE`` takes a newer ``known_exploited_vulnerabilities.json`` from CISA as it is.
 
-``undone lifecycle status`` says which catalogue a scan would use and how old it is.
+``undone lifecycle status`` says which catalogue a scan would use, how old it is, and where the
+local overlay (``local-overlay.yaml``: rows with a source URL each, see docs/lifecycle.md) is.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from reports import clean
-from scanner import lifecycle
+from scanner import clock, lifecycle
 
 
 @click.group("lifecycle")
@@ -79,9 +79,17 @@ def status_cmd(debug: bool) -> None:
 def _status() -> int:
     cat = lifecycle.load_catalogue()
     kev = lifecycle.load_kev()
-    age = cat.age_days(datetime.now(UTC))
+    age = cat.age_days(clock.now())
     click.echo(clean(f"catalogue: {cat.label} (snapshot {cat.snapshot_date}, {age} days old, "
                      f"{len(cat.products)} products)"))
     click.echo(clean(f"KEV: catalogVersion {kev.catalog_version}, {len(kev.entries)} entries"))
     click.echo(clean(f"refreshed catalogues go to: {lifecycle.user_dir()}"))
+    local_file = lifecycle.user_dir() / "local-overlay.yaml"
+    local = lifecycle.local_overlay(None)  # a bad file is exit 2 with its one-line problems
+    if local_file.exists():
+        click.echo(clean(f"local overlay: {local_file} ({len(local.firmware)} firmware and "
+                         f"{len(local.hardware)} hardware rows)"))
+    else:
+        click.echo(clean(f"local overlay: none (rows go in {local_file}, or in an inventory's "
+                         "lifecycle: section)"))
     return 0

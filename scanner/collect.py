@@ -8,13 +8,15 @@ or move into a worker elsewhere. A host that cannot be reached gives a record wi
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import os
+import queue
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,13 +24,13 @@ from typing import Any
 from probes import Section, sections
 from probes.base import RawSection
 from probes.scanner import connection as connection_probe
-from scanner import lifecycle, winbatch
+from scanner import clock, lifecycle, winbatch
 from scanner.baselines import Rule
 from scanner.batch import DEFAULT_SECTION_CAP, DEFAULT_TOTAL_CAP, build
 from scanner.errors import CollectError, HostKeyError
 from scanner.evaluate import POSIX_PLATFORMS
 from scanner.inventory import Host
-from scanner.transports import Stream, local, ssh
+from scanner.transports import INTERRUPTED, Stream, local, one_line, ssh
 from scanner.transports import winrm as winrm_transport
 
 FAMILY_OF_TRANSPORT = {"ssh": "posix", "local": "posix", "winrm": "windows"}
@@ -57,10 +59,22 @@ class Options:
     total_cap: int = DEFAULT_TOTAL_CAP
     excerpt: int = 8192
     max_catalogue_age_days: int = 400
+    lifecycle_local: Any = None  # the local lifecycle overlay (scanner.lifecycle.local_overlay)
     # the cost guard: new connections a second for this scan (None: no limit), and a budget of
     # host slots shared with other scans of one run (scanner/multi.py: many estates at once)
     max_rate: float | None = None
     budget: threading.Semaphore | None = None
+    # undone's own known_hosts (--known-hosts): the only file trust on first use writes to
+    known_hosts: str | None = None
+    # set when the scan is interrupted (the CLI sets it on SIGINT, SIGTERM, SIGHUP): hosts not
+    # finished stop within about a second and are reported as not scanned
+    cancel: threading.Event | None = None
+
+    def idle_timeout(self) -> float:
+        """Seconds without any output after which a host counts as stalled: longer than any
+        section may run on the target (each section prints its markers when it starts and
+        ends, and runs under ``timeout``)."""
+        return self.section_timeout + 30.0
 
 
 def _iso(dt: datetime) -> str:
@@ -150,7 +164,7 @@ def collect_host(
 
         return network.collect_device(host, opts, connector)
     rec = _host_stub(host)
-    started = datetime.now(UTC)
+    started = clock.now()
     t0 = time.monotonic()
     rec["started_at"] = _iso(started)
     deadline = t0 + (host.timeout or opts.timeout)
@@ -165,9 +179,11 @@ def collect_host(
                 env[s.name] = {"UNDONE_CONFIG_ERROR": f"{type(e).__name__}: {e}"}
     make = winbatch.build if host.transport == "winrm" else build
     batch = make(needed, opts.section_timeout, env)
+    cancel = opts.cancel
     try:
         if host.transport == "local":
-            stream = local.run(host, batch, deadline, opts.cap, opts.total_cap)
+            stream = local.run(host, batch, deadline, opts.cap, opts.total_cap, cancel,
+                               opts.idle_timeout())
         elif host.transport == "ssh":
             if connector is None:
                 raise CollectError("internal: SSH host without a connector")
@@ -175,6 +191,7 @@ def collect_host(
                 connect_timeout=host.connect_timeout or opts.connect_timeout,
                 cap=opts.cap,
                 total_cap=opts.total_cap,
+                idle_timeout=opts.idle_timeout(),
             )
             stream = ssh.run(host, batch, deadline, connector, sopts)
         elif host.transport == "winrm":
@@ -182,6 +199,7 @@ def collect_host(
                 connect_timeout=host.connect_timeout or opts.connect_timeout,
                 cap=opts.cap,
                 total_cap=opts.total_cap,
+                cancel=cancel,
             )
             stream = winrm_transport.run(host, batch, deadline, wopts)
         else:
@@ -190,7 +208,9 @@ def collect_host(
                 "of undone; this host was not scanned"
             )
     except CollectError as e:
-        rec["error"] = str(e)
+        if cancel is not None and cancel.is_set():
+            return interrupted_stub(host)
+        rec["error"] = one_line(e)
         rec["error_kind"] = e.kind
         if isinstance(e, HostKeyError):
             key: dict[str, Any] = {"fingerprint": e.fingerprint, "changed": e.changed}
@@ -206,23 +226,46 @@ def collect_host(
                 "host_key_fingerprint": e.fingerprint,
                 "known_fingerprint": e.expected,
                 "host_key_of": e.of,
-            }, datetime.now(UTC))
-        rec["finished_at"] = _iso(datetime.now(UTC))
+            }, clock.now())
+        rec["finished_at"] = _iso(clock.now())
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
     except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
-        rec["error"] = f"unexpected error talking to the host: {type(e).__name__}: {e}"
+        if cancel is not None and cancel.is_set():
+            return interrupted_stub(host)
+        rec["error"] = one_line(f"unexpected error talking to the host: {type(e).__name__}: {e}")
         rec["error_kind"] = "error"
-        rec["finished_at"] = _iso(datetime.now(UTC))
+        rec["finished_at"] = _iso(clock.now())
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
-    collected = datetime.now(UTC)
+    if stream.error == INTERRUPTED or (
+        cancel is not None and cancel.is_set() and (stream.error or stream.timed_out)
+    ):
+        return interrupted_stub(host)
+    collected = clock.now()
     rec["reachable"] = True
     rec["connection"] = stream.connection
     _record_sections(rec, stream, batch.script_sha256, needed, collected, opts, host, config)
     _record_connection(rec, _connection_info(stream.connection, host), collected)
-    rec["finished_at"] = _iso(datetime.now(UTC))
+    if stream.timed_out or stream.error:
+        # reached, but the batch did not finish: the host belongs in the document's errors
+        # summary (its sections say which were lost), not only in its sections
+        limit = host.timeout or opts.timeout
+        why = (f"the host's time limit ({limit:g}s) ran out before the batch finished"
+               if stream.timed_out else f"the batch did not finish: {stream.error}")
+        rec["error"] = one_line(why)
+        rec["error_kind"] = "timeout" if stream.timed_out else "incomplete"
+    rec["finished_at"] = _iso(clock.now())
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
+    return rec
+
+
+def interrupted_stub(host: Host) -> dict[str, Any]:
+    """The record of a host the scan did not finish because it was interrupted: reported as
+    not scanned (never recorded in the history as this scan's state of the host)."""
+    rec = _host_stub(host)
+    rec["error"] = f"not scanned: {INTERRUPTED}"
+    rec["error_kind"] = "interrupted"
     return rec
 
 
@@ -238,6 +281,7 @@ def _record_sections(
 ) -> None:
     facts: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    basis: dict[str, dict[str, str]] = {}  # how the inexact values are known (probes/base.py)
     batch_problem = None
     if stream.timed_out:
         batch_problem = f"the host's time limit ({host.timeout or opts.timeout:g}s) ran out"
@@ -305,7 +349,9 @@ def _record_sections(
             else:
                 facts.update(parsed.values)
                 errors.update(parsed.errors)
+                basis.update(parsed.basis)
         if problem is not None:
+            problem = one_line(problem)
             srec["status"] = "error"
             srec["error"] = problem
             for f in s.provides:
@@ -329,13 +375,19 @@ def _record_sections(
         rec["platform"] = PLATFORM_OF_FAMILY.get(fam)
     rec["facts"] = facts
     rec["fact_errors"] = {k: v for k, v in errors.items() if k not in facts}
+    if basis:
+        rec["fact_basis"] = {k: v for k, v in basis.items() if k in facts}
 
 
 def _winrm_certificate(conn: dict[str, Any], facts: dict[str, Any], errors: dict[str, str]) -> None:
     """What the WinRM transport did about the host's identity, as facts a rule judges:
     ``winrm.certificate_validation`` is "ca" (validated against the CA bundle), "pinned" (the
     certificate matched winrm_cert_pin), "off" (winrm_cert_validation: false) or "none" (plain
-    HTTP: NTLM/Kerberos authenticate the host instead; there is no certificate)."""
+    HTTP: Kerberos (or NTLM, opted in) authenticates the host instead; there is no certificate);
+    ``winrm.ntlm_over_http`` is true when NTLM or CredSSP went over plain HTTP."""
+    if conn.get("transport") == "winrm":
+        # NTLM (or CredSSP) over plain HTTP, allowed only by winrm_allow_ntlm_over_http
+        facts["winrm.ntlm_over_http"] = bool(conn.get("ntlm_over_http"))
     cert = conn.get("certificate")
     if isinstance(cert, dict):
         facts["winrm.certificate_validation"] = cert.get("validation")
@@ -409,13 +461,24 @@ class RateLimit:
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
+    def wait(self, cancel: threading.Event | None = None) -> None:
         with self._lock:
             at = max(time.monotonic(), self._next)
             self._next = at + self.interval
         delay = at - time.monotonic()
         if delay > 0:
-            time.sleep(delay)
+            if cancel is not None:
+                cancel.wait(delay)
+            else:
+                time.sleep(delay)
+
+
+def _acquire(sem: threading.Semaphore, cancel: threading.Event | None) -> bool:
+    """Take a slot, giving up when the scan is interrupted."""
+    while not sem.acquire(timeout=0.2):
+        if cancel is not None and cancel.is_set():
+            return False
+    return True
 
 
 class _CostGuard:
@@ -450,16 +513,19 @@ class _CostGuard:
 
     def collect_host(self, host: Host, needed: list[Section], opts: Options,
                      connector: ssh.Connector | None) -> dict[str, Any]:
+        cancel = opts.cancel
         site = site_of(host)
         sem = self.sites.get(site) if site is not None else None
-        if sem is not None:
-            sem.acquire()
+        if sem is not None and not _acquire(sem, cancel):
+            return interrupted_stub(host)
         try:
-            if self.budget is not None:
-                self.budget.acquire()
+            if self.budget is not None and not _acquire(self.budget, cancel):
+                return interrupted_stub(host)
             try:
                 if self.rate is not None and host.transport != "local":
-                    self.rate.wait()
+                    self.rate.wait(cancel)
+                if cancel is not None and cancel.is_set():
+                    return interrupted_stub(host)
                 return collect_host(host, needed, opts, connector)
             finally:
                 if self.budget is not None:
@@ -469,36 +535,94 @@ class _CostGuard:
                 sem.release()
 
 
+#: seconds an interrupted scan waits for the hosts it was collecting to stop (each checks the
+#: interruption at least twice a second, and its connections are shut down)
+INTERRUPT_GRACE = 1.5
+
+
 def collect(
     hosts: list[Host],
     rules: list[Rule],
     opts: Options,
     on_host: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Collect every host with bounded concurrency; ``on_host`` sees each record as it lands."""
-    connector = ssh.Connector()
+    """Collect every host with bounded concurrency; ``on_host`` sees each record as it lands.
+
+    When ``opts.cancel`` is set (or a KeyboardInterrupt reaches this thread), no new host
+    starts, every connection is shut down, hosts that finished are kept (``on_host`` saw them),
+    and the rest come back as not scanned (:func:`interrupted_stub`, never given to
+    ``on_host``) within about :data:`INTERRUPT_GRACE` seconds. Workers are daemon threads, so
+    a host stuck in a blocking call cannot hold the process once the scan is over."""
+    cancel = opts.cancel
+    if cancel is None:
+        cancel = threading.Event()
+        opts = dataclasses.replace(opts, cancel=cancel)
+    connector = ssh.Connector(opts.known_hosts)
+    connector.cancelled = cancel
     connector.by_name = {h.name: h for h in hosts}
+    guard = _CostGuard(hosts, opts)
+    todo: queue.SimpleQueue[Host] = queue.SimpleQueue()
+    for h in guard.order(hosts):
+        todo.put(h)
+    landed: queue.SimpleQueue[tuple[Host, dict[str, Any]]] = queue.SimpleQueue()
+
+    def work() -> None:
+        while not cancel.is_set():
+            try:
+                h = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                rec = guard.collect_host(h, plan(h, rules), opts, connector)
+            except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
+                rec = _host_stub(h)
+                rec["error"] = one_line(f"internal error: {type(e).__name__}: {e}")
+                rec["error_kind"] = "error"
+            landed.put((h, rec))
+
+    workers = [threading.Thread(target=work, name=f"undone-host-{i}", daemon=True)
+               for i in range(max(1, min(opts.concurrency, len(hosts))))]
+    for t in workers:
+        t.start()
     records: dict[str, dict[str, Any]] = {}
+
+    def take(h: Host, rec: dict[str, Any]) -> None:
+        if rec.get("error_kind") == "interrupted" or (cancel.is_set() and rec.get("error")):
+            return  # cut short by the interruption: not this scan's word on the host
+        records[h.name] = rec
+        if on_host is not None:
+            on_host(rec)
+
     try:
-        with ThreadPoolExecutor(
-            max_workers=max(1, opts.concurrency), thread_name_prefix="undone-host"
-        ) as pool:
-            guard = _CostGuard(hosts, opts)
-            futures = {
-                pool.submit(guard.collect_host, h, plan(h, rules), opts, connector): h
-                for h in guard.order(hosts)
-            }
-            for fut in as_completed(futures):
-                h = futures[fut]
-                try:
-                    rec = fut.result()
-                except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
-                    rec = _host_stub(h)
-                    rec["error"] = f"internal error: {type(e).__name__}: {e}"
-                    rec["error_kind"] = "error"
-                records[h.name] = rec
-                if on_host is not None:
-                    on_host(rec)
+        while len(records) < len(hosts) and not cancel.is_set():
+            try:
+                h, rec = landed.get(timeout=0.2)
+            except queue.Empty:
+                if not any(t.is_alive() for t in workers) and landed.empty():
+                    break
+                continue
+            take(h, rec)
+    except KeyboardInterrupt:
+        cancel.set()
+    try:
+        if cancel.is_set():
+            connector.abort()
+            end = time.monotonic() + INTERRUPT_GRACE
+            while any(t.is_alive() for t in workers) and time.monotonic() < end:
+                with contextlib.suppress(queue.Empty):
+                    take(*landed.get(timeout=0.05))
+            while not landed.empty():
+                take(*landed.get_nowait())
     finally:
         connector.close()
-    return [records[h.name] for h in hosts]
+    return [records.get(h.name) or interrupted_stub(h) for h in hosts]
+
+
+def mark_interrupted(doc: dict[str, Any], why: str) -> None:
+    """Mark a result document as interrupted: ``scan.complete`` false, what interrupted it,
+    and an exit code that never says everything passed (hosts not scanned are in ``errors``)."""
+    doc["scan"]["complete"] = False
+    doc["scan"]["interrupted"] = why
+    summary = doc.get("summary") or {}
+    if summary.get("exit_code") == 0:
+        summary["exit_code"] = 3

@@ -22,6 +22,12 @@ def rules_markdown() -> str:
         "",
         "Generated from `baselines/*.yaml` by `python -m scanner.docs`; do not edit by hand.",
         "",
+        "Every age and count a rule judges says how it is known (its basis): exact, or only a",
+        "lower bound, an upper bound or an estimate. A bound can make a rule fail, never pass:",
+        "within the limit the rule is `error`, with what is unknown and what would make it known.",
+        "How undone dates pending updates, and the audit of every rule for bounds, estimates and",
+        "shortcuts: [dating.md](dating.md).",
+        "",
     ]
     for b in baselines.load():
         out += [f"## {b.title}", "", f"Baseline `{b.name}`, version {b.version}.", ""]

@@ -7,6 +7,16 @@ check is unknown is ``error``, never ``pass`` and never ``fail``; a rule whose `
 ``not_applicable``; a check of ``manual`` gives ``manual`` with the observed facts for a person to
 judge.
 
+**Basis.** A value a probe could only bound or estimate says so (the host's ``fact_basis``,
+probes/base.py): a *lower bound* (the true value is at least this), an *upper bound*, or an
+*estimate*. Such a value decides a condition only where it proves a failure: the lower bound
+30 of an age fails "at most 14" (the age is at least 30); the lower bound 2 of the same age
+proves nothing, and the condition is unknown, with the probe's reason and what would make the
+value known ("release dates of 12 pending security updates unknown (at least 2 days); run
+`undone advisories refresh`"). What a bound would prove true is unknown as well, unless it is
+under ``none`` (where true is the failing side). An inexact value never makes a rule pass and
+never makes its ``when`` false. This is one mechanism for every rule; no rule special-cases it.
+
 Conditions are compiled once per baseline into closures, so evaluating 10,000 hosts × 100 rules
 is a few Python calls per result.
 """
@@ -15,18 +25,24 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from scanner.baselines import Rule
 from scanner.inventory import Contract, Waiver
 
-# A compiled condition: (values, errors) -> (state, observed, reasons, failures)
-#   state: True, False, or None (unknown)
+# A compiled condition: (values, errors, bases) -> (state, observed, reasons, failures)
+#   state: True, False, or None (unknown); bases: how inexact values are known (Basis below)
 Outcome = tuple[bool | None, dict[str, Any], list[str], list[str]]
-Compiled = Callable[[dict[str, Any], dict[str, str]], Outcome]
+Bases = Mapping[str, Mapping[str, str]]
+_NO_BASES: Bases = {}
+
+
+class Compiled(Protocol):
+    def __call__(self, values: dict[str, Any], errors: dict[str, str],
+                 bases: Bases = ..., /) -> Outcome: ...
 
 POSIX_PLATFORMS = ("linux", "macos", "bsd")
 
@@ -125,10 +141,46 @@ def _tester(op: str, want: Any) -> Callable[[Any], bool | None]:
     raise ValueError(f"unknown operator {op!r}")
 
 
-def _leaf(fact: str, op: str, want: Any) -> Compiled:
+_BOUND_WORDS = {"lower-bound": "at least", "upper-bound": "at most", "estimate": "about"}
+# what a bound proves about a comparison: for a lower bound L of the true value V (V >= L),
+# "V <= x" is false when L > x, "V >= x" true when L >= x; the mirror for an upper bound
+_PROVES_FALSE = {"lower-bound": ("lt", "le"), "upper-bound": ("gt", "ge")}
+_PROVES_TRUE = {"lower-bound": ("gt", "ge"), "upper-bound": ("lt", "le")}
+
+
+def _amount(fact: str, v: Any) -> str:
+    if _number(v) and fact.endswith("_days"):
+        return f"{v:g} days"
+    return _fmt(v)
+
+
+def _inexact(fact: str, op: str, v: Any, ok: bool | None, basis: Mapping[str, str],
+             negated: bool, suffix: str, strict: bool) -> Outcome:
+    """A leaf over a value that is only bounded or estimated: it keeps a result the bound
+    proves on the failing side, and is unknown otherwise."""
+    kind = basis.get("basis", "estimate")
+    word = _BOUND_WORDS.get(kind, "about")
+    if not strict and ok is not None:
+        proven = op in (_PROVES_TRUE if ok else _PROVES_FALSE).get(kind, ())
+        failing_side = ok is negated  # false in a positive place, true under ``none``
+        if proven and failing_side:
+            detail = f"{fact} is {word} {_amount(fact, v)} ({kind}){suffix}"
+            return ok, {fact: v}, _NONE, [detail]
+    why = basis.get("why")
+    bound = f"{word} {_amount(fact, v)}"
+    head = (why.replace("{bound}", bound) if "{bound}" in why else f"{why} ({bound})") if why else (
+        f"{fact} is only known as {word} {_amount(fact, v)} ({kind}), which cannot show"
+        f"{suffix.replace('; expected', '')}")
+    fix = basis.get("fix")
+    return None, {fact: v}, [f"{head}; {fix}" if fix else head], _NONE
+
+
+def _leaf(fact: str, op: str, want: Any, negated: bool = False, strict: bool = False
+          ) -> Compiled:
     if op == "exists":
 
-        def exists(values: dict[str, Any], errors: dict[str, str]) -> Outcome:
+        def exists(values: dict[str, Any], errors: dict[str, str],
+                   bases: Bases = _NO_BASES, /) -> Outcome:
             if fact in values:
                 return (
                     bool(want),
@@ -147,11 +199,15 @@ def _leaf(fact: str, op: str, want: Any) -> Compiled:
     else:
         suffix = f"; expected {_OP_TEXT.get(op, op)} {_fmt(want)}"
 
-    def run(values: dict[str, Any], errors: dict[str, str]) -> Outcome:
+    def run(values: dict[str, Any], errors: dict[str, str], bases: Bases = _NO_BASES, /
+            ) -> Outcome:
         if fact not in values:
             return None, {}, [f"{fact}: {errors.get(fact, 'not collected')}"], _NONE
         v = values[fact]
         ok = test(v)
+        basis = bases.get(fact) if bases else None
+        if basis is not None:
+            return _inexact(fact, op, v, ok, basis, negated, suffix, strict)
         if ok:
             return True, {fact: v}, _NONE, _NONE
         if ok is None:
@@ -162,13 +218,14 @@ def _leaf(fact: str, op: str, want: Any) -> Compiled:
 
 
 def _combine(kind: str, parts: list[Compiled]) -> Compiled:
-    def run(values: dict[str, Any], errors: dict[str, str]) -> Outcome:
+    def run(values: dict[str, Any], errors: dict[str, str], bases: Bases = _NO_BASES, /
+            ) -> Outcome:
         observed: dict[str, Any] = {}
         reasons: list[str] = []
         fails: list[str] = []
         states: list[bool | None] = []
         for p in parts:
-            s, o, r, f = p(values, errors)
+            s, o, r, f = p(values, errors, bases)
             observed.update(o)
             states.append(s)
             if s is None:
@@ -193,15 +250,20 @@ def _combine(kind: str, parts: list[Compiled]) -> Compiled:
     return run
 
 
-def compile_condition(cond: Any, params: dict[str, Any]) -> Compiled:
+def compile_condition(cond: Any, params: dict[str, Any], negated: bool = False,
+                      strict: bool = False) -> Compiled:
+    """``negated``: the condition sits under an odd number of ``none`` (true is the failing
+    side there); ``strict``: an inexact value decides nothing at all (a rule's ``when``)."""
     for kind in ("all", "any", "none"):
         if kind in cond:
-            return _combine(kind, [compile_condition(c, params) for c in cond[kind]])
+            inner = not negated if kind == "none" else negated
+            return _combine(kind, [compile_condition(c, params, inner, strict)
+                                   for c in cond[kind]])
     fact = cond["fact"]
     ((op, want),) = ((k, v) for k, v in cond.items() if k != "fact")
     if isinstance(want, dict) and "param" in want:
         want = params[want["param"]]
-    return _leaf(fact, op, want)
+    return _leaf(fact, op, want, negated, strict)
 
 
 def describe(cond: Any, params: dict[str, Any]) -> str:
@@ -231,20 +293,42 @@ class CompiledRule:
     expected: str
     na_message: str = ""  # the result's message when ``when`` does not hold
     fail_prefix: str | None = None  # the rule's own words, put before the technical detail
+    pass_message: str | None = None  # the rule's own words for a pass
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z0-9_]+\.[a-z0-9_]+)\}")
+
+
+def fill(text: str, facts: dict[str, Any]) -> str:
+    """A rule's own words with ``{topic.fact}`` replaced by the host's value (for messages a
+    person reads: "{os.support_summary}")."""
+    if "{" not in text:
+        return text
+
+    def value(m: re.Match[str]) -> str:
+        v = facts.get(m.group(1))
+        if v is None:
+            return "unknown"
+        if isinstance(v, list | tuple):
+            return ", ".join(str(x) for x in v[:8]) + (" ..." if len(v) > 8 else "")
+        return str(v)[:300]
+
+    return _PLACEHOLDER.sub(value, text)
 
 
 def compile_rules(rules: Iterable[Rule], params: dict[str, Any]) -> list[CompiledRule]:
     out = []
     for r in rules:
         check = None if r.check == "manual" else compile_condition(r.check, params)
-        when = compile_condition(r.when, params) if r.when else None
+        when = compile_condition(r.when, params, strict=True) if r.when else None
         messages = dict(r.messages)
         na = messages.get("not_applicable") or (
             "does not apply: " + describe(r.when, params) + " does not hold" if r.when else ""
         )
         out.append(
             CompiledRule(
-                r, check, when, describe(r.check, params), na, messages.get("fail") or None
+                r, check, when, describe(r.check, params), na, messages.get("fail") or None,
+                messages.get("pass") or None,
             )
         )
     return out
@@ -264,6 +348,7 @@ class HostView:
     sections: dict[str, dict[str, Any]]
     owner: str | None = None
     transport: str = "ssh"
+    fact_basis: Bases = field(default_factory=dict)
 
 
 def _section_problem(host: HostView, needed: tuple[str, ...]) -> str | None:
@@ -345,7 +430,7 @@ def evaluate_host(
     today: date | None = None,
 ) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
-    facts, fact_errors = host.facts, host.fact_errors
+    facts, fact_errors, bases = host.facts, host.fact_errors, host.fact_basis
     problems: dict[tuple[str, ...], str | None] = {}
     evidence: dict[tuple[str, ...], list[str]] = {}
     owners = contract.owners
@@ -363,7 +448,7 @@ def evaluate_host(
         else:
             status = ""
             if cr.when is not None:
-                ws, wo, wr, _ = cr.when(facts, fact_errors)
+                ws, wo, wr, _ = cr.when(facts, fact_errors, bases)
                 if ws is None:
                     status, message = "error", "precondition unknown: " + "; ".join(wr)
                 elif ws is False:
@@ -385,15 +470,17 @@ def evaluate_host(
                         observed = {f: facts[f] for f in r.observe}
                         message = "needs a person's review of the observed values"
                 else:
-                    st, observed, reasons, fails = cr.check(facts, fact_errors)
+                    st, observed, reasons, fails = cr.check(facts, fact_errors, bases)
                     if st is None:
                         status, message = "error", "; ".join(reasons) or "unknown"
                     elif st:
                         status = "pass"
+                        if cr.pass_message:
+                            message = fill(cr.pass_message, facts)
                     else:
                         status, message = "fail", "; ".join(fails)
                         if cr.fail_prefix:
-                            message = f"{cr.fail_prefix} ({message})"
+                            message = f"{fill(cr.fail_prefix, facts)} ({message})"
                 for f in r.observe:
                     if f in facts and f not in observed:
                         observed[f] = facts[f]

@@ -49,7 +49,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from scanner import safeio
+from scanner import clock, safeio
 from scanner.errors import InputError
 from scanner.redact import Redactor
 
@@ -262,7 +262,7 @@ def manifest(files: dict[str, bytes], doc: dict[str, Any], key: Ed25519PublicKey
              now: datetime | None = None) -> bytes:
     body = {
         "schema": SCHEMA,
-        "created_at": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": (now or clock.now()).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tool": doc.get("tool") or {},
         "scan": (doc.get("scan") or {}).get("id"),
         "signature": {"algorithm": "ed25519", "file": SIGNATURE,

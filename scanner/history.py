@@ -15,7 +15,7 @@ Tables (migrations are named and recorded in ``migrations``)::
     blobs        observed value + message + expected of a change, deduplicated, zlib when large
     current      the latest status of each pair, its open finding and how many it has had
     findings     one row per failing episode: opened, due, last seen, closed; episode > 1: reopened
-    events       maintenance the hosts themselves reported (patches applied, backups taken,
+    events       maintenance the hosts themselves reported (packages upgraded, backups taken,
                  malware signatures updated), once each
 
 The life of a finding: it opens when a pair first fails (``fail``, or ``waived``: a waiver hides
@@ -48,7 +48,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from scanner import __version__
+from scanner import __version__, clock
 from scanner.errors import InputError
 
 _T = TypeVar("_T")
@@ -167,6 +167,25 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             PRIMARY KEY (at, host, kind)
         ) WITHOUT ROWID
     """),
+    # When undone first saw each pending security update (scanner/dating.py, the "history"
+    # basis): one row per update still pending (deleted once it is not), with when the host's
+    # pending list had last been read before it appeared (NULL: it was pending at the first
+    # read, so its arrival was not seen); and per host when its list was last read.
+    ("0002_pending_updates", """
+        CREATE TABLE pending_updates (
+            host INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            first_scan INTEGER NOT NULL,
+            first_at INTEGER NOT NULL,
+            before_at INTEGER,
+            PRIMARY KEY (host, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE update_lists (
+            host INTEGER PRIMARY KEY,
+            last_scan INTEGER NOT NULL,
+            last_at INTEGER NOT NULL
+        )
+    """),
 )
 
 
@@ -237,7 +256,7 @@ def due_days(contract_days: Mapping[str, int] | None) -> dict[str, int]:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _ts(dt: datetime) -> int:
@@ -281,7 +300,8 @@ def parse_scan_time(value: str) -> int:
 def maintenance_events(facts: Mapping[str, Any]) -> list[tuple[str, int, str]]:
     """(kind, when, detail) of the maintenance a host's facts report, each once.
 
-    ``patch``: each run in ``patch.recent`` that upgraded packages, and ``patch.last_upgrade_at``.
+    ``patch``: each run in ``patch.recent`` that upgraded packages (installs and removals are
+    not maintenance), and ``patch.last_upgrade_at``.
     ``backup``: ``backup.last_success_at`` (and each repository's in ``backup.repositories``).
     ``signatures``: ``av.last_update_at`` (each product's in ``av.products``); when no update
     time is known, ``av.signature_date``, the date of the signatures in use.
@@ -294,8 +314,12 @@ def maintenance_events(facts: Mapping[str, Any]) -> list[tuple[str, int, str]]:
                 continue
             at = _parse_time(run.get("at"))
             upgraded = run.get("upgraded")
-            if at is not None and isinstance(upgraded, int) and upgraded > 0:
-                out[("patch", at)] = f"{upgraded} packages upgraded"
+            counts = isinstance(upgraded, int) and upgraded > 0
+            # a patch run is an upgrade (probes/posix/patch_history.py says which counted);
+            # dnf's runs carry no per-action count
+            if at is not None and (run.get("counted") is True or counts):
+                out[("patch", at)] = (f"{upgraded} packages upgraded" if counts
+                                      else "packages upgraded")
     for kind, names in EVENT_FACTS.items():
         found = False
         for name in names + EVENT_FALLBACK.get(kind, ()):
@@ -629,6 +653,7 @@ class History:
                  counts[CODE["pass"]], counts[CODE["fail"]], counts[CODE["error"]],
                  counts[CODE["not_applicable"]], counts[CODE["waived"]], counts[CODE["manual"]],
                  overdue))
+            self._record_pending(hid, scan, ts, rec.get("facts") or {})
             events = maintenance_events(rec.get("facts") or {})
             if events:
                 db.executemany("INSERT OR IGNORE INTO events (host, kind, at, scan, detail) "
@@ -639,6 +664,48 @@ class History:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _record_pending(self, hid: int, scan: int, ts: int, facts: Mapping[str, Any]) -> None:
+        """Keep when each pending security update was first seen (inside record's
+        transaction); nothing when the host's pending list was not read this time."""
+        from scanner.dating import security_keys
+
+        keys = security_keys(facts)
+        if keys is None:
+            return
+        db = self.db
+        row = db.execute("SELECT last_at FROM update_lists WHERE host = ?", (hid,)).fetchone()
+        before = int(row[0]) if row else None
+        known = {str(r[0]) for r in db.execute(
+            "SELECT key FROM pending_updates WHERE host = ?", (hid,))}
+        gone = known - set(keys)
+        if gone:
+            db.executemany("DELETE FROM pending_updates WHERE host = ? AND key = ?",
+                           [(hid, k) for k in sorted(gone)])
+        new = [k for k in keys if k not in known]
+        if new:
+            db.executemany("INSERT INTO pending_updates (host, key, first_scan, first_at, "
+                           "before_at) VALUES (?, ?, ?, ?, ?)",
+                           [(hid, k, scan, ts, before) for k in new])
+        db.execute("INSERT INTO update_lists (host, last_scan, last_at) VALUES (?, ?, ?) "
+                   "ON CONFLICT (host) DO UPDATE SET last_scan = excluded.last_scan, "
+                   "last_at = excluded.last_at", (hid, scan, ts))
+
+    @_reading
+    def updates_seen(self, host: str) -> Any:
+        """What this history knows of ``host``'s pending security updates, for dating them
+        (a :class:`scanner.dating.Seen`), or None for a host it has never read a list of."""
+        from scanner.dating import Seen
+
+        row = self.db.execute("SELECT u.last_at, u.host FROM update_lists u JOIN hosts h "
+                              "ON h.id = u.host WHERE h.name = ?", (host,)).fetchone()
+        if row is None:
+            return None
+        first = {str(k): (_dt(int(f)), _dt(int(b)) if b is not None else None)
+                 for k, f, b in self.db.execute(
+                     "SELECT key, first_at, before_at FROM pending_updates WHERE host = ?",
+                     (int(row[1]),))}
+        return Seen(last_at=_dt(int(row[0])), first=first)
 
     @_writing
     def finish(self, doc: dict[str, Any], now: datetime | None = None,

@@ -36,6 +36,7 @@ catalogue older than the caller's limit (an error fact, never a value).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -48,6 +49,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scanner import lifecycle_overlay as _devices
 from scanner.errors import InputError
 from scanner.yamlio import load_file, load_text
 
@@ -186,6 +188,14 @@ class Release:
     eoes_flag: bool = False
     source: str = UPSTREAM_SOURCE
     checked_on: date | None = None
+    # where the dates come from: "endoflife.date", or an overlay row's class ("primary",
+    # "secondary", "local") with its source (URL, repository and commit, where it was written)
+    source_class: str = UPSTREAM_SOURCE
+    source_detail: Mapping[str, Any] | None = None
+    eol_unknown: bool = False  # the overlay knows the cycle but not its end: never "supported"
+    unsupported_versions: Mapping[str, date] = field(default_factory=dict)
+    as_of: date | None = None  # the date the source's statement was true (its commit or reading)
+    last_support: date | None = None  # Cisco: Last Date of Support of the release
 
     @property
     def name(self) -> str:
@@ -604,7 +614,47 @@ def _default_catalogue(user_file: str | None = None) -> Catalogue:
         newer = catalogue_from_json(_read_text(user_file, user_file), user_file)
         if newer.snapshot_date > shipped.snapshot_date:
             shipped = newer
-    return merge_overlay(shipped, _shipped_overlay())
+    return _with_device_overlay(merge_overlay(shipped, _shipped_overlay()))
+
+
+def _device_products(rows: Iterable[_devices.FirmwareRow]) -> list[OverlayProduct]:
+    """Firmware rows of the device overlay (derived or local) as overlay products."""
+    by_product: dict[str, list[_devices.FirmwareRow]] = {}
+    for row in rows:
+        by_product.setdefault(row.product, []).append(row)
+    out: list[OverlayProduct] = []
+    for slug, group in by_product.items():
+        releases = tuple(
+            Release(
+                product=slug, cycle=r.cycle, title=r.title, release_date=r.release_date,
+                eol=r.eol, eol_flag=False, eoas=r.eoas, eoes=None, lts=False, latest=r.latest,
+                latest_date=r.latest_date,
+                source=str(r.source.get("url") or r.source.get("repo") or r.source_class),
+                checked_on=r.as_of, source_class=r.source_class, source_detail=dict(r.source),
+                eol_unknown=r.eol_unknown, unsupported_versions=dict(r.unsupported_versions),
+                as_of=r.as_of, last_support=r.last_support,
+            )
+            for r in group
+        )
+        versions: dict[str, date] = {}
+        for r in group:
+            versions.update(r.versions)
+        out.append(OverlayProduct(slug, group[0].title, "firmware", None, releases, versions))
+    return out
+
+
+def _with_device_overlay(cat: Catalogue) -> Catalogue:
+    """The catalogue with the derived device overlay's firmware cycles added (never replacing a
+    cycle endoflife.date has)."""
+    return merge_overlay(cat, _device_products(_devices.shipped().firmware),
+                         replace_cycles=False)
+
+
+def with_local(cat: Catalogue, local: _devices.LocalOverlay | None) -> Catalogue:
+    """The catalogue with a local overlay's firmware rows merged over everything else."""
+    if not local or not local.firmware:
+        return cat
+    return merge_overlay(cat, _device_products(local.firmware))
 
 
 def load_catalogue(path: str | None = None, *, overlay: str | None = None) -> Catalogue:
@@ -614,7 +664,8 @@ def load_catalogue(path: str | None = None, *, overlay: str | None = None) -> Ca
     if path is None:
         cat = _default_catalogue(str(user_dir() / CATALOGUE_FILE))
     else:
-        cat = merge_overlay(catalogue_from_json(_read_text(path, path), path), _shipped_overlay())
+        cat = _with_device_overlay(
+            merge_overlay(catalogue_from_json(_read_text(path, path), path), _shipped_overlay()))
     if overlay is not None:
         cat = merge_overlay(cat, parse_overlay(load_file(overlay), overlay))
     return cat
@@ -648,6 +699,7 @@ class OverlayProduct:
     category: str | None
     release_policy_link: str | None
     releases: tuple[Release, ...]
+    versions: Mapping[str, date] = field(default_factory=dict)
 
 
 def _yaml_date(value: Any, where: str, *, flags: bool) -> tuple[date | None, bool]:
@@ -809,10 +861,13 @@ def _overlay_release(slug: str, title: str, rc: dict[str, Any], cw: str, seen: s
     )
 
 
-def merge_overlay(cat: Catalogue, overlay: Sequence[OverlayProduct]) -> Catalogue:
+def merge_overlay(
+    cat: Catalogue, overlay: Sequence[OverlayProduct], *, replace_cycles: bool = True
+) -> Catalogue:
     """A new catalogue with the overlay merged: a new product is added (it then needs a
-    ``title``); a cycle of an existing product replaces the upstream cycle of the same name or
-    is added before the upstream ones. Each merged :class:`Release` keeps its ``source``."""
+    ``title``); a cycle of an existing product replaces the upstream cycle of the same name
+    (unless ``replace_cycles`` is false: then the upstream cycle stays) or is added before the
+    upstream ones. Each merged :class:`Release` keeps its ``source``."""
     if not overlay:
         return cat
     products = dict(cat.products)
@@ -824,11 +879,13 @@ def merge_overlay(cat: Catalogue, overlay: Sequence[OverlayProduct]) -> Catalogu
                     f"overlay product {op.slug!r}: not in the catalogue, so it needs a 'title'"
                 )
             products[op.slug] = Product(
-                op.slug, op.title, op.category, op.release_policy_link, op.releases, {}
+                op.slug, op.title, op.category, op.release_policy_link, op.releases,
+                dict(op.versions)
             )
             continue
         title = op.title or base.title
-        ours = {r.cycle: replace(r, title=title) for r in op.releases}
+        ours = {r.cycle: replace(r, title=title) for r in op.releases
+                if replace_cycles or base.release(r.cycle) is None}
         added = [r for r in ours.values() if base.release(r.cycle) is None]
         merged = [ours.get(r.cycle, replace(r, title=title)) for r in base.releases]
         products[op.slug] = Product(
@@ -837,7 +894,7 @@ def merge_overlay(cat: Catalogue, overlay: Sequence[OverlayProduct]) -> Catalogu
             op.category or base.category,
             op.release_policy_link or base.release_policy_link,
             tuple(added + merged),
-            base.versions,
+            {**base.versions, **op.versions},
         )
     return Catalogue(cat.snapshot_date, products, cat.sources, cat.label)
 
@@ -970,6 +1027,9 @@ def kev_from_json(text: str, label: str = KEV_FILE) -> Kev:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{label}: not valid JSON (line {e.lineno}): {e.msg}") from None
+    except (RecursionError, ValueError):
+        raise InputError(f"{label}: not JSON undone can read (too deep, or a number too long)"
+                         ) from None
     if not isinstance(doc, dict):
         raise InputError(f"{label}: not a KEV catalogue")
     if doc.get("schema") == KEV_SCHEMA:
@@ -984,7 +1044,8 @@ def kev_from_json(text: str, label: str = KEV_FILE) -> Kev:
     if not isinstance(vulns, list):
         raise InputError(f"{label}: vulnerabilities: expected a list")
     entries = tuple(
-        {k: str(e[k]) for k in KEV_FIELDS if e.get(k) is not None}
+        {k: e[k] if isinstance(e[k], str) else str(e[k]) for k in KEV_FIELDS
+         if isinstance(e.get(k), str | int | float) and not isinstance(e.get(k), bool)}
         for e in vulns
         if isinstance(e, dict)
     )
@@ -1047,13 +1108,33 @@ def _src_value(value: Any, where: str) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str) and _DATE_RE.match(value):
-        date.fromisoformat(value)
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise BuildError(f"{where}: {value!r} is not a real date; expected YYYY-MM-DD, "
+                             "true, false or null") from None
         return value
-    raise BuildError(f"{where}: unexpected value {value!r}")
+    raise BuildError(f"{where}: expected a date (YYYY-MM-DD), true, false or null, got "
+                     f"{_shown(value)}")
 
 
-def _render_label(template: str | None, r: Mapping[str, Any]) -> str | None:
-    if not template:
+def _shown(value: Any) -> str:
+    """A value of an export, shown short in a one-line message (never its whole text)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value) if abs(value) < 10**30 else "a number of more than 30 digits"
+    if isinstance(value, str):
+        return repr(value[:40] + ("..." if len(value) > 40 else ""))
+    if isinstance(value, dict):
+        return "an object"
+    return "a list" if isinstance(value, list) else type(value).__name__
+
+
+def _render_label(template: Any, r: Mapping[str, Any]) -> str | None:
+    if not isinstance(template, str) or not template:
         return None
     text = template.strip()
     for key, field_name in (
@@ -1062,24 +1143,34 @@ def _render_label(template: str | None, r: Mapping[str, Any]) -> str | None:
         ("__LATEST__", "latest"),
         ("__LATEST_RELEASE_DATE__", "latestReleaseDate"),
     ):
-        text = text.replace(key, str(r.get(field_name) or ""))
+        value = r.get(field_name)
+        text = text.replace(key, value if isinstance(value, str) else "")
     return text
 
 
-def _cycle(slug: str, r: Mapping[str, Any]) -> dict[str, Any]:
-    where = f"products.json: {slug} {r.get('releaseCycle')!r}"
+def _opt_str(r: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = r.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise BuildError(f"{where}.{key}: expected text or null, got {_shown(value)}")
+
+
+def _cycle(slug: str, r: Any, label: str = "products.json", index: int = 0) -> dict[str, Any]:
+    where = f"{label}: {slug}.releases[{index}]"
+    if not isinstance(r, dict):
+        raise BuildError(f"{where}: expected an object (a release cycle), got {_shown(r)}")
     cycle = r.get("releaseCycle")
     if not isinstance(cycle, str):
-        raise BuildError(f"{where}: releaseCycle is not a string")
-    latest = r.get("latest")
-    if latest is not None and not isinstance(latest, str):
-        raise BuildError(f"{where}: latest is not a string")
+        raise BuildError(f"{where}.releaseCycle: expected text, got {_shown(cycle)}")
+    where = f"{label}: {slug} {cycle[:40]!r}"
+    latest = _opt_str(r, "latest", where)
     release_date = _src_value(r.get("releaseDate"), f"{where}.releaseDate")
     if isinstance(release_date, bool):
-        raise BuildError(f"{where}: releaseDate is not a date")
+        raise BuildError(f"{where}.releaseDate: expected a date (YYYY-MM-DD), got "
+                         f"{_shown(release_date)}")
     return {
         "cycle": cycle,
-        "codename": r.get("codename"),
+        "codename": _opt_str(r, "codename", where),
         "label": _render_label(r.get("releaseLabel"), r),
         "release_date": release_date,
         "eol": _src_value(r.get("eol"), f"{where}.eol"),
@@ -1107,15 +1198,48 @@ def _dump(value: Any, inline_at: int, level: int = 0) -> str:
     return "[\n" + ",\n".join(items) + "\n" + " " * level + "]"
 
 
-def _load_json(path: Path) -> Any:
+#: the largest export file read (endoflife.date's products.json is about 1.5 MB)
+MAX_EXPORT_BYTES = 64 * 1024 * 1024
+
+
+def _load_json(path: Path, expected: str = "JSON") -> Any:
+    """A JSON file of an export, or BuildError naming the file and what was expected: never a
+    traceback, whatever the file holds (truncated, binary, huge numbers, deep nesting, a FIFO,
+    a folder)."""
+    import stat
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise BuildError(f"{path}: {e}") from None
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise BuildError(f"{path}: not a regular file; expected {expected}")
+        if st.st_size > MAX_EXPORT_BYTES:
+            raise BuildError(f"{path}: {st.st_size} bytes, more than the {MAX_EXPORT_BYTES} "
+                             f"read; expected {expected}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BuildError(f"{path}: not found; expected {expected}") from None
+    except OSError as e:
+        raise BuildError(f"{path}: cannot read ({e.strerror or e}); expected {expected}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BuildError(f"{path}: not UTF-8 text (byte {e.start}); expected {expected}") from None
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(text, parse_constant=no_constants)
+    except json.JSONDecodeError as e:
+        raise BuildError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); "
+                         f"expected {expected}") from None
+    except RecursionError:
+        raise BuildError(f"{path}: nested too deeply; expected {expected}") from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise BuildError(f"{path}: {str(e).splitlines()[0][:120]}; expected {expected}") from None
 
 
 def _extract_products(
-    eol_dir: Path, all_products: Mapping[str, Any]
+    eol_dir: Path, all_products: Mapping[str, Any], label: str = "products.json"
 ) -> tuple[list[str], dict[str, Any]]:
     """The products undone keeps (``PRODUCTS`` and those of ``OPTIONAL_PRODUCTS`` present), in
     the ``catalogue.json`` shape, with per-version dates from ``release-data`` where kept."""
@@ -1123,21 +1247,39 @@ def _extract_products(
     products: dict[str, Any] = {}
     for slug in wanted:
         raw = all_products[slug]
+        if not isinstance(raw, dict):
+            raise BuildError(f"{label}: {slug}: expected an object (a product), got {_shown(raw)}")
+        title = raw.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise BuildError(f"{label}: {slug}.title: expected text, got {_shown(title)}")
         versions: dict[str, str] = {}
         rd_path = eol_dir / "release-data" / f"{slug}.json"
         if slug in VERSION_PRODUCTS and rd_path.exists():
-            rd = _load_json(rd_path)
-            for key, v in (rd.get("versions") or {}).items():
+            rd = _load_json(rd_path, "an endoflife.date release-data file ({\"versions\": "
+                                     "{name: {\"date\": YYYY-MM-DD}}})")
+            rd_versions = rd.get("versions") if isinstance(rd, dict) else None
+            if rd_versions is not None and not isinstance(rd_versions, dict):
+                raise BuildError(f"{rd_path}: versions: expected an object, got "
+                                 f"{_shown(rd_versions)}")
+            if not isinstance(rd, dict):
+                raise BuildError(f"{rd_path}: expected an object with 'versions', got "
+                                 f"{_shown(rd)}")
+            for key, v in (rd_versions or {}).items():
                 d = v.get("date") if isinstance(v, dict) else v
                 if not isinstance(d, str) or not _DATE_RE.match(d):
-                    raise BuildError(f"release-data/{slug}.json: {key}: bad date {d!r}")
+                    raise BuildError(f"{rd_path}: versions.{str(key)[:40]}.date: expected a "
+                                     f"date (YYYY-MM-DD), got {_shown(d)}")
+                _src_value(d, f"{rd_path}: versions.{str(key)[:40]}.date")
                 versions[str(key)] = d
+        releases = raw.get("releases") or []
+        if not isinstance(releases, list):
+            raise BuildError(f"{label}: {slug}.releases: expected a list, got {_shown(releases)}")
         products[slug] = {
             "slug": slug,
-            "title": raw["title"],
-            "category": raw.get("category"),
-            "release_policy_link": raw.get("releasePolicyLink"),
-            "releases": [_cycle(slug, r) for r in raw.get("releases") or []],
+            "title": title,
+            "category": _opt_str(raw, "category", f"{label}: {slug}"),
+            "release_policy_link": _opt_str(raw, "releasePolicyLink", f"{label}: {slug}"),
+            "releases": [_cycle(slug, r, label, i) for i, r in enumerate(releases)],
             "versions": versions,
         }
     return wanted, products
@@ -1222,10 +1364,15 @@ def render(src: Path, snapshot_date: str | None = None) -> dict[str, str]:
     }
     absent = [s for s in OPTIONAL_PRODUCTS if s not in all_products]
     notice = _notice(snapshot, sources, kev, wanted, absent)
+    try:
+        devices = _devices.render_device_overlay(src)
+    except _devices.OverlayBuildError as e:
+        raise BuildError(str(e)) from None
     return {
         CATALOGUE_FILE: _dump(catalogue, inline_at=4) + "\n",
         KEV_FILE: _dump(kev, inline_at=2) + "\n",
         NOTICE_FILE: notice,
+        _devices.DEVICE_OVERLAY_FILE: devices,
     }
 
 
@@ -1318,6 +1465,19 @@ def _notice(
         "The KEV catalogue is in the public domain (CC0 1.0). It is a dated snapshot too: a newer",
         "`known_exploited_vulnerabilities.json` from CISA can be loaded in its place as it is.",
         "",
+        f"## Network devices (`{_devices.DEVICE_OVERLAY_FILE}`)",
+        "",
+        "Firmware trains and hardware end-of-support dates for vendors endoflife.date lacks",
+        "(Cisco IOS and Catalyst hardware, Sophos SFOS and XG, SonicWall appliances, pfSense CE,",
+        "QNAP QTS) and vendor support policies, derived from",
+        "`shared/data/lifecycle-overlay/overlay.yaml` (its SOURCE.md lists every page and",
+        "repository read). Each row keeps its own source (URL, or repository and commit) and",
+        "class: `primary` (the vendor's page, document or repository) or `secondary` (an",
+        "unmerged endoflife.date pull request under MIT, news, a reseller, a wiki). A secondary",
+        "row can prove a failure, never a pass. Dates the sources did not give are left out.",
+        "pfSense release dates are facts read from pfsense/docs (CC BY-NC-SA 4.0); no text of it",
+        "is copied.",
+        "",
     ]
     return "\n".join(lines)
 
@@ -1361,35 +1521,39 @@ _IOS_RE = re.compile(r"^(\d+)\.(\d+)\((\d+)[a-z]?\)([A-Z]*)")
 
 
 def firmware_cycles(product: str, version: str) -> list[str]:
-    """Cycle names a firmware version may belong to, most specific first: ``7.12.1`` ->
-    ``7.12``; ``17.03.04a`` -> ``17.03``, ``17.3``; ``23.05.3`` -> ``23.05``, ``23.5``;
-    classic Cisco IOS ``15.0(2)SE4`` -> ``15.0(2)SE``, ``15.0SE``, ``15.0``."""
+    """Cycle names a firmware version may belong to, most specific first: the version itself,
+    then ``7.12.1`` -> ``7.12``; ``17.03.04a`` -> ``17.03.04``, ``17.03``, ``17.3``; ``23.05.3``
+    -> ``23.05``, ``23.5``; QTS ``4.3.6.2050`` -> ``4.3.6``, ``4.3``; classic Cisco IOS
+    ``15.0(2)SE4`` -> ``15.0(2)SE``, ``15.0SE``, ``15.0`` (the trains a local overlay may
+    name)."""
     v = version.strip().lstrip("vV")
     out: list[str] = []
     if product == "cisco-ios":
         m = _IOS_RE.match(v)
         if m:
             a, b, c, train = m.groups()
-            out = [f"{a}.{b}({c}){train}", f"{a}.{b}{train}", f"{a}.{b}"]
-        return out
-    m = re.match(r"^(\d+)\.(\d+)", v)
+            out = [v, f"{a}.{b}({c}){train}", f"{a}.{b}{train}", f"{a}.{b}"]
+        return list(dict.fromkeys(out))
+    m = re.match(r"^(\d+)\.(\d+)(?:\.(\d+))?", v)
     if m:
         raw = f"{m.group(1)}.{m.group(2)}"
-        out = [v, raw, f"{int(m.group(1))}.{int(m.group(2))}", str(int(m.group(1)))]
+        three = [f"{raw}.{m.group(3)}"] if m.group(3) is not None else []
+        out = [v, *three, raw, f"{int(m.group(1))}.{int(m.group(2))}", str(int(m.group(1)))]
     elif (lead := re.match(r"^\d+", v)) is not None:
         out = [v, str(int(lead.group(0)))]
     return list(dict.fromkeys(out))
 
 
-def _release_json(r: Release) -> dict[str, Any]:
+def _release_json(r: Release, version: str | None = None) -> dict[str, Any]:
     def iso(d: date | None) -> str | None:
         return d.isoformat() if d else None
 
-    return {
+    doc: dict[str, Any] = {
         "cycle": r.cycle,
         "release_date": iso(r.release_date),
         "eol": iso(r.eol),
         "eol_flag": r.eol_flag,
+        "eol_unknown": r.eol_unknown,
         "eoas": iso(r.eoas),
         "eoes": iso(r.eoes),
         "lts": r.lts,
@@ -1397,7 +1561,30 @@ def _release_json(r: Release) -> dict[str, Any]:
         "latest_date": iso(r.latest_date),
         "source": r.source,
         "checked_on": iso(r.checked_on),
+        "class": r.source_class,
+        "source_detail": dict(r.source_detail) if r.source_detail else None,
+        "as_of": iso(r.as_of),
+        "last_day_of_support": iso(r.last_support),
     }
+    if version is not None and version in r.unsupported_versions:
+        doc["version_unsupported_as_of"] = r.unsupported_versions[version].isoformat()
+    return doc
+
+
+def _hardware_json(
+    vendor: str | None, model: str | None, local: _devices.LocalOverlay | None
+) -> dict[str, Any]:
+    """The device's hardware against the local rows, then the derived overlay."""
+    doc: dict[str, Any] = {"vendor": vendor, "model": model}
+    if not model:
+        doc["reason"] = "the device's model is unknown"
+        return doc
+    rows = [*(local.hardware if local else ()), *_devices.shipped().hardware]
+    row = next((h for h in rows if h.matches(vendor, model)), None)
+    doc["row"] = None if row is None else row.as_json()
+    if row is not None and row.source_class == _devices.LOCAL:
+        doc["row"]["where"] = row.source.get("where")
+    return doc
 
 
 def firmware_lookup(
@@ -1406,13 +1593,22 @@ def firmware_lookup(
     catalogue: Catalogue | None = None,
     kev: Kev | None = None,
     reason: str | None = None,
+    *,
+    vendor: str | None = None,
+    model: str | None = None,
+    local: _devices.LocalOverlay | None = None,
 ) -> dict[str, Any]:
-    """Everything the catalogue knows about one firmware version, as JSON-able data: the
-    evidence of a device's ``net.firmware`` section, which probes/net/firmware.py turns into
-    facts. Data only: no clock, no judgement. ``reason`` says why product or version are None."""
+    """Everything the catalogue knows about one device's firmware and hardware, as JSON-able
+    data: the evidence of a device's ``net.firmware`` section, which probes/net/firmware.py
+    turns into facts. Data only: no clock, no judgement. ``reason`` says why product or version
+    are None; ``vendor`` and ``model`` (``device.vendor``, ``device.model``) find the hardware's
+    end of support; ``local`` is the inventory's (and data folder's) local overlay, which wins
+    over every other source. Each date carries its source and class (see
+    scanner/lifecycle_overlay.py: a secondary source can prove a failure, never a pass)."""
     from probes.net.firmware import version_key  # the one version order, shared with the parser
 
-    cat = catalogue or load_catalogue()
+    cat = with_local(catalogue or load_catalogue(), local)
+    overlay = _devices.shipped()
     doc: dict[str, Any] = {
         "product": product,
         "version": version,
@@ -1420,7 +1616,12 @@ def firmware_lookup(
             "label": cat.label,
             "snapshot_date": cat.snapshot_date.isoformat(),
             "sources": [dict(s) for s in cat.sources],
+            "device_overlay": dict(overlay.meta.get("derived_from") or {}),
+            "trust": overlay.meta.get("trust"),
+            "local_rows": (len(local.firmware) + len(local.hardware)) if local else 0,
         },
+        "hardware": _hardware_json(vendor, model, local),
+        "policies": _devices.policies_json(overlay.policies_for(vendor)),
     }
     if not product or not version:
         doc["reason"] = reason or "the device's product and firmware version are unknown"
@@ -1434,7 +1635,7 @@ def firmware_lookup(
     candidates = firmware_cycles(product, version)
     doc["cycle_candidates"] = candidates
     release = next((r for c in candidates if (r := p.release(c)) is not None), None)
-    doc["release"] = None if release is None else _release_json(release)
+    doc["release"] = None if release is None else _release_json(release, version)
     if release is not None:
         prefix = version_key(release.cycle)
         doc["versions_in_cycle"] = {
@@ -1455,22 +1656,57 @@ def firmware_lookup(
         doc["kev"] = {"mapped": False}
     else:
         k = kev or load_kev()
-        vendor, pattern = mapping
+        vendor_name, pattern = mapping
         rx = re.compile(pattern, re.IGNORECASE)
         entries = [
             {f: e.get(f) for f in ("cveID", "product", "dateAdded", "knownRansomwareCampaignUse")}
             for e in k.entries
-            if e.get("vendorProject", "").strip().casefold() == vendor.casefold()
+            if e.get("vendorProject", "").strip().casefold() == vendor_name.casefold()
             and rx.search(e.get("product", ""))
         ]
         doc["kev"] = {
             "mapped": True,
-            "vendor": vendor,
+            "vendor": vendor_name,
             "pattern": pattern,
             "catalog_version": k.catalog_version,
             "entries": sorted(entries, key=lambda e: (str(e["dateAdded"]), str(e["cveID"]))),
         }
     return doc
+
+
+def device_lookup(
+    facts: Mapping[str, Any], errors: Mapping[str, str], local: Any = None
+) -> dict[str, Any]:
+    """:func:`firmware_lookup` for a device record's facts (``firmware.product``,
+    ``firmware.version``, ``device.vendor``, ``device.model``): the one call scanner/network.py
+    makes, so the lookup's inputs live here."""
+    def text(key: str) -> str | None:
+        value = facts.get(key)
+        return value if isinstance(value, str) and value else None
+
+    reason = errors.get("firmware.product") or errors.get("firmware.version")
+    return firmware_lookup(
+        text("firmware.product"), text("firmware.version"), reason=reason,
+        vendor=text("device.vendor"), model=text("device.model"),
+        local=local if isinstance(local, _devices.LocalOverlay) else None,
+    )
+
+
+def local_overlay(inventory_rows: Any = None) -> _devices.LocalOverlay:
+    """The local overlay of a scan: the data folder's ``local-overlay.yaml`` (see
+    :func:`user_dir`), then the inventory's ``lifecycle:`` rows (already validated by the
+    inventory), which come first and so win. Raises InputError for a bad data-folder file."""
+    from scanner.yamlio import load_file as _load
+
+    folder = _devices.load_local_file(_devices.local_file(user_dir()), _load)
+    inv = inventory_rows if isinstance(inventory_rows, _devices.LocalOverlay) else None
+    return (inv + folder) if inv else folder
+
+
+def parse_inventory_section(raw: Any, label: str) -> tuple[_devices.LocalOverlay, list[str]]:
+    """The inventory's ``lifecycle:`` section (scanner/inventory.py calls this): the rows and
+    one problem line per mistake."""
+    return _devices.parse_local(raw, label)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1503,18 +1739,27 @@ def render_refresh(src: Path, snapshot_date: str | None = None) -> tuple[str, st
     if not products_file.exists():
         raise BuildError(f"{products_file}: not found (expected an endoflife.date export folder "
                          "with products.json and release-data/)")
-    all_products = _load_json(products_file)
+    all_products = _load_json(products_file, "an endoflife.date products.json (an object of "
+                                              "products)")
     if not isinstance(all_products, dict):
-        raise BuildError(f"{products_file}: expected an object of products")
+        raise BuildError(f"{products_file}: expected an object of products, got "
+                         f"{_shown(all_products)}")
     missing = [s for s in PRODUCTS if s not in all_products]
     if missing:
-        raise BuildError(f"{products_file}: missing products: {', '.join(missing)}")
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6
+                                          else "")
+        raise BuildError(f"{products_file}: missing products: {shown}; expected an "
+                         "endoflife.date export")
     sources: list[dict[str, Any]] = []
     note = "given with --snapshot-date"
     snapshot = snapshot_date
     source_md = src / "SOURCE.md"
     if source_md.exists():
-        text = source_md.read_text(encoding="utf-8")
+        try:
+            text = source_md.read_bytes()[:1_000_000].decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise BuildError(f"{source_md}: not readable UTF-8 text; expected the export's "
+                             "SOURCE.md (or none)") from None
         found: list[str] = []
         for repo, used in (
             ("endoflife-date/endoflife.date", "products/*.md front matter (release cycles)"),
@@ -1535,11 +1780,14 @@ def render_refresh(src: Path, snapshot_date: str | None = None) -> tuple[str, st
         note = "the newest date in products.json (a lower bound on the export's date)"
     if snapshot is None:
         raise BuildError(f"{src}: no date found; pass --snapshot-date")
-    date.fromisoformat(snapshot)
+    try:
+        date.fromisoformat(snapshot)
+    except ValueError:
+        raise BuildError(f"snapshot date {snapshot[:40]!r} ({note}): expected YYYY-MM-DD") from None
     if not sources:
         sources = [{"name": "endoflife.date export", "path": str(src), "license": "MIT",
                     "used": "products.json and release-data/"}]
-    _, products = _extract_products(src, all_products)
+    _, products = _extract_products(src, all_products, str(products_file))
     doc = {"schema": SCHEMA, "snapshot_date": snapshot, "sources": sources, "products": products}
     return _dump(doc, inline_at=4) + "\n", note
 
@@ -1555,29 +1803,50 @@ def refresh(
     the KEV extract too. The shipped files are never touched. Returns what was written."""
     text, note = render_refresh(src, snapshot_date)
     new = catalogue_from_json(text, str(src / "products.json"))
-    target = out or user_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Any] = {"dir": str(target), "snapshot_date": new.snapshot_date.isoformat(),
-                               "snapshot_basis": note, "products": len(new.products)}
-    from scanner import safeio  # unpredictable temporary name, no link followed (issue 15, L1)
-
-    safeio.write_file(str(target / CATALOGUE_FILE), text, "catalogue", mode=0o644)
-    written["catalogue"] = str(target / CATALOGUE_FILE)
-    shipped = catalogue_from_json(_shipped_text(CATALOGUE_FILE), CATALOGUE_FILE)
-    written["shipped_snapshot_date"] = shipped.snapshot_date.isoformat()
-    written["used_instead_of_shipped"] = new.snapshot_date > shipped.snapshot_date
-    if kev_file is not None:
-        k = kev_from_json(_read_text(str(kev_file), str(kev_file)), str(kev_file))
+    kev_text: str | None = None
+    k: Kev | None = None
+    if kev_file is not None:  # read and check everything before writing anything
+        raw = _load_json(kev_file, "CISA's known_exploited_vulnerabilities.json")
+        try:
+            k = kev_from_json(json.dumps(raw), str(kev_file))
+        except InputError as e:
+            raise BuildError(f"{e.problems[0]}; expected CISA's "
+                             "known_exploited_vulnerabilities.json") from None
         doc = {"schema": KEV_SCHEMA, "catalog_version": k.catalog_version,
                "date_released": k.date_released, "count": len(k.entries),
                "source": {"name": "CISA Known Exploited Vulnerabilities", "path": str(kev_file),
                           "license": "CC0-1.0", "fields": list(KEV_FIELDS)},
                "vulnerabilities": sorted(k.entries, key=lambda e: str(e.get("cveID")))}
-        safeio.write_file(str(target / KEV_FILE), _dump(doc, inline_at=2) + "\n", "KEV", 0o644)
+        kev_text = _dump(doc, inline_at=2) + "\n"
+    target = out or user_dir()
+    written: dict[str, Any] = {"dir": str(target), "snapshot_date": new.snapshot_date.isoformat(),
+                               "snapshot_basis": note, "products": len(new.products)}
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target / CATALOGUE_FILE, text)
+        if kev_text is not None:
+            _write_atomic(target / KEV_FILE, kev_text)
+    except OSError as e:
+        raise BuildError(f"{target}: cannot write the catalogue there ({e.strerror or e}); "
+                         "expected a writable folder (--out, or $UNDONE_LIFECYCLE_DIR)") from None
+    written["catalogue"] = str(target / CATALOGUE_FILE)
+    shipped = catalogue_from_json(_shipped_text(CATALOGUE_FILE), CATALOGUE_FILE)
+    written["shipped_snapshot_date"] = shipped.snapshot_date.isoformat()
+    written["used_instead_of_shipped"] = new.snapshot_date > shipped.snapshot_date
+    if k is not None:
         written["kev"] = str(target / KEV_FILE)
         written["kev_catalog_version"] = k.catalog_version
     _default_catalogue.cache_clear()
     return written
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through an unpredictable temporary file in the same folder
+    (created exclusively, never following a link), then rename it into place; a link, device
+    or folder at ``path`` is refused, never replaced (scanner/safeio.py, issue 15 L1)."""
+    from scanner import safeio
+
+    safeio.write_file(str(path), text, "catalogue", mode=0o644)
 
 
 def main(argv: list[str] | None = None) -> int:

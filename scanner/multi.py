@@ -42,7 +42,7 @@ from typing import Any
 
 from reports import clean
 from reports import index as index_report
-from scanner import __version__, envpolicy, history, inventory, lock, notify, safeio
+from scanner import __version__, clock, envpolicy, history, inventory, lock, notify, safeio
 from scanner.baselines import Baseline
 from scanner.collect import Options
 from scanner.errors import BusyError, InputError
@@ -288,7 +288,8 @@ def _scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore 
                 settings.log(progress_line(rec, results, prefix))
 
             doc = scan_mod.run(inv, settings.baselines, opts, on_host=on_host,
-                               on_start=on_start, clock=settings.clock)
+                               on_start=on_start, clock=settings.clock,
+                               seen=hist.updates_seen)
             redactor.value(doc)
             hist.finish(doc)
             if want_notify and inv.notify is not None:
@@ -350,7 +351,7 @@ def run(folder: str, settings: Settings) -> dict[str, Any]:
         parallel = max(1, min(len(paths), settings.options.concurrency, MAX_PARALLEL_ESTATES))
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="undone-estate") as pool:
             estates = list(pool.map(lambda item: scan_estate(item, settings, budget), loaded))
-        now = (settings.clock or (lambda: datetime.now(UTC)))()
+        now = (settings.clock or clock.now)()
         index = {
             "schema": index_report.SCHEMA,
             "tool": {"name": "undone", "version": __version__},

@@ -37,14 +37,14 @@ from typing import Any
 
 from probes import sections
 from probes.base import RawSection
-from scanner import lifecycle
+from scanner import clock, lifecycle
 from scanner.baselines import Rule
 from scanner.collect import CONNECTION, Options, _host_stub, _record_connection
 from scanner.errors import AuthError, CollectError, HostKeyError, UsageError
 from scanner.inventory import Host, Inventory
+from scanner.transports import INTERRUPTED, one_line, ssh
 from scanner.transports import nmap as nmap_transport
 from scanner.transports import snmp as snmp_transport
-from scanner.transports import ssh
 
 NMAP_SECTION = "net.nmap"
 FIRMWARE_SECTION = "net.firmware"
@@ -147,12 +147,14 @@ def _record_section(
             for k, v in parsed.values.items():
                 facts[k] = v
                 errors.pop(k, None)
+            if parsed.basis:
+                rec.setdefault("fact_basis", {}).update(parsed.basis)
             for k, why in parsed.errors.items():
                 if k not in facts:
                     errors[k] = why
     if problem is not None:
         srec["status"] = "error"
-        srec["error"] = problem
+        srec["error"] = problem = one_line(problem)
         for f in section.provides:
             if f not in facts:
                 errors.setdefault(f, problem)
@@ -161,15 +163,8 @@ def _record_section(
 
 def _firmware(rec: dict[str, Any], collected: datetime, opts: Options) -> None:
     """The device's firmware against the lifecycle catalogue (section net.firmware)."""
-    facts, errors = rec["facts"], rec["fact_errors"]
-    product, version = facts.get("firmware.product"), facts.get("firmware.version")
-    reason = errors.get("firmware.product") or errors.get("firmware.version")
     try:
-        doc = lifecycle.firmware_lookup(
-            product if isinstance(product, str) else None,
-            version if isinstance(version, str) else None,
-            reason=reason,
-        )
+        doc = lifecycle.device_lookup(rec["facts"], rec["fact_errors"], opts.lifecycle_local)
     except Exception as e:  # noqa: BLE001 - an unusable catalogue is this section's error only
         _record_section(rec, FIRMWARE_SECTION, "", collected, opts,
                         problem=f"lifecycle catalogue unusable: {e}")
@@ -179,7 +174,7 @@ def _firmware(rec: dict[str, Any], collected: datetime, opts: Options) -> None:
 
 
 def _finish(rec: dict[str, Any], t0: float) -> dict[str, Any]:
-    rec["finished_at"] = _iso(datetime.now(UTC))
+    rec["finished_at"] = _iso(clock.now())
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
     return rec
 
@@ -200,7 +195,7 @@ def collect_device(
     rec = _host_stub(host)
     rec["platform"] = host.platform or "network"
     t0 = time.monotonic()
-    started = datetime.now(UTC)
+    started = clock.now()
     rec["started_at"] = _iso(started)
     deadline = t0 + (host.timeout or opts.timeout)
     probe = host.check_default_community is not False
@@ -209,10 +204,10 @@ def collect_device(
         if host.transport == "snmp":
             result = snmp_transport.query(host, sopts, probe, secret)
             rec["connection"] = result.connection
-            collected = datetime.now(UTC)
+            collected = clock.now()
             _record_connection(rec, {"transport": "snmp"}, collected)
             if not result.answered:
-                rec["error"], rec["error_kind"] = result.error, result.error_kind
+                rec["error"], rec["error_kind"] = one_line(result.error), result.error_kind
                 _record_section(rec, SYSTEM_SECTION, result.system, collected, opts,
                                 problem=result.error)
                 return _finish(rec, t0)
@@ -227,7 +222,7 @@ def collect_device(
                                  cap=opts.cap, total_cap=opts.total_cap)
             out, err, info = ssh.run_commands(host, dict(module.COMMANDS), deadline, connector,
                                               s_opts)
-            collected = datetime.now(UTC)
+            collected = clock.now()
             rec["reachable"] = True
             rec["connection"] = info
             _record_connection_ssh(rec, info, collected)
@@ -236,19 +231,20 @@ def collect_device(
             community = (snmp_transport.probe_default_communities(host.address, 161, sopts)
                          if probe else None)
     except HostKeyError as e:
-        rec["error"], rec["error_kind"] = str(e), e.kind
+        rec["error"], rec["error_kind"] = one_line(e), e.kind
         rec["connection"] = {"transport": "ssh", "host_key": {"fingerprint": e.fingerprint,
                                                               "changed": e.changed}}
         _record_connection(rec, {"transport": "ssh",
                                  "host_key": "changed" if e.changed else "unknown",
                                  "host_key_fingerprint": e.fingerprint},
-                           datetime.now(UTC))
+                           clock.now())
         return _finish(rec, t0)
     except (CollectError, AuthError) as e:
-        rec["error"], rec["error_kind"] = str(e), e.kind
+        rec["error"], rec["error_kind"] = one_line(e), e.kind
         return _finish(rec, t0)
     except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
-        rec["error"] = f"unexpected error talking to the device: {type(e).__name__}: {e}"
+        rec["error"] = one_line(
+            f"unexpected error talking to the device: {type(e).__name__}: {e}")
         rec["error_kind"] = "error"
         return _finish(rec, t0)
     text = community if community is not None else (
@@ -342,10 +338,10 @@ def scan_network(
     scope = scope or Scope(inventory)
     rec = network_stub(network)
     t0 = time.monotonic()
-    rec["started_at"] = _iso(datetime.now(UTC))
+    rec["started_at"] = _iso(clock.now())
     timeout = max(opts.timeout, 300.0)
     run = nmap_transport.run(network["cidr"], network, scope.check, timeout, is_privileged)
-    collected = datetime.now(UTC)
+    collected = clock.now()
     rec["connection"] = {"transport": "nmap", "privileged": run.privileged,
                          "udp_scanned": run.udp_scanned, "args": run.args}
     _record_connection(rec, {"transport": "nmap"}, collected)
@@ -357,7 +353,7 @@ def scan_network(
         "scanner_addresses": local_addresses(),
     }
     if run.error:
-        rec["error"], rec["error_kind"] = run.error, "error"
+        rec["error"], rec["error_kind"] = one_line(run.error), "error"
         _record_section(rec, NMAP_SECTION, run.xml, collected, opts, config, problem=run.error,
                         stderr=" ".join(run.args))
         return _finish(rec, t0)
@@ -387,6 +383,12 @@ def scan_networks(
     addresses = _addresses(inventory.hosts)
     records = []
     for network in inventory.networks:
+        if opts.cancel is not None and opts.cancel.is_set():
+            # interrupted: the networks not scanned are reported as such, never recorded
+            rec = network_stub(network)
+            rec["error"], rec["error_kind"] = f"not scanned: {INTERRUPTED}", "interrupted"
+            records.append(rec)
+            continue
         rec = scan_network(network, inventory, opts, scope, addresses=addresses)
         records.append(rec)
         if on_record is not None:

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from scanner import __version__, network
+from scanner import __version__, advisories, dating, lifecycle, network, support
+from scanner import clock as scanner_clock
 from scanner.baselines import Baseline
 from scanner.collect import Options, collect
 from scanner.errors import InputError
@@ -56,6 +57,7 @@ def host_view(rec: dict[str, Any]) -> HostView:
         reachable=bool(rec.get("reachable")), error=rec.get("error"), facts=rec.get("facts", {}),
         fact_errors=rec.get("fact_errors", {}), sections=rec.get("sections", {}),
         owner=rec.get("owner"), transport=rec.get("transport", "ssh"),
+        fact_basis=rec.get("fact_basis") or {},
     )
 
 
@@ -84,6 +86,7 @@ def run(
     host_filter: list[str] | None = None,
     on_start: Callable[[dict[str, Any], int], None] | None = None,
     clock: Callable[[], datetime] | None = None,
+    seen: dating.SeenLookup | None = None,
 ) -> dict[str, Any]:
     """Scan and return the result document.
 
@@ -91,12 +94,15 @@ def run(
     ``rules``) before any host is collected; ``on_host(record, results)`` sees each host as it
     lands, and may add to its results (history sets ``first_seen``, ``due``, ``overdue_days``).
     ``clock`` (default: the system clock, UTC) gives every time the scan records.
+    ``seen(host)`` is what the caller's history knows of the host's pending updates, for dating
+    them (scanner/dating.py); without it only advisories and bounds date them.
     """
-    now = clock or (lambda: datetime.now(UTC))
+    now = clock or scanner_clock.now
     params = merged_params(baselines, inventory)
     # the estate's own threshold, without changing the caller's options
     opts = dataclasses.replace(opts, max_catalogue_age_days=int(
-        params.get("max_lifecycle_data_age_days", opts.max_catalogue_age_days)))
+        params.get("max_lifecycle_data_age_days", opts.max_catalogue_age_days)),
+        lifecycle_local=lifecycle.local_overlay(inventory.lifecycle))
     rules = [r for b in baselines for r in b.rules]
     compiled: list[CompiledRule] = compile_rules(rules, params)
     hosts = list(inventory.hosts)
@@ -135,7 +141,20 @@ def run(
     if on_start is not None:
         on_start(doc, len(hosts))
 
+    advisory_data: list[tuple[advisories.Catalogue | None, str | None]] = []
+
     def landed(rec: dict[str, Any]) -> None:
+        facts = rec.get("facts") or {}
+        if "os.supported" in facts or "os.supported" in (rec.get("fact_errors") or {}):
+            support.enrich(rec, now())  # who still sends security fixes, until when
+        if dating.needs(rec):
+            # date pending security updates with what the scanner side knows, before judging
+            if not advisory_data:
+                try:
+                    advisory_data.append((advisories.load(), None))
+                except advisories.AdvisoryError as e:
+                    advisory_data.append((None, f"advisory catalogue unusable: {e}"))
+            dating.enrich(rec, *advisory_data[0], seen(rec["name"]) if seen else None, now())
         res = evaluate_host(host_view(rec), compiled, inventory.contract, inventory.waivers,
                             now().date())
         per_host[rec["name"]] = res

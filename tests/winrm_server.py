@@ -86,6 +86,12 @@ class Scenario:
     answers: dict[str, Answer] = field(default_factory=dict)
     drop_after: int | None = None  # sections sent before the connection is dropped
     hang: bool = False
+    # hostile answers (issue 15): every POST answered with this many bytes (before any
+    # authentication), with or without a Content-Length saying so; a fault text for "create"
+    flood: int | None = None
+    flood_declared: bool = False
+    flood_on: str | None = None  # flood only the answer to this operation ("receive"...)
+    fault_text: str | None = None
 
     def add(self, section: str, fixture: str) -> Scenario:
         topic = section.split(".", 1)[1]
@@ -124,6 +130,7 @@ class Log:
     plain: int = 0
     auth_failures: int = 0
     users: list[str] = field(default_factory=list)
+    flood_sent: int = 0
 
 
 class WinRMServer(ThreadingHTTPServer):
@@ -185,10 +192,40 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.server.scenario.flood is not None and self.server.scenario.flood_on is None:
+            self._flood(self.server.scenario.flood, self.server.scenario.flood_declared)
+            return
         if self.server.auth == "ntlm":
             self._ntlm(body)
         else:
             self._basic(body)
+
+    def _flood(self, size: int, declared: bool) -> None:
+        """A huge answer, written until the client hangs up (it must read a bounded part)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
+        if declared:
+            self.send_header("Content-Length", str(size))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        piece = b"<" * (1024 * 1024)
+        sent = 0
+        self.server.log.flood_sent = 0
+        try:
+            while sent < size:
+                n = min(len(piece), size - sent)
+                if declared:
+                    self.wfile.write(piece[:n])
+                else:
+                    self.wfile.write(b"%x\r\n" % n + piece[:n] + b"\r\n")
+                sent += n
+                self.server.log.flood_sent = sent
+            if not declared:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client stopped reading and closed: what is expected
+            pass
+        self.close_connection = True
 
     def _reply(self, code: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self.send_response(code)
@@ -286,6 +323,9 @@ class _Handler(BaseHTTPRequestHandler):
         op = ACTIONS.get(action.strip())
         srv = self.server
         srv.log.actions.append(op or action)
+        if op is not None and op == srv.scenario.flood_on and srv.scenario.flood is not None:
+            self._flood(srv.scenario.flood, srv.scenario.flood_declared)
+            return
         shell_id = ""
         for sel in root.iterfind("s:Header/w:SelectorSet/w:Selector", NS):
             if sel.get("Name") == "ShellId":
@@ -293,7 +333,10 @@ class _Handler(BaseHTTPRequestHandler):
         timeout_text = root.findtext("s:Header/w:OperationTimeout", namespaces=NS) or "PT20S"
         m = re.match(r"PT(\d+(?:\.\d+)?)S", timeout_text)
         op_timeout = float(m.group(1)) if m else 20.0
-        if op == "create":
+        if op == "create" and srv.scenario.fault_text is not None:
+            self._send_soap(500, _fault(message_id, "2150858770", srv.scenario.fault_text),
+                            encrypt)
+        elif op == "create":
             sid = str(uuid.uuid4()).upper()
             with srv.lock:
                 srv.shells[sid] = {}

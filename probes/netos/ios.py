@@ -20,7 +20,7 @@ import re
 
 from probes.base import Facts, RawSection, guard, split_blocks
 from probes.netos._common import DEVICE, FIRMWARE, output
-from probes.snmp._identity import cisco_version
+from probes.snmp._identity import cisco_version, cisco_version_note
 
 COMMANDS = {"version": "show version"}
 QUERY = "SSH, read-only CLI command on its own channel: show version"
@@ -28,8 +28,9 @@ PROVIDES = (*DEVICE, *FIRMWARE, "firmware.image")
 
 _IMAGE_RE = re.compile(r"Software \((?P<image>[^)]+)\), (?:Experimental )?Version")
 _HOST_RE = re.compile(r"^(?P<host>\S+) uptime is ", re.MULTILINE)
-_SERIAL_RE = re.compile(r"^System [Ss]erial [Nn]umber\s*:\s*(?P<v>\S+)", re.MULTILINE)
-_BOARD_RE = re.compile(r"^Processor board ID (?P<v>\S+)", re.MULTILINE)
+# a serial ends at a space or a comma ("Processor board ID FHK102KKKKK, with hardware revision")
+_SERIAL_RE = re.compile(r"^System [Ss]erial [Nn]umber\s*:\s*(?P<v>[^\s,]+)", re.MULTILINE)
+_BOARD_RE = re.compile(r"^Processor board ID (?P<v>[^\s,]+)", re.MULTILINE)
 _MODEL_RE = re.compile(r"^Model [Nn]umber\s*:\s*(?P<v>\S+)", re.MULTILINE)
 _CPU_MODEL_RE = re.compile(r"^[Cc]isco (?P<v>\S+) (?:\([^)]*\) )?(?:processor|\(revision)",
                            re.MULTILINE)
@@ -46,6 +47,10 @@ def _body(raw: RawSection, f: Facts) -> None:
         f.error_all(PROVIDES, f"`show version` does not name Cisco IOS or IOS XE: {first[:160]!r}")
         return
     product, version, _platform = found
+    if version is None:
+        note = cisco_version_note(text) or "no version found"
+        f.error_all(PROVIDES, f"`show version`: {note}")
+        return
     f.set("device.vendor", "Cisco")
     f.set("device.os", "Cisco IOS XE" if product == "cisco-ios-xe" else "Cisco IOS")
     model = _MODEL_RE.search(text) or _CPU_MODEL_RE.search(text)

@@ -5,35 +5,44 @@ binary cache, so it writes nothing. Each ``Inst`` line names the pockets the can
 from, for example ``(1.10.1-3+deb12u1 Debian:12.15/oldstable, Debian-Security:12/oldstable-security
 [amd64])``; an update is a security update when one of its pockets has an archive ending in
 ``-security`` or a label containing ``Security``. Every pending update is recorded with its
-pockets (``source``), because Debian also ships fixes through point releases.
+pockets (``source``), because Debian also ships fixes through point releases, and with its
+source package and versions as dpkg knows them (``source_package``, ``source_installed``,
+``source_candidate``: advisories name source packages) and the release (``updates.os_release``).
 
 apt gives no release date for an update. The ``Date:`` of the Release file of the pocket an
-update comes from, as the target last fetched it, is a lower bound on its age (the update was in
-that pocket when the file was made): ``security_age_basis`` is then
-``"metadata-date-lower-bound"``.
+update comes from, as the target last fetched it, bounds its age from below (the update was in
+that pocket when the file was made): each security update gets ``issued`` (that date) and
+``basis`` ``"lower-bound"``. The scanner then dates it exactly where it can, from the advisories
+or the scan history (scanner/dating.py), and derives the age facts again with :func:`age_facts`.
 
 **dnf** (RHEL, Rocky, Alma, Fedora with dnf 4). Cache-only (``-C``) ``check-update`` (exit code
 100 when updates are pending), ``updateinfo list --security`` (advisory, severity, package) and
-``updateinfo info --security`` (the advisory date). dnf 4 prints that date as ``Updated``: libsolv
+``updateinfo info --security`` (the advisory date). Each command's standard error is kept apart
+(``<block>_stderr``), so a warning is never read as data; its ``Error:`` line names a failure.
+A package in several advisories (the kernel) keeps them all (``advisories``), the highest
+severity, and is dated by the oldest advisory. dnf 4 prints that date as ``Updated``: libsolv
 keeps the later of the advisory's issued and updated dates, so the age from it is again a lower
-bound on the time since the fix was issued: ``security_age_basis`` is ``"advisory-updated"``.
-dnf 5, yum, zypper and apk are recognised and reported as not supported yet (error facts).
+bound. dnf 5, yum, zypper and apk are recognised and reported as not supported yet.
 
 Facts (apt example)::
 
     updates.manager "apt"            updates.pending_count 135     updates.security_count 23
+    updates.os_release {"id": "debian", "version_id": "12", "codename": "bookworm"}
     updates.pending [{package, arch, installed, candidate, source, security, severity,
-                      advisory, issued}, ...]
+                      advisory, issued, basis, source_package, source_installed,
+                      source_candidate}, ...]
     updates.security_packages ["libssl3", ...]
-    updates.security_age_days 2.0    updates.security_age_basis "metadata-date-lower-bound"
+    updates.security_age_days 2.0    updates.security_age_basis "lower-bound"
     updates.security_since "2026-11-20T00:12:41Z"   (the date the age is counted from)
     updates.metadata_date "2026-11-20T02:11:10Z"    updates.metadata_age_days 2.0
     updates.reboot_required false    updates.reboot_packages []
     updates.auto_tool null           updates.auto_configured false
     updates.auto_timer_enabled true  updates.auto_timers {"apt-daily-upgrade.timer": "enabled"}
 
-``security_age_days`` is 0.0 when nothing is pending; when security updates are pending but no
-date is known it is an error starting with "age unknown", never a number.
+``security_age_days`` is 0.0 when nothing is pending. It is the age of the oldest pending
+security update, exact only when every one of them is dated exactly; otherwise it is a lower
+bound and its basis (``Facts.basis``) says how many are undated, why, and what would date them:
+a rule can fail on it, never pass.
 """
 
 from __future__ import annotations
@@ -56,6 +65,7 @@ from probes.base import (
 
 PROVIDES = (
     "updates.manager",
+    "updates.os_release",
     "updates.pending_count",
     "updates.security_count",
     "updates.pending",
@@ -125,6 +135,11 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     elif manager == "apt":
         _apt(blocks, raw.collected_at, facts)
     elif manager == "dnf":
+        found = _os_release(blocks.get("os_release"), [])
+        if any(found.values()):
+            facts.set("updates.os_release", found)
+        else:
+            facts.error("updates.os_release", "release not known: /etc/os-release not read")
         _dnf(blocks, raw.collected_at, facts)
     else:
         facts.error_all(rest, f"unknown package manager {manager[:40]!r}")
@@ -132,16 +147,24 @@ def _parse(raw: RawSection, facts: Facts) -> None:
 
 # --------------------------------------------------------------------------------------- apt
 
-_INST_RE = re.compile(r"^Inst (\S+) (?:\[([^\]]*)\] )?\((\S+) (.*) \[([^\]]+)\]\)")
-_SUMMARY_RE = re.compile(r"^(\d+) upgraded, (\d+) newly installed")
-_POCKET_RE = re.compile(r"^(?:(?P<label>[^:/]*):)?(?:(?P<version>[^/]*)/)?(?P<archive>[^/]*)$")
+_SUMMARY_RE = re.compile(r"([0-9]{1,9}) upgraded, ([0-9]{1,9}) newly installed")
+_SUMMARY3_RE = re.compile(r"[ \t]*Upgrading: ([0-9]{1,9}), Installing: ([0-9]{1,9})")
+_LINE_CAP = 2000  # longer lines are cut before they are looked at (linear, bounded work)
 
 
 def _pocket(entry: str) -> dict[str, str | None]:
-    m = _POCKET_RE.match(entry.strip())
-    if not m:
-        return {"label": None, "version": None, "archive": entry.strip()}
-    return {"label": m.group("label"), "version": m.group("version"), "archive": m.group("archive")}
+    """``Label:version/archive`` (``Debian-Security:12/oldstable-security``); the label and the
+    version may be missing. Linear: two partitions, no pattern."""
+    e = entry.strip()
+    label: str | None = None
+    head, colon, tail = e.partition(":")
+    if colon and "/" not in head:
+        label, e = head, tail
+    version: str | None = None
+    head, slash, tail = e.partition("/")
+    if slash:
+        version, e = head, tail
+    return {"label": label, "version": version, "archive": e}
 
 
 def _is_security(pocket: dict[str, str | None]) -> bool:
@@ -150,18 +173,136 @@ def _is_security(pocket: dict[str, str | None]) -> bool:
     return archive.endswith("-security") or "security" in label.lower()
 
 
+def _inst(line: str) -> tuple[str, str | None, str, str, str] | None:
+    """``Inst name [installed] (candidate origin, origin [arch])`` -> its parts, or None.
+    Partitions only (no backtracking pattern), so a hostile line costs its length."""
+    rest = line[5:]
+    name, sep, rest = rest.partition(" ")
+    if not sep or not name:
+        return None
+    installed: str | None = None
+    if rest.startswith("["):
+        installed, sep, rest = rest[1:].partition("] ")
+        if not sep or " " in installed:
+            return None
+    if not rest.startswith("("):
+        return None
+    candidate, sep, rest = rest[1:].partition(" ")
+    end = rest.find("])")
+    if not sep or not candidate or end < 0:
+        return None
+    origins, sep, arch = rest[:end].rpartition(" [")
+    if not sep or not origins or not arch or " " in arch:
+        return None
+    return name, installed, candidate, origins, arch
+
+
 def _apt(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
-    releases = _apt_releases(blocks.get("apt_releases"), now, facts)
-    pending = _apt_pending(blocks.get("apt_simulate"), facts)
+    rel, src = blocks.get("apt_releases"), blocks.get("apt_sources")
+    if rel is None or rel.rc is None or (src is not None and src.rc is None):
+        # the pending list is dated and sourced from the blocks after it: a cut there would
+        # leave a different list, not a shorter one
+        facts.error_all([*_PENDING, *_AGE, *_METADATA, "updates.os_release"],
+                        "output cut off before the package lists were read")
+        _reboot_debian(blocks, facts)
+        _apt_auto(blocks, facts)
+        return
+    releases = _apt_releases(rel, now, facts)
+    os_release = _os_release(blocks.get("os_release"), releases)
+    if any(os_release.values()):
+        facts.set("updates.os_release", os_release)
+    else:
+        facts.error("updates.os_release", "release not known: /etc/os-release not read and no "
+                    "security pocket names it")
+    pending = _apt_pending(blocks.get("apt_simulate"), blocks.get("apt_sources"), facts)
     if pending is not None:
-        _apt_age(pending, releases, now, facts)
+        for p in pending:
+            if p["security"]:
+                found = [d for d in (_pocket_date(k, releases) for k in p["_pockets"]) if d]
+                # the update is in each of its security pockets, each file's Date bounds its
+                # release from above: the oldest of them bounds the age from below
+                p["issued"] = iso(min(found)) if found else None
+                p["basis"] = "lower-bound" if found else None
+        undated = sorted({str(k.get("archive")) for p in pending if p["security"]
+                          and p["issued"] is None for k in p["_pockets"]})
+        why = ("no dated Release file in /var/lib/apt/lists for " + ", ".join(undated)[:150]
+               if undated else "")
+        public = [{k: v for k, v in p.items() if not k.startswith("_")} for p in pending]
+        facts.set("updates.pending", public)
+        age_facts(public, now, facts, detail=why, fix=APT_FIX)
     else:
         facts.error_all(_AGE, facts.errors.get("updates.pending", "apt-get -s: no result"))
     _reboot_debian(blocks, facts)
     _apt_auto(blocks, facts)
 
 
-def _apt_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | None:
+APT_FIX = ("run `undone advisories refresh` on the scanning machine, so that advisories date "
+           "them")
+
+
+def _os_release(block: Block | None, releases: list[dict[str, Any]]) -> dict[str, str | None]:
+    """ID, VERSION_ID and codename of the target's release (what the advisories are keyed by);
+    the codename falls back to the security pocket's ``Codename: bookworm-security``."""
+    out: dict[str, str | None] = {"id": None, "version_id": None, "codename": None}
+    if block is not None and block.ok:
+        for line in block.lines()[:20]:
+            key, sep, value = line[:200].partition("=")
+            value = value.strip().strip('"').strip("'")
+            if not sep or not value:
+                continue
+            if key == "ID":
+                out["id"] = value
+            elif key == "VERSION_ID":
+                out["version_id"] = value
+            elif key in ("VERSION_CODENAME", "UBUNTU_CODENAME") and not out["codename"]:
+                out["codename"] = value
+    if not out["codename"]:
+        names = {str(r.get("codename"))[: -len("-security")] for r in releases
+                 if str(r.get("codename") or "").endswith("-security")}
+        if len(names) == 1:
+            out["codename"] = names.pop()
+    return out
+
+
+def _apt_sources(block: Block | None) -> dict[str, tuple[str, str, str]]:
+    """binary package -> (installed version, source package, source version), from dpkg-query.
+    Lines it cannot read (``dpkg-query: no packages found matching x``) are skipped: those
+    packages are not installed."""
+    out: dict[str, tuple[str, str, str]] = {}
+    if block is None or block.rc is None:
+        return out
+    for line in block.lines():
+        parts = line[:_LINE_CAP].split()
+        if len(parts) != 4 or parts[0].startswith("dpkg-query"):
+            continue
+        binary, version, source, source_version = parts
+        out[binary] = (version, source, source_version)
+        out.setdefault(binary.split(":", 1)[0], (version, source, source_version))
+    return out
+
+
+def _source_of(name: str, installed: str | None, candidate: str,
+               sources: dict[str, tuple[str, str, str]]) -> dict[str, str | None]:
+    """The source package, its installed version and the candidate's source version, as far as
+    dpkg tells: the candidate's source version is known when the installed binary version is
+    its source version (or that plus a binNMU ``+bN``)."""
+    row = sources.get(name)
+    if row is None or installed is None or row[0] != installed:
+        return {"source_package": row[1] if row else None, "source_installed": None,
+                "source_candidate": None}
+    version, source, source_version = row
+    same = version == source_version or _strip_binnmu(version) == source_version
+    return {"source_package": source, "source_installed": source_version,
+            "source_candidate": _strip_binnmu(candidate) if same else None}
+
+
+def _strip_binnmu(version: str) -> str:
+    head, sep, tail = version.rpartition("+b")
+    return head if sep and tail.isdigit() and tail.isascii() else version
+
+
+def _apt_pending(block: Block | None, sources_block: Block | None, facts: Facts
+                 ) -> list[dict[str, Any]] | None:
     if block is None:
         facts.error_all(_PENDING, "apt-get -s: no output from the target")
         return None
@@ -172,16 +313,18 @@ def _apt_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | No
         reason = f"{what}: {err[:200]}" if err else b.why(what)
         facts.error_all(_PENDING, reason)
         return None
+    sources = _apt_sources(sources_block)
     pending: list[dict[str, Any]] = []
     expected: int | None = None
     bad: list[str] = []
-    for line in b.lines():
+    for full in b.lines():
+        line = full[:_LINE_CAP]
         if line.startswith("Inst "):
-            m = _INST_RE.match(line)
-            if not m:
+            got = _inst(line)
+            if got is None:
                 bad.append(line)
                 continue
-            name, installed, candidate, origins, arch = m.groups()
+            name, installed, candidate, origins, arch = got
             pockets = [_pocket(p) for p in origins.split(", ")]
             security = [p for p in pockets if _is_security(p)]
             pending.append(
@@ -195,11 +338,13 @@ def _apt_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | No
                     "severity": None,
                     "advisory": None,
                     "issued": None,
+                    "basis": None,
+                    **_source_of(name, installed or None, candidate, sources),
                     "_pockets": security,
                 }
             )
             continue
-        s = _SUMMARY_RE.match(line)
+        s = _SUMMARY_RE.match(line) or _SUMMARY3_RE.match(line)
         if s:
             expected = int(s.group(1)) + int(s.group(2))
     if bad:
@@ -214,8 +359,6 @@ def _apt_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | No
             f"apt-get -s: {len(pending)} Inst lines but the summary counts {expected}",
         )
         return None
-    public = [{k: v for k, v in p.items() if not k.startswith("_")} for p in pending]
-    facts.set("updates.pending", public)
     facts.set("updates.pending_count", len(pending))
     sec = [p for p in pending if p["security"]]
     facts.set("updates.security_count", len(sec))
@@ -231,7 +374,7 @@ def _apt_releases(block: Block | None, now: datetime, facts: Facts) -> list[dict
     records: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     for line in block.lines():
-        key, sep, value = line.partition(":")
+        key, sep, value = line[:_LINE_CAP].partition(":")
         if not sep:
             continue
         key, value = key.strip().lower(), value.strip()
@@ -242,7 +385,7 @@ def _apt_releases(block: Block | None, now: datetime, facts: Facts) -> list[dict
             current[key] = value
     for r in records:
         try:
-            r["date"] = parsedate_to_datetime(r.get("date", "")).astimezone(UTC)
+            r["date"] = parsedate_to_datetime(r.get("date", "")[:100]).astimezone(UTC)
         except (TypeError, ValueError, IndexError):
             r["date"] = None
     dated = [r["date"] for r in records if r["date"] is not None]
@@ -272,34 +415,59 @@ def _pocket_date(pocket: dict[str, str | None], releases: list[dict[str, Any]]) 
     return max(dates) if dates else None
 
 
-def _apt_age(
-    pending: list[dict[str, Any]], releases: list[dict[str, Any]], now: datetime, facts: Facts
-) -> None:
-    sec = [p for p in pending if p["security"]]
+#: bases of a pending update's date that are exact: the advisory's publication (apt, via the
+#: advisory catalogue), the vendor's release date (Windows), the first scan that saw the update
+#: arrive (scanner/dating.py)
+EXACT_BASES = ("advisory", "release-date", "history")
+
+
+def _when(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def age_facts(pending: list[dict[str, Any]], now: datetime, facts: Facts, detail: str = "",
+              fix: str = "") -> None:
+    """The section's age facts from its pending security updates (each with ``issued`` and
+    ``basis``): the age of the oldest. Exact only when every one of them is dated exactly;
+    otherwise the age is a lower bound (the oldest date known, exact or bound) and says how
+    many updates are not dated, ``detail`` why, and ``fix`` what would date them. Used by this
+    parser and again by the scanner after it dated the updates (scanner/dating.py)."""
+    sec = [p for p in pending if p.get("security")]
     if not sec:
         facts.set("updates.security_age_days", 0.0)
         facts.set("updates.security_age_basis", None)
         facts.set("updates.security_since", None)
         return
-    dates: list[datetime] = []
-    for p in sec:
-        # The update is in every one of its security pockets, so the oldest of their dates
-        # still bounds its age from below.
-        found = [d for d in (_pocket_date(k, releases) for k in p["_pockets"]) if d is not None]
-        if found:
-            dates.append(min(found))
-    if not dates:
-        pockets = sorted({str(k.get("archive")) for p in sec for k in p["_pockets"]})
-        facts.error_all(
-            _AGE,
-            "age unknown: no dated Release file found in /var/lib/apt/lists for "
-            + ", ".join(pockets)[:150],
-        )
+    exact = [(d, str(p["basis"])) for p in sec
+             if p.get("basis") in EXACT_BASES and (d := _when(p.get("issued"))) is not None]
+    if len(exact) == len(sec):
+        oldest, basis = min(exact)
+        facts.set("updates.security_age_days", age_days(oldest, now))
+        facts.set("updates.security_age_basis", basis)
+        facts.set("updates.security_since", iso(oldest))
         return
-    oldest = min(dates)
-    facts.set("updates.security_age_days", age_days(oldest, now))
-    facts.set("updates.security_age_basis", "metadata-date-lower-bound")
-    facts.set("updates.security_since", iso(oldest))
+    known = [d for d, _ in exact] + [
+        d for p in sec if p.get("basis") not in EXACT_BASES
+        and (d := _when(p.get("issued"))) is not None]
+    oldest_known = min(known) if known else None
+    n = len(sec) - len(exact)
+    # "{bound}": where the reader is told the bound (scanner/evaluate.py fills it in)
+    why = f"release date{'s' if n != 1 else ''} of {n} pending security update" \
+          f"{'s' if n != 1 else ''} unknown ({{bound}})"
+    if detail:
+        why += f": {detail}"
+    bound = {"basis": "lower-bound", "why": why}
+    if fix:
+        bound["fix"] = fix
+    facts.set("updates.security_age_days",
+              age_days(oldest_known, now) if oldest_known else 0.0, basis=bound)
+    facts.set("updates.security_age_basis", "lower-bound")
+    facts.set("updates.security_since", iso(oldest_known), basis=bound)
 
 
 def _reboot_debian(blocks: dict[str, Block], facts: Facts) -> None:
@@ -441,29 +609,31 @@ _INFO_RE = re.compile(r"^\s*(Update ID|Type|Updated|Issued|Severity)\s*:\s*(.*)$
 _NAME_ARCH_RE = re.compile(r"^(?P<name>\S+)\.(?P<arch>[A-Za-z0-9_]+)$")
 _EVR_RE = re.compile(r"^(?:\d+:)?[^\s:-]+-[^\s:-]+$")
 # Lines dnf may print around its real output that carry no data.
-_NOISE = ("Last metadata expiration check", "Security: ", "Failed to set locale")
+_NOISE = ("Last metadata expiration check", "Security: ", "Failed to set locale",
+          "Updating Subscription Management repositories", "Unable to read consumer identity",
+          "This system is not registered with an entitlement server")
+
+
+_SEVERITY_RANK = {"critical": 4, "important": 3, "moderate": 2, "low": 1}
+DNF_DETAIL = ("dnf gives the date each advisory was last updated, which can be later than its "
+              "release")
+DNF_FIX = "a later scan dates them from the scan history (the first scan that saw them arrive)"
 
 
 def _dnf(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
-    security = _dnf_security(blocks.get("dnf_security_list"), facts)
-    dates = _dnf_advisory_dates(blocks.get("dnf_security_info"))
-    pending = _dnf_pending(blocks.get("dnf_check_update"), facts)
+    security = _dnf_security(blocks.get("dnf_security_list"), blocks, facts)
+    dates = _dnf_advisory_dates(blocks.get("dnf_security_info"), blocks)
+    pending = _dnf_pending(blocks.get("dnf_check_update"), blocks, facts)
+    merged = _dnf_merge(security, dates) if security is not None else None
     if pending is not None and security is not None and isinstance(dates, str):
         # Without the advisory details no entry can carry its advisory's date.
         facts.set("updates.pending_count", len(pending))
         facts.error("updates.pending", dates)
-    elif pending is not None and security is not None:
-        by_name_arch = {(s["name"], s["arch"]): s for s in security}
+    elif pending is not None and merged is not None:
         for p in pending:
-            s = by_name_arch.get((p["package"], p["arch"]))
+            s = merged.get((p["package"], p["arch"]))
             if s is not None:
-                p.update(
-                    security=True,
-                    severity=s["severity"],
-                    advisory=s["advisory"],
-                    issued=iso(dates.get(s["advisory"]) if isinstance(dates, dict) else None)
-                    or s["date"],
-                )
+                p.update(s)
         facts.set("updates.pending", pending)
         facts.set("updates.pending_count", len(pending))
     elif pending is not None:
@@ -471,16 +641,56 @@ def _dnf(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
         facts.set("updates.pending_count", len(pending))
         why = facts.errors.get("updates.security_count", "no security list")
         facts.error("updates.pending", why)
-    if security is None:
+    if merged is None:
         facts.error_all(_AGE, facts.errors.get("updates.security_count", "no security list"))
+    elif isinstance(dates, str) and merged:
+        facts.error_all(_AGE, f"age unknown: {dates}")
     else:
-        _dnf_age(security, dates, now, facts)
+        entries = [{"security": True, **s} for s in merged.values()]
+        undated = [e for e in entries if e["issued"] is None]
+        ids = ", ".join(sorted({str(e["advisory"]) for e in undated}))[:120]
+        detail = f"{DNF_DETAIL}; dnf gave no date for {ids}" if undated else DNF_DETAIL
+        age_facts(entries, now, facts, detail=detail, fix=DNF_FIX)
     _dnf_metadata(blocks.get("dnf_repomd"), now, facts)
     _dnf_reboot(blocks.get("needs_restarting"), facts)
     _dnf_auto(blocks, facts)
 
 
-def _dnf_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | None:
+def _dnf_merge(security: list[dict[str, Any]], dates: dict[str, datetime] | str
+               ) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per pending package (name, arch), every advisory that lists it (the kernel often has
+    several): all their ids, the highest severity, and the oldest advisory, which dates it."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for s in security:
+        when = dates.get(s["advisory"]) if isinstance(dates, dict) else None
+        issued = iso(when) if when is not None else s["date"]
+        cur = out.setdefault((s["name"], s["arch"]), {
+            "security": True, "severity": None, "advisory": None, "advisories": [],
+            "issued": None, "basis": None})
+        if s["advisory"] not in cur["advisories"]:
+            cur["advisories"].append(s["advisory"])
+        if _SEVERITY_RANK.get(s["severity"], 0) > _SEVERITY_RANK.get(cur["severity"] or "", 0) \
+                or cur["severity"] is None:
+            cur["severity"] = s["severity"]
+        if issued is not None and (cur["issued"] is None or issued < cur["issued"]):
+            cur["issued"], cur["advisory"] = issued, s["advisory"]
+            cur["basis"] = "lower-bound"  # the advisory's last update: see DNF_DETAIL
+        elif cur["advisory"] is None:
+            cur["advisory"] = s["advisory"]
+    for cur in out.values():
+        cur["advisories"].sort()
+    return out
+
+
+def _stderr_error(blocks: dict[str, Block], name: str) -> str:
+    """The first ``Error`` line dnf wrote to standard error for a block, if any."""
+    err = blocks.get(f"{name}_stderr")
+    lines = err.lines() if err is not None else []
+    return next((ln.strip()[:200] for ln in lines if ln.strip().startswith("Error")), "")
+
+
+def _dnf_pending(block: Block | None, blocks: dict[str, Block], facts: Facts
+                 ) -> list[dict[str, Any]] | None:
     names = ("updates.pending", "updates.pending_count")
     if block is None:
         facts.error_all(names, "dnf check-update: no output from the target")
@@ -493,12 +703,14 @@ def _dnf_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | No
             return None
         return []
     if b.rc != 100:
-        err = next((ln for ln in b.lines() if ln.startswith("Error")), "")
+        err = _stderr_error(blocks, "dnf_check_update") or next(
+            (ln[:200] for ln in b.lines() if ln.startswith("Error")), "")
         what = "dnf check-update"
-        facts.error_all(names, f"{what}: {err[:200]}" if err else b.why(what))
+        facts.error_all(names, f"{what}: {err}" if err else b.why(what))
         return None
     tokens: list[str] = []
-    for line in b.lines():
+    for full in b.lines():
+        line = full[:_LINE_CAP]
         if line.startswith("Obsoleting Packages"):
             break
         if not line.strip() or line.startswith(_NOISE):
@@ -512,7 +724,7 @@ def _dnf_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | No
         na, evr, repo = tokens[i : i + 3]
         m = _NAME_ARCH_RE.match(na)
         if not m or not _EVR_RE.match(evr):
-            bad = " ".join(tokens[i : i + 3])
+            bad = " ".join(tokens[i : i + 3])[:150]
             facts.error_all(names, f"dnf check-update: unexpected entry {bad!r}")
             return None
         pending.append(
@@ -526,23 +738,27 @@ def _dnf_pending(block: Block | None, facts: Facts) -> list[dict[str, Any]] | No
                 "severity": None,
                 "advisory": None,
                 "issued": None,
+                "basis": None,
             }
         )
     return pending
 
 
-def _dnf_security(block: Block | None, facts: Facts) -> list[dict[str, Any]] | None:
+def _dnf_security(block: Block | None, blocks: dict[str, Block], facts: Facts
+                  ) -> list[dict[str, Any]] | None:
     names = ("updates.security_count", "updates.security_packages")
     if block is None:
         facts.error_all(names, "dnf updateinfo list: no output from the target")
         return None
     b = inner_exit(block)
     if not b.ok:
-        err = next((ln for ln in b.lines() if ln.startswith("Error")), "")
-        facts.error_all(names, f"dnf updateinfo: {err[:200]}" if err else b.why("dnf updateinfo"))
+        err = _stderr_error(blocks, "dnf_security_list") or next(
+            (ln[:200] for ln in b.lines() if ln.startswith("Error")), "")
+        facts.error_all(names, f"dnf updateinfo: {err}" if err else b.why("dnf updateinfo"))
         return None
     out: list[dict[str, Any]] = []
-    for line in b.lines():
+    for full in b.lines():
+        line = full[:_LINE_CAP]
         if not line.strip() or line.startswith(_NOISE):
             continue
         m = _SEC_LIST_RE.match(line.strip())
@@ -573,16 +789,18 @@ def _dnf_time(text: str) -> str | None:
     return iso(dt)
 
 
-def _dnf_advisory_dates(block: Block | None) -> dict[str, datetime] | str:
+def _dnf_advisory_dates(block: Block | None, blocks: dict[str, Block]
+                        ) -> dict[str, datetime] | str:
     if block is None:
         return "dnf updateinfo info: no output from the target"
     b = inner_exit(block)
     if not b.ok:
-        return b.why("dnf updateinfo info")
+        err = _stderr_error(blocks, "dnf_security_info")
+        return f"dnf updateinfo info: {err}" if err else b.why("dnf updateinfo info")
     dates: dict[str, datetime] = {}
     current: str | None = None
-    for line in b.lines():
-        m = _INFO_RE.match(line)
+    for full in b.lines():
+        m = _INFO_RE.match(full[:_LINE_CAP])
         if not m:
             continue
         key, value = m.group(1), m.group(2).strip()
@@ -595,34 +813,6 @@ def _dnf_advisory_dates(block: Block | None) -> dict[str, datetime] | str:
                 continue
             dates[current] = max(dates.get(current, dt), dt)
     return dates
-
-
-def _dnf_age(
-    security: list[dict[str, Any]],
-    dates: dict[str, datetime] | str,
-    now: datetime,
-    facts: Facts,
-) -> None:
-    if not security:
-        facts.set("updates.security_age_days", 0.0)
-        facts.set("updates.security_age_basis", None)
-        facts.set("updates.security_since", None)
-        return
-    found: list[datetime] = []
-    for s in security:
-        d = dates.get(s["advisory"]) if isinstance(dates, dict) else None
-        if d is None and s["date"]:
-            d = datetime.strptime(s["date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        if d is not None:
-            found.append(d)
-    if not found:
-        why = dates if isinstance(dates, str) else "dnf gave no date for the pending advisories"
-        facts.error_all(_AGE, f"age unknown: {why}")
-        return
-    oldest = min(found)
-    facts.set("updates.security_age_days", age_days(oldest, now))
-    facts.set("updates.security_age_basis", "advisory-updated")
-    facts.set("updates.security_since", iso(oldest))
 
 
 def _dnf_metadata(block: Block | None, now: datetime, facts: Facts) -> None:

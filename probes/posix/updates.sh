@@ -20,16 +20,37 @@ _upd_units() {
   done
   return 0
 }
+# the release the advisories are keyed by (Debian codename, Ubuntu version)
+undone_begin os_release
+for _upd_f in /etc/os-release /usr/lib/os-release; do
+  if [ -r "$_upd_f" ]; then
+    grep -E '^(ID|VERSION_ID|VERSION_CODENAME|UBUNTU_CODENAME)=' "$_upd_f"
+    break
+  fi
+done
+undone_end 0
 if command -v apt-get >/dev/null 2>&1; then
   undone_begin manager; printf 'apt\n'; undone_end 0
   undone_begin apt_simulate
   # -s simulates; NoLocking takes no lock; empty pkgcache/srcpkgcache build the cache in memory
   # only (apt may use unnamed O_TMPFILE scratch space); an empty Dir::Log::Planner stops root's
-  # apt from rewriting /var/log/apt/eipp.log.xz.
-  { apt-get -s -o Debug::NoLocking=true -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= \
-      -o Dir::Log::Planner= dist-upgrade </dev/null 2>&1; printf '@@exit %s\n' "$?"; } |
-    grep -E '^(Inst |E: |W: |Err|[0-9]+ upgraded|@@exit )'
+  # apt from rewriting /var/log/apt/eipp.log.xz. The summary line is "N upgraded, N newly
+  # installed, ..." (apt 1.x, 2.x) or "  Upgrading: N, Installing: N, ..." (apt 3).
+  _upd_sim=$(apt-get -s -o Debug::NoLocking=true -o Dir::Cache::pkgcache= \
+      -o Dir::Cache::srcpkgcache= -o Dir::Log::Planner= dist-upgrade </dev/null 2>&1
+    printf '@@exit %s\n' "$?")
+  printf '%s\n' "$_upd_sim" |
+    grep -E '^(Inst |E: |W: |Err|[0-9]+ upgraded|[[:space:]]*Upgrading: [0-9]|@@exit )'
   undone_end 0
+  # the source package and source version of each installed package with an update pending
+  # (advisories name source packages); dpkg-query reads /var/lib/dpkg/status only
+  undone_begin apt_sources
+  # shellcheck disable=SC2016
+  printf '%s\n' "$_upd_sim" | sed -n 's/^Inst \([^ ]*\) \[.*/\1/p' | head -n 5000 |
+    xargs dpkg-query -W -f='${binary:Package} ${Version} ${source:Package} ${source:Version}\n' \
+      -- 2>&1
+  undone_end 0
+  unset _upd_sim
   undone_begin apt_releases
   for _upd_f in /var/lib/apt/lists/*_InRelease /var/lib/apt/lists/*_Release; do
     [ -r "$_upd_f" ] || continue
@@ -54,19 +75,34 @@ elif command -v dnf >/dev/null 2>&1; then
     *dnf5) undone_begin manager; printf 'dnf5\n'; undone_end 0 ;;
     *)
       undone_begin manager; printf 'dnf\n'; undone_end 0
+      # dnf's warnings and errors go to standard error: each command's block holds its output
+      # alone, and the messages follow in a block of their own (<name>_stderr), so a warning
+      # is never read as data
       undone_begin dnf_check_update
-      { env TZ=UTC0 dnf -C -q --setopt=logfilelevel=0 check-update </dev/null 2>&1
-        printf '@@exit %s\n' "$?"; }
+      { _upd_err=$(env TZ=UTC0 dnf -C -q --setopt=logfilelevel=0 check-update </dev/null \
+          2>&1 1>&3 3>&-)
+        printf '@@exit %s\n' "$?"; } 3>&1
+      undone_end 0
+      undone_begin dnf_check_update_stderr
+      printf '%s\n' "$_upd_err" | head -c 4000
       undone_end 0
       undone_begin dnf_security_list
-      { env TZ=UTC0 dnf -C -q --setopt=logfilelevel=0 updateinfo list --security </dev/null 2>&1
-        printf '@@exit %s\n' "$?"; }
+      { _upd_err=$(env TZ=UTC0 dnf -C -q --setopt=logfilelevel=0 updateinfo list --security \
+          </dev/null 2>&1 1>&3 3>&-)
+        printf '@@exit %s\n' "$?"; } 3>&1
+      undone_end 0
+      undone_begin dnf_security_list_stderr
+      printf '%s\n' "$_upd_err" | head -c 4000
       undone_end 0
       undone_begin dnf_security_info
-      { env TZ=UTC0 dnf -C -q --setopt=logfilelevel=0 updateinfo info --security </dev/null 2>&1
-        printf '@@exit %s\n' "$?"; } |
-        grep -E '^ *(Update ID|Type|Updated|Issued|Severity) *: |^(Error|@@exit )'
+      { _upd_err=$( { { env TZ=UTC0 dnf -C -q --setopt=logfilelevel=0 updateinfo info \
+          --security </dev/null 2>&4 3>&- 4>&-; printf '@@exit %s\n' "$?"; } |
+          grep -E '^ *(Update ID|Type|Updated|Issued|Severity) *: |^@@exit ' >&3; } 4>&1); } 3>&1
       undone_end 0
+      undone_begin dnf_security_info_stderr
+      printf '%s\n' "$_upd_err" | head -c 4000
+      undone_end 0
+      unset _upd_err
       undone_begin dnf_repomd
       for _upd_f in /var/cache/dnf/*/repodata/repomd.xml; do
         [ -r "$_upd_f" ] || continue

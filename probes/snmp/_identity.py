@@ -98,49 +98,120 @@ class Identity:
     model: str | None = None
     serial: str | None = None
     source: str | None = None
+    note: str | None = None  # why product or version is None
 
 
 _CISCO_RE = re.compile(
-    r"Cisco IOS Software(?:, IOS-XE Software)?(?: \[[^\]]*\])?, (?P<platform>.+?) Software "
-    r"\((?P<image>[^)]+)\), (?:Experimental )?Version (?P<version>[^\s,]+)"
+    r"Cisco IOS Software(?:, IOS-XE Software)?(?: \[[^\]\n]*\])?, (?P<platform>[^\n]+?) "
+    r"Software(?: \((?P<image>[^)\n]+)\))?, (?:Experimental )?Version (?P<version>[^\s,]+)"
 )
 _CISCO_OLD_RE = re.compile(
-    r"IOS \(tm\) (?P<platform>.+?) Software \((?P<image>[^)]+)\), (?:Experimental )?"
+    r"IOS \(tm\) (?P<platform>[^\n]+?) Software \((?P<image>[^)\n]+)\), (?:Experimental )?"
     r"Version (?P<version>[^\s,]+)"
 )
+# "Cisco IOS XE Software, Version 16.09.03" (show version, 16.x and later; special builds
+# print a build name there instead: "Version V169_5_SR689355441_2")
 _CISCO_XE_LINE_RE = re.compile(r"Cisco IOS XE Software, Version (?P<version>\S+)")
+# "IOS XE Version: 03.09.01.S" (show version of IOS XE 3.x routers, whose first line gives the
+# IOS-compatible version, 15.3(2)S1)
+_CISCO_XE_V3_RE = re.compile(r"^IOS XE Version: (?P<version>\S+)", re.MULTILINE)
+# what tells IOS XE from classic IOS when the text does not say "IOS-XE": the IOSd image of
+# the Linux-based platforms (X86_64_LINUX_IOSD-..., PPC_LINUX_IOSD-...), a *_IOSXE image, the
+# release code name in brackets 16.x and later print ("Cisco IOS Software [Fuji]"), or a version
+# classic IOS never had (16.x, 17.x; 03.xx.yy trains)
+_XE_MARK_RE = re.compile(r"IOS[- ]?XE|_IOSD\b|LINUX_IOSD|_IOSXE\b", re.IGNORECASE)
+_XE_CODENAME_RE = re.compile(r"Cisco IOS Software \[[^\]\n]*\]")
+_XE_VERSION_RE = re.compile(r"^(?:1[6-9]|[2-9]\d)\.\d+|^0?3\.\d{1,2}\.\d{1,2}")
 _FG_VERSION_RE = re.compile(r"^v?(?P<version>\d+\.\d+\.\d+)(?:,build(?P<build>\d+))?")
 _APC_RE = re.compile(r"^APC Web/SNMP Management Card \((?P<fields>[^)]*)\)")
 _APC_FIELD_RE = re.compile(r"\b(MB|PF|PN|AF1|AN1|MN|HR|SN|MD):\s*(\S*)")
 _LINUX_RE = re.compile(r"^Linux (?P<name>\S+) (?P<kernel>\S+)")
+# RouterOS: sysDescr "RouterOS RB493AH" (5.x to 7.21), "RouterOS RBLHG-5nD 7.22.1 (stable)"
+# (7.22 and later), "router" (4.x and older); entPhysicalDescr of the chassis "RouterOS 6.45.3
+# (stable) on RB711-5Hn-MMCX"
+_ROS_DESCR_RE = re.compile(
+    r"^RouterOS\s+(?P<board>\S+)(?:\s+(?P<version>\d+\.\d+(?:\.\d+)*(?:(?:beta|rc)\d+)?)"
+    r"(?:\s+\((?P<channel>[^)\s]+)\))?)?\s*$"
+)
+_ROS_ENTITY_RE = re.compile(
+    r"^RouterOS\s+v?(?P<version>\d+\.\d+(?:\.\d+)*(?:(?:beta|rc)\d+)?)"
+    r"(?:\s+\((?P<channel>[^)\s]+)\))?\s+on\s+(?P<board>\S+)\s*$"
+)
+MIKROTIK_SWOS = MIKROTIK + ".2"  # SwOS switches (RB250GS, RB260GS, CSS...): not RouterOS
 
 
-def cisco_version(text: str) -> tuple[str, str, str | None] | None:
+def cisco_version(text: str) -> tuple[str, str | None, str | None] | None:
     """From a sysDescr or ``show version`` text: (product, version, platform) of Cisco IOS or
-    IOS XE, or None. IOS XE is told by its ``IOS-XE``/``IOS XE``/``IOSXE`` markers; its
-    ``Cisco IOS XE Software, Version 16.09.03`` line is preferred where present."""
+    IOS XE, or None. IOS XE is told by its markers (see ``_XE_MARK_RE``), its bracketed release
+    name or its version numbering; its version is taken from the ``Cisco IOS XE Software,
+    Version 16.09.03`` line or, for 3.x, the ``IOS XE Version: 03.09.01.S`` line where present;
+    a special build's name there (``V169_5_SR...``) is not a version, the first line's is. An
+    IOS XE 3.x sysDescr gives only the IOS-compatible version (``15.5(3)S1a``): the version is
+    then None (:func:`cisco_version_note` says why)."""
     m = _CISCO_RE.search(text) or _CISCO_OLD_RE.search(text)
     if m is None:
         return None
-    xe = bool(re.search(r"IOS[- ]?XE", text, re.IGNORECASE))
-    version = m.group("version")
+    version: str | None = m.group("version")
+    v3 = _CISCO_XE_V3_RE.search(text)
+    xe = bool(_XE_MARK_RE.search(text) or _XE_CODENAME_RE.search(text)
+              or _XE_VERSION_RE.match(version or "") or v3)
     if xe:
         line = _CISCO_XE_LINE_RE.search(text)
-        if line:
+        if v3:
+            version = v3.group("version")
+        elif line and line.group("version")[:1].isdigit():
             version = line.group("version")
+        elif version and not _XE_VERSION_RE.match(version):
+            version = None  # e.g. 15.5(3)S1a: IOS's number for an IOS XE 3.x release
     return ("cisco-ios-xe" if xe else "cisco-ios"), version, m.group("platform").strip()
 
 
-def identify(values: dict[str, str]) -> Identity | None:
+def cisco_version_note(text: str) -> str | None:
+    """Why :func:`cisco_version` gave no version for an IOS XE text."""
+    m = _CISCO_RE.search(text) or _CISCO_OLD_RE.search(text)
+    if m is None:
+        return None
+    return (f"IOS XE reports only its IOS-compatible version {m.group('version')} here, not its "
+            "IOS XE release (3.x); `show version` prints it ('IOS XE Version: ...')")
+
+
+def _routeros(descr: str, objid: str, values: dict[str, str],
+              entities: list[dict[str, str]] | None) -> Identity:
+    lic = (values.get(MTXR_LIC_VERSION) or "").strip()
+    board: str | None = None
+    version: str | None = lic.split()[0] if lic else None
+    source = "MIKROTIK-MIB mtxrLicVersion" if lic else None
+    m = _ROS_DESCR_RE.match(descr.strip())
+    if m:
+        board = m.group("board")
+        if version is None and m.group("version"):
+            version, source = m.group("version"), "sysDescr"
+    for row in entities or []:
+        e = _ROS_ENTITY_RE.match(str(row.get("descr") or "").strip())
+        if e:
+            board = board or e.group("board")
+            if version is None:
+                version, source = e.group("version"), "ENTITY-MIB entPhysicalDescr"
+            break
+    return Identity("MikroTik", "RouterOS", "routeros", version, model=board,
+                    serial=values.get(MTXR_SERIAL) or None, source=source)
+
+
+def identify(
+    values: dict[str, str], entities: list[dict[str, str]] | None = None
+) -> Identity | None:
     """Recognise a device from its SNMP values (``{oid: text}``: sysDescr, sysObjectID and the
-    vendor OIDs of :data:`VENDOR_OIDS`); None when nothing here knows it."""
+    vendor OIDs of :data:`VENDOR_OIDS`) and its ENTITY-MIB rows; None when nothing here knows
+    it."""
     descr = values.get(SYS_DESCR, "") or ""
     objid = (values.get(SYS_OBJECT_ID) or "").lstrip(".")
     cisco = cisco_version(descr)
     if cisco is not None:
         product, version, platform = cisco
         os_name = "Cisco IOS XE" if product == "cisco-ios-xe" else "Cisco IOS"
-        return Identity("Cisco", os_name, product, version, model=platform, source="sysDescr")
+        return Identity("Cisco", os_name, product, version, model=platform,
+                        source="sysDescr" if version else None,
+                        note=None if version else cisco_version_note(descr))
     if objid == FORTINET or objid.startswith(FORTINET + "."):
         raw = values.get(FG_SYS_VERSION) or ""
         m = _FG_VERSION_RE.match(raw.strip())
@@ -154,18 +225,12 @@ def identify(values: dict[str, str]) -> Identity | None:
             serial=values.get(FN_SYS_SERIAL) or None,
             source="FORTINET-FORTIGATE-MIB fgSysVersion" if m else None,
         )
+    if objid == MIKROTIK_SWOS or objid.startswith(MIKROTIK_SWOS + "."):
+        return Identity("MikroTik", "SwOS", None, None, model=descr.strip() or None,
+                        note="a MikroTik SwOS switch: SNMP gives no SwOS version and the "
+                             "lifecycle catalogue has no SwOS releases")
     if objid == MIKROTIK or objid.startswith(MIKROTIK + ".") or descr.startswith("RouterOS"):
-        lic = (values.get(MTXR_LIC_VERSION) or "").strip()
-        board = descr[len("RouterOS") :].strip() if descr.startswith("RouterOS") else ""
-        return Identity(
-            "MikroTik",
-            "RouterOS",
-            "routeros",
-            lic.split()[0] if lic else None,
-            model=board or None,
-            serial=values.get(MTXR_SERIAL) or None,
-            source="MIKROTIK-MIB mtxrLicVersion" if lic else None,
-        )
+        return _routeros(descr, objid, values, entities)
     m = _APC_RE.match(descr)
     if m:
         fields = dict(_APC_FIELD_RE.findall(m.group("fields")))
@@ -181,5 +246,7 @@ def identify(values: dict[str, str]) -> Identity | None:
         )
     m = _LINUX_RE.match(descr)
     if m:
-        return Identity("net-snmp", "Linux", None, None, source=None)
+        return Identity("net-snmp", "Linux", None, None, source=None,
+                        note="SNMP does not tell which product release it runs (sysDescr gives "
+                             "only the kernel); scan it over SSH to judge its lifecycle")
     return None

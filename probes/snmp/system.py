@@ -117,8 +117,11 @@ def _body(raw: RawSection, f: Facts) -> None:
         for oid, vb in parse_varbinds(vendor.text).items():
             if not vb.missing:
                 values[oid] = str(vb.value)
-    found = ident.identify(values)
+    found = ident.identify(values, rows)
     chassis = next((r for r in rows if r.get("class") == "chassis"), rows[0] if rows else {})
+    # the chassis's part number (entPhysicalModelName, "WS-C2960+24TC-L") names the hardware
+    # better than sysDescr's platform ("C2960"): it is what vendors' end-of-life notices list
+    part = str(chassis.get("model") or "").strip() or None
     if found is None:
         first = descr.strip().splitlines()[0][:160] if descr.strip() else "(empty)"
         why = f"unknown device: sysDescr {first!r} (sysObjectID {objid}) is not one undone knows"
@@ -128,18 +131,17 @@ def _body(raw: RawSection, f: Facts) -> None:
         return
     f.set("device.vendor", found.vendor)
     f.set("device.os", found.os)
-    f.set("device.model", found.model or chassis.get("model") or None)
-    f.set("device.serial", found.serial or chassis.get("serial") or None)
+    f.set("device.model", part or found.model or None)
+    serial = found.serial or str(chassis.get("serial") or "").strip() or None
+    f.set("device.serial", serial)
     if found.product is None:
-        f.error_all(
-            FIRMWARE,
-            f"{found.os} device: SNMP does not tell which product release it runs (sysDescr "
-            "gives only the kernel); scan it over SSH to judge its lifecycle",
-        )
+        f.error_all(FIRMWARE, f"{found.os} device: {found.note or 'no product release known'}")
         return
     f.set("firmware.product", found.product)
     if found.version is None:
         why = f"{found.vendor} {found.os}: the firmware version was not readable over SNMP"
+        if found.note:
+            why += f" ({found.note})"
         if vendor is not None and not vendor.ok and vendor.text.strip():
             why += ": " + vendor.text.strip().splitlines()[0][:200]
         f.error_all(("firmware.version", "firmware.version_source"), why)

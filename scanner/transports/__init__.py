@@ -9,12 +9,26 @@ reached raises a :class:`~scanner.errors.CollectError` subclass with a one-line 
 from __future__ import annotations
 
 import select
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.batch import Batch, Splitter
+
+# what str.splitlines() breaks a line at, shown escaped: an error that quotes a target's words
+# (a banner, a fault text, a file name) stays one line in logs, the journal and syslog
+_LINE_BREAKS = {c: repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+_ONE_LINE = str.maketrans(_LINE_BREAKS)
+
+#: why a host's collection stopped when the scan was interrupted (SIGINT, SIGTERM, SIGHUP)
+INTERRUPTED = "the scan was interrupted"
+
+
+def one_line(text: object) -> str:
+    """``text`` as one line: every line break (also U+0085, U+2028, U+2029) escaped."""
+    return str(text).translate(_ONE_LINE)
 
 
 @dataclass
@@ -40,12 +54,17 @@ def pump(
     read_out: Callable[[], bytes | None],
     read_err: Callable[[], bytes | None],
     deadline: float,
+    cancel: threading.Event | None = None,
+    idle: float | None = None,
 ) -> None:
-    """Read both streams until the command finishes, the host cap is hit, or the deadline passes.
+    """Read both streams until the command finishes, the host cap is hit, the deadline passes,
+    nothing has come for ``idle`` seconds (the host stalled), or ``cancel`` is set (the scan was
+    interrupted: within half a second).
 
     ``read_out``/``read_err`` return available bytes, ``b""`` at end of stream, or None when
     nothing is ready; ``filenos`` are waited on with select between reads."""
     out_open = err_open = True
+    last = time.monotonic()
     while out_open or err_open:
         progressed = False
         if out_open:
@@ -70,9 +89,19 @@ def pump(
         if why:
             stream.error = f"{why}; the rest was not read"
             break
-        remaining = deadline - time.monotonic()
+        now = time.monotonic()
+        remaining = deadline - now
         if remaining <= 0:
             stream.timed_out = True
+            break
+        if cancel is not None and cancel.is_set():
+            stream.error = INTERRUPTED
+            break
+        if progressed:
+            last = now
+        elif idle is not None and now - last > idle:
+            stream.error = (f"the host sent nothing for {idle:g}s (stalled; no section runs "
+                            "that long without output)")
             break
         if not progressed:
             select.select(filenos, [], [], min(remaining, 0.5))

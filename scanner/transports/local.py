@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
+import threading
 
 from scanner.batch import Batch
 from scanner.errors import CollectError
@@ -13,7 +13,11 @@ from scanner.inventory import Host
 from scanner.transports import Stream, new_stream, pump
 
 
-def run(host: Host, batch: Batch, deadline: float, cap: int, total_cap: int) -> Stream:
+def run(host: Host, batch: Batch, deadline: float, cap: int, total_cap: int,
+        cancel: threading.Event | None = None, idle: float | None = None) -> Stream:
+    """Run the batch with ``sh -s`` in a session of its own; whatever ends the reading (done,
+    time limit, cap, ``cancel``), the whole process group is killed and reaped before
+    returning, so no probe shell outlives the host's collection."""
     argv = ["sudo", "-n", "sh", "-s"] if host.become and os.geteuid() != 0 else ["sh", "-s"]
     stream = new_stream(batch, cap, total_cap)
     try:
@@ -44,13 +48,14 @@ def run(host: Host, batch: Batch, deadline: float, cap: int, total_cap: int) -> 
             return None
 
     try:
-        pump(stream, [out_fd, err_fd], lambda: reader(out_fd), lambda: reader(err_fd), deadline)
+        pump(stream, [out_fd, err_fd], lambda: reader(out_fd), lambda: reader(err_fd), deadline,
+             cancel, idle)
     finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
+        # the group, not only sh: a section's tools (find, apt-get) must not outlive it either
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, 9)
         try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()) if not stream.timed_out else 2)
+            proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             proc.kill()
         proc.stdout.close()

@@ -33,7 +33,7 @@ import paramiko
 from scanner.batch import Batch
 from scanner.errors import AuthError, CollectError, HostKeyError, UnreachableError
 from scanner.inventory import Host
-from scanner.transports import Stream, new_stream, pump
+from scanner.transports import Stream, knownhosts, new_stream, one_line, pump
 
 # paramiko logs its transport thread's failures (a tarpit, a reset) with tracebacks; with no
 # handler of its own, Python's last-resort handler would print them on stderr. What matters
@@ -41,6 +41,7 @@ from scanner.transports import Stream, new_stream, pump
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
+
 TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 # Socket tuning (benchmarks/throughput.py turns these off to measure what they are worth)
 USE_NODELAY = True
@@ -66,30 +67,69 @@ def known_hosts_name(address: str, port: int) -> str:
     return address if port == 22 else f"[{address}]:{port}"
 
 
-class _RecordingReject(paramiko.MissingHostKeyPolicy):
-    """Refuse an unknown key, remembering it so the message can show its fingerprint."""
+class _Refusal(Exception):
+    """The host key was refused (raised by :class:`_Verify` from inside paramiko's connect)."""
 
-    def __init__(self) -> None:
-        self.key: paramiko.PKey | None = None
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
+    def __init__(self, decision: knownhosts.Decision, key: paramiko.PKey,
+                 tofu_failed: str | None = None) -> None:
+        super().__init__(decision.state)
+        self.decision = decision
         self.key = key
-        raise paramiko.SSHException(f"unknown host key for {hostname}")
+        self.tofu_failed = tofu_failed
 
 
-class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
-    def __init__(self, connector: Connector, path: str) -> None:
+class _Verify(paramiko.MissingHostKeyPolicy):
+    """Every host key check, done by undone (the client is given no keys, so paramiko always
+    asks this policy): known keys, ``@revoked``, ``@cert-authority`` host certificates, and
+    trust on first use into undone's own file only."""
+
+    def __init__(self, connector: Connector, host: Host, name: str,
+                 entries: list[knownhosts.Entry]) -> None:
         self.connector = connector
-        self.path = path
+        self.host = host
+        self.name = name
+        self.entries = entries
+        self.decision: knownhosts.Decision | None = None
         self.accepted: paramiko.PKey | None = None
 
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
     ) -> None:
-        self.accepted = key
-        self.connector.remember(self.path, hostname, key)
+        blob = key.public_blob.key_blob if key.public_blob is not None else None
+        d = knownhosts.decide(self.entries, self.name, self.host.address, key.asbytes(), blob)
+        self.decision = d
+        if d.state in ("verified", "certificate"):
+            return
+        if d.state == "unknown" and self.host.trust_on_first_use:
+            try:
+                self.connector.remember(self.name, key)
+            except knownhosts.Refused as e:
+                raise _Refusal(d, key, str(e)) from None
+            self.accepted = key
+            return
+        raise _Refusal(d, key)
+
+
+class _OrderedTransport(paramiko.Transport):
+    """A transport that asks for the host key algorithms known for this host first
+    (certificates when a certificate authority is trusted for it)."""
+
+    first: tuple[str, ...] = ()
+
+    @property
+    def preferred_keys(self) -> tuple[str, ...]:
+        keys = tuple(super().preferred_keys)
+        first = [k for k in self.first if k in keys]
+        return tuple(first + [k for k in keys if k not in first])
+
+
+def _transport_factory(first: list[str]) -> Any:
+    def make(sock: Any, disabled_algorithms: dict[str, Any] | None = None) -> paramiko.Transport:
+        t = _OrderedTransport(sock, disabled_algorithms=disabled_algorithms)
+        t.first = tuple(first)
+        return t
+
+    return make
 
 
 @dataclass
@@ -97,57 +137,72 @@ class Options:
     connect_timeout: float = 10.0
     cap: int = 2 * 1024 * 1024
     total_cap: int = 16 * 1024 * 1024
+    idle_timeout: float | None = None  # no output this long after the batch was sent: stalled
+
+
+def _jump_key(h: Host) -> tuple[Any, ...]:
+    """Everything that decides how a jump host is reached and trusted: two targets share a
+    connection to it only when all of it is the same."""
+    return (h.address, h.port, h.user, h.key_file, h.password_env, h.agent, h.known_hosts,
+            h.trust_on_first_use, h.connect_timeout)
 
 
 class Connector:
     """Shared, thread-safe state for one scan: parsed known_hosts files, loaded keys, jump
-    connections."""
+    connections. ``own_file``: undone's own known_hosts, the only file trust on first use
+    writes to (default :func:`knownhosts.default_own_file`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, own_file: str | None = None) -> None:
         self._lock = threading.Lock()
-        self._hostkeys: dict[str, paramiko.HostKeys] = {}
+        self._files_read: dict[str, knownhosts.File] = {}
         self._pkeys: dict[str, paramiko.PKey] = {}
-        self._jumps: dict[tuple[str, int, str | None], paramiko.SSHClient] = {}
-        self._jump_locks: dict[tuple[str, int, str | None], threading.Lock] = {}
+        self._jumps: dict[tuple[Any, ...], paramiko.SSHClient] = {}
+        self._jump_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._live: set[socket.socket] = set()
+        self.cancelled = threading.Event()
         self.by_name: dict[str, Host] = {}
+        self.own_file = os.path.abspath(own_file or knownhosts.default_own_file())
 
     # -- known hosts -------------------------------------------------------------------------
-    def _files(self, host: Host) -> list[str]:
-        files = [os.path.expanduser(p) for p in DEFAULT_KNOWN_HOSTS]
+    def _files(self, host: Host) -> list[tuple[str, bool]]:
+        """(path, is undone's own file) for every known_hosts file this host is checked
+        against: the inventory's, undone's own, the user's and the system's."""
+        out: list[tuple[str, bool]] = []
         if host.known_hosts:
-            files.insert(0, host.known_hosts)
-        return files
+            out.append((os.path.abspath(host.known_hosts), False))
+        out.append((self.own_file, True))
+        out += [(os.path.abspath(os.path.expanduser(p)), False) for p in DEFAULT_KNOWN_HOSTS]
+        seen: dict[str, bool] = {}
+        for path, own in out:
+            seen[path] = seen.get(path, False) or own
+        return list(seen.items())
 
-    def _load(self, path: str) -> paramiko.HostKeys:
+    def _load(self, path: str, own: bool) -> knownhosts.File:
         with self._lock:
-            hk = self._hostkeys.get(path)
-            if hk is None:
-                hk = paramiko.HostKeys()
-                if os.path.exists(path):
-                    with contextlib.suppress(OSError, paramiko.SSHException):
-                        hk.load(path)
-                self._hostkeys[path] = hk
-            return hk
+            f = self._files_read.get(path)
+            if f is None:
+                f = knownhosts.read(path, own=own)
+                self._files_read[path] = f
+            return f
 
-    def entries(self, host: Host, address: str, port: int) -> list[tuple[str, paramiko.PKey]]:
-        name = known_hosts_name(address, port)
-        out: list[tuple[str, paramiko.PKey]] = []
-        for path in self._files(host):
-            found = self._load(path).lookup(name)
-            if found:
-                out.extend((kt, found[kt]) for kt in found)
-        return out
+    def entries(self, host: Host) -> tuple[list[knownhosts.Entry], list[str]]:
+        """Every known_hosts entry this host is judged by, and what could not be read."""
+        entries: list[knownhosts.Entry] = []
+        problems: list[str] = []
+        for path, own in self._files(host):
+            f = self._load(path, own)
+            with self._lock:
+                entries.extend(f.entries)
+                problems.extend(f.problems)
+        return entries, problems
 
-    def remember(self, path: str, name: str, key: paramiko.PKey) -> None:
-        """Trust on first use: add the key to ``path`` (created with mode 600 if missing)."""
+    def remember(self, name: str, key: paramiko.PKey) -> None:
+        """Trust on first use: record the key in undone's own file (and for the rest of this
+        scan). Raises :class:`knownhosts.Refused` if that file cannot be used safely."""
         with self._lock:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="ascii") as f:
-                f.write(f"{name} {key.get_name()} {key.get_base64()}\n")
-            hk = self._hostkeys.get(path)
-            if hk is not None:
-                hk.add(name, key.get_name(), key)
+            entry = knownhosts.append(self.own_file, name, key)
+            f = self._files_read.setdefault(self.own_file, knownhosts.File(self.own_file))
+            f.entries.append(entry)
 
     # -- credentials ---------------------------------------------------------------------------
     def pkey(self, path: str) -> paramiko.PKey:
@@ -195,6 +250,11 @@ class Connector:
         return sock
 
     def _parse_jump(self, spec: str, host: Host) -> Host:
+        """The jump host of ``host``: an inventory host by name (with its own credentials and
+        trust settings), else ``[user@]host[:port]``, reached with the SSH agent and the
+        default identity files only: the target's key file and password are never offered to
+        it. Its host key is judged by the target's known_hosts settings (and the connection is
+        shared only by targets whose settings are the same, :func:`_jump_key`)."""
         if spec in self.by_name:
             return self.by_name[spec]
         user = host.user
@@ -202,6 +262,7 @@ class Connector:
         if "@" in rest:
             user, rest = rest.rsplit("@", 1)
         port = 22
+        addr = rest
         if rest.startswith("["):
             addr, _, tail = rest[1:].partition("]")
             if tail.startswith(":") and tail[1:].isdigit():
@@ -210,16 +271,12 @@ class Connector:
             addr, _, p = rest.partition(":")
             if p.isdigit():
                 port = int(p)
-        else:
-            addr = rest
         return Host(
             name=f"jump:{spec}",
             address=addr,
             port=port,
             user=user,
-            key_file=host.key_file,
-            agent=host.agent,
-            password_env=host.password_env,
+            agent=True,
             known_hosts=host.known_hosts,
             trust_on_first_use=host.trust_on_first_use,
             connect_timeout=host.connect_timeout,
@@ -229,7 +286,7 @@ class Connector:
         if host.jump is None:
             raise CollectError("internal: no jump host")
         jhost = self._parse_jump(host.jump, host)
-        key = (jhost.address, jhost.port, jhost.user)
+        key = _jump_key(jhost)
         with self._lock:
             lock = self._jump_locks.setdefault(key, threading.Lock())
         with lock:
@@ -237,7 +294,7 @@ class Connector:
             t = client.get_transport() if client is not None else None
             if t is None or not t.is_active():
                 try:
-                    client, _ = self.client(jhost, opts)
+                    client, _ = self.client(jhost, opts, bastion=True)
                 except HostKeyError as e:
                     raise e.again(f"jump host {host.jump}: {e}", of=host.jump) from None
                 except CollectError as e:
@@ -248,9 +305,56 @@ class Connector:
                 raise UnreachableError(f"jump host {host.jump}: no transport")
             return t
 
-    def client(self, host: Host, opts: Options) -> tuple[paramiko.SSHClient, dict[str, Any]]:
+    def abort(self) -> None:
+        """The scan was interrupted: end every connection now (blocked reads return)."""
+        self.cancelled.set()
+        with self._lock:
+            live = list(self._live)
+        for sock in live:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _credentials(self, host: Host, kwargs: dict[str, Any], bastion: bool) -> None:
+        """The credentials offered to ``host``: its own key file, password and agent as the
+        inventory says; with none, the agent and the default identity files. A bastion that is
+        not an inventory host gets the agent and default identity files only."""
+        if host.key_file:
+            kwargs["pkey"] = self.pkey(host.key_file)
+        if host.password_env:
+            pw = os.environ.get(host.password_env)
+            if pw is None:
+                raise AuthError(
+                    f"environment variable {host.password_env} (password_env) is not set"
+                )
+            kwargs["password"] = pw
+        if (bastion and host.name.startswith("jump:")) or (
+            not host.key_file and not host.password_env and not host.agent
+        ):
+            kwargs["look_for_keys"] = True
+            kwargs["allow_agent"] = True
+
+    def client(
+        self, host: Host, opts: Options, bastion: bool = False
+    ) -> tuple[paramiko.SSHClient, dict[str, Any]]:
         """Connect and authenticate; returns the client and what is known about the connection."""
         timeout = host.connect_timeout or opts.connect_timeout
+        if self.cancelled.is_set():
+            raise UnreachableError("not connected: the scan was interrupted")
+        kwargs: dict[str, Any] = {
+            "hostname": host.address,
+            "port": host.port,
+            "username": host.user or _local_user(),
+            "timeout": timeout,
+            "banner_timeout": timeout,
+            "auth_timeout": timeout,
+            "channel_timeout": timeout,
+            "look_for_keys": False,
+            "allow_agent": host.agent,
+        }
+        self._credentials(host, kwargs, bastion)
+        name = known_hosts_name(host.address, host.port)
+        entries, problems = self.entries(host)
+        raw: socket.socket | None = None
         if host.jump:
             transport = self._jump(host, opts)
             try:
@@ -262,81 +366,34 @@ class Connector:
                     f"jump host {host.jump} could not reach {host.address}:{host.port}: {e}"
                 ) from None
         else:
-            sock = self._socket(host.address, host.port, timeout)
-
+            sock = raw = self._socket(host.address, host.port, timeout)
+            with self._lock:
+                self._live.add(raw)
         client = paramiko.SSHClient()
-        hk = client.get_host_keys()
-        name = known_hosts_name(host.address, host.port)
-        for kt, key in self.entries(host, host.address, host.port):
-            hk.add(name, kt, key)
-        tofu: _TrustOnFirstUse | None = None
-        reject = _RecordingReject()
-        if host.trust_on_first_use:
-            path = host.known_hosts or os.path.expanduser(DEFAULT_KNOWN_HOSTS[0])
-            tofu = _TrustOnFirstUse(self, path)
-            client.set_missing_host_key_policy(tofu)
-        else:
-            client.set_missing_host_key_policy(reject)
-
-        kwargs: dict[str, Any] = {
-            "hostname": host.address,
-            "port": host.port,
-            "username": host.user or _local_user(),
-            "sock": sock,
-            "timeout": timeout,
-            "banner_timeout": timeout,
-            "auth_timeout": timeout,
-            "channel_timeout": timeout,
-            "look_for_keys": False,
-            "allow_agent": host.agent,
-        }
-        if host.key_file:
-            kwargs["pkey"] = self.pkey(host.key_file)
-        if host.password_env:
-            pw = os.environ.get(host.password_env)
-            if pw is None:
-                sock.close()
-                raise AuthError(
-                    f"environment variable {host.password_env} (password_env) is not set"
-                )
-            kwargs["password"] = pw
-        if not host.key_file and not host.password_env and not host.agent:
-            kwargs["look_for_keys"] = True
-            kwargs["allow_agent"] = True
+        verify = _Verify(self, host, name, entries)
+        client.set_missing_host_key_policy(verify)
+        kwargs["sock"] = sock
+        kwargs["transport_factory"] = _transport_factory(
+            knownhosts.preferred_algorithms(entries, name))
+        ok = False
         try:
             client.connect(**kwargs)
-        except paramiko.BadHostKeyException as e:
+            ok = True
+        except _Refusal as r:
             client.close()
-            raise HostKeyError(
-                f"HOST KEY CHANGED for {name}: known_hosts has {fingerprint(e.expected_key)}, the "
-                f"host offered {fingerprint(e.key)}. This can mean someone is intercepting the "
-                "connection, or the host was reinstalled. Refused. If the change is expected, "
-                f"verify the new key out of band and run: ssh-keygen -R '{name}'",
-                changed=True,
-                fingerprint=fingerprint(e.key),
-                expected=fingerprint(e.expected_key),
-                key_type=e.key.get_name(),
-            ) from None
+            raise self._refused(host, name, r, problems) from None
         except paramiko.AuthenticationException as e:
             client.close()
             raise AuthError(f"authentication as {kwargs['username']} refused: {e}") from None
         except paramiko.SSHException as e:
             spoke = _remote_version(client)
             client.close()
-            if reject.key is not None:
-                fp = fingerprint(reject.key)
-                files = ", ".join(self._files(host)[:2])
-                port_opt = f"-p {host.port} " if host.port != 22 else ""
-                raise HostKeyError(
-                    f"host key of {name} is not in known_hosts ({files}); refused. It offered "
-                    f"{reject.key.get_name()} {fp}. Check that fingerprint with the host's "
-                    f"administrator, then add it: ssh-keyscan {port_opt}{host.address} >> "
-                    "~/.ssh/known_hosts (or set trust_on_first_use: true to accept and record "
-                    "it once)",
-                    fingerprint=fp,
-                    key_type=reject.key.get_name(),
-                ) from None
-            msg = str(e)
+            msg = one_line(str(e))
+            if "No authentication methods available" in msg:
+                raise AuthError(
+                    f"no credentials to offer {kwargs['username']}@{host.address}: give a "
+                    "key_file, password_env or agent: true (a bastion written user@host gets "
+                    "the SSH agent and ~/.ssh/id_* only)") from None
             if not spoke or "Error reading SSH protocol banner" in msg or "banner" in msg.lower():
                 raise UnreachableError(
                     f"no SSH banner from {host.address}:{host.port} within {timeout:g}s (the "
@@ -358,29 +415,90 @@ class Connector:
             raise UnreachableError(
                 f"connection to {host.address}:{host.port} lost during the handshake: {e}"
             ) from None
+        finally:
+            if raw is not None and not ok:
+                with self._lock:
+                    self._live.discard(raw)
         t = client.get_transport()
         if t is None:
             client.close()
             raise UnreachableError(f"{host.address}: connection closed after authentication")
         server_key = t.get_remote_server_key()
-        info: dict[str, Any] = {
-            "transport": "ssh",
-            "host_key": {
-                "type": server_key.get_name(),
-                "fingerprint": fingerprint(server_key),
-                "accepted_on_first_use": bool(tofu and tofu.accepted is not None),
-            },
-            "user": kwargs["username"],
+        host_key: dict[str, Any] = {
+            "type": server_key.get_name(),
+            "fingerprint": fingerprint(server_key),
+            "accepted_on_first_use": verify.accepted is not None,
         }
+        d = verify.decision
+        if d is not None and d.certificate is not None and d.entry is not None:
+            host_key["certificate"] = {
+                "key_id": d.certificate.key_id[:200],
+                "serial": d.certificate.serial,
+                "authority": knownhosts.fingerprint_blob(d.entry.blob),
+                "authority_of": d.entry.where,
+            }
+        if verify.accepted is not None:
+            host_key["recorded_in"] = self.own_file
+        info: dict[str, Any] = {"transport": "ssh", "host_key": host_key,
+                                "user": kwargs["username"]}
+        if problems:
+            info["known_hosts_problems"] = problems[:20]
         if host.jump:
             info["jump"] = host.jump
         return client, info
+
+    def _refused(self, host: Host, name: str, r: _Refusal,
+                 problems: list[str]) -> HostKeyError:
+        d, key = r.decision, r.key
+        fp = fingerprint(key)
+        note = ""
+        if problems:
+            more = f"; {len(problems) - 3} more" if len(problems) > 3 else ""
+            note = f" (known_hosts problems: {'; '.join(problems[:3])}{more})"
+        if d.state == "changed":
+            where = d.entry.where if d.entry is not None else "known_hosts"
+            return HostKeyError(
+                f"HOST KEY CHANGED for {name}: known_hosts has {d.expected} ({where}), the host "
+                f"offered {fp}. This can mean someone is "
+                "intercepting the connection, or the host was reinstalled. Refused. If the change "
+                f"is expected, verify the new key out of band and run: ssh-keygen -R '{name}'"
+                + note,
+                changed=True, fingerprint=fp, expected=d.expected, key_type=key.get_name(),
+            )
+        if r.tofu_failed:
+            return HostKeyError(
+                f"host key of {name} ({key.get_name()} {fp}) could not be recorded on first use: "
+                f"{r.tofu_failed}; refused{note}", fingerprint=fp, key_type=key.get_name())
+        if d.state in ("revoked", "bad-certificate"):
+            return HostKeyError(
+                f"host key of {name} refused: {d.reason}. It offered {key.get_name()} {fp}{note}",
+                fingerprint=fp, key_type=key.get_name())
+        files = ", ".join(p for p, _ in self._files(host)[:3])
+        port_opt = f"-p {host.port} " if host.port != 22 else ""
+        return HostKeyError(
+            f"host key of {name} is not in known_hosts ({files}); refused. It offered "
+            f"{key.get_name()} {fp}. Check that fingerprint with the host's administrator, then "
+            f"add it: ssh-keyscan {port_opt}{host.address} >> ~/.ssh/known_hosts (or set "
+            f"trust_on_first_use: true to accept it once and record it in {self.own_file})"
+            + note,
+            fingerprint=fp, key_type=key.get_name(),
+        )
+
+    def release(self, client: paramiko.SSHClient) -> None:
+        """Close a target's connection and forget its socket."""
+        t = client.get_transport()
+        sock = getattr(t, "sock", None) if t is not None else None
+        client.close()
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._live.discard(sock)
 
     def close(self) -> None:
         with self._lock:
             for c in self._jumps.values():
                 c.close()
             self._jumps.clear()
+            self._live.clear()
 
 
 def _remote_version(client: paramiko.SSHClient) -> str | None:
@@ -438,7 +556,8 @@ def run(host: Host, batch: Batch, deadline: float, connector: Connector, opts: O
                 return b"" if not chan.recv_stderr_ready() else chan.recv_stderr(65536)
             return None
 
-        pump(stream, [chan.fileno()], read_out, read_err, deadline)
+        pump(stream, [chan.fileno()], read_out, read_err, deadline, connector.cancelled,
+             opts.idle_timeout)
         if not stream.timed_out and stream.error is None:
             end = time.monotonic() + min(2.0, max(0.0, deadline - time.monotonic()))
             while not chan.exit_status_ready() and time.monotonic() < end:
@@ -455,7 +574,7 @@ def run(host: Host, batch: Batch, deadline: float, connector: Connector, opts: O
             )
         chan.close()
     finally:
-        client.close()
+        connector.release(client)
     return stream
 
 
@@ -528,5 +647,5 @@ def run_commands(
             err_text = _escape_markers(err.decode("utf-8", "replace"))
             err_parts.append(f"@@block {name}\n{err_text}\n@@rc {rc}\n")
     finally:
-        client.close()
+        connector.release(client)
     return "".join(out_parts), "".join(err_parts), info

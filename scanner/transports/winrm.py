@@ -12,9 +12,17 @@ Security defaults (pywinrm's own are plain HTTP with Basic auth; undone's are no
 * **Validation off** (``winrm_cert_validation: false``) must be written in the inventory, and is
   recorded in the host's ``connection`` and as the fact ``winrm.certificate_validation = "off"``,
   which a rule reports.
-* **Plain HTTP** (port 5985) only with NTLM, Kerberos or CredSSP, whose WinRM messages pywinrm
-  encrypts (``message_encryption="always"``: a listener that does not encrypt is refused). The
-  inventory refuses Basic over HTTP before anything is sent.
+* **Plain HTTP** (port 5985) only with Kerberos, whose WinRM messages pywinrm encrypts
+  (``message_encryption="always"``: a listener that does not encrypt is refused). NTLM (or
+  CredSSP, which starts with NTLM) over plain HTTP can be relayed by anyone on the path to
+  another service that accepts the scan account, so it is refused unless the inventory opts in
+  with ``winrm_allow_ntlm_over_http: true``; then it is recorded in the host's ``connection``
+  and as the fact ``winrm.ntlm_over_http = true``, which UNDONE-WIN-001 fails. The inventory
+  refuses Basic over HTTP before anything is sent.
+* **Bounded responses**: every HTTP response, authentication handshakes included, is read in
+  pieces up to :data:`RESPONSE_CAP` bytes (``Content-Length`` beyond it is refused unread); a
+  larger one is that host's error (pywinrm itself reads each response whole: a 1.5 GB body,
+  which a host can send before authentication over plain HTTP, took the scanner to 3.2 GB).
 * Credentials by reference only (``password_env``); no proxy from the environment.
 
 One round trip: open a shell (code page 65001), start ``powershell.exe`` with a fixed bootstrap
@@ -32,7 +40,9 @@ import hashlib
 import os
 import socket
 import ssl
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,14 +57,18 @@ from winrm.exceptions import (
     WSManFaultError,
 )
 from winrm.protocol import Protocol
+from winrm.transport import Transport as WinRMHTTPTransport
 
 from scanner import winbatch
 from scanner.batch import Batch
 from scanner.errors import AuthError, CollectError, UnreachableError
 from scanner.inventory import Host
-from scanner.transports import Stream, new_stream
+from scanner.transports import INTERRUPTED, Stream, new_stream
 
 CHUNK = 32 * 1024  # bytes of standard input per Send (an envelope holds 150 KiB, base64 grows 4/3)
+#: bytes of one HTTP response read at most: pywinrm asks for envelopes of at most 150 KiB
+#: (MaxEnvelopeSize 153600), so a well-behaved host never comes near it
+RESPONSE_CAP = 2 * 1024 * 1024
 OPERATION_TIMEOUT = 10  # seconds a Receive may wait on the host for output
 CLEANUP_TIMEOUT = 5
 
@@ -70,11 +84,24 @@ class CertificateError(CollectError):
         self.fingerprint = fingerprint
 
 
+class ResponseTooLarge(requests.exceptions.RequestException):
+    """A host sent an HTTP response larger than the cap; the rest was not read."""
+
+
 @dataclass
 class Options:
     connect_timeout: float = 10.0
     cap: int = 2 * 1024 * 1024
     total_cap: int = 16 * 1024 * 1024
+    response_cap: int = RESPONSE_CAP
+    cancel: threading.Event | None = None  # the scan was interrupted: stop after this Receive
+
+
+def ntlm_over_http(host: Host) -> bool:
+    """Whether this host is reached with NTLM (or CredSSP, which starts with NTLM) over plain
+    HTTP: relayable, so refused unless the inventory opts in."""
+    return (host.winrm_scheme or "https") == "http" and (host.winrm_auth or "ntlm") in (
+        "ntlm", "credssp")
 
 
 def endpoint(host: Host) -> str:
@@ -136,22 +163,90 @@ def peer_certificate(host: Host, timeout: float) -> bytes:
     return der
 
 
-class _PinnedAdapter(HTTPAdapter):
-    """Every TLS connection must present the certificate with this SHA-256 (checked by urllib3
-    during the handshake, before a request is written)."""
+class _BoundedAdapter(HTTPAdapter):
+    """Reads every response in pieces, at most ``cap`` bytes (decoded), and refuses one whose
+    ``Content-Length`` is larger before reading it; with ``fingerprint``, every TLS connection
+    must also present the certificate with this SHA-256 (checked by urllib3 during the
+    handshake, before a request is written)."""
 
-    def __init__(self, fingerprint: str) -> None:
+    def __init__(self, cap: int, fingerprint: str | None = None) -> None:
+        self._cap = cap
         self._fingerprint = fingerprint
         super().__init__()
 
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
     ) -> None:
-        pool_kwargs["assert_fingerprint"] = self._fingerprint
+        if self._fingerprint:
+            pool_kwargs["assert_fingerprint"] = self._fingerprint
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
 
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: Any = None, verify: Any = True, cert: Any = None,
+             proxies: Any = None) -> requests.Response:
+        resp = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert,
+                            proxies=proxies)
+        cap = self._cap
+        length = resp.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > cap:
+            resp.close()
+            raise ResponseTooLarge(f"a response larger than {cap // 1024} KiB (the "
+                                   "per-response cap)")
+        _bound(resp, cap)
+        return resp
 
-def _protocol(host: Host, password: str | None, validation: str) -> Protocol:
+
+def _bound(resp: requests.Response, cap: int) -> None:
+    """Make every way of reading ``resp``'s body (requests' ``content``, which streams, and a
+    direct ``raw.read``) stop past ``cap`` bytes with :class:`ResponseTooLarge`. The body is
+    not read here: an authentication hook may still need the connection's socket (NTLM
+    channel binding reads the server certificate from it)."""
+    raw = resp.raw
+    if raw is None or not hasattr(raw, "stream"):  # pragma: no cover - urllib3 always
+        return
+    stream_orig, read_orig = raw.stream, raw.read
+    too_big = f"a response larger than {cap // 1024} KiB (the per-response cap)"
+
+    def stream(amt: int | None = 2**16, decode_content: bool | None = None) -> Iterator[bytes]:
+        seen = 0
+        for chunk in stream_orig(amt, decode_content=decode_content):
+            seen += len(chunk)
+            if seen > cap:
+                resp.close()
+                raise ResponseTooLarge(too_big)
+            yield chunk
+
+    state = {"read": 0}
+
+    def read(amt: int | None = None, *args: Any, **kwargs: Any) -> bytes:
+        left = cap + 1 - state["read"]
+        data: bytes = read_orig(left if amt is None else min(amt, left), *args, **kwargs)
+        state["read"] += len(data)
+        if state["read"] > cap:
+            resp.close()
+            raise ResponseTooLarge(too_big)
+        return data
+
+    raw.stream = stream  # type: ignore[method-assign]
+    raw.read = read  # type: ignore[method-assign]
+
+
+class _BoundedTransport(WinRMHTTPTransport):
+    """pywinrm's transport with :class:`_BoundedAdapter` mounted on its session before the
+    first request (the NTLM handshake included)."""
+
+    undone_cap: int = RESPONSE_CAP
+    undone_pin: str | None = None
+
+    def _send_message_request(self, session: requests.Session,
+                              prepared_request: requests.PreparedRequest) -> requests.Response:
+        if not isinstance(session.get_adapter("https://"), _BoundedAdapter):
+            session.mount("https://", _BoundedAdapter(self.undone_cap, self.undone_pin))
+            session.mount("http://", _BoundedAdapter(self.undone_cap))
+        return super()._send_message_request(session, prepared_request)
+
+
+def _protocol(host: Host, password: str | None, validation: str, cap: int) -> Protocol:
     https = (host.winrm_scheme or "https") == "https"
     proto = Protocol(
         endpoint(host),
@@ -165,9 +260,11 @@ def _protocol(host: Host, password: str | None, validation: str) -> Protocol:
         message_encryption="auto" if https else "always",
         proxy=None,
     )
+    proto.transport.__class__ = _BoundedTransport
+    bounded: Any = proto.transport
+    bounded.undone_cap = cap
     if validation == "pinned" and host.winrm_cert_pin:
-        session = proto.transport.build_session()  # no request yet over HTTPS
-        session.mount("https://", _PinnedAdapter(host.winrm_cert_pin))
+        bounded.undone_pin = host.winrm_cert_pin
     return proto
 
 
@@ -218,6 +315,8 @@ def _classify(
             f"({host.winrm_auth or 'ntlm'}): wrong user or password, or the account may not use "
             "WinRM (it must be an administrator or in Remote Management Users)"
         )
+    if isinstance(e, ResponseTooLarge):
+        return CollectError(f"WinRM at {where} sent {e} while {stage}; the rest was not read")
     if isinstance(e, requests.exceptions.SSLError):
         return _refuse_certificate(host, cert, e)
     if isinstance(e, requests.exceptions.ConnectTimeout | requests.exceptions.ReadTimeout):
@@ -252,6 +351,13 @@ def run(host: Host, batch: Batch, deadline: float, opts: Options) -> Stream:
     refuses the credentials or its certificate cannot be trusted."""
     stream = new_stream(batch, opts.cap, opts.total_cap)
     https = (host.winrm_scheme or "https") == "https"
+    relayable = ntlm_over_http(host)
+    if relayable and not host.winrm_allow_ntlm_over_http:
+        raise CollectError(
+            f"WinRM at {host.address}:{host.port}: {host.winrm_auth or 'ntlm'} over plain HTTP "
+            "is refused (anyone on the path can relay NTLM to another service as the scan "
+            "account); nothing was sent. Use winrm_scheme: https (port 5986), or kerberos, or "
+            "accept the risk with winrm_allow_ntlm_over_http: true (reported as UNDONE-WIN-001)")
     validation = "none"
     if https:
         validation = (
@@ -274,6 +380,11 @@ def run(host: Host, batch: Batch, deadline: float, opts: Options) -> Stream:
         "auth": host.winrm_auth or "ntlm",
         "message_encryption": "tls" if https else "wsman",
     }
+    if relayable:
+        conn["ntlm_over_http"] = True
+        conn["warning"] = (
+            f"{host.winrm_auth or 'ntlm'} over plain HTTP (winrm_allow_ntlm_over_http: true): "
+            "the authentication could be relayed by anyone on the path")
     if cert is not None:
         conn["certificate"] = {"validation": validation, **cert}
         if validation == "off":
@@ -283,7 +394,7 @@ def run(host: Host, batch: Batch, deadline: float, opts: Options) -> Stream:
             )
     stream.connection = conn
     try:
-        proto = _protocol(host, password, validation)
+        proto = _protocol(host, password, validation, opts.response_cap)
     except WinRMError as e:
         raise _classify(host, e, cert, "setting up") from None
 
@@ -302,7 +413,7 @@ def run(host: Host, batch: Batch, deadline: float, opts: Options) -> Stream:
         for i, piece in enumerate(pieces):
             proto.send_command_input(shell_id, command_id, piece, end=i == len(pieces) - 1)
         stage = "reading the output"
-        _receive(proto, shell_id, command_id, stream, deadline)
+        _receive(proto, shell_id, command_id, stream, deadline, opts.cancel)
     except (requests.exceptions.RequestException, WinRMError) as e:
         if command_id is None or isinstance(
             e, InvalidCredentialsError | requests.exceptions.SSLError
@@ -318,12 +429,16 @@ def run(host: Host, batch: Batch, deadline: float, opts: Options) -> Stream:
 
 
 def _receive(
-    proto: Protocol, shell_id: str, command_id: str, stream: Stream, deadline: float
+    proto: Protocol, shell_id: str, command_id: str, stream: Stream, deadline: float,
+    cancel: threading.Event | None = None,
 ) -> None:
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             stream.timed_out = True
+            return
+        if cancel is not None and cancel.is_set():
+            stream.error = INTERRUPTED
             return
         proto.operation_timeout_sec = max(1, min(OPERATION_TIMEOUT, int(remaining)))
         try:

@@ -216,7 +216,8 @@ class RunContext:
         key = (spec.os, spec.security_release_age_days, spec.point_release_age_days)
         if key not in self.lists:
             security = days_before(self.now, spec.security_release_age_days)
-            point = days_before(self.now, spec.point_release_age_days)
+            point = (days_before(self.now, spec.point_release_age_days)
+                     if spec.point_release_age_days is not None else None)
             out = self.dir / "apt" / f"{spec.os}-{len(self.lists)}"
             self.lists[key] = build_apt_lists(out, spec.os, security, point)
         return self.lists[key]
@@ -580,7 +581,7 @@ class HostBuilder:
             (periodic / stamp).touch()
             set_mtime(periodic / stamp, lists.security_date)
         # truth: what apt will say
-        newest = newest_by_package()
+        newest = newest_by_package(point=lists.point_date is not None)
         security_versions = {
             s.package: s.get("Version") for s in read_packages("security.Packages")
         }
@@ -589,6 +590,8 @@ class HostBuilder:
         for group in spec.pending:
             for package in GROUPS[group]:
                 if package not in layer.versions:
+                    continue
+                if package not in newest:
                     continue
                 stanza, pocket = newest[package]
                 version = stanza.get("Version")
@@ -617,7 +620,7 @@ class HostBuilder:
             # the security suite has a version newer than installed (its candidate may be newer)
             "security_fix_available": [p["package"] for p in pending if p["security_version"]],
             "security_release_date": iso(lists.security_date),
-            "point_release_date": iso(lists.point_date),
+            "point_release_date": iso(lists.point_date) if lists.point_date else None,
             "security_suite": f"{codename}-security",
         }
         self.truth["unattended_upgrades"] = {

@@ -22,7 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -54,10 +54,15 @@ from .common import (
     write_text,
 )
 from .common import run as run_cmd
-from .scenario import HostSpec, Scenario, load_scenario
+from .scenario import AdvisorySpec, HostSpec, Scenario, load_scenario
 from .templates import Templates, file_lock
 
 SCANNER_OCTET = 2
+#: The estate's dates are relative to the day it comes up, so its verdicts hold on any day; the
+#: shipped lifecycle snapshot's age is not: past its default limit (400 days) every lifecycle
+#: rule would turn to error. Tests that judge lifecycle verdicts on the estate scan with this
+#: (its age is checked at a fixed moment in tests/unit/test_lifecycle.py instead).
+ANY_LIFECYCLE_AGE = {"max_lifecycle_data_age_days": 100000}
 STATE_VERSION = 1
 REQUIRED_TOOLS = ("ip", "unshare", "mount", "openssl", "dpkg", "apt-get")
 
@@ -67,6 +72,31 @@ def _which(name: str) -> bool:
         shutil.which(name, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         is not None
     )
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def write_advisories(folder: Path, advisories: list[AdvisorySpec], now: datetime
+                     ) -> dict[str, Any]:
+    """The estate's advisory records in the Debian security tracker's list format (the format
+    of tests/fixtures/advisories/debian, newest entry first), dated ``age_days`` before ``now``:
+    ``folder/DSA/list`` and ``folder/DLA/list``. Generated for the test estate, not Debian's."""
+    dated = sorted(((now - timedelta(days=a.age_days), a) for a in advisories),
+                   key=lambda x: x[0], reverse=True)
+    published = {}
+    for kind in ("DSA", "DLA"):
+        lines = []
+        for when, a in dated:
+            if not a.id.startswith(kind):
+                continue
+            day = f"{when.day:02d} {_MONTHS[when.month - 1]} {when.year}"
+            lines += [f"[{day}] {a.id} {a.package} - security update",
+                      f"\t{{CVE-2026-{10000 + int(a.id[4:].split('-')[0]) % 90000}}}",
+                      f"\t[{a.release}] - {a.package} {a.fixed}"]
+            published[a.id] = when.date().isoformat()
+        write_text(folder / kind / "list", "\n".join(lines) + ("\n" if lines else ""))
+    return {"dir": str(folder), "published": published}
 
 
 def preflight(scenario: Scenario | None = None) -> list[str]:
@@ -408,6 +438,8 @@ class Estate:
         mark = time.monotonic()
         now = utcnow()
         state["now"] = iso(now)
+        if spec.advisories:
+            state["advisories"] = write_advisories(run_dir / "advisories", spec.advisories, now)
         client = keys.generate("ed25519")
         key_file = run_dir / "keys" / "id_ed25519"
         client.write(key_file, "undone-estate-client")
@@ -683,6 +715,12 @@ class Estate:
         return Path(self._state["known_hosts"])
 
     @property
+    def advisories(self) -> dict[str, Any]:
+        """The scenario's advisory records: ``dir`` (DSA/list and DLA/list, for `undone
+        advisories refresh --from`) and per advisory id its published day."""
+        return dict(self._state.get("advisories") or {})
+
+    @property
     def now(self) -> datetime:
         """The moment the scenario's relative ages were resolved against (UTC)."""
         return datetime.fromisoformat(str(self._state["now"]).replace("Z", "+00:00"))
@@ -802,13 +840,16 @@ class Estate:
         return netns.connect(self.scanner_ns, address, port, timeout)
 
     def write_inventory(
-        self, path: str | Path, hosts: Sequence[str] | None = None, **extra_vars: Any
+        self, path: str | Path, hosts: Sequence[str] | None = None,
+        params: Mapping[str, Any] | None = None, **extra_vars: Any
     ) -> Path:
         """Write an undone inventory (Ansible-shaped YAML) for ``hosts`` (default: every SSH host).
 
-        ``extra_vars`` go into ``all.vars`` beside user, key_file and known_hosts. A host's
-        scenario ``inventory:`` block is merged into its entry. SNMP devices are listed (group
-        ``network``, ``transport: snmp``) only when named in ``hosts``.
+        ``extra_vars`` go into ``all.vars`` beside user, key_file and known_hosts; ``params``
+        into the inventory's ``params`` (the baselines' parameters: name only those of the
+        baselines the scan uses). A host's scenario ``inventory:`` block is merged into its
+        entry. SNMP devices are listed (group ``network``, ``transport: snmp``) only when named
+        in ``hosts``.
         """
         names = (
             list(hosts)
@@ -848,7 +889,9 @@ class Estate:
             children["linux"] = {"hosts": linux}
         if network:
             children["network"] = {"hosts": network}
-        document = {"all": {"vars": variables, "children": children}}
+        document: dict[str, Any] = {"all": {"vars": variables, "children": children}}
+        if params:
+            document["params"] = dict(params)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(

@@ -12,7 +12,8 @@ A scenario is YAML (or the same structure as a dict)::
         updates:
           pending: behind-security        # none | behind-security | [openssl, openssh]
           security_release_age_days: 20   # Date: of the security suite's Release the host holds
-          point_release_age_days: 45      # Date: of the main suite's Release
+          point_release_age_days: 45      # Date: of the main suite's Release (null: the host
+                                          # lists the security suite only)
         patch_history: [{age_days: 3, packages: [openssl, libssl3], command: unattended-upgrade}]
         reboot_required: {packages: [libssl3], age_days: 2}      # or true / false
         unattended_upgrades: on           # on | off | absent
@@ -139,7 +140,7 @@ class HostSpec:
     sshd_options: dict[str, str] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
     security_release_age_days: float = 1.0
-    point_release_age_days: float = 45.0
+    point_release_age_days: float | None = 45.0
     patch_history: list[PatchEvent] = field(default_factory=list)
     reboot_required: bool = False
     reboot_packages: list[str] = field(default_factory=list)
@@ -155,11 +156,44 @@ class HostSpec:
     fault: str | None = None
 
 
+@dataclass(frozen=True)
+class AdvisorySpec:
+    """One advisory record of the estate's frozen security repository, written in the Debian
+    security tracker's list format (DSA/list, DLA/list), published ``age_days`` before the
+    estate comes up."""
+
+    id: str
+    package: str
+    release: str
+    fixed: str
+    age_days: float
+
+
 @dataclass
 class Scenario:
     name: str
     hosts: list[HostSpec]
     source: str
+    advisories: list[AdvisorySpec] = field(default_factory=list)
+
+
+def parse_advisories(where: str, value: Any) -> list[AdvisorySpec]:
+    if not isinstance(value, list):
+        raise _fail(where, "expected a list of advisories")
+    out = []
+    for i, raw in enumerate(value):
+        w = f"{where}[{i}]"
+        data = _mapping(w, raw)
+        _check_keys(w, data, {"id", "package", "release", "fixed", "age_days"})
+        ident = str(data.get("id", ""))
+        if not (ident.startswith(("DSA-", "DLA-")) and ident[4:].replace("-", "").isdigit()):
+            raise _fail(f"{w}.id", f"expected DSA-NNNN-N or DLA-NNNN-N, got {ident!r}")
+        for key in ("package", "release", "fixed"):
+            if not isinstance(data.get(key), str) or not data[key] or " " in data[key]:
+                raise _fail(f"{w}.{key}", f"expected a word, got {data.get(key)!r}")
+        out.append(AdvisorySpec(ident, data["package"], data["release"], data["fixed"],
+                                _number(f"{w}.age_days", data.get("age_days"))))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -269,7 +303,9 @@ def _parse_updates(where: str, value: Any, spec: HostSpec) -> None:
         spec.security_release_age_days = _number(
             f"{where}.security_release_age_days", data["security_release_age_days"]
         )
-    if "point_release_age_days" in data:
+    if "point_release_age_days" in data and data["point_release_age_days"] is None:
+        spec.point_release_age_days = None
+    elif "point_release_age_days" in data:
         spec.point_release_age_days = _number(
             f"{where}.point_release_age_days", data["point_release_age_days"]
         )
@@ -547,7 +583,8 @@ def _generated(where: str, value: Any) -> list[dict[str, Any]]:
 
 def parse_scenario(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
     data = _mapping(source, data)
-    _check_keys(source, data, {"name", "description", "defaults", "hosts", "generate"})
+    _check_keys(source, data, {"name", "description", "defaults", "hosts", "generate",
+                               "advisories"})
     defaults = dict(_mapping(f"{source}: defaults", data.get("defaults") or {}))
     if "name" in defaults:
         raise _fail(f"{source}: defaults", "defaults may not set 'name'")
@@ -590,7 +627,9 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
         if spec.octet is None:
             spec.octet = next(it)
     default_name = "adhoc" if source == "<dict>" else Path(source).stem
-    return Scenario(name=str(data.get("name", default_name)), hosts=hosts, source=source)
+    advisories = parse_advisories(f"{source}: advisories", data.get("advisories") or [])
+    return Scenario(name=str(data.get("name", default_name)), hosts=hosts, source=source,
+                    advisories=advisories)
 
 
 def load_scenario(scenario: str | Path | Mapping[str, Any]) -> Scenario:

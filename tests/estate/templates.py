@@ -140,10 +140,12 @@ def read_packages(name: str) -> tuple[Stanza, ...]:
 
 
 @functools.cache
-def newest_by_package() -> dict[str, tuple[Stanza, str]]:
-    """package -> (stanza of its newest version in the frozen repo, "security" or "point")."""
+def newest_by_package(point: bool = True) -> dict[str, tuple[Stanza, str]]:
+    """package -> (stanza of its newest version in the frozen repo, "security" or "point");
+    ``point`` False: a host that lists the security suite only."""
     newest: dict[str, tuple[Stanza, str]] = {}
-    for pocket, filename in (("security", "security.Packages"), ("point", "point.Packages")):
+    pockets = (("security", "security.Packages"), ("point", "point.Packages"))
+    for pocket, filename in pockets if point else pockets[:1]:
         for stanza in read_packages(filename):
             known = newest.get(stanza.package)
             if known is None or dpkg_version_gt(stanza.get("Version"), known[0].get("Version")):
@@ -165,7 +167,7 @@ class AptLists:
     sources: str  # contents of /etc/apt/sources.list.d/debian.sources
     codename: str
     security_date: datetime
-    point_date: datetime
+    point_date: datetime | None  # None: the security suite only
 
 
 def _uri_to_filename(uri: str) -> str:
@@ -179,16 +181,19 @@ def _uri_to_filename(uri: str) -> str:
 
 
 def build_apt_lists(
-    out: Path, os_name: str, security_date: datetime, point_date: datetime
+    out: Path, os_name: str, security_date: datetime, point_date: datetime | None
 ) -> AptLists:
-    """Write the frozen repository under ``out`` and the lists apt would fetch from it."""
+    """Write the frozen repository under ``out`` and the lists apt would fetch from it (without
+    the point-release suite when ``point_date`` is None)."""
     codename, major, point_version = CODENAMES[os_name]
     suites = [
         ("debian", codename, "Debian", point_version, "point.Packages", point_date,
          f"Debian {point_version} Released {release_date(point_date)[5:16]}"),
+    ] if point_date is not None else []  # fmt: skip
+    suites.append(
         ("debian-security", f"{codename}-security", "Debian-Security", major, "security.Packages",
          security_date, f"Debian {major} - Security Updates"),
-    ]  # fmt: skip
+    )  # fmt: skip
     lists = out / "lists"
     (lists / "partial").mkdir(parents=True, exist_ok=True)
     (lists / "lock").touch()

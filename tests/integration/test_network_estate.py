@@ -23,15 +23,17 @@ import pytest
 import yaml
 
 from tests.estate import Estate
+from tests.estate.estate import ANY_LIFECYCLE_AGE
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).parents[2]
 SCHEMA = json.loads((ROOT / "scanner" / "schema" / "scan.schema.json").read_text())
 LISTED = ["web01", "gw01", "opengw", "sw-core-01", "ups01", "rtr-old", "rtr-lts", "odd01",
-          "rtr-next"]  # stray01 is left out: an unmanaged device
+          "rtr-next", "sw-2960plus", "sw-2960"]  # stray01 is left out: an unmanaged device
 COMMUNITIES = {"sw-core-01": "public", "ups01": "estate-ro", "rtr-old": "rtr-old-ro",
-               "rtr-lts": "rtr-lts-ro", "odd01": "odd-ro", "rtr-next": "rtr-next-ro"}
+               "rtr-lts": "rtr-lts-ro", "odd01": "odd-ro", "rtr-next": "rtr-next-ro",
+               "sw-2960plus": "sw-2960plus-ro", "sw-2960": "sw-2960-ro"}
 
 
 def _env_name(host: str) -> str:
@@ -62,7 +64,7 @@ def net_estate() -> Iterator[Estate]:
 
 def inventory(estate: Estate, path: Path, hosts: list[str], **extra: Any) -> Path:
     """The estate's inventory for ``hosts``, with SNMP credentials by reference and networks."""
-    estate.write_inventory(path, hosts, timeout=60)
+    estate.write_inventory(path, hosts, params=ANY_LIFECYCLE_AGE, timeout=60)
     doc = yaml.safe_load(path.read_text())
     network = doc["all"]["children"].get("network", {}).get("hosts", {})
     for name, entry in network.items():
@@ -184,7 +186,7 @@ def test_default_snmp_community(full: dict[str, Any]) -> None:
     public = results(full["doc"], "sw-core-01")["CE-NET-003"]
     assert public["status"] == "fail" and public["observed"]["snmp.default_communities"] == [
         "public"]
-    for device in ("ups01", "rtr-old", "rtr-lts", "odd01"):
+    for device in ("ups01", "rtr-old", "rtr-lts", "odd01", "sw-2960plus", "sw-2960"):
         assert results(full["doc"], device)["CE-NET-003"]["status"] == "pass", device
 
 
@@ -200,12 +202,13 @@ def test_snmp_identity_of_a_cisco_switch_and_classic_ios_lifecycle(full: dict[st
     assert facts["snmp.entities"] == [{"index": 1, "firmware_rev": "15.0(2)SE4"}]
     assert (facts["device.vendor"], facts["firmware.product"], facts["firmware.version"]) == (
         "Cisco", "cisco-ios", "15.0(2)SE4")
-    # classic IOS is not in endoflife.date and the overlay has no sourced entry: an error that
-    # says so, never a pass
+    # classic IOS 15.0(2)SE has no sourced date (only 15.8(3)M and 15.9(3)M are in the device
+    # overlay): an error that says so, never a pass
     r = results(full["doc"], "sw-core-01")
     for rule in ("CE-FWM-001", "CE-FWM-002", "CE-FWM-003", "PM-FWM-001"):
         assert r[rule]["status"] == "error", r[rule]
-        assert "cisco-ios is not in the lifecycle catalogue" in r[rule]["message"]
+        assert "version 15.0(2)SE4 of cisco-ios is not in the lifecycle catalogue" in r[rule][
+            "message"]
     assert "Version 15.0(2)SE4" in rec["sections"]["snmp.system"]["stdout"]  # the evidence
 
 
@@ -355,3 +358,85 @@ def test_ssh_cli_mode_runs_each_command_on_its_own_channel(net_estate: Estate,
         assert r[rule]["status"] == "error"
         assert "opnsense-version" in r[rule]["message"] and "exit 127" in r[rule]["message"]
     assert code == 3  # no fail, but errors: incomplete
+
+
+# -- issue 13 §4: hardware end of support, firmware we could not date, the local overlay -------
+# The verdicts below hold on any day after 2026-10-31 (the 2960-Plus's last day of support, and
+# the local rows' dates, are past); the estate's clock is the machine's.
+
+
+def test_a_catalyst_2960_plus_past_its_last_day_of_support_fails(full: dict[str, Any]) -> None:
+    rec = record(full["doc"], "sw-2960plus")
+    facts = rec["facts"]
+    assert (facts["device.model"], facts["device.serial"]) == ("WS-C2960+24TC-L", "FOC1750W0AB")
+    assert facts["hardware.family"] == "Catalyst 2960-Plus"
+    assert facts["hardware.last_support_date"] == "2026-10-31"
+    assert facts["hardware.lifecycle_class"] == "secondary"
+    assert "refs/pull/4708/head" in facts["hardware.lifecycle_source"]
+    r = results(full["doc"], "sw-2960plus")
+    for rule in ("CE-FWM-004", "CE-FWM-001", "PM-FWM-002"):
+        assert r[rule]["status"] == "fail", r[rule]
+    assert r["CE-FWM-004"]["observed"]["hardware.model"] == "WS-C2960+24TC-L"
+    assert "past its last day of support" in r["CE-FWM-001"]["observed"][
+        "firmware.support_basis"]
+    assert "eos-eol-notice-c51-744423" in rec["sections"]["net.firmware"]["stdout"]  # evidence
+    assert facts["lifecycle.undated"] == []
+
+
+def test_a_catalyst_2960_on_12_2_55_se12_cannot_be_dated(full: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    facts = record(full["doc"], "sw-2960")["facts"]
+    assert (facts["firmware.product"], facts["firmware.version"], facts["device.model"]) == (
+        "cisco-ios", "12.2(55)SE12", "WS-C2960-24TT-L")
+    r = results(full["doc"], "sw-2960")
+    for rule in ("CE-FWM-001", "CE-FWM-004"):
+        assert r[rule]["status"] == "error", r[rule]
+    assert "version 12.2(55)SE12 of cisco-ios is not in the lifecycle catalogue" in r[
+        "CE-FWM-001"]["message"]
+    assert "WS-C2960-24TT-L has no sourced last day of support" in r["CE-FWM-004"]["message"]
+    # the HTML report lists it under "firmware we could not date", with what to ask for
+    from reports import html
+
+    out = tmp_path / "report.html"
+    with out.open("w", encoding="utf-8") as fh:
+        html.render(full["doc"], fh)
+    page = out.read_text()
+    section = page[page.index('id="undated"'):page.index('id="waivers"')]
+    assert "sw-2960<" in section and "WS-C2960-24TT-L" in section
+    assert "cisco-ios 12.2(55)SE12" in section
+    assert "End of Vulnerability/Security Support" in section
+    assert "The end of security fixes for Cisco IOS 12.2(55)SE." in section
+    assert "sw-2960plus" not in section  # dated (as a failure)
+
+
+def test_a_local_overlay_row_with_a_source_dates_the_2960(net_estate: Estate,
+                                                          tmp_path: Path) -> None:
+    url_fw = "https://provider.example/bulletins/cisco-ios-12.2SE-end-of-life.pdf"
+    url_hw = "https://provider.example/bulletins/catalyst-2960-end-of-life.pdf"
+    inv = inventory(net_estate, tmp_path / "inventory.yaml", ["sw-2960"], lifecycle=[
+        # test values (provider.example): what an auditor would copy from a vendor bulletin
+        {"product": "cisco-ios", "train": "12.2(55)SE", "end_of_support": "2019-01-31",
+         "source": url_fw},
+        {"vendor": "Cisco", "model": "WS-C2960-24TT-L", "last_day_of_support": "2019-10-31",
+         "source": url_hw}])
+    code, doc, stderr = scan(net_estate, inv, tmp_path)
+    assert code == 1, stderr
+    facts = record(doc, "sw-2960")["facts"]
+    assert (facts["firmware.cycle"], facts["firmware.eol_date"]) == ("12.2(55)SE", "2019-01-31")
+    assert facts["firmware.lifecycle_class"] == "local"
+    assert facts["firmware.lifecycle_source"].startswith(url_fw + " (local overlay, ")
+    assert "lifecycle[0]" in facts["firmware.lifecycle_source"]
+    r = results(doc, "sw-2960")
+    assert r["CE-FWM-001"]["status"] == "fail"
+    assert r["CE-FWM-001"]["observed"]["firmware.lifecycle_class"] == "local"
+    assert r["CE-FWM-004"]["status"] == "fail"
+    assert r["CE-FWM-004"]["observed"]["hardware.lifecycle_source"].startswith(url_hw)
+    assert facts["lifecycle.undated"] == []
+    # a row without its source is refused before anything is scanned
+    bad = inventory(net_estate, tmp_path / "bad.yaml", ["sw-2960"], lifecycle=[
+        {"product": "cisco-ios", "train": "12.2(55)SE", "end_of_support": "2019-01-31"}])
+    code, _, stderr = scan(net_estate, bad, tmp_path)
+    assert code == 2
+    assert stderr.strip().splitlines() == [
+        f"{bad}: lifecycle[0].source: missing; expected the http(s) URL of the page that gives "
+        "these dates (a vendor bulletin, a support notice)"]

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.estate import Estate
+from tests.estate.estate import ANY_LIFECYCLE_AGE
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,7 @@ def hostrec(doc: dict[str, Any], name: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def full_scan(estate: Estate, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("scan")
-    inv = estate.write_inventory(d / "inventory.yaml", SSH_HOSTS)
+    inv = estate.write_inventory(d / "inventory.yaml", SSH_HOSTS, params=ANY_LIFECYCLE_AGE)
     before = {h: estate.snapshot(h) for h in ("web01", "db01", "ops01")}
     code, doc, stderr = scan(estate, inv, home=d)
     after = {h: estate.snapshot(h) for h in ("web01", "db01", "ops01")}
@@ -96,8 +97,11 @@ def test_host_behind_on_security_updates(full_scan: dict[str, Any], estate: Esta
     assert facts["updates.pending_count"] == 6  # + 3 openssh from the point release
     pockets = {u["package"]: u["security"] for u in facts["updates.pending"]}
     assert pockets["openssh-server"] is False and pockets["openssl"] is True
-    # the security list the host last fetched is 20 days old: a lower bound on the age
-    assert facts["updates.security_age_basis"] == "metadata-date-lower-bound"
+    # the security list the host last fetched is 20 days old: a lower bound on the age, which
+    # already exceeds 14 days (no advisory data here: tests/integration/test_dating_estate.py)
+    assert facts["updates.security_age_basis"] == "lower-bound"
+    assert hostrec(doc, "db01")["fact_basis"]["updates.security_age_days"]["basis"] == (
+        "lower-bound")
     assert 19.5 <= facts["updates.security_age_days"] <= 21
     r = results(doc, "db01")
     assert r["CE-SU-002"]["status"] == "fail"
@@ -196,9 +200,16 @@ def _ed25519_other(tmp_path: Path) -> str:
 
 
 def test_trust_on_first_use_records_and_then_verifies(estate: Estate, tmp_path: Path) -> None:
+    """Keys accepted on first use go to undone's own file (--known-hosts), never to the file
+    the inventory names (issue 15, H1)."""
+    named = tmp_path / "inventory_known_hosts"
+    named.write_text("")
     kh = tmp_path / "known_hosts"
-    inv = estate.write_inventory(tmp_path / "inv.yaml", ["web01", "app01"], known_hosts=str(kh))
-    _, doc, _ = scan(estate, inv, "--trust-on-first-use", home=tmp_path)
+    inv = estate.write_inventory(tmp_path / "inv.yaml", ["web01", "app01"],
+                                 known_hosts=str(named))
+    _, doc, _ = scan(estate, inv, "--trust-on-first-use", "--known-hosts", str(kh),
+                     home=tmp_path)
+    assert named.read_text() == ""
     for name in ("web01", "app01"):
         h = hostrec(doc, name)
         assert h["reachable"], h["error"]
@@ -210,7 +221,7 @@ def test_trust_on_first_use_records_and_then_verifies(estate: Estate, tmp_path: 
     assert sorted(ln.split()[2] for ln in recorded) == sorted(
         ln.split()[2] for ln in _known_hosts_for(estate, ["web01", "app01"])
         if ln.split()[1] == recorded[0].split()[1])
-    _, doc2, _ = scan(estate, inv, home=tmp_path)
+    _, doc2, _ = scan(estate, inv, "--known-hosts", str(kh), home=tmp_path)
     assert all(h["reachable"] for h in doc2["hosts"])
     assert all(not h["connection"]["host_key"]["accepted_on_first_use"] for h in doc2["hosts"])
 
@@ -236,13 +247,25 @@ def test_unreachable_address_is_recorded_and_scan_goes_on(estate: Estate, tmp_pa
 
 
 def test_jump_host(estate: Estate, tmp_path: Path) -> None:
+    """db01 through web01, named as an inventory host: the bastion is reached with its own
+    settings (here the same key); a bare user@address bastion gets only the SSH agent and the
+    default identity files, never the target's key file or password (issue 15, L8)."""
     web = estate.host("web01")["address"]
-    inv = estate.write_inventory(tmp_path / "inv.yaml", ["db01"], jump=f"root@{web}")
+    inv = estate.write_inventory(tmp_path / "inv.yaml", ["db01", "web01"])
+    data = yaml.safe_load(inv.read_text())
+    data["all"]["children"]["linux"]["hosts"]["db01"]["jump"] = "web01"
+    inv.write_text(yaml.safe_dump(data))
     _, doc, _ = scan(estate, inv, home=tmp_path)
     h = hostrec(doc, "db01")
     assert h["reachable"], h["error"]
-    assert h["connection"]["jump"] == f"root@{web}"
+    assert h["connection"]["jump"] == "web01"
     assert h["facts"]["os.hostname"] == "db01"
+    # the same bastion as user@address: the inventory's key_file is the target's, not offered
+    bare = estate.write_inventory(tmp_path / "bare.yaml", ["db01"], jump=f"root@{web}")
+    _, doc, _ = scan(estate, bare, home=tmp_path)
+    h = hostrec(doc, "db01")
+    assert not h["reachable"] and h["error_kind"] == "auth", h["error"]
+    assert h["error"].startswith(f"jump host root@{web}: no credentials to offer")
 
 
 def test_become_with_sudo_and_unprivileged_never_passes(estate: Estate, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from probes import sections
 from scanner import winbatch
 from scanner.inventory import Host
 from scanner.transports import winrm as winrm_transport
+from tests.clock import command
 from tests.winrm_server import (
     Certificates,
     Scenario,
@@ -37,6 +39,7 @@ from tests.winrm_server import (
 )
 
 ROOT = Path(__file__).parents[2]
+AT = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)  # when the Windows fixtures' ages were written
 SCHEMA = json.loads((ROOT / "scanner" / "schema" / "scan.schema.json").read_text())
 PASSWORD = "s3cret-Passw0rd"  # the test server's
 USERS = {"undone": PASSWORD}
@@ -94,7 +97,9 @@ def scan(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> Itera
     for ctx in started:
         ctx.__enter__()
     try:
-        ntlm = {"winrm_scheme": "http", "winrm_auth": "ntlm"}
+        # NTLM over plain HTTP is refused unless opted in (issue 15, M6); opted in here, and
+        # reported (UNDONE-WIN-001 fails)
+        ntlm = {"winrm_scheme": "http", "winrm_auth": "ntlm", "winrm_allow_ntlm_over_http": True}
         basic = {"winrm_scheme": "https", "winrm_auth": "basic"}
         extra: dict[str, dict[str, Any]] = {
             "win-ntlm": {**ntlm, "roles": ["endpoint"]},
@@ -121,9 +126,11 @@ def scan(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> Itera
                    UNDONE_TEST_WINRM_BADPW="not the password")
         env.pop("REQUESTS_CA_BUNDLE", None)
         t0 = time.monotonic()
+        # the fixtures' dates are judged at the moment they were recorded, not on the day the
+        # suite runs (a fix released 38 days before AT is 38 days old whenever this runs)
         p = subprocess.run(
-            [sys.executable, "-m", "scanner", "scan", str(inv), "--format", "json",
-             "--output", str(out), "--no-history", "--section-timeout", "40"],
+            command(AT, "scan", str(inv), "--format", "json", "--output", str(out),
+                    "--no-history", "--section-timeout", "40"),
             env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=240, check=False)
         elapsed = time.monotonic() - t0
         assert "Traceback" not in p.stderr, p.stderr
@@ -158,6 +165,10 @@ def test_ntlm_over_http_with_message_encryption(scan: dict[str, Any]) -> None:
     h = host(scan["doc"], "win-ntlm")
     assert h["reachable"] and h["platform"] == "windows", h["error"]
     assert h["connection"]["message_encryption"] == "wsman"
+    assert h["connection"]["ntlm_over_http"] is True and "relayed" in h["connection"]["warning"]
+    assert h["facts"]["winrm.ntlm_over_http"] is True
+    r = results(scan["doc"], "win-ntlm")["UNDONE-WIN-001"]
+    assert r["status"] == "fail", r  # NTLM over HTTP, even opted in, is a finding
     log = scan["servers"]["win-ntlm"].log
     assert log.encrypted >= 5 and log.plain == 0  # every WS-Man message was encrypted
     assert log.actions[:3] == ["create", "command", "send"] and "delete" in log.actions
@@ -180,7 +191,7 @@ def test_facts_and_rules_of_a_windows_workstation(scan: dict[str, Any]) -> None:
     assert r["CE-FW-001"]["status"] == "pass"
     for rule in ("CE-MP-001", "CE-MP-002", "CE-MP-003", "CE-WIN-001", "CE-WIN-003",
                  "CE-WIN-004", "CE-WIN-005", "CE-WIN-006", "CE-WIN-007", "CE-WIN-008",
-                 "CE-WIN-010", "PM-WIN-001", "PM-WIN-002", "PM-PAT-001", "UNDONE-WIN-001"):
+                 "CE-WIN-010", "PM-WIN-001", "PM-WIN-002", "PM-PAT-001"):
         assert r[rule]["status"] == "pass", (rule, r[rule]["message"])
     assert r["CE-WIN-002"]["status"] == "not_applicable"  # Remote Desktop is off
     assert r["CE-WIN-009"]["status"] == "manual"
@@ -325,6 +336,7 @@ def test_nothing_listening_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> No
     port = s.getsockname()[1]
     s.close()
     h = Host(name="w", address="127.0.0.1", port=port, transport="winrm", user="undone",
-             password_env="UNDONE_TEST_WINRM_PW", winrm_scheme="http", winrm_auth="ntlm")
+             password_env="UNDONE_TEST_WINRM_PW", winrm_scheme="http", winrm_auth="ntlm",
+             winrm_allow_ntlm_over_http=True)
     with pytest.raises(UnreachableError, match="refused"):
         winrm_transport.run(h, _batch(), time.monotonic() + 5, winrm_transport.Options())

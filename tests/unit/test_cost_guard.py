@@ -98,7 +98,11 @@ def test_max_rate_spaces_new_connections(server: Counter) -> None:
     run(hosts(server.ports[:6]), max_rate=10.0)
     gaps = [b - a for a, b in zip(server.arrivals, server.arrivals[1:], strict=False)]
     assert len(server.arrivals) == 6
-    assert min(gaps) >= 0.08, gaps  # 10 a second: 0.1 s apart (scheduler slack allowed)
+    # 10 a second: 0.1 s apart. Arrivals at the server carry the connect's own jitter (one late
+    # connection shortens the next gap), so the bound is on the spread, with slack for a loaded
+    # machine; without the limit all six arrive within a few milliseconds.
+    assert min(gaps) >= 0.05, gaps
+    assert server.arrivals[-1] - server.arrivals[0] >= 0.45, gaps
     assert server.arrivals[-1] - t0 >= 0.45
 
 

@@ -267,7 +267,8 @@ def test_migrations_are_named_and_a_newer_history_is_refused(tmp_path: Path) -> 
     path = tmp_path / "h.sqlite"
     History(path).close()
     with sqlite3.connect(path) as db:
-        assert [r[0] for r in db.execute("SELECT name FROM migrations")] == ["0001_initial"]
+        assert [r[0] for r in db.execute("SELECT name FROM migrations")] == [
+            "0001_initial", "0002_pending_updates"]
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     History(path).close()  # reopening applies nothing twice
     with sqlite3.connect(path) as db:

@@ -60,6 +60,23 @@ def test_routeros_resource_only(stem: str, version: str, board: str) -> None:
      "AKBTESTW01"),
     ("c9500_iosxe_16_12_4", "cisco-ios-xe", "16.12.04", "C9500-48Y4C", "CAT23XXXXXX",
      "Switch-Hostname"),
+    # issue 13: the serial without the comma of "Processor board ID FHK102KKKKK, with ..."
+    ("c1801_ios_12_4_6_t2", "cisco-ios", "12.4(6)T2", "1801", "FHK102KKKKK", "stud-adsl"),
+    # IOS XE 3.x: "IOS XE Version: 03.09.01.S", not the first line's 15.3(2)S1
+    ("asr1001_iosxe_03_09_01_s", "cisco-ios-xe", "03.09.01.S", "ASR1001", "SSI1289001MH",
+     "my_device"),
+    # a special build: "Version V169_5_SR689355441_2" is a build name; 16.9.5 is the release
+    ("c9500_iosxe_special_build_16_9_5", "cisco-ios-xe", "16.9.5", "C9500-40X", "FCW2233FFG3",
+     "AKBTESTW01"),
+    ("c3850_iosxe_03_06_05e", "cisco-ios-xe", "03.06.05E", "WS-C3850-48U", "FOC11111111",
+     "city-building-4-sw"),
+    ("c2960x_ios_15_2_2_e7", "cisco-ios", "15.2(2)E7", "WS-C2960X-48FPD-L", "FOC4444S23V",
+     "testname"),
+    ("c3750x_ios_12_2_55_se8", "cisco-ios", "12.2(55)SE8", "WS-C3750X-24P-L", "FDO2028F1WK",
+     "R5"),
+    ("isr4k_iosxe_16_06_05", "cisco-ios-xe", "16.06.05", "ISR4451-X/K9", "FGL273610NK", "isr4k"),
+    ("c9800cl_iosxe_17_07_01", "cisco-ios-xe", "17.07.01prd16", "C9800-CL", "9SV9FR9MWP9",
+     "vidya-ewlc-5"),
 ])
 def test_ios_show_version(stem: str, product: str, version: str, model: str, serial: str,
                           host: str) -> None:

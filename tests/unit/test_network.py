@@ -5,6 +5,7 @@ arguments, device records from recorded answers, the lifecycle lookup and refres
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from scanner.transports import snmp as snmp_transport
 
 ROOT = Path(__file__).parents[2]
 FIX = ROOT / "tests" / "fixtures"
-SHARED = ROOT.parent / "shared" / "data"  # the endoflife.date and KEV snapshots
+SHARED = Path(os.environ.get("UNDONE_SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 
 def inv(**extra: Any) -> inventory.Inventory:
@@ -230,9 +231,12 @@ def test_is_device() -> None:
 
 @pytest.mark.parametrize("product, version, cycles", [
     ("routeros", "7.12.1", ["7.12.1", "7.12", "7"]),
-    ("cisco-ios-xe", "17.03.04a", ["17.03.04a", "17.03", "17.3", "17"]),
+    ("cisco-ios-xe", "17.03.04a", ["17.03.04a", "17.03.04", "17.03", "17.3", "17"]),
+    ("cisco-ios-xe", "03.09.01.S", ["03.09.01.S", "03.09.01", "03.09", "3.9", "3"]),
     ("openwrt", "23.05.3", ["23.05.3", "23.05", "23.5", "23"]),
-    ("cisco-ios", "15.0(2)SE4", ["15.0(2)SE", "15.0SE", "15.0"]),
+    ("qnap-qts", "4.3.6.2050", ["4.3.6.2050", "4.3.6", "4.3", "4"]),
+    ("cisco-ios", "15.0(2)SE4", ["15.0(2)SE4", "15.0(2)SE", "15.0SE", "15.0"]),
+    ("cisco-ios", "12.2(55)SE12", ["12.2(55)SE12", "12.2(55)SE", "12.2SE", "12.2"]),
     ("fortios", "v7.2.5", ["7.2.5", "7.2", "7"]),
 ])
 def test_firmware_cycles(product: str, version: str, cycles: list[str]) -> None:

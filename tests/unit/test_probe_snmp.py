@@ -149,3 +149,91 @@ def test_linux_net_snmp_gives_no_product() -> None:
             '@@rc 0\n')
     f = system.parse(RawSection("snmp.system", text))
     assert "SNMP does not tell which product release" in f.errors["firmware.product"]
+
+
+# -- real device values from public sources (tests/fixtures/snmp/public, SOURCE.md) -----------
+
+
+def pub_facts(stem: str) -> tuple[dict[str, Any], dict[str, str]]:
+    f = system.parse(RawSection("snmp.system", (FIX / "public" / f"{stem}.out").read_text()))
+    return f.values, f.errors
+
+
+@pytest.mark.parametrize("stem, product, version, os_name, model", [
+    # 17.x and 16.x sysDescr strings that never say "IOS-XE"
+    ("snmpinfo_c9300_iosxe_17_5_1", "cisco-ios-xe", "17.5.1", "Cisco IOS XE",
+     "Catalyst L3 Switch"),
+    ("snmpinfo_c9200_iosxe_17_3_5", "cisco-ios-xe", "17.3.5", "Cisco IOS XE",
+     "Catalyst L3 Switch"),
+    ("librenms_ios_c2950_12_1_22_ea14", "cisco-ios", "12.1(22)EA14", "Cisco IOS", "C2950"),
+    # RouterOS whose sysDescr is "router"; the version from the MIKROTIK-MIB
+    ("librenms_routeros_router_6_40_5", "routeros", "6.40.5", "RouterOS", None),
+    # RouterOS 7.22+: "RouterOS <board> <version> (<channel>)"
+    ("hamnet_routeros_7_22_1_sysdescr", "routeros", "7.22.1", "RouterOS", "RBLHG-5nD"),
+    # board and version in entPhysicalDescr ("RouterOS 6.45.3 (stable) on RB711-5Hn-MMCX")
+    ("hamnet_routeros_6_45_3_entity", "routeros", "6.45.3", "RouterOS", "RB711-5Hn-MMCX"),
+])
+def test_identity_from_public_snmp_values(stem: str, product: str, version: str, os_name: str,
+                                          model: str | None) -> None:
+    v, e = pub_facts(stem)
+    assert (v["firmware.product"], v["firmware.version"], v["device.os"]) == (
+        product, version, os_name)
+    assert v["device.model"] == model
+    assert not {k for k in e if k.startswith(("firmware.", "device."))}, e
+
+
+def test_routeros_serial_and_sources_of_the_version() -> None:
+    v, _ = pub_facts("librenms_routeros_router_6_40_5")
+    assert v["device.serial"] == "71B1060EE89D"
+    assert v["firmware.version_source"] == "MIKROTIK-MIB mtxrLicVersion"
+    assert pub_facts("hamnet_routeros_6_45_3_entity")[0]["firmware.version_source"] == (
+        "ENTITY-MIB entPhysicalDescr")
+    assert pub_facts("hamnet_routeros_7_22_1_sysdescr")[0]["firmware.version_source"] == (
+        "sysDescr")
+
+
+def test_ios_xe_3_over_snmp_is_ios_xe_without_a_version() -> None:
+    """An ASR1000 on IOS XE 3.x says only "Version 15.5(3)S1a" (IOS's number) and
+    PPC_LINUX_IOSD: it is IOS XE, and its IOS XE release is not in the sysDescr."""
+    v, e = pub_facts("librenms_iosxe_asr1000_15_5_3_s1a")
+    assert (v["device.os"], v["firmware.product"]) == ("Cisco IOS XE", "cisco-ios-xe")
+    assert "firmware.version" not in v
+    assert "IOS-compatible version 15.5(3)S1a" in e["firmware.version"]
+
+
+@pytest.mark.parametrize("stem", ["librenms_swos_rb260gs", "librenms_swos_rb260gsp"])
+def test_swos_is_not_routeros(stem: str) -> None:
+    v, e = pub_facts(stem)
+    assert (v["device.vendor"], v["device.os"]) == ("MikroTik", "SwOS")
+    assert v["device.model"] == stem.rsplit("_", 1)[1].upper()
+    assert "firmware.product" not in v and "SwOS" in e["firmware.product"]
+
+
+def test_the_chassis_part_number_is_the_model() -> None:
+    """entPhysicalModelName of the chassis names the hardware as end-of-life notices do."""
+    text = (FIX / "system" / "cisco_ios_c2960.out").read_text().replace(
+        '.1.3.6.1.2.1.47.1.1.1.1.9.1 = STRING: "15.0(2)SE4"',
+        '.1.3.6.1.2.1.47.1.1.1.1.5.1 = INTEGER: 3\n'
+        '.1.3.6.1.2.1.47.1.1.1.1.9.1 = STRING: "15.0(2)SE4"\n'
+        '.1.3.6.1.2.1.47.1.1.1.1.11.1 = STRING: "FOC1234X0AB"\n'
+        '.1.3.6.1.2.1.47.1.1.1.1.13.1 = STRING: "WS-C2960+24TC-L"')
+    assert "WS-C2960+24TC-L" in text  # hand-made variant of the recorded output
+    f = system.parse(RawSection("snmp.system", text))
+    assert (f.values["device.model"], f.values["device.serial"]) == ("WS-C2960+24TC-L",
+                                                                     "FOC1234X0AB")
+
+
+@pytest.mark.parametrize("descr, product, version", [
+    ("Cisco IOS Software [Fuji], ISR Software (X86_64_LINUX_IOSD-UNIVERSALK9-M), Version 16.9.5, "
+     "CUST-SPECIAL:V169_5_SR689355441_2", "cisco-ios-xe", "16.9.5"),
+    ("Cisco IOS Software [Denali], ASR1000 Software (X86_64_LINUX_IOSD-UNIVERSALK9-M), "
+     "Experimental Version 16.3.20170410:103306 [v163_mr_throttle-BLD 118]", "cisco-ios-xe",
+     "16.3.20170410:103306"),
+    ("Cisco IOS Software, C3750 Software (C3750-IPBASEK9-M), Version 12.2(55)SE12, RELEASE "
+     "SOFTWARE (fc2)", "cisco-ios", "12.2(55)SE12"),
+])
+def test_cisco_version_special_and_experimental_builds(descr: str, product: str,
+                                                       version: str) -> None:
+    """First lines of real `show version` outputs (ntc-templates special build; genieparser
+    asr1k golden output; a CDP neighbour's software line, all in SOURCE.md files)."""
+    assert ident.cisco_version(descr)[:2] == (product, version)  # type: ignore[index]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ CASES = {
     "rhel9_up_to_date": RHEL_AT,
     "rhel9_no_cache": RHEL_AT,
     "fedora41_dnf5": RHEL_AT,
+    "debian12_root_sources": "2026-12-07T09:46:59Z",
+    "debian12_nobody_sources": "2026-12-07T09:47:02Z",
+    "checkmk_inst_lines": "2026-12-07T09:46:59Z",
+    "rhel91_kernel_advisories": "2023-04-02T08:00:00Z",
 }
 AGE = ("updates.security_age_days", "updates.security_age_basis", "updates.security_since")
 
@@ -84,7 +89,13 @@ def test_debian12_pending_with_security_from_the_real_lists() -> None:
         "security": True,
         "severity": None,
         "advisory": None,
-        "issued": None,
+        # the security pocket's InRelease Date: the update is at least that old
+        "issued": "2026-11-20T00:12:41Z",
+        "basis": "lower-bound",
+        # captured before the script asked dpkg for source packages (apt_sources)
+        "source_package": None,
+        "source_installed": None,
+        "source_candidate": None,
     }
     # A point-release update is recorded with its pocket, and is not security.
     assert entry(facts, "systemd")["source"] == "Debian:12.15/oldstable"
@@ -93,7 +104,13 @@ def test_debian12_pending_with_security_from_the_real_lists() -> None:
     # The security pocket's InRelease Date: a lower bound on the age.
     assert v["updates.security_since"] == "2026-11-20T00:12:41Z"
     assert v["updates.security_age_days"] == 2.0
-    assert v["updates.security_age_basis"] == "metadata-date-lower-bound"
+    assert v["updates.security_age_basis"] == "lower-bound"
+    assert facts.basis["updates.security_age_days"] == {
+        "basis": "lower-bound",
+        "why": "release dates of 81 pending security updates unknown ({bound})",
+        "fix": probe.APT_FIX,
+    }
+    assert v["updates.os_release"] == {"id": None, "version_id": None, "codename": "bookworm"}
     assert v["updates.metadata_date"] == "2026-11-20T02:11:10Z"
     assert v["updates.metadata_age_days"] == 1.9
     assert v["updates.reboot_required"] is False
@@ -118,6 +135,7 @@ def test_debian12_patched_with_unattended_upgrades_and_reboot_pending() -> None:
     assert facts.errors == {}
     assert facts.values == {
         "updates.manager": "apt",
+        "updates.os_release": {"id": None, "version_id": None, "codename": "bookworm"},
         "updates.pending": [],
         "updates.pending_count": 0,
         "updates.security_count": 0,
@@ -153,7 +171,11 @@ def test_debian12_frozen_security_pocket_gives_an_old_lower_bound() -> None:
             "security": True,
             "severity": None,
             "advisory": None,
-            "issued": None,
+            "issued": "2026-10-01T06:00:00Z",
+            "basis": "lower-bound",
+            "source_package": None,
+            "source_installed": None,
+            "source_candidate": None,
         }
         for name in ("libssl3", "openssl")
     ]
@@ -171,9 +193,15 @@ def test_security_pending_without_its_release_file_is_age_unknown() -> None:
     out = replace_block(out, "apt_releases", "@@block apt_releases\n\n@@rc 0\n")
     facts = parse(out, CASES["debian12_frozen_security_pocket"])
     assert facts.values["updates.security_count"] == 2
-    for name in AGE:
-        assert name not in facts.values
-        assert facts.errors[name].startswith("age unknown")
+    # nothing bounds them: at least 0 days, which proves nothing, and says why
+    assert facts.values["updates.security_age_days"] == 0.0
+    assert facts.values["updates.security_age_basis"] == "lower-bound"
+    assert facts.values["updates.security_since"] is None
+    why = facts.basis["updates.security_age_days"]["why"]
+    assert why == ("release dates of 2 pending security updates unknown ({bound}): no dated "
+                   "Release file in /var/lib/apt/lists for bookworm-security")
+    assert all(p["issued"] is None and p["basis"] is None
+               for p in facts.values["updates.pending"])
     assert "updates.metadata_date" in facts.errors
 
 
@@ -182,7 +210,8 @@ def test_release_date_unreadable_is_age_unknown() -> None:
         "Date: Thu, 01 Oct 2026 06:00:00 UTC", "Date: sometime"
     )
     facts = parse(out)
-    assert facts.errors["updates.security_age_days"].startswith("age unknown")
+    assert facts.values["updates.security_age_days"] == 0.0
+    assert "no dated Release file" in facts.basis["updates.security_age_days"]["why"]
 
 
 def test_security_pocket_matched_by_label_and_suite() -> None:
@@ -312,7 +341,10 @@ def test_rhel9_security_pending() -> None:
         "security": True,
         "severity": "important",
         "advisory": "RLSA-2024:3339",
+        "advisories": ["RLSA-2024:3339"],
+        # dnf prints the later of the advisory's issued and updated dates: a lower bound
         "issued": "2024-05-29T13:48:39Z",
+        "basis": "lower-bound",
     }
     assert entry(facts, "subscription-manager-rhsm-certificates")["candidate"] == "20220623-1.el9"
     assert entry(facts, "NetworkManager-config-server")["candidate"] == "1:1.46.0-8.el9_4"
@@ -328,7 +360,10 @@ def test_rhel9_security_pending() -> None:
     ]
     assert v["updates.security_since"] == "2024-05-29T13:48:39Z"
     assert v["updates.security_age_days"] == 21.8
-    assert v["updates.security_age_basis"] == "advisory-updated"
+    assert v["updates.security_age_basis"] == "lower-bound"
+    assert facts.basis["updates.security_age_days"]["why"] == (
+        "release dates of 6 pending security updates unknown ({bound}): " + probe.DNF_DETAIL)
+    assert v["updates.os_release"] == {"id": "rocky", "version_id": "9.4", "codename": None}
     assert v["updates.metadata_date"] == "2024-06-18T09:40:00Z"
     assert v["updates.metadata_age_days"] == 1.9
     assert v["updates.reboot_required"] is True
@@ -348,6 +383,7 @@ def test_rhel9_up_to_date() -> None:
     assert facts.errors == {}
     assert facts.values == {
         "updates.manager": "dnf",
+        "updates.os_release": {"id": "rocky", "version_id": "9.4", "codename": None},
         "updates.pending": [],
         "updates.pending_count": 0,
         "updates.security_count": 0,
@@ -439,7 +475,9 @@ def test_advisory_dates_missing_is_age_unknown() -> None:
     )
     facts = parse(out, RHEL_AT)
     assert facts.values["updates.security_count"] == 6
-    assert facts.errors["updates.security_age_days"].startswith("age unknown")
+    assert facts.values["updates.security_age_days"] == 0.0
+    assert "dnf gave no date for RLSA-2024:3339, RLSA-2024:3501, RLSA-2024:3619" in (
+        facts.basis["updates.security_age_days"]["why"])
 
 
 # ------------------------------------------------------------------------------ all
@@ -492,3 +530,123 @@ def test_script_is_posix_sh_read_only_and_passes_shellcheck() -> None:
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed")
     subprocess.run(["shellcheck", "-s", "sh", str(SCRIPT)], check=True)
+
+
+# ------------------------------------------------------------------------------ sources, dating
+
+
+def test_debian12_sources_and_release_for_the_advisories() -> None:
+    """Captured with the script that asks dpkg for source packages (2026-12-07, root)."""
+    facts = fixture("debian12_root_sources")
+    assert facts.errors == {}
+    v = facts.values
+    assert v["updates.os_release"] == {"id": "debian", "version_id": "12", "codename": "bookworm"}
+    assert (v["updates.pending_count"], v["updates.security_count"]) == (134, 92)
+    rsvg = entry(facts, "librsvg2-2")
+    assert (rsvg["source_package"], rsvg["source_installed"], rsvg["source_candidate"]) == (
+        "librsvg", "2.54.7+dfsg-1~deb12u1", "2.54.7+dfsg-1~deb12u2")
+    assert (rsvg["issued"], rsvg["basis"]) == ("2026-12-05T03:33:28Z", "lower-bound")
+    # a binNMU (+b8): the source version is the binary's without it, and so is the candidate's
+    bash = entry(facts, "bash")
+    assert (bash["installed"], bash["source_installed"], bash["source_candidate"]) == (
+        "5.2.15-2+b8", "5.2.15-2", "5.2.15-2")
+    assert bash["security"] is False and bash["basis"] is None
+    # a package whose binary and source versions differ otherwise: the candidate's source
+    # version cannot be told, so no advisory range is claimed for it
+    assert all(p["source_package"] for p in v["updates.pending"] if p["installed"])
+    assert v["updates.security_age_days"] == 2.3
+    assert facts.basis["updates.security_age_days"]["basis"] == "lower-bound"
+    # apt's simulation and dpkg-query need no privilege: nobody's output is the same
+    assert text("debian12_nobody_sources") == text("debian12_root_sources")
+
+
+def test_public_inst_lines_from_checkmk() -> None:
+    """Inst lines recorded by Checkmk's tests (Debian 9 and 10, Ubuntu 16.04 ESM): a trailing
+    ``[]``, a security pocket named only by its label, ESM pockets, a new kernel package."""
+    facts = fixture("checkmk_inst_lines")
+    v = facts.values
+    assert v["updates.pending_count"] == 11
+    assert v["updates.security_packages"] == [
+        "bind9-host", "libapt-pkg5.0", "libexpat1", "librsvg2-2", "linux-image-4.19.0-19-amd64",
+        "linux-image-amd64", "tzdata"]
+    assert entry(facts, "default-jre")["security"] is False  # "... [amd64]) []"
+    assert entry(facts, "bind9-host")["source"] == "UbuntuESM:16.04/xenial-infra-security"
+    new_kernel = entry(facts, "linux-image-4.19.0-19-amd64")
+    assert new_kernel["installed"] is None and new_kernel["source_package"] is None
+    assert entry(facts, "librsvg2-2")["source_candidate"] == "2.40.21-0+deb9u1"
+    assert "updates.os_release" in facts.errors  # nothing names the release here
+    why = facts.basis["updates.security_age_days"]["why"]
+    assert why.startswith("release dates of 7 pending security updates unknown ({bound})")
+
+
+def test_apt3_summary_line() -> None:
+    out = text("debian12_frozen_security_pocket").replace(
+        "2 upgraded, 0 newly installed, 3 to remove and 0 not upgraded.",
+        "  Upgrading: 2, Installing: 0, Removing: 3, Not Upgrading: 0")
+    facts = parse(out, CASES["debian12_frozen_security_pocket"])
+    assert facts.values["updates.pending_count"] == 2
+
+
+def test_dnf_several_advisories_for_one_package_keep_them_all() -> None:
+    """RHEL 9.1 (public session, SOURCE.md): the kernel in four advisories, curl in two. The
+    entry keeps every advisory, the highest severity, and is dated by the oldest advisory."""
+    facts = fixture("rhel91_kernel_advisories")
+    assert facts.errors == {}
+    kernel = entry(facts, "kernel")
+    assert kernel["advisories"] == ["RHSA-2022:8267", "RHSA-2023:0334", "RHSA-2023:0951",
+                                    "RHSA-2023:1470"]
+    assert kernel["severity"] == "important"  # not the last line's, the highest
+    assert (kernel["advisory"], kernel["issued"]) == ("RHSA-2022:8267", "2022-11-15T11:36:57Z")
+    curl = entry(facts, "curl")
+    assert curl["advisories"] == ["RHSA-2022:8299", "RHSA-2023:0333"]
+    assert curl["severity"] == "moderate"
+    v = facts.values
+    assert v["updates.security_count"] == 5
+    assert v["updates.security_since"] == "2022-11-15T11:36:57Z"
+    assert v["updates.security_age_basis"] == "lower-bound"
+
+
+def test_dnf_warnings_are_never_data() -> None:
+    """dnf's warnings go to their own block; one that reaches standard output anyway (the
+    subscription-manager plugin's notice) is skipped, not read as a package."""
+    facts = fixture("rhel91_kernel_advisories")
+    assert facts.values["updates.pending_count"] == 5
+    out = text("rhel91_kernel_advisories").replace(
+        "@@block dnf_security_list\n",
+        "@@block dnf_security_list\nUpdating Subscription Management repositories.\n")
+    assert parse(out, CASES["rhel91_kernel_advisories"]).values == facts.values
+    # and an error dnf wrote to standard error names the reason
+    failed = replace_block(out, "dnf_check_update",
+                           "@@block dnf_check_update\n@@exit 1\n\n@@rc 0\n")
+    failed = replace_block(failed, "dnf_check_update_stderr",
+                           "@@block dnf_check_update_stderr\nError: Failed to download "
+                           "metadata for repo 'baseos'\n\n@@rc 0\n")
+    f2 = parse(failed, CASES["rhel91_kernel_advisories"])
+    assert f2.errors["updates.pending_count"] == (
+        "dnf check-update: Error: Failed to download metadata for repo 'baseos'")
+
+
+HOSTILE = [" ", "-", "[", "|", ":", "(", "]", "@"]
+
+
+@pytest.mark.parametrize("ch", HOSTILE)
+def test_worst_input_at_the_section_cap_parses_in_linear_time(ch: str) -> None:
+    """2 MiB (the section cap) of one character in each block that is parsed line by line, as
+    one line and as many: under a second each."""
+    run = ch * (2 << 20)
+    lines = (ch * 64 + "\n") * ((2 << 20) // 65)
+    for name, prefix in (("apt_simulate", "Inst a " + "["), ("apt_sources", ""),
+                         ("apt_releases", "File: x\nDate: "), ("os_release", "ID=")):
+        for body in (prefix + run, prefix + lines):
+            out = replace_block(text("debian12_root_sources"), name,
+                                f"@@block {name}\n{body}\n@@exit 0\n@@rc 0\n")
+            t0 = time.perf_counter()
+            parse(out, CASES["debian12_root_sources"])
+            assert time.perf_counter() - t0 < 1.0, (name, ch)
+    for name in ("dnf_check_update", "dnf_security_list", "dnf_security_info"):
+        for body in ("RHSA-1 Important/Sec. " + run, "x.x86_64 " + run, lines):
+            out = replace_block(text("rhel91_kernel_advisories"), name,
+                                f"@@block {name}\n{body}\n@@exit 100\n\n@@rc 0\n")
+            t0 = time.perf_counter()
+            parse(out, CASES["rhel91_kernel_advisories"])
+            assert time.perf_counter() - t0 < 1.0, (name, ch)

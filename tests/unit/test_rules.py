@@ -23,7 +23,8 @@ COMPILED = {cr.rule.id: cr for cr in compile_rules(list(RULES.values()), PARAMS)
 
 
 def host(facts: dict[str, Any], errors: dict[str, str] | None = None,
-         platform: str = "linux", rule_id: str | None = None) -> HostView:
+         platform: str = "linux", rule_id: str | None = None,
+         basis: dict[str, dict[str, str]] | None = None) -> HostView:
     rule_sections = {s for r in RULES.values() for s in r.requires}
     sections = {s: {"status": "ok", "sha256": "0" * 64, "collected_at": "2026-11-22T00:00:00Z"}
                 for s in rule_sections}
@@ -33,31 +34,36 @@ def host(facts: dict[str, Any], errors: dict[str, str] | None = None,
         platform = rule.platforms[0] if rule.platforms else platform
         roles = rule.roles[:1] or roles
     return HostView(name="h1", platform=platform, roles=roles, reachable=True, error=None,
-                    facts=facts, fact_errors=errors or {}, sections=sections)
+                    facts=facts, fact_errors=errors or {}, sections=sections,
+                    fact_basis=basis or {})
 
 
-def judge(rule_id: str, facts: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
-    res = evaluate_host(host(facts, errors, rule_id=rule_id), [COMPILED[rule_id]], Contract())
+def judge(rule_id: str, facts: dict[str, Any], errors: dict[str, str] | None = None,
+          basis: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    res = evaluate_host(host(facts, errors, rule_id=rule_id, basis=basis), [COMPILED[rule_id]],
+                        Contract())
     assert len(res) == 1
     return res[0]
 
 
-def _cases() -> list[tuple[str, str, dict[str, Any], dict[str, str]]]:
+def _cases() -> list[tuple[str, str, dict[str, Any], dict[str, str], dict[str, Any]]]:
     out = []
     for rule_id, by_status in CASES.items():
         for status, items in by_status.items():
             for item in items:
                 if "facts" in item:
-                    out.append((rule_id, status, item["facts"], item.get("fact_errors", {})))
+                    out.append((rule_id, status, item["facts"], item.get("fact_errors", {}),
+                                item.get("fact_basis", {})))
                 else:
-                    out.append((rule_id, status, item, {}))
+                    out.append((rule_id, status, item, {}, {}))
     return out
 
 
-@pytest.mark.parametrize(("rule_id", "status", "facts", "errors"), _cases())
-def test_case(rule_id: str, status: str, facts: dict[str, Any], errors: dict[str, str]) -> None:
+@pytest.mark.parametrize(("rule_id", "status", "facts", "errors", "basis"), _cases())
+def test_case(rule_id: str, status: str, facts: dict[str, Any], errors: dict[str, str],
+              basis: dict[str, Any]) -> None:
     assert rule_id in RULES, f"case for unknown rule {rule_id}"
-    res = judge(rule_id, facts, errors)
+    res = judge(rule_id, facts, errors, basis)
     assert res["status"] == status, res["message"]
     if status == "fail":
         assert res["message"], "a failure says why"
@@ -133,9 +139,15 @@ def test_every_fact_a_rule_uses_is_provided_by_its_sections() -> None:
 
     derived = {"os.supported", "os.eol_date", "os.days_to_eol", "os.extended_support",
                "os.eoes_date", "os.lifecycle_product", "lifecycle.snapshot_date"}  # added by scanner.lifecycle from posix.os facts
+    # added by scanner.support from those (who still sends security fixes, until when)
+    derived |= {"os.security_fixes", "os.security_fixes_until", "os.security_fixes_days_left",
+                "os.support_summary"}
+    # added by scanner.dating before evaluation (security upgrades among the patch runs)
+    derived |= {"patch.security_runs_30d", "patch.security_runs_90d",
+                "patch.security_runs_365d"}
     # added by scanner.collect from what the WinRM transport did about the host's certificate
     derived |= {"winrm.certificate_validation", "winrm.certificate_sha256",
-                "winrm.certificate_not_after"}
+                "winrm.certificate_not_after", "winrm.ntlm_over_http"}
     for r in RULES.values():
         provided = {f for s in r.requires for f in secs[s].provides} | derived
         for f in facts_of(r.check) + facts_of(r.when) + list(r.observe):

@@ -16,20 +16,28 @@ Every problem is one line naming the file, the key path and what was expected.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from probes.access import identity
-from scanner import yamlio
-from scanner.errors import InventoryError
+from scanner import lifecycle, yamlio
+from scanner.errors import InputError, InventoryError
+from scanner.inventory import connection as _conn
+from scanner.inventory import walk as _walk
+from scanner.inventory.connection import Unscannable
 
-SECTIONS = ("estate", "contract", "networks", "waivers", "params", "notify")
+MAX_CONTRACT_DAYS = 3650  # ten years: a due date beyond that is a typing mistake
+PREFIX = "undone_"  # undone's own settings in an Ansible inventory: undone_roles, undone_port, ...
+
+SECTIONS = ("estate", "contract", "networks", "waivers", "params", "notify", "lifecycle")
 GROUP_KEYS = ("hosts", "vars", "children")
 
 ROLES = (
@@ -100,6 +108,7 @@ HOST_KEYS: dict[str, str] = {
     "winrm_ca_bundle": "str",
     "winrm_cert_pin": "cert_pin",
     "winrm_cert_validation": "cert_validation",
+    "winrm_allow_ntlm_over_http": "bool",  # NTLM over HTTP can be relayed: refused without it
     # the cost guard (scanner/collect.py): hosts of one site (default: behind one jump host)
     # are collected at most site_concurrency at a time (default 8: under sshd's MaxStartups 10)
     "site": "str",
@@ -174,11 +183,10 @@ SECRET_KEYS = ("password", "passphrase", "secret", "private_key", "community")
 
 _ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$"
 )
-_RANGE_RE = re.compile(r"\[(\d+):(\d+)\]")
-_JUMP_RE = re.compile(r"(?:-J\s*|ProxyJump=)(\S+)")
 _PIN_RE = re.compile(r"^(?:sha256[:/]?)?((?:[0-9a-f]{2}:?){31}[0-9a-f]{2})$")
 
 
@@ -223,10 +231,25 @@ class Host:
     winrm_ca_bundle: str | None = None
     winrm_cert_pin: str | None = None
     winrm_cert_validation: bool = True
+    winrm_allow_ntlm_over_http: bool = False
     # the cost guard: the site this host is reached through (None: its jump host, if any) and
     # how many of the site's hosts may be collected at once (None: DEFAULT_SITE_CONCURRENCY)
     site: str | None = None
     site_concurrency: int | None = None
+    # other inventory names of the same machine, reached the same way: scanned once, as this one
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def credential(self) -> str:
+        """What undone authenticates with, by kind (never the secret): key_file, agent,
+        password_env or none."""
+        if self.key_file:
+            return "key_file"
+        if self.agent:
+            return "agent"
+        if self.password_env:
+            return "password_env"
+        return "none"
 
 
 @dataclass(frozen=True)
@@ -261,6 +284,12 @@ class Inventory:
     waivers: tuple[Waiver, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
     notify: dict[str, Any] | None = None  # the normalised notify section (_parse_notify)
+    # hosts the inventory lists that undone does not scan (a connection it does not read)
+    unscannable: tuple[Unscannable, ...] = ()
+    # how undone's own keys were read: "undone" (short keys) or "ansible" (undone_* only)
+    dialect: str = "undone"
+    reader: str = "built-in"  # or "ansible-core" (the undone[ansible] extra)
+    lifecycle: Any = None  # the local lifecycle overlay (scanner.lifecycle.parse_inventory_section)
 
 
 def local_inventory() -> Inventory:
@@ -310,37 +339,61 @@ def _unknown_key(key: object, allowed: Iterable[str]) -> str:
 
 
 class _Problems:
+    """Problems, one line each, in order and without repeats. A problem of one host that comes
+    from a group's variables is gathered: one line names every host it touches."""
+
     def __init__(self, label: str) -> None:
         self.label = label
         self.lines: list[str] = []
+        self._seen: set[str] = set()
+        self._hosts: dict[tuple[str, str], list[str]] = {}
 
     def add(self, where: str, what: str) -> None:
-        self.lines.append(f"{self.label}: {where}: {what}" if where else f"{self.label}: {what}")
+        line = f"{self.label}: {where}: {what}" if where else f"{self.label}: {what}"
+        if line not in self._seen:
+            self._seen.add(line)
+            self.lines.append(line)
+
+    def host(self, raw: Any, where: str, what: str) -> None:
+        """A problem of host ``raw`` (a RawHost) caused by a value set at ``where``."""
+        self._hosts.setdefault((where, what), []).append(raw.name)
+
+    def pending(self) -> int:
+        return sum(len(v) for v in self._hosts.values())
+
+    def flush(self) -> None:
+        for (where, what), names in self._hosts.items():
+            shown = ", ".join(names[:5])
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            who = f"host {shown}" if len(names) == 1 else f"hosts {shown}{more}"
+            self.add(where, f"{who}: {what}")
+        self._hosts.clear()
+
+
+_TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", str: "text",
+               list: "a list", dict: "a mapping"}
 
 
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> Any:
     """Validate and normalise one undone variable; returns the value, or None after a problem."""
     bad = f"'{key}' is {_type_name(value)}, expected "
     if kind == "str":
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and value.strip() and not _CONTROL.search(value):
             return value.strip()
-        p.add(where, bad + "non-empty text")
+        if isinstance(value, str) and value.strip():
+            p.add(where, f"'{key}' holds a control character (a line break, NUL, ...), "
+                         "expected plain text")
+        else:
+            p.add(where, bad + "non-empty text")
     elif kind == "port":
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
+            value = int(value.strip())
         if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
             return value
         p.add(where, f"'{key}' is {value!r}, expected a port number 1-65535")
@@ -359,17 +412,19 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
             return float(value)
         p.add(where, f"'{key}' is {value!r}, expected a number of seconds greater than 0")
     elif kind == "envname":
-        if isinstance(value, str) and _ENV_RE.match(value):
+        if isinstance(value, str) and _ENV_RE.match(value) and len(value) <= 255:
             return value
+        # the value is never shown: a secret written here by mistake must not be echoed
         p.add(
             where,
-            f"'{key}' is {value!r}, expected the NAME of an environment variable "
-            "(secrets are never written in the inventory)",
+            f"'{key}' is not the NAME of an environment variable (letters, digits and _; "
+            "the value is not shown, as it may be a secret written here by mistake)",
         )
     elif kind == "transport":
         if isinstance(value, str):
-            v = value.lower()
-            v = {"paramiko": "ssh", "smart": "ssh", "psrp": "winrm"}.get(v, v)
+            v = _conn.connection_name(value.lower())
+            v = {"paramiko": "ssh", "paramiko_ssh": "ssh", "smart": "ssh", "psrp": "winrm"}.get(
+                v, v)
             if v in TRANSPORTS:
                 return v
         p.add(where, f"'{key}' is {value!r}, expected one of {', '.join(TRANSPORTS)}")
@@ -394,7 +449,8 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
         items = value.split(",") if isinstance(value, str) else value
         if isinstance(items, list) and items and all(isinstance(i, str) for i in items):
             names = [i.strip().lower() for i in items]
-            names = ["basic" if n in ("plaintext", "ssl") else n for n in names]
+            names = ["basic" if n in ("plaintext", "ssl") else "ntlm" if n == "negotiate" else n
+                     for n in names]
             usable = [n for n in names if n in WINRM_AUTHS]
             if usable:
                 return usable[0]
@@ -528,151 +584,9 @@ def _check_backups(
     return tuple(out) if len(p.lines) == before else None
 
 
-def _host_vars(raw: Any, where: str, p: _Problems) -> dict[str, Any]:
-    """Pick undone's and Ansible's variables out of a vars mapping, validated."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        p.add(where, f"expected a mapping of variables, found {_type_name(raw)}")
-        return {}
-    out: dict[str, Any] = {}
-    ansible_args = raw.get("ansible_ssh_common_args")
-    if isinstance(ansible_args, str) and "jump" not in raw:
-        m = _JUMP_RE.search(ansible_args)
-        if m:
-            out["jump"] = m.group(1)
-    for key, value in raw.items():
-        if not isinstance(key, str):
-            p.add(where, f"variable name {key!r} is not text")
-            continue
-        k = ALIASES.get(key, key)
-        if k in HOST_KEYS:
-            v = _check_value(HOST_KEYS[k], value, where, key, p)
-            if v is not None:
-                out[k] = v
-        elif key in ANSIBLE_KEYS:
-            target = ANSIBLE_KEYS[key]
-            if (
-                key == "ansible_connection"
-                and isinstance(value, str)
-                and value not in ("local", "ssh", "paramiko", "smart", "winrm", "psrp")
-            ):
-                continue  # network_cli, docker, ...: not for undone; keep the default
-            v = _check_value(HOST_KEYS[target], value, where, key, p)
-            if v is not None and target not in raw:
-                out.setdefault(target, v)
-        elif key in SECRET_KEYS:
-            p.add(
-                where,
-                f"'{key}' holds a secret: never write secrets in the inventory; "
-                "name an environment variable with 'password_env' or use 'key_file'",
-            )
-        elif not key.startswith("ansible_"):
-            guess = near_miss(key, list(HOST_KEYS) + list(ALIASES))
-            if guess:
-                p.add(where, f"unknown key '{key}' (did you mean '{ALIASES.get(guess, guess)}'?)")
-    return out
-
-
-def _expand(name: str) -> list[str]:
-    """Ansible host ranges: ``web[01:03]`` → web01, web02, web03."""
-    m = _RANGE_RE.search(name)
-    if not m:
-        return [name]
-    a, b = m.group(1), m.group(2)
-    width = len(a) if a.startswith("0") else 0
-    lo, hi = int(a), int(b)
-    if hi < lo or hi - lo > 10000:
-        return [name]
-    out: list[str] = []
-    for i in range(lo, hi + 1):
-        out.extend(_expand(name[: m.start()] + str(i).zfill(width) + name[m.end() :]))
-    return out
-
-
-@dataclass
-class _Node:
-    name: str
-    depth: int
-    vars: dict[str, Any]
-    parents: list[str]
-
-
-def _walk_groups(
-    top: dict[str, Any], p: _Problems
-) -> tuple[dict[str, _Node], dict[str, list[tuple[str, dict[str, Any]]]]]:
-    """Collect groups (with their validated vars) and, per host name, the (group, vars) pairs."""
-    groups: dict[str, _Node] = {}
-    hosts: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-
-    def visit(gname: str, body: Any, where: str, depth: int, parent: str | None) -> None:
-        if depth > 32:
-            p.add(where, "groups nested deeper than 32 levels")
-            return
-        node = groups.get(gname)
-        if node is None:
-            node = groups[gname] = _Node(gname, depth, {}, [])
-        node.depth = max(node.depth, depth)
-        if parent and parent not in node.parents:
-            node.parents.append(parent)
-        if body is None:
-            return
-        if not isinstance(body, dict):
-            p.add(
-                where,
-                f"group '{gname}' is {_type_name(body)}, expected a mapping with "
-                "hosts, vars or children",
-            )
-            return
-        for key in body:
-            if key not in GROUP_KEYS:
-                guess = near_miss(str(key), GROUP_KEYS)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                p.add(
-                    where,
-                    f"unknown key '{key}' in group '{gname}'{hint}; expected "
-                    "hosts, vars or children",
-                )
-        node.vars.update(_host_vars(body.get("vars"), f"{where}.vars", p))
-        hs = body.get("hosts")
-        if hs is not None:
-            if not isinstance(hs, dict):
-                p.add(f"{where}.hosts", f"expected a mapping of host names, found {_type_name(hs)}")
-            else:
-                for hname, hvars in hs.items():
-                    if not isinstance(hname, str | int) or not str(hname).strip():
-                        p.add(f"{where}.hosts", f"host name {hname!r} is not text")
-                        continue
-                    hwhere = f"{where}.hosts.{hname}"
-                    validated = _host_vars(hvars, hwhere, p)
-                    for expanded in _expand(str(hname)):
-                        hosts.setdefault(expanded, []).append((gname, validated))
-        ch = body.get("children")
-        if ch is not None:
-            if not isinstance(ch, dict):
-                p.add(f"{where}.children", f"expected a mapping of groups, found {_type_name(ch)}")
-            else:
-                for cname, cbody in ch.items():
-                    visit(str(cname), cbody, f"{where}.children.{cname}", depth + 1, gname)
-
-    for gname, body in top.items():
-        if gname == "all":
-            visit("all", body, "all", 0, None)
-        else:
-            visit(str(gname), body, str(gname), 1, "all")
-    return groups, hosts
-
-
-def _ancestors(name: str, groups: dict[str, _Node], seen: set[str] | None = None) -> set[str]:
-    seen = set() if seen is None else seen
-    for parent in groups[name].parents:
-        if parent not in seen and parent in groups:
-            seen.add(parent)
-            _ancestors(parent, groups, seen)
-    return seen
-
-
 def _parse_date(value: Any) -> date | None:
+    if isinstance(value, datetime):  # a date and time: refused, an expiry is a day
+        return None
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -712,8 +626,15 @@ def _parse_waivers(raw: Any, p: _Problems) -> list[Waiver]:
             p.add(where, "'hosts' must be a list of host names or \"*\"")
             hosts_t = ()
         expires = _parse_date(w.get("expires"))
-        if expires is None:
+        if isinstance(w.get("expires"), datetime):
+            p.add(where, "'expires' is a date and time, expected a date (YYYY-MM-DD): a waiver "
+                         "expires at the end of a day")
+        elif expires is None:
             p.add(where, "'expires' is missing or not a date (YYYY-MM-DD): every waiver expires")
+        elif not date(2000, 1, 1) <= expires <= date(2999, 12, 31):
+            p.add(where, f"'expires' is {expires.isoformat()}, expected a date between 2000 and "
+                         "2999")
+            expires = None
         if len(p.lines) == before and expires is not None:
             out.append(
                 Waiver(
@@ -768,8 +689,9 @@ def _parse_contract(raw: Any, p: _Problems) -> Contract:
                 "contract.days",
                 f"unknown severity '{sev}', expected one of {', '.join(SEVERITIES)}",
             )
-        elif not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            p.add(f"contract.days.{sev}", f"{n!r}, expected a whole number of days (0 or more)")
+        elif not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_CONTRACT_DAYS:
+            p.add(f"contract.days.{sev}", f"{_shown(n)}, expected a whole number of days "
+                                          f"(0 to {MAX_CONTRACT_DAYS})")
         else:
             days[sev] = n
     default = raw.get("default_owner", "provider")
@@ -939,6 +861,12 @@ def _parse_params(raw: Any, p: _Problems) -> dict[str, Any]:
     for key, value in raw.items():
         if not isinstance(value, int | float | str | bool):
             p.add(f"params.{key}", f"is {_type_name(value)}, expected a number, text or boolean")
+        elif isinstance(value, float) and not math.isfinite(value):
+            p.add(f"params.{key}", f"is {value!r}, expected a finite number")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**9:
+            p.add(f"params.{key}", "is a number beyond 1,000,000,000, expected a threshold")
+        elif isinstance(value, str) and (len(value) > 1000 or _CONTROL.search(value)):
+            p.add(f"params.{key}", "is text with control characters or over 1,000 characters")
         else:
             out[str(key)] = value
     return out
@@ -951,7 +879,23 @@ NOTIFY_KEYS = ("on", "email", "webhook", "report_url", "timeout")
 EMAIL_KEYS = ("to", "from", "smtp_host", "smtp_port", "starttls", "ssl", "username_env",
               "password_env", "ca_file", "attach_report", "on")
 WEBHOOK_KEYS = ("url", "url_env", "headers_env", "on")
-_ADDRESS_RE = re.compile(r"^[^@\s<>,;\"'()\[\]\\]+@[^@\s<>,;\"'()\[\]\\]+\.[^@\s<>,;\"'()\[\]\\]+$")
+_ADDRESS_PART = re.compile(r"^[^@\s<>,;\"'()\[\]\\]+$")
+
+
+class _AddressRe:
+    """An e-mail address check in linear time (the former pattern backtracked: an 80 kB
+    address took 20 s): at most 254 characters, one ``@``, a dot in the domain."""
+
+    def match(self, text: str) -> bool:
+        if len(text) > 254 or text.count("@") != 1:
+            return False
+        local, domain = text.split("@")
+        return (bool(_ADDRESS_PART.match(local)) and bool(_ADDRESS_PART.match(domain))
+                and "." in domain.strip(".") and not domain.startswith(".")
+                and not domain.endswith("."))
+
+
+_ADDRESS_RE = _AddressRe()
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
@@ -995,7 +939,8 @@ def _http_url(value: Any, where: str, key: str, p: _Problems) -> str | None:
     except ValueError:
         parts, port_ok = urlsplit(""), False
     if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-        p.add(where, f"'{key}' is {value!r}, expected an http:// or https:// URL")
+        p.add(where, f"'{key}' is not an http:// or https:// URL (the value is not shown: a "
+                     "webhook URL may itself be a secret)")
         return None
     if parts.username or parts.password:
         p.add(where, f"'{key}' holds a user or password: never write secrets in the inventory; "
@@ -1128,9 +1073,318 @@ def _parse_notify(raw: Any, label: str, p: _Problems) -> dict[str, Any] | None:
             "webhook": hook}
 
 
-def parse(data: Any, label: str) -> Inventory:
-    """Validate a loaded inventory document; raises InventoryError with every problem found."""
-    p = _Problems(label)
+# undone's short keys that no application names its own variables by: one of them in a file
+# without undone's sections marks it as an undone inventory (port, user, role, host, address,
+# platform, ... are common application variables, so they mark nothing)
+UNDONE_MARKERS = ("password_env", "key_file", "transport", "agent", "known_hosts",
+                  "trust_on_first_use", "community_env", "snmp_version", "snmp_user",
+                  "winrm_scheme", "winrm_auth", "client_admins", "provider_admins",
+                  "site_concurrency", "connect_timeout")
+
+
+def _dialect(data: dict[str, Any], top: dict[str, Any], base: Path | None) -> str:
+    """How undone's own keys are read in this file (docs/CHANGELOG.md, 0.2.0):
+
+    - ``undone``: short keys (``port``, ``roles``, ``password_env``...) are undone's, beside
+      Ansible's variables. A file is one when it has one of undone's sections (estate,
+      contract, networks as a list, waivers, params, notify), uses a key only undone uses
+      (:data:`UNDONE_MARKERS`), or shows no sign of Ansible at all.
+    - ``ansible``: only ``undone_*`` variables and the ``undone:`` mapping are undone's;
+      ``port:``, ``role:``, ``user:``, ``host:`` are the applications'. A file is one when none of
+      the above holds and it uses Ansible's variables (``ansible_*``) or has group_vars/ or
+      host_vars/ beside it."""
+    if any(k in data for k in SECTIONS if k not in top):
+        return "undone"
+    seen: set[str] = set()
+
+    def keys(node: Any, depth: int) -> None:
+        if depth > 40 or not isinstance(node, dict):
+            return
+        for key, value in node.items():
+            if isinstance(key, str):
+                seen.add(key)
+            if isinstance(value, dict) and key != "undone":  # undone's namespaced mapping
+                keys(value, depth + 1)
+
+    keys(top, 0)
+    if seen & set(UNDONE_MARKERS):
+        return "undone"
+    if base is not None and ((base / "group_vars").is_dir() or (base / "host_vars").is_dir()):
+        return "ansible"
+    return "ansible" if any(k.startswith("ansible_") for k in seen) else "undone"
+
+
+def _undone_forms(vars_: dict[str, Any], dialect: str) -> list[tuple[str, str, Any]]:
+    """undone's settings written in one mapping of variables, as (undone key, written name,
+    value), in rising precedence: short keys (undone inventories only), ``undone_*``, then the
+    ``undone:`` mapping."""
+    out: list[tuple[str, str, Any]] = []
+    if dialect == "undone":
+        for key, value in vars_.items():
+            k = ALIASES.get(key, key)
+            if k in HOST_KEYS:
+                out.append((k, key, value))
+    for key, value in vars_.items():
+        if isinstance(key, str) and key.startswith(PREFIX) and key != "undone":
+            k = ALIASES.get(key[len(PREFIX):], key[len(PREFIX):])
+            if k in HOST_KEYS:
+                out.append((k, key, value))
+    block = vars_.get("undone")
+    if isinstance(block, dict):
+        for key, value in block.items():
+            k = ALIASES.get(str(key), str(key))
+            if k in HOST_KEYS:
+                out.append((k, f"undone.{key}", value))
+    return out
+
+
+def _check_names(layer: _walk.Layer, dialect: str, p: _Problems) -> None:
+    """Variable names of one mapping: near misses of undone's keys, secrets written as values."""
+    where = layer.where
+    for key, value in layer.vars.items():
+        if not isinstance(key, str):
+            p.add(where, f"variable name {key!r} is not text")
+            continue
+        if key == "undone":
+            if not isinstance(value, dict):
+                p.add(where, f"'undone' is {_type_name(value)}, expected a mapping of undone's "
+                             "settings (roles, password_env, ...)")
+                continue
+            for sub in value:
+                k = ALIASES.get(str(sub), str(sub))
+                if k not in HOST_KEYS:
+                    guess = near_miss(str(sub), list(HOST_KEYS) + list(ALIASES))
+                    hint = f" (did you mean '{ALIASES.get(guess, guess)}'?)" if guess else ""
+                    if str(sub) in SECRET_KEYS:
+                        hint = " (secrets are never values: use password_env)"
+                    p.add(where, f"unknown undone setting 'undone.{sub}'{hint}")
+        elif key.startswith(PREFIX):
+            k = ALIASES.get(key[len(PREFIX):], key[len(PREFIX):])
+            if k not in HOST_KEYS:
+                guess = near_miss(key[len(PREFIX):], list(HOST_KEYS) + list(ALIASES))
+                hint = f" (did you mean '{PREFIX}{ALIASES.get(guess, guess)}'?)" if guess else ""
+                if key[len(PREFIX):] in SECRET_KEYS:
+                    hint = f" (secrets are never values: use {PREFIX}password_env)"
+                p.add(where, f"unknown undone setting '{key}'{hint}")
+        elif dialect == "undone":
+            if ALIASES.get(key, key) in HOST_KEYS or key.startswith("ansible_"):
+                continue
+            if key in SECRET_KEYS:
+                p.add(where, f"'{key}' holds a secret: never write secrets in the inventory; "
+                             "name an environment variable with 'password_env' or use 'key_file'")
+                continue
+            guess = near_miss(key, list(HOST_KEYS) + list(ALIASES))
+            if guess:
+                p.add(where, f"unknown key '{key}' (did you mean '{ALIASES.get(guess, guess)}'?)")
+
+
+def _use(p: _Problems, raw: _walk.RawHost, var: str, value: Any) -> Any:
+    """``value`` of ``var`` if undone can use it as written; None after a problem."""
+    try:
+        return _conn.usable(var, value)
+    except _conn.Refusal as e:
+        p.host(raw, raw.origin.get(var.split(".")[0], raw.where), f"{e.var} {e.what}")
+        return None
+
+
+def _settings(raw: _walk.RawHost, dialect: str, label: str,
+              p: _Problems) -> tuple[dict[str, Any], list[str]] | _conn.Unscannable | None:
+    """What undone will use for one host: its settings (undone's keys, and Ansible's connection
+    variables) and roles; an :class:`Unscannable` when Ansible would reach it by a connection
+    undone does not scan; None after a problem (in ``p``).
+
+    Between an undone key and the Ansible variable it stands for (``user`` and ``ansible_user``),
+    the one set at the more specific place wins (host over group, as Ansible's precedence); at
+    the same place, undone's."""
+    before = len(p.lines) + p.pending()
+    hv = raw.vars
+    # undone's own settings, the most specific place winning
+    undone: dict[str, tuple[Any, str, int, str]] = {}
+    for idx, layer in enumerate(raw.layers):
+        for k, written, value in _undone_forms(layer.vars, dialect):
+            if k != "roles":
+                undone[k] = (value, written, idx, layer.where)
+    roles: list[str] = []
+    for layer in raw.layers:
+        for k, written, value in _undone_forms(layer.vars, dialect):
+            if k != "roles" or _conn.is_template(value) or isinstance(value, yamlio.Vaulted):
+                continue
+            checked = _check_value("roles", value, layer.where, written, p)
+            roles.extend(r for r in checked or () if r not in roles)
+
+    def wins(key: str, var: str | None) -> bool:
+        """True when undone's ``key`` beats Ansible's ``var`` (None: not set)."""
+        if key not in undone:
+            return False
+        return var is None or undone[key][2] >= raw.index.get(var, -1)
+
+    merged: dict[str, Any] = {}
+
+    def take(key: str) -> None:
+        value, written, _, where = undone[key]
+        value = _use(p, raw, written, value)
+        if value is not None:
+            checked = _check_value(HOST_KEYS[key], value, where, written, p)
+            if checked is not None:
+                merged[key] = checked
+
+    def take_ansible(key: str, var: str, kind: str | None = None) -> Any:
+        value = _use(p, raw, var, hv[var])
+        if value is None:
+            return None
+        checked = _check_value(kind or HOST_KEYS[key], value, raw.origin.get(var, raw.where),
+                               var, p)
+        if checked is not None:
+            merged[key] = checked
+        return checked
+
+    # the connection: undone's transport, or Ansible's connection type
+    connection = None
+    conn_var = "ansible_connection" if hv.get("ansible_connection") is not None else None
+    if wins("transport", conn_var):
+        take("transport")
+        if "transport" not in merged:
+            return None
+        transport = flavour = merged["transport"]
+        flavour = {"snmp": "ssh"}.get(flavour, flavour)
+    else:
+        value = _use(p, raw, "ansible_connection", hv[conn_var]) if conn_var else "ssh"
+        if value is None:
+            return None
+        connection = _conn.connection_name(value)
+        if connection not in _conn.CONNECTIONS:
+            why = (f"connection {connection} is not one undone scans (it reads hosts over ssh, "
+                   "winrm/psrp or local, network devices over network_cli or SNMP)")
+            if connection.endswith(("httpapi", "netconf")):
+                why += ("; if the device also answers SSH, set undone_transport: ssh (and "
+                        "undone_device)")
+            return _conn.Unscannable(raw.name, why, raw.groups, connection)
+        transport, flavour = _conn.CONNECTIONS[connection]
+    shell = hv.get("ansible_shell_type")
+    if transport == "ssh" and isinstance(shell, str) and shell.lower() in ("powershell", "cmd"):
+        return _conn.Unscannable(raw.name, f"Windows over SSH (ansible_shell_type {shell}): "
+                                 "undone reads Windows over WinRM", raw.groups, connection)
+    # address, port, user, key and WinRM settings: each plugin's own variables
+    pvars = _conn.PLUGIN_VARS.get(flavour, _conn.PLUGIN_VARS["ssh"])
+    for key, names in pvars.items():
+        found = _conn.last_set(hv, names)
+        if wins(key, found[0] if found else None):
+            take(key)
+        elif found is not None:
+            take_ansible(key, found[0])
+    # a network device: undone's device, or Ansible's network OS
+    nos_var = "ansible_network_os" if hv.get("ansible_network_os") is not None else None
+    if wins("device", nos_var):
+        take("device")
+    elif flavour == "network_cli":
+        if nos_var is None:
+            return _conn.Unscannable(raw.name, "network_cli without ansible_network_os: set it "
+                                     "(or undone_device)", raw.groups, connection)
+        value = _use(p, raw, "ansible_network_os", hv[nos_var])
+        if value is None:
+            return None
+        device = _conn.NETWORK_OS.get(str(value).strip().lower())
+        if device is None:
+            return _conn.Unscannable(
+                raw.name, f"network OS {value} is not one undone reads (it reads "
+                + ", ".join(sorted(set(_conn.NETWORK_OS.values()))) + ")", raw.groups,
+                connection)
+        merged["device"] = device
+        if not wins("platform", None):
+            merged["platform"] = "network"
+    # the jump host: undone's jump, or ProxyJump in the SSH arguments
+    if transport == "ssh":
+        try:
+            jump, jump_var = _conn.ssh_jump(hv, flavour)
+        except _conn.Refusal as e:
+            if wins("jump", e.var):
+                jump, jump_var = None, None
+            else:
+                p.host(raw, raw.origin.get(e.var, raw.where), f"{e.var} {e.what}")
+                return None
+        if wins("jump", jump_var):
+            take("jump")
+        elif jump is not None:
+            merged["jump"] = jump
+    elif "jump" in undone:
+        take("jump")
+    # become: undone's, or Ansible's (root through sudo only)
+    become_var = "ansible_become" if hv.get("ansible_become") is not None else None
+    if wins("become", become_var):
+        take("become")
+    elif become_var is not None:
+        value = _use(p, raw, "ansible_become", hv["ansible_become"])
+        if value is None:
+            return None
+        try:
+            become = _conn.ansible_bool("ansible_become", value)
+        except _conn.Refusal as e:
+            p.host(raw, raw.origin.get(e.var, raw.where), f"{e.var} {e.what}")
+            return None
+        method = hv.get("ansible_become_method")
+        buser = hv.get("ansible_become_user")
+        method_name = _conn.connection_name(method) if isinstance(method, str) else method
+        if become and transport == "ssh" and "device" not in merged and (
+                method_name not in (None, "sudo") or buser not in (None, "root")):
+            what = (f"ansible_become_method {method_name}" if method_name not in (None, "sudo")
+                    else f"ansible_become_user {_shown(buser)}")
+            p.host(raw, raw.origin.get("ansible_become", raw.where),
+                   f"{what}: undone becomes root only with sudo -n (never with a password); "
+                   f"use sudo to root, or set {PREFIX}become: false")
+            return None
+        merged["become"] = become
+    # every other undone setting
+    for key in undone:
+        if key not in merged and key not in ("transport", "device", "jump", "become",
+                                             *pvars):
+            take(key)
+    if "address" in merged and not _conn.valid_address(merged["address"]):
+        p.host(raw, raw.where, f"address {_shown(merged['address'])} is not a host name or IP "
+               "address (no spaces, control characters or leading '-')")
+        return None
+    if merged.get("jump") and not _jump_ok(merged["jump"]):
+        p.host(raw, raw.where, f"jump {_shown(merged['jump'])} is not [user@]host[:port] with a "
+               "host name or IP address (no spaces, control characters or leading '-')")
+        return None
+    if "address" not in merged:
+        if transport == "local":
+            merged["address"] = "localhost"
+        elif _conn.valid_address(raw.name):
+            merged["address"] = raw.name
+        else:
+            p.host(raw, raw.where, f"the host name {_shown(raw.name)} is not a host name or IP "
+                   "address, and nothing gives one: set ansible_host (or "
+                   f"{'address' if dialect == 'undone' else PREFIX + 'address'})")
+            return None
+    if raw.sealed:
+        p.host(raw, raw.sealed[0], "is encrypted with Ansible Vault: undone cannot see whether "
+               "it sets this host's connection variables; " + _conn.EXTRA_HINT
+               + " and its vault password file")
+        return None
+    merged["transport"] = transport
+    if len(p.lines) + p.pending() > before:
+        return None
+    return merged, roles
+
+
+def _jump_ok(spec: str) -> bool:
+    """A jump host as undone takes it: ``[user@]host[:port]`` (or an inventory host's name)."""
+    try:
+        return _conn._jump_spec("jump", spec) is not None
+    except _conn.Refusal:
+        return False
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def split_document(data: Any, label: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The document's undone sections and its groups. ``networks`` and ``lifecycle`` are undone's
+    sections when they are lists, groups when they are mappings (an Ansible inventory may have a
+    group of that name).
+    Raises InventoryError for a document that is not an inventory."""
     if data is None:
         raise InventoryError(f"{label}: the inventory is empty; expected a mapping with 'all'")
     if not isinstance(data, dict):
@@ -1138,82 +1392,110 @@ def parse(data: Any, label: str) -> Inventory:
             f"{label}: the inventory is {_type_name(data)}, expected a mapping "
             "with 'all' (an Ansible-shaped YAML inventory)"
         )
-    group_top: dict[str, Any] = {}
+    if isinstance(data.get("plugin"), str):
+        raise InventoryError(
+            f"{label}: an Ansible inventory plugin configuration (plugin: "
+            f"{_shown(data['plugin'])[1:-1]}), which undone reads only through Ansible: "
+            f"{_conn.EXTRA_HINT}, or convert it: ansible-inventory -i {label} --list -y > "
+            "inventory.yaml")
+    sections: dict[str, Any] = {}
+    groups: dict[str, Any] = {}
+    bad: list[str] = []
     for key, value in data.items():
         if not isinstance(key, str):
-            p.add("", f"top-level key {key!r} is not text")
-        elif key in SECTIONS:
-            continue
+            bad.append(f"{label}: top-level key {key!r} is not text")
+        elif key in SECTIONS and not (key in ("networks", "lifecycle") and isinstance(value, dict)):
+            sections[key] = value
         else:
             guess = near_miss(key, SECTIONS)
             if guess and not (isinstance(value, dict) and set(value) <= set(GROUP_KEYS)):
-                p.add("", f"unknown top-level key '{key}' (did you mean '{guess}'?)")
+                bad.append(f"{label}: unknown top-level key '{key}' (did you mean '{guess}'?)")
             else:
-                group_top[key] = value
-    estate = _parse_estate(data.get("estate"), p)
-    estate_admins = _estate_admins(data.get("estate"), p)
-    contract = _parse_contract(data.get("contract"), p)
-    networks = _parse_networks(data.get("networks"), p)
-    waivers = _parse_waivers(data.get("waivers"), p)
-    params = _parse_params(data.get("params"), p)
-    notify = _parse_notify(data.get("notify"), label, p)
-    groups, host_entries = _walk_groups(group_top, p)
-    if not host_entries and not p.lines:
+                groups[key] = value
+    if bad:
+        raise InventoryError(bad)
+    return sections, groups
+
+
+def _base_dir(label: str, base_dir: str | os.PathLike[str] | None) -> Path | None:
+    if base_dir is not None:
+        return Path(base_dir)
+    if label and os.path.isfile(label):
+        return Path(label).resolve().parent
+    return None
+
+
+def parse(data: Any, label: str, base_dir: str | os.PathLike[str] | None = None) -> Inventory:
+    """Validate a loaded inventory document; raises InventoryError with every problem found.
+
+    ``label`` names the file in messages; when it is a file, the group_vars/ and host_vars/
+    beside it are read (or beside ``base_dir`` when given), as Ansible reads them."""
+    sections, group_top = split_document(data, label)
+    base = _base_dir(label, base_dir)
+    dialect = _dialect(data, group_top, base)
+    p = _Problems(label)
+    walked, walk_problems = _walk.walk(group_top, base, near_miss)
+    for where, what in walk_problems:
+        p.add(where, what)
+    raws = [_walk.host_vars(walked, name) for name in walked.hosts]
+    return build(raws, sections, label, dialect, p, walked)
+
+
+def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, dialect: str,
+          p: _Problems | None = None, walked: _walk.Walked | None = None,
+          reader: str = "built-in") -> Inventory:
+    """An :class:`Inventory` from each host's variables (however they were read: the built-in
+    walk or ansible-core) and undone's own sections."""
+    p = p or _Problems(label)
+    estate = _parse_estate(sections.get("estate"), p)
+    estate_admins = _estate_admins(sections.get("estate"), p)
+    contract = _parse_contract(sections.get("contract"), p)
+    networks = _parse_networks(sections.get("networks"), p)
+    waivers = _parse_waivers(sections.get("waivers"), p)
+    params = _parse_params(sections.get("params"), p)
+    notify = _parse_notify(sections.get("notify"), label, p)
+    local_lifecycle, lifecycle_problems = lifecycle.parse_inventory_section(
+        sections.get("lifecycle"), label)
+    p.lines.extend(lifecycle_problems)
+    layers_seen: set[int] = set()
+    for raw in raws:
+        for layer in raw.layers:
+            if id(layer.vars) not in layers_seen:
+                layers_seen.add(id(layer.vars))
+                _check_names(layer, dialect, p)
+    if not raws and not p.lines:
         p.add("all", "no hosts: expected at least one host under all.hosts or a group's hosts")
 
     hosts: list[Host] = []
-    seen_addr: dict[tuple[str, int, str], str] = {}
-    for hname, entries in host_entries.items():
-        member = {g for g, _ in entries}
-        for g in list(member):
-            member |= _ancestors(g, groups)
-        if "all" in groups:
-            member.add("all")
-        ordered = sorted(member, key=lambda g: (groups[g].depth if g in groups else 0, g))
-        merged: dict[str, Any] = {}
-        roles: list[str] = []
-        for g in ordered:
-            gv = groups[g].vars if g in groups else {}
-            merged.update(gv)
-            roles.extend(r for r in gv.get("roles", ()) if r not in roles)
-        for _, hv in entries:
-            merged.update(hv)
-            roles.extend(r for r in hv.get("roles", ()) if r not in roles)
-        merged.pop("roles", None)
-        where = next((f"{w}" for w in [_host_where(hname, entries, groups)]), hname)
-        transport = merged.get("transport", "ssh")
-        address = merged.get("address")
-        if address is None:
-            if transport == "local":
-                address = "localhost"
-            elif _HOSTNAME_RE.match(hname) or _is_ip(hname):
-                address = hname
-            else:
-                p.add(
-                    where,
-                    "no address: set 'address' (or 'ansible_host') to an IP address or host name",
-                )
-                continue
+    unscannable: list[_conn.Unscannable] = []
+    by_key: dict[tuple[Any, ...], int] = {}
+    alias_of: dict[str, str] = {}
+    for raw in raws:
+        got = _settings(raw, dialect, label, p)
+        if got is None:
+            continue
+        if isinstance(got, _conn.Unscannable):
+            unscannable.append(got)
+            continue
+        merged, roles = got
+        where = raw.where
+        transport = merged["transport"]
+        address = merged["address"]
         winrm: dict[str, Any] = {}
         if transport == "winrm":
-            settings = _winrm_settings(merged, where, label, p)
+            settings = _winrm_settings(merged, where, label, p, dialect)
             if settings is None:
                 continue
             winrm = settings
         default_port = {"https": 5986, "http": 5985}.get(winrm.get("winrm_scheme", ""), 22)
+        if transport == "winrm" and "winrm_scheme" not in merged:
+            default_port = 5986  # as Ansible's winrm plugin, whatever the scheme
         netdev = _network_device(merged, roles, transport, where, p)
         if netdev is None:
             continue
         if transport == "snmp":
             default_port = 161
         port = merged.get("port", default_port)
-        key = (str(address).lower(), int(port), transport)
-        if transport != "local" and key in seen_addr:
-            p.add(
-                where, f"duplicate host: same address {address}:{port} as host '{seen_addr[key]}'"
-            )
-            continue
-        seen_addr[key] = hname
         admins = {k: merged.get(k, estate_admins.get(k)) for k in ADMIN_KEYS}
         both = {_identity_key(t) for t in admins["client_admins"] or ()} & {
             _identity_key(t) for t in admins["provider_admins"] or ()
@@ -1227,42 +1509,61 @@ def parse(data: Any, label: str) -> Inventory:
             )
         kf = merged.get("key_file")
         kh = merged.get("known_hosts")
-        hosts.append(
-            Host(
-                name=hname,
-                address=str(address),
-                transport=transport,
-                port=int(port),
-                user=merged.get("user"),
-                roles=tuple(roles),
-                groups=tuple(g for g in ordered if g != "all"),
-                platform=merged.get("platform"),
-                key_file=_resolve(kf, label) if kf else None,
-                password_env=merged.get("password_env"),
-                agent=bool(merged.get("agent", False)),
-                become=bool(merged.get("become", False)),
-                jump=merged.get("jump"),
-                known_hosts=_resolve(kh, label) if kh else None,
-                trust_on_first_use=bool(merged.get("trust_on_first_use", False)),
-                timeout=merged.get("timeout"),
-                connect_timeout=merged.get("connect_timeout"),
-                owner=merged.get("owner"),
-                backups=merged.get("backups", ()),
-                client_admins=admins["client_admins"],
-                provider_admins=admins["provider_admins"],
-                site=merged.get("site"),
-                site_concurrency=merged.get("site_concurrency"),
-                **winrm,
-                **netdev,
-            )
+        host = Host(
+            name=raw.name,
+            address=str(address),
+            transport=transport,
+            port=int(port),
+            user=merged.get("user"),
+            roles=tuple(roles),
+            groups=tuple(g for g in raw.groups if g != "ungrouped"),
+            platform=merged.get("platform"),
+            key_file=_resolve(kf, label) if kf else None,
+            password_env=merged.get("password_env"),
+            agent=bool(merged.get("agent", False)),
+            become=bool(merged.get("become", False)),
+            jump=merged.get("jump"),
+            known_hosts=_resolve(kh, label) if kh else None,
+            trust_on_first_use=bool(merged.get("trust_on_first_use", False)),
+            timeout=merged.get("timeout"),
+            connect_timeout=merged.get("connect_timeout"),
+            owner=merged.get("owner"),
+            backups=merged.get("backups", ()),
+            client_admins=admins["client_admins"],
+            provider_admins=admins["provider_admins"],
+            site=merged.get("site"),
+            site_concurrency=merged.get("site_concurrency"),
+            **winrm,
+            **netdev,
         )
-    names = {h.name for h in hosts} | {f"network:{n['name']}" for n in networks}
+        # aliases: another name for the same machine, reached the same way, is scanned once
+        key = (host.address.lower(), host.port, host.transport, host.user, host.jump,
+               host.become, host.key_file, host.password_env, host.agent, host.device)
+        if transport != "local" and key in by_key:
+            i = by_key[key]
+            first = hosts[i]
+            hosts[i] = dataclasses.replace(
+                first,
+                aliases=(*first.aliases, host.name),
+                roles=first.roles + tuple(r for r in host.roles if r not in first.roles),
+                groups=first.groups + tuple(g for g in host.groups if g not in first.groups),
+            )
+            alias_of[host.name] = first.name
+            continue
+        by_key[key] = len(hosts)
+        hosts.append(host)
+    names = ({h.name for h in hosts} | set(alias_of) | {u.name for u in unscannable}
+             | {f"network:{n['name']}" for n in networks})
     for w in waivers:
         for hn in w.hosts:
             if hn != "*" and hn not in names and not p.lines:
                 p.add("waivers", f"waiver for rule {w.rule} names unknown host '{hn}'")
+    p.flush()
     if p.lines:
         raise InventoryError(p.lines)
+    waivers = [dataclasses.replace(w, hosts=tuple(dict.fromkeys(alias_of.get(h, h)
+                                                               for h in w.hosts)))
+               for w in waivers]
     return Inventory(
         path=label,
         hosts=tuple(hosts),
@@ -1272,11 +1573,15 @@ def parse(data: Any, label: str) -> Inventory:
         waivers=tuple(waivers),
         params=params,
         notify=notify,
+        unscannable=tuple(unscannable),
+        dialect=dialect,
+        reader=reader,
+        lifecycle=local_lifecycle,
     )
 
 
 def _winrm_settings(
-    merged: dict[str, Any], where: str, label: str, p: _Problems
+    merged: dict[str, Any], where: str, label: str, p: _Problems, dialect: str = "undone"
 ) -> dict[str, Any] | None:
     """A WinRM host's connection settings, resolved and checked together: HTTPS with certificate
     validation by default; plain HTTP only with an auth method whose messages are encrypted;
@@ -1285,6 +1590,14 @@ def _winrm_settings(
     # as Ansible: http when the port is 5985 and no scheme is given, else https
     scheme = merged.get("winrm_scheme", "http" if merged.get("port") == 5985 else "https")
     auth = merged.get("winrm_auth", "ntlm")
+    allow_ntlm = bool(merged.get("winrm_allow_ntlm_over_http", False))
+    if scheme == "http" and auth in ("ntlm", "credssp") and not allow_ntlm:
+        p.add(
+            where,
+            f"winrm_auth {auth} over plain HTTP can be relayed by anyone on the path (NTLM "
+            "relay): use winrm_scheme: https (port 5986) or winrm_auth: kerberos, or accept the "
+            "risk with winrm_allow_ntlm_over_http: true (reported as UNDONE-WIN-001)",
+        )
     if scheme == "http" and auth not in WINRM_ENCRYPTING_AUTHS:
         p.add(
             where,
@@ -1296,14 +1609,16 @@ def _winrm_settings(
         for key in ("winrm_cert_pin", "winrm_ca_bundle"):
             if merged.get(key):
                 p.add(where, f"'{key}' applies to https only (winrm_scheme is http)")
+    pw = "password_env" if dialect == "undone" else PREFIX + "password_env"
+    user = "user" if dialect == "undone" else "ansible_user"
     if auth != "kerberos" and not merged.get("password_env"):
         p.add(
             where,
-            f"winrm_auth {auth} needs 'user' and 'password_env' (the NAME of the environment "
-            "variable holding the password)",
+            f"winrm_auth {auth} needs '{user}' and '{pw}' (the NAME of the environment "
+            "variable holding the password; undone never reads a password from the inventory)",
         )
     if auth != "kerberos" and not merged.get("user"):
-        p.add(where, f"winrm_auth {auth} needs 'user' (DOMAIN\\name, name@domain or name)")
+        p.add(where, f"winrm_auth {auth} needs '{user}' (DOMAIN\\name, name@domain or name)")
     if len(p.lines) > before:
         return None
     bundle = merged.get("winrm_ca_bundle")
@@ -1313,6 +1628,7 @@ def _winrm_settings(
         "winrm_ca_bundle": _resolve(bundle, label) if bundle else None,
         "winrm_cert_pin": merged.get("winrm_cert_pin"),
         "winrm_cert_validation": bool(merged.get("winrm_cert_validation", True)),
+        "winrm_allow_ntlm_over_http": allow_ntlm,
     }
 
 
@@ -1378,23 +1694,6 @@ def _network_device(
     return None if len(p.lines) > before else out
 
 
-def _host_where(
-    hname: str, entries: list[tuple[str, dict[str, Any]]], groups: dict[str, _Node]
-) -> str:
-    g = entries[0][0]
-    chain = [g]
-    while groups.get(chain[-1]) and groups[chain[-1]].parents:
-        parent = groups[chain[-1]].parents[0]
-        if parent in chain:  # groups that are each other's children: stop, do not loop forever
-            break
-        chain.append(parent)
-    chain.reverse()
-    path = chain[0]
-    for c in chain[1:]:
-        path += f".children.{c}"
-    return f"{path}.hosts.{hname}"
-
-
 def _is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
@@ -1411,6 +1710,97 @@ def _resolve(path: str, inventory_label: str) -> str:
     return str(p)
 
 
-def load(path: str | os.PathLike[str]) -> Inventory:
-    data = yamlio.load_file(path)
-    return parse(data, str(path))
+_INI_LINE = re.compile(r"(?m)^[ \t]*\[[^\]\n]+\][ \t]*$|^[^\s#;:=]+[ \t]+\w+=\S")
+READERS = ("auto", "built-in", "ansible")
+
+
+def _ini_line(label: str) -> str:
+    return (f"{label}: an Ansible INI inventory, which undone does not read itself: convert it "
+            f"with `ansible-inventory -i {label} --list -y > inventory.yaml`, or "
+            f"{_conn.EXTRA_HINT} to read it as it is")
+
+
+def _needs_ansible(problems: list[str]) -> bool:
+    return bool(problems) and all(_conn.EXTRA_HINT in line for line in problems)
+
+
+def load(path: str | os.PathLike[str], reader: str = "auto") -> Inventory:
+    """Read and validate the inventory at ``path``. ``reader``: ``built-in`` (undone's own
+    walk), ``ansible`` (ansible-core, the undone[ansible] extra), or ``auto``: the built-in walk,
+    and ansible-core where the built-in walk cannot read the file (INI, a plugin configuration,
+    templates or Vault values in variables undone uses) and ansible-core is installed."""
+    from scanner.inventory import via_ansible
+
+    label = str(path)
+    text = yamlio.decode(yamlio.read_regular(path, label=label, what="an inventory (YAML)"),
+                         label)
+    if reader == "ansible":
+        if not via_ansible.available():
+            raise InventoryError(f"{label}: reading through Ansible needs ansible-core: "
+                                 "pip install 'undone[ansible]'")
+        return _load_via_ansible(label, text)
+    try:
+        try:
+            data = yamlio.load_text(text, label)
+        except InputError:
+            if _INI_LINE.search(text):
+                raise InventoryError(_ini_line(label)) from None
+            raise
+        if not isinstance(data, dict) and _INI_LINE.search(text):
+            raise InventoryError(_ini_line(label))
+        return parse(data, label)
+    except InputError as e:
+        if reader == "auto" and _needs_ansible(e.problems) and via_ansible.available():
+            return _load_via_ansible(label, text)
+        raise
+
+
+def _load_via_ansible(label: str, text: str) -> Inventory:
+    from scanner.inventory import via_ansible
+
+    sections: dict[str, Any] = {}
+    dialect = "ansible"
+    try:
+        data = yamlio.load_text(text, label)
+    except InputError:
+        data = None
+    if isinstance(data, dict) and not isinstance(data.get("plugin"), str):
+        sections, groups = split_document(data, label)
+        dialect = _dialect(data, groups, _base_dir(label, None))
+    short = set(HOST_KEYS) | set(ALIASES)
+    raws = via_ansible.read(label, dialect, short)
+    return build(raws, sections, label, dialect, reader="ansible-core")
+
+
+def parse_waivers(data: Any, label: str) -> tuple[Waiver, ...]:
+    """A waivers file (``waivers: [...]`` or the bare list), validated on its own: the host
+    names are checked against an inventory later (:func:`with_waivers`)."""
+    if isinstance(data, dict) and set(data) <= {"waivers"}:
+        data = data.get("waivers")
+    p = _Problems(label)
+    waivers = _parse_waivers(data, p)
+    if data is None:
+        p.add("waivers", "expected a list of waivers, found nothing")
+    if p.lines:
+        raise InventoryError(p.lines)
+    return tuple(waivers)
+
+
+def with_waivers(inv: Inventory, waivers: tuple[Waiver, ...], label: str) -> Inventory:
+    """``inv`` with the waivers of a separate file (``--waivers FILE``) added; each host a waiver
+    names must be one of the inventory's (an alias counts as its machine)."""
+    names = {h.name for h in inv.hosts} | {u.name for u in inv.unscannable} | {
+        f"network:{n['name']}" for n in inv.networks}
+    alias_of = {a: h.name for h in inv.hosts for a in h.aliases}
+    p = _Problems(label)
+    for i, w in enumerate(waivers):
+        for hn in w.hosts:
+            if hn != "*" and hn not in names and hn not in alias_of:
+                p.add(f"waivers[{i}]", f"waiver for rule {w.rule} names host '{hn}', which "
+                                       f"is not in {inv.path or 'the inventory'}")
+    if p.lines:
+        raise InventoryError(p.lines)
+    fixed = tuple(dataclasses.replace(w, hosts=tuple(dict.fromkeys(alias_of.get(h, h)
+                                                                  for h in w.hosts)))
+                  for w in waivers)
+    return dataclasses.replace(inv, waivers=inv.waivers + fixed)

@@ -1,0 +1,199 @@
+"""The "tenants" view: per cloud tenant, who can administer it, the client or the provider, and
+whether MFA protects its administrators and users. It sits beside reports/access.py's view of
+the machines and reads only the result document (the tenant records' ``access.*`` and
+``tenant.*`` facts, see probes/cloud/); it imports nothing of ``scanner``.
+
+Each row::
+
+    {"tenant": "school-m365", "platform": "m365", "platform_text": "Microsoft 365",
+     "address": "7c1e...", "verdict": "shared",
+     "text": "You and your provider can both administer it",
+     "client": [ADMIN], "provider": [ADMIN], "break_glass": [ADMIN], "unknown": [ADMIN],
+     "full_admins": 3,                           (Global / super administrators, or None)
+     "mfa": {"enforcement": "security defaults", "admins_without_mfa": 0,
+             "users_without_mfa": 0, "users_total": 120},   (None where not known)
+     "problems": ["head@...: MFA not registered"],  (why the client's own access falls short)
+     "reason": None}                              (why the row could not be worked out)
+
+    ADMIN = {"name", "roles": [...], "full_admin", "enabled", "mfa", "guest"}
+
+Verdicts are those of reports/access.py (``client``, ``shared``, ``provider-only``, ``nobody``,
+``not-declared``, ``unknown``, ``not-scanned``), with the tenant's words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reports import clean
+
+PLATFORMS = {"m365": "Microsoft 365", "google-workspace": "Google Workspace"}
+VERDICT_TEXT = {
+    "client": "You can administer it (your provider cannot)",
+    "shared": "You and your provider can both administer it",
+    "provider-only": "Your provider can administer your tenant and you cannot",
+    "nobody": "Nobody you or your provider named can administer it",
+    "not-declared": "Your own administrator accounts are not declared for this tenant",
+    "unknown": "Could not be checked",
+    "not-scanned": "Not read",
+}
+VERDICT_STYLE = {
+    "client": "green",
+    "shared": "green",
+    "provider-only": "bold red",
+    "nobody": "red",
+    "not-declared": "dim",
+    "unknown": "yellow",
+    "not-scanned": "yellow",
+}
+
+
+def is_tenant(host: dict[str, Any]) -> bool:
+    return host.get("platform") in PLATFORMS
+
+
+def _admin(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": a.get("name"),
+        "roles": [str(r) for r in a.get("roles") or ()],
+        "full_admin": a.get("full_admin"),
+        "enabled": a.get("enabled"),
+        "mfa": a.get("mfa"),
+        "guest": a.get("guest"),
+    }
+
+
+def _count(facts: dict[str, Any], name: str) -> int | None:
+    value = facts.get(name)
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def tenant_row(host: dict[str, Any]) -> dict[str, Any]:
+    """The row of one tenant record of the result document."""
+    platform = str(host.get("platform"))
+    row: dict[str, Any] = {
+        "tenant": host.get("name"),
+        "platform": platform,
+        "platform_text": PLATFORMS.get(platform, platform),
+        "address": host.get("address"),
+        "verdict": "unknown",
+        "text": VERDICT_TEXT["unknown"],
+        "client": [],
+        "provider": [],
+        "break_glass": [],
+        "unknown": [],
+        "full_admins": None,
+        "mfa": None,
+        "problems": [],
+        "reason": None,
+    }
+    if not host.get("reachable"):
+        row.update(verdict="not-scanned", text=VERDICT_TEXT["not-scanned"],
+                   reason=host.get("error") or "not read")
+        return row
+    facts: dict[str, Any] = host.get("facts") or {}
+    errors: dict[str, str] = host.get("fact_errors") or {}
+    admins = facts.get("access.admins")
+    if isinstance(admins, list):
+        for a in admins:
+            if isinstance(a, dict):
+                side = {"client": "client", "provider": "provider",
+                        "break-glass": "break_glass"}.get(str(a.get("owner")), "unknown")
+                row[side].append(_admin(a))
+    else:
+        row["reason"] = errors.get("access.admins") or "the administrators were not read"
+    row["full_admins"] = _count(facts, "tenant.global_admin_count")
+    row["mfa"] = {
+        "enforcement": facts.get("tenant.mfa_enforcement"),
+        "admins_without_mfa": _count(facts, "tenant.admins_without_mfa"),
+        "users_without_mfa": _count(facts, "tenant.users_without_mfa"),
+        "users_total": _count(facts, "tenant.users_total"),
+    }
+    problems = facts.get("access.client_admin_problems")
+    if isinstance(problems, list):
+        row["problems"] = [str(p) for p in problems]
+    declared = facts.get("access.client_declared")
+    usable = facts.get("access.client_admin_usable")
+    provider_only = facts.get("access.provider_only")
+    if declared is False:
+        verdict = "not-declared"
+    elif declared is None:
+        verdict = "unknown"
+        row["reason"] = row["reason"] or errors.get("access.client_declared")
+    elif usable is True:
+        verdict = "shared" if facts.get("access.provider_admin_usable") is True else "client"
+    elif provider_only is True:
+        verdict = "provider-only"
+    elif provider_only is False and usable is False:
+        verdict = "nobody"
+    else:
+        verdict = "unknown"
+        row["reason"] = (errors.get("access.provider_only")
+                         or errors.get("access.client_admin_usable") or row["reason"])
+    row["verdict"] = verdict
+    row["text"] = VERDICT_TEXT[verdict]
+    return row
+
+
+def tenant_view(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per tenant of the result document, in the document's order."""
+    return [tenant_row(h) for h in doc.get("hosts") or []
+            if isinstance(h, dict) and is_tenant(h)]
+
+
+def in_use(doc: dict[str, Any]) -> bool:
+    return any(isinstance(h, dict) and is_tenant(h) for h in doc.get("hosts") or [])
+
+
+def _names(entries: list[dict[str, Any]]) -> str:
+    shown = []
+    for e in entries[:6]:
+        marks = []
+        if not e.get("full_admin"):
+            marks.append("limited role")
+        if e.get("enabled") is False:
+            marks.append("disabled")
+        if e.get("mfa") not in ("protected", None):
+            marks.append(f"MFA {e['mfa']}")
+        shown.append(clean(str(e.get("name"))) + (f" ({', '.join(marks)})" if marks else ""))
+    more = len(entries) - 6
+    return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+def print_console(doc: dict[str, Any], console: Any) -> None:
+    """The view on a rich console: one line per tenant, then who is whose and MFA."""
+    from rich.text import Text
+
+    rows = tenant_view(doc)
+    if not rows:
+        return
+    console.print()
+    console.print(Text("Who can administer each cloud tenant", style="bold underline"))
+    width = max(len(clean(str(r["tenant"]))) for r in rows)
+    for r in rows:
+        line = Text("  ")
+        line.append(f"{clean(str(r['tenant'])):<{width}}  ", style="bold")
+        line.append(r["text"], style=VERDICT_STYLE[r["verdict"]])
+        line.append(f"  ({r['platform_text']})", style="dim")
+        console.print(line)
+        pad = f"  {'':<{width}}  "
+        details = []
+        for side, label in (("client", "yours"), ("provider", "provider's"),
+                            ("break_glass", "break-glass"), ("unknown", "unknown")):
+            if r[side]:
+                details.append(f"{label}: {_names(r[side])}")
+        if details:
+            console.print(Text(pad + "; ".join(details), style="dim"))
+        mfa = r["mfa"] or {}
+        if mfa.get("admins_without_mfa") or mfa.get("users_without_mfa"):
+            console.print(Text(pad + f"without MFA: {mfa.get('admins_without_mfa') or 0} "
+                                     f"admin(s), {mfa.get('users_without_mfa') or 0} of "
+                                     f"{mfa.get('users_total') or '?'} user(s)", style="red"))
+        if r["problems"] and r["verdict"] != "not-declared":
+            console.print(Text(pad + "why: " + clean("; ".join(r["problems"]))[:300]))
+        elif r["reason"] and r["verdict"] in ("unknown", "not-scanned"):
+            console.print(Text(pad + "why: " + clean(str(r["reason"]))[:300], style="dim"))

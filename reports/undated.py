@@ -1,0 +1,32 @@
+"""Devices identified but not dated: the report's "firmware we could not date" list.
+
+Read from each host's ``lifecycle.undated`` fact (probes/net/firmware.py: what was identified,
+what date is missing and why, and what the client should ask the provider for). Data of the
+result document only, as every report reads it. One row per device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def devices(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per device that has something undone could not date."""
+    out: list[dict[str, Any]] = []
+    for host in doc.get("hosts") or []:
+        facts = host.get("facts") or {}
+        items = [i for i in facts.get("lifecycle.undated") or [] if isinstance(i, dict)]
+        if not items:
+            continue
+        first = items[0]
+        firmware = " ".join(str(x) for x in (first.get("product"), first.get("version")) if x)
+        out.append({
+            "host": host.get("name"),
+            "vendor": first.get("vendor") or facts.get("device.vendor") or "",
+            "model": first.get("model") or facts.get("device.model") or "model unknown",
+            "firmware": firmware or "unknown",
+            "items": [{"kind": i.get("kind"), "missing": i.get("missing"), "why": i.get("why"),
+                       "ask": i.get("ask")} for i in items],
+            "policy": next((i.get("policy") for i in items if i.get("policy")), None),
+        })
+    return out
