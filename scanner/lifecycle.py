@@ -36,7 +36,6 @@ catalogue older than the caller's limit (an error fact, never a value).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import json
 import os
