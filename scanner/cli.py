@@ -3,7 +3,9 @@
 Exit codes (DESIGN.md §3): 0 every rule passed or is waived; 1 at least one ``fail``; 2 bad usage
 or invalid input (nothing scanned); 3 no ``fail`` but the scan is incomplete; 4 an internal error
 (a bug: one line, ``--debug`` for the traceback); 5 another scan of the same estate is running
-(scanner/lock.py; nothing scanned).
+(scanner/lock.py; nothing scanned). ``evidence verify`` gives 3 for a bundle that is intact but
+whose signer no trusted key vouches for; a closed standard output (``undone rules | head``) ends
+a command quietly with 141 (128 + SIGPIPE, as the shells report it). Usage errors are one line.
 """
 
 from __future__ import annotations

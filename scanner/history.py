@@ -225,14 +225,16 @@ def _reading(fn: Callable[..., _T]) -> Callable[..., _T]:
 
 
 def _writing(fn: Callable[..., _T]) -> Callable[..., _T]:
-    """Adding a scan to a damaged history: what SQLite and the stored rows say is damaged
-    becomes :class:`InputError` (a mistake of undone's own stays an internal error)."""
+    """Adding a scan to a damaged history: what SQLite says, and what a stored row that does
+    not decode raises, becomes :class:`InputError` (exit 2, one line with the exception's type
+    and message, so a mistake of undone's own can still be told apart)."""
 
     @functools.wraps(fn)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> _T:
         try:
             return fn(self, *args, **kwargs)
-        except (sqlite3.DatabaseError, zlib.error, json.JSONDecodeError) as e:
+        except (sqlite3.DatabaseError, zlib.error, ValueError, TypeError, KeyError, IndexError,
+                OverflowError) as e:  # what a stored row that does not decode raises
             raise InputError(f"{self.path}: damaged history: cannot add this scan to it "
                              f"({type(e).__name__}: {str(e)[:120]})") from None
     return wrapper
