@@ -89,19 +89,16 @@ class World:
         self.result = json.loads((w / "r.json").read_text())
         self.bundle = (w / "ev.zip").read_bytes()
 
-    def paths(self, yaml_input: bool = False) -> list[str]:
-        """Paths an argument may name: good and bad inputs, and places to write (all here).
-        ``yaml_input``: for an inventory or waivers file, read by scanner/yamlio.py, where a
-        FIFO is the "ansible" branch's case (L6), not this harness's."""
+    def paths(self) -> list[str]:
+        """Paths an argument may name: good and bad inputs (a FIFO, a device, a link), and
+        places to write (all here)."""
         w = self.w
         names = ["inv.yaml", "bl.yaml", "waivers.yaml", "empty.yaml", "text.json", "folder",
                  "link", "h.sqlite", "r.json", "ev.zip", "k.pem", "k.pem.pub",
                  "new.html", "new.zip", "new-folder", "nowhere/x.html", "h.sqlite-wal",
-                 "h.sqlite.lock"]
-        if not yaml_input:
-            names.append("fifo")
-            if (w / "null").exists():
-                names.append("null")
+                 "h.sqlite.lock", "fifo"]
+        if (w / "null").exists():
+            names.append("null")
         return [str(w / n) for n in names]
 
 
@@ -186,7 +183,7 @@ WORDS = ["", ",", " , ", "h1", "h1,h2", "nosuch", "latest", "previous", "2026-01
 @st.composite
 def argument_sets(draw: st.DrawFn, world: World) -> list[str]:
     paths = world.paths()
-    yaml_paths = world.paths(yaml_input=True)
+    yaml_paths = paths
     value = st.one_of(st.sampled_from(NUMBERS), st.sampled_from(WORDS), st.sampled_from(paths),
                       st.text(max_size=12))
     yaml_value = st.one_of(st.sampled_from(WORDS), st.sampled_from(yaml_paths))
