@@ -68,7 +68,7 @@ def observed(rng: random.Random, failing: bool, i: int) -> dict[str, Any]:
 
 
 def simulate(path: Path, hosts: int, rules_n: int, days: int, churn: float,
-             seed: int) -> dict[str, Any]:
+             seed: int, na: float | None = None) -> dict[str, Any]:
     rng = random.Random(seed)
     rules = make_rules(rules_n)
     rules_doc = {r["rule"]: {"title": r["title"], "control": r["control"],
@@ -84,10 +84,18 @@ def simulate(path: Path, hosts: int, rules_n: int, days: int, churn: float,
             roll = rng.random()
             status = "pass" if roll < 0.85 else "fail" if roll < 0.93 else (
                 "not_applicable" if roll < 0.98 else "manual")
+            if na is not None:  # --not-applicable: the rules of a host's own kind, the rest n/a
+                status = "not_applicable" if i < rules_n * na else (
+                    "pass" if roll < 0.85 / 0.95 else "fail" if roll < 0.93 / 0.95
+                    else "manual")
             rs.append({"host": name, **r, "owner": "provider", "status": status,
-                       "observed": observed(rng, status == "fail", i),
+                       "observed": {} if status == "not_applicable"
+                       else observed(rng, status == "fail", i),
                        "expected": "x.ok equal to true", "message": "",
                        "evidence": [], "first_seen": None, "due": None, "overdue_days": None})
+            if na is not None and status == "not_applicable":
+                rs[-1].update(na_reason="platform", message="does not apply: a rule for "
+                              "Windows; this is a Linux host")
         state[name] = rs
     start = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
     t0 = time.perf_counter()
@@ -167,13 +175,17 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--churn", type=float, default=0.003)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--not-applicable", type=float, default=None, metavar="SHARE",
+                    help="this share of each host's rules do not apply to it, for good (as "
+                         "with every rule of other platforms listed for every host)")
     ap.add_argument("--keep", help="write the history here instead of a temporary file")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.keep) if args.keep else Path(tmp) / "history.sqlite"
         if path.exists():
             path.unlink()
-        timing = simulate(path, args.hosts, args.rules, args.days, args.churn, args.seed)
+        timing = simulate(path, args.hosts, args.rules, args.days, args.churn, args.seed,
+                          args.not_applicable)
         size = path.stat().st_size
         wal = Path(str(path) + "-wal")
         tables = table_sizes(path)

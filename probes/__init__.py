@@ -12,6 +12,10 @@ variable the inventory names). The engine exports them to that section's script 
 batch on standard input, so they never appear on a command line, in a process listing or in the
 evidence. The parser gets the same ``config`` (references only) in ``RawSection.config``.
 
+Every ``Section.parse`` runs its module's ``parse`` under the parse time budget
+(:func:`probes.base.run_parser`): a parse past it raises, so the engine records the section as an
+error and none of its facts as known.
+
 A *scanner-side* section (family ``scanner``) has no script: the engine writes what it saw of the
 host itself (the transport, the host key and whether it matched known_hosts) as the section's
 output, and its parser turns that into facts like any other, so rules judge the connection the
@@ -27,7 +31,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from probes.base import Facts, RawSection
+from probes.base import Facts, RawSection, run_parser
 
 FAMILIES = ("posix", "windows")
 SCRIPT_SUFFIX = {"posix": ".sh", "windows": ".ps1"}
@@ -37,6 +41,18 @@ SCRIPT_SUFFIX = {"posix": ".sh", "windows": ".ps1"}
 #: queries the scanner runs itself (scanner/network.py); their module's QUERY says what is asked
 # cloud: a tenant's directory read over HTTPS (scanner/cloud/), parsed from the collected JSON
 SCANNER_FAMILIES = ("scanner", "net", "snmp", "netos", "cloud")
+
+
+def budgeted(name: str, parse: Callable[[RawSection], Facts]) -> Callable[[RawSection], Facts]:
+    """``parse`` under the parse time budget (:func:`probes.base.run_parser`): a parse over it
+    raises, and the engine records the section as an error."""
+
+    def run(raw: RawSection) -> Facts:
+        return run_parser(name, parse, raw)
+
+    run.__wrapped__ = parse  # type: ignore[attr-defined]
+    run.__name__ = f"parse_{name.replace('.', '_')}"
+    return run
 
 
 @dataclass(frozen=True)
@@ -78,7 +94,7 @@ def sections() -> dict[str, Section]:
                 name=name,
                 family=family,
                 script=entry.read_text(encoding="utf-8"),
-                parse=module.parse,
+                parse=budgeted(name, module.parse),
                 provides=tuple(getattr(module, "PROVIDES", ())),
                 environment=getattr(module, "environment", None),
             )
@@ -94,7 +110,7 @@ def sections() -> dict[str, Section]:
                 name=name,
                 family=family,
                 script=getattr(module, "QUERY", ""),
-                parse=module.parse,
+                parse=budgeted(name, module.parse),
                 provides=tuple(getattr(module, "PROVIDES", ())),
             )
     return found

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from reports import access, clean
+from reports import access, clean, model
 
 CONTROL_TITLES = {
     "firewalls": "Firewalls",
@@ -64,6 +64,9 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
 
     # hosts
     console.print()
+    of_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in doc["results"]:
+        of_host[r["host"]].append(r)
     for h in doc["hosts"]:
         line = Text("  ")
         if h.get("reachable"):
@@ -74,6 +77,11 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
         facts = h.get("facts", {})
         desc = facts.get("os.pretty_name") or h.get("platform") or ""
         line.append(f"  {clean(h.get('transport'))}  {clean(desc)}")
+        roles = h.get("roles") or (h.get("roles_inferred") if h.get("roles_source") == "inferred"
+                                   else None)
+        if roles:
+            line.append(f"  [{clean(', '.join(roles))}"
+                        f"{', inferred' if not h.get('roles') else ''}]", style="dim")
         if h.get("error"):
             line.append(f"  {clean(h['error'])}", style="red")
         key = (h.get("connection") or {}).get("host_key") or {}
@@ -81,6 +89,7 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
             line.append(f"  (host key {clean(key.get('fingerprint'))} accepted on first use)",
                         style="yellow")
         console.print(line)
+        _not_applicable(console, of_host.get(h["name"], []), verbose)
 
     # findings grouped by control, then by rule
     by_control: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
@@ -169,6 +178,23 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
     code = summary["exit_code"]
     console.print(Text(f"Exit code {code}: {EXIT_WORDS.get(code, '')}",
                        style="bold red" if code == 1 else ("yellow" if code == 3 else "green")))
+
+
+def _not_applicable(console: Console, results: list[dict[str, Any]], verbose: bool) -> None:
+    """One line per host: what was not checked there because it does not apply, and why, naming
+    the rules a role left out (``verbose``: every reason with its rules)."""
+    na = model.not_applicable(results)
+    if not na["count"]:
+        return
+    role = model.NA_WORDS["role"]
+    why = ", ".join(f"{n} {words}" + (f": {_hosts(na['role'])}" if words == role else "")
+                    for words, n in na["by_reason"])
+    console.print(Text(f"      not checked here: {model.plural(na['count'], 'rule')} ({why})",
+                       style="dim"))
+    if verbose:
+        for g in na["groups"]:
+            console.print(Text(f"        {clean(g['why'])}: "
+                               + ", ".join(clean(r["rule"]) for r in g["rules"]), style="dim"))
 
 
 def _remediation(doc: dict[str, Any], rule_id: str) -> str:

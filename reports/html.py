@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from reports import charts, clean, model, undated
+from reports import applications, charts, clean, model, undated
 
 
 def _capitalize_first(text: str) -> str:
@@ -104,6 +104,7 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
         "trend_chart": _trend(doc),
         "since": since,
         "undated_firmware": undated.devices(doc),
+        "applications": applications.estate(doc),
     }
 
 

@@ -162,10 +162,52 @@ def by_host(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "counts": dict(counts), "compliance": compliance(counts),
             "overdue": sum(1 for r in failing if (r.get("overdue_days") or 0) > 0),
             "failing": failing,
+            "roles": roles_line(h),
+            "not_applicable": not_applicable(rs),
         })
     rows.sort(key=lambda r: (r["reachable"], -r["overdue"], -r["counts"].get("fail", 0),
                              r["name"]))
     return rows
+
+
+NA_WORDS = {"platform": "for other systems", "role": "for other roles",
+            "sections": "needing data this system does not have",
+            "precondition": "with a precondition not met"}
+
+
+def not_applicable(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """What was not checked on one host because it does not apply there, and why: the count,
+    a count per reason (``na_reason``) and the rules grouped by their message."""
+    by_reason: dict[str, int] = defaultdict(int)
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    role: list[str] = []
+    for r in results:
+        if r["status"] == "not_applicable":
+            by_reason[r.get("na_reason") or "precondition"] += 1
+            if r.get("na_reason") == "role":
+                role.append(r["rule"])
+            why = one_line(r.get("message")).removeprefix("does not apply: ")
+            groups[why or "does not apply"].append(r)
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return {
+        "count": sum(by_reason.values()),
+        "by_reason": [(NA_WORDS.get(k, k), n) for k, n in sorted(
+            by_reason.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "groups": [{"why": why, "rules": [{"rule": r["rule"], "title": r["title"]} for r in rs]}
+                   for why, rs in ordered],
+        "role": role,  # the rules a role left out: the scope a person may want to correct
+    }
+
+
+def roles_line(host: dict[str, Any]) -> dict[str, str]:
+    """The roles that scoped a host's rules in words (``text``), and what they were inferred
+    from (``basis``, empty when the inventory declares them)."""
+    if host.get("roles"):
+        return {"text": "role: " + ", ".join(host["roles"]), "basis": ""}
+    if host.get("roles_source") == "inferred" and host.get("roles_inferred"):
+        return {"text": "role: " + ", ".join(host["roles_inferred"]) + " (inferred)",
+                "basis": "inferred from its facts: " + one_line(host.get("roles_inferred_from"))}
+    return {"text": "", "basis": ""}
 
 
 def waivers(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

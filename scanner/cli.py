@@ -1015,6 +1015,10 @@ from scanner.cli_inventory import inventory_cmd  # noqa: E402 - the dry run: wha
 
 cli.add_command(inventory_cmd)
 
+from scanner.cli_applications import applications_group  # noqa: E402 - release catalogue
+
+cli.add_command(applications_group)
+
 
 def _usage_line(e: click.ClickException) -> str:
     """A click usage error as one line: what is wrong, and where the help is."""

@@ -24,12 +24,13 @@ from typing import Any
 from probes import Section, sections
 from probes.base import RawSection
 from probes.scanner import connection as connection_probe
-from scanner import clock, lifecycle, winbatch
+from scanner import applications, clock, lifecycle, winbatch
 from scanner.baselines import Rule
 from scanner.batch import DEFAULT_SECTION_CAP, DEFAULT_TOTAL_CAP, build
 from scanner.errors import CollectError, HostKeyError
 from scanner.evaluate import POSIX_PLATFORMS
 from scanner.inventory import Host
+from scanner.roles import INFERABLE
 from scanner.transports import INTERRUPTED, Stream, local, one_line, ssh
 from scanner.transports import winrm as winrm_transport
 
@@ -82,15 +83,18 @@ def _iso(dt: datetime) -> str:
 
 
 def plan(host: Host, rules: list[Rule]) -> list[Section]:
-    """The sections this host needs: those its applicable rules require, for its transport."""
+    """The sections this host needs: those its applicable rules require, for its transport.
+    Without declared roles, the host's roles are inferred from the facts this collects
+    (scanner/roles.py): the rules of every role it could be inferred to have are planned."""
     family = FAMILY_OF_TRANSPORT.get(host.transport)
     if family is None:
         return []
     default = ("windows",) if family == "windows" else POSIX_PLATFORMS
     platforms = (host.platform,) if host.platform else default
     wanted: set[str] = set(ALWAYS)
+    roles = set(host.roles or INFERABLE[family])
     for r in rules:
-        if r.roles and not set(r.roles) & set(host.roles):
+        if r.roles and not set(r.roles) & roles:
             continue
         if r.platforms and not set(r.platforms) & set(platforms):
             continue
@@ -221,7 +225,7 @@ def collect_host(
             rec["connection"] = {"transport": "ssh", "host_key": key}
             _record_connection(rec, {
                 "transport": "ssh",
-                "host_key": "changed" if e.changed else "unknown",
+                "host_key": e.state,
                 "host_key_type": e.key_type,
                 "host_key_fingerprint": e.fingerprint,
                 "known_fingerprint": e.expected,
@@ -365,6 +369,8 @@ def _record_sections(
             errors.update(errs)
         except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
             errors["os.supported"] = f"lifecycle catalogue unusable: {e}"
+    # applications and browser extensions: release catalogue and allow-list (scanner side)
+    applications.enrich_record(rec["sections"], facts, errors, collected, host.extension_allowlist)
     if host.transport == "winrm":
         _winrm_certificate(stream.connection, facts, errors)
     fam = facts.get("os.family")

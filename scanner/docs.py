@@ -10,6 +10,36 @@ from __future__ import annotations
 import sys
 
 from scanner import baselines
+from scanner.baselines import Rule
+from scanner.evaluate import NOT_HOSTS, PLATFORM_WORDS, describe
+
+SCOPE = (
+    "**Scope.** Every selected rule appears for every host in the result document: judged, or "
+    "`not_applicable` with its reason (`na_reason`: `platform`, `role`, `sections`, "
+    "`precondition`). A rule's roles narrow its scope by the roles the inventory declares for "
+    "the host; a host without `roles` takes the roles its facts point to (Windows client "
+    "editions and macOS: endpoint; Windows Server, Linux and BSD: server; network devices by "
+    "their kind), recorded as `roles_inferred`. A host whose operating system is unknown gets "
+    "its rules as `error`, never `not_applicable`."
+)
+
+
+def applies_to(rule: Rule, params: dict[str, object] | None = None) -> str:
+    """Where a rule is judged, in words."""
+    if rule.platforms:
+        words = [PLATFORM_WORDS.get(p, p) for p in rule.platforms]
+        where = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        if not {"network", *NOT_HOSTS} & set(rule.platforms):
+            where += " hosts"
+    else:
+        where = "every host"
+    if rule.roles:
+        roles = list(rule.roles)
+        names = roles[0] if len(roles) == 1 else ", ".join(roles[:-1]) + " or " + roles[-1]
+        where += f" with the role {names}"
+    if rule.when:
+        where += f"; only when {describe(rule.when, dict(params or {}))}, otherwise not applicable"
+    return where[:1].upper() + where[1:] + "."
 
 
 def _flat(text: str) -> str:
@@ -27,6 +57,8 @@ def rules_markdown() -> str:
         "within the limit the rule is `error`, with what is unknown and what would make it known.",
         "How undone dates pending updates, and the audit of every rule for bounds, estimates and",
         "shortcuts: [dating.md](dating.md).",
+        "",
+        SCOPE,
         "",
     ]
     for b in baselines.load():
@@ -49,6 +81,8 @@ def rules_markdown() -> str:
         for r in b.rules:
             out += [
                 f"### {r.id}: {r.title}",
+                "",
+                f"**Applies to.** {_flat(applies_to(r, b.params))}",
                 "",
                 f"**Why.** {_flat(r.rationale)}",
                 "",

@@ -78,9 +78,12 @@ class HostKeyError(CollectError):
         expected: str | None = None,
         key_type: str | None = None,
         of: str | None = None,
+        state: str | None = None,
     ):
         super().__init__(message)
         self.changed = changed
+        # what known_hosts says of the key: changed | unknown | revoked | bad-certificate
+        self.state = state or ("changed" if changed else "unknown")
         self.fingerprint = fingerprint  # what the host offered
         self.expected = expected  # what known_hosts holds (a changed key)
         self.key_type = key_type
@@ -89,7 +92,8 @@ class HostKeyError(CollectError):
     def again(self, message: str, of: str | None = None) -> HostKeyError:
         """The same refusal with a new message (a jump host's, reported for its target)."""
         return HostKeyError(
-            message, self.changed, self.fingerprint, self.expected, self.key_type, of or self.of
+            message, self.changed, self.fingerprint, self.expected, self.key_type, of or self.of,
+            self.state,
         )
 
 

@@ -17,6 +17,15 @@ value known ("release dates of 12 pending security updates unknown (at least 2 d
 under ``none`` (where true is the failing side). An inexact value never makes a rule pass and
 never makes its ``when`` false. This is one mechanism for every rule; no rule special-cases it.
 
+Every selected rule gives one result per host (DESIGN.md §5, "Nothing silently out of scope"):
+:func:`scope` decides first whether the rule concerns the host at all, and a rule for other
+platforms, for other roles (declared in the inventory, else inferred from the facts by
+scanner/roles.py before evaluation), or judging sections this kind of host does not have is
+``not_applicable`` with that reason (``na_reason``), as is a rule whose ``when`` is false
+(``precondition``). A host whose platform is unknown is never out of scope for its platform:
+a rule for another platform is ``error`` with why (only the rules of declared networks and cloud
+tenants are never a host's).
+
 Conditions are compiled once per baseline into closures, so evaluating 10,000 hosts × 100 rules
 is a few Python calls per result.
 """
@@ -336,7 +345,11 @@ def compile_rules(rules: Iterable[Rule], params: dict[str, Any]) -> list[Compile
 
 @dataclass
 class HostView:
-    """What evaluation needs of a collected host (taken from the result document's host)."""
+    """What evaluation needs of a collected host (taken from the result document's host).
+
+    ``roles`` are the roles that scope the rules and ``roles_source`` where they came from:
+    ``inventory`` (declared), ``inferred`` (from the facts, scanner/roles.py) or ``none``; left
+    empty, it is ``inventory`` when there are roles and ``none`` when there are not."""
 
     name: str
     platform: str | None
@@ -349,6 +362,7 @@ class HostView:
     owner: str | None = None
     transport: str = "ssh"
     fact_basis: Bases = field(default_factory=dict)
+    roles_source: str = ""
 
 
 def _section_problem(host: HostView, needed: tuple[str, ...]) -> str | None:
@@ -363,6 +377,8 @@ def _section_problem(host: HostView, needed: tuple[str, ...]) -> str | None:
         s for s in needed if s.split(".", 1)[0] not in TARGET_FAMILIES or s.split(".", 1)[0] == own
     )
     if not mine:
+        if not host.reachable:
+            return f"host not scanned: {host.error or 'unreachable'}"
         return f"none of the sections {', '.join(needed)} is collected from {own} hosts"
     for s in mine:
         rec = host.sections.get(s)
@@ -376,6 +392,24 @@ def _section_problem(host: HostView, needed: tuple[str, ...]) -> str | None:
 
 
 TARGET_FAMILIES = ("posix", "windows")  # probe families whose scripts run on the target
+# the platforms a transport can reach when the host's own platform is not known: only WinRM and
+# SNMP are certain (a host reached over SSH may be any of them, Windows with OpenSSH included)
+TRANSPORT_PLATFORMS = {"winrm": ("windows",), "snmp": ("network",), "nmap": ("segment",),
+                       "graph": ("m365",), "google": ("google-workspace",)}
+#: platforms of records that are not machines: declared networks, cloud tenants (scanner/cloud)
+NOT_HOSTS = ("segment", "m365", "google-workspace")
+
+PLATFORM_WORDS = {"linux": "Linux", "macos": "macOS", "bsd": "BSD", "windows": "Windows",
+                  "network": "network devices", "segment": "declared networks (nmap)",
+                  "m365": "Microsoft 365 tenants", "google-workspace": "Google Workspace tenants"}
+HOST_WORDS = {"linux": "a Linux host", "macos": "a macOS host", "bsd": "a BSD host",
+              "windows": "a Windows host", "network": "a network device",
+              "segment": "a declared network, not a single host",
+              "m365": "a Microsoft 365 tenant", "google-workspace": "a Google Workspace tenant"}
+FAMILY_WORDS = {"posix": "Linux, macOS and BSD", "windows": "Windows"}
+
+#: why a selected rule was not judged on a host (a not_applicable result's ``na_reason``)
+NA_REASONS = ("platform", "role", "sections", "precondition")
 
 
 def _target_family(host: HostView) -> str:
@@ -384,13 +418,77 @@ def _target_family(host: HostView) -> str:
     return "posix"
 
 
-def applicable(rule: Rule, host: HostView) -> bool:
-    if host.platform is None:
-        platforms = ("windows",) if host.transport == "winrm" else POSIX_PLATFORMS
-        if rule.platforms and not set(rule.platforms) & set(platforms):
-            return False
-        return not (rule.roles and not set(rule.roles) & set(host.roles))
-    return rule.applies(host.platform, host.roles)
+def _words(items: Iterable[str], last: str = "and") -> str:
+    xs = list(items)
+    return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + f" {last} " + xs[-1]
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+# A rule's scope on a host: None (judge it), or (status, na_reason, message). The status is
+# "error" with the reason "platform" only when the host's platform is unknown: what it is cannot
+# be told, so the rule is not checked, never "does not apply".
+Scope = tuple[str, str, str] | None
+UNKNOWN_PLATFORM = "operating system unknown"  # a marker: the message is written per host
+_PLATFORM_FAMILY = {"linux": "posix", "macos": "posix", "bsd": "posix", "windows": "windows"}
+
+
+def scope(rule: Rule, host: HostView) -> Scope:
+    """Whether a selected rule is judged on this host, and if not, why: its platforms, its roles
+    (those the inventory declares, else those inferred from the facts), or sections of a
+    family this host does not have. A precondition (``when``) is judged later, on the facts."""
+    platform = host.platform
+    if platform is None and host.transport in TRANSPORT_PLATFORMS:
+        platform = TRANSPORT_PLATFORMS[host.transport][0]
+    if rule.platforms:
+        if platform is None:  # a host reached over SSH (or locally) whose system is unknown
+            if set(rule.platforms) <= set(NOT_HOSTS):  # whatever it is, a host is not these
+                wanted = _words(PLATFORM_WORDS.get(p, p) for p in rule.platforms)
+                return ("not_applicable", "platform",
+                        f"does not apply: a rule for {wanted}; this is a host")
+            if not set(rule.platforms) & set(POSIX_PLATFORMS):
+                return ("error", "platform", UNKNOWN_PLATFORM)
+        elif platform not in rule.platforms:
+            wanted = _words(PLATFORM_WORDS.get(p, p) for p in rule.platforms)
+            this = HOST_WORDS.get(platform, "platform " + platform)
+            return ("not_applicable", "platform", f"does not apply: a rule for {wanted}; "
+                                                  f"this is {this}")
+    source = host.roles_source or ("inventory" if host.roles else "none")
+    if rule.roles and source != "none" and not set(rule.roles) & set(host.roles):
+        wanted = _words(rule.roles, "or")
+        if source == "inventory":
+            why = (f"the inventory gives this host the role{'s' if len(host.roles) > 1 else ''} "
+                   f"{_words(host.roles)}")
+        else:
+            why = (f"this host was taken to be {_article(_words(host.roles))} from its facts, "
+                   "as the inventory gives it no roles (declare its roles to change that)")
+        return ("not_applicable", "role",
+                f"does not apply: a rule for hosts with the role {wanted}; {why}")
+    if platform is not None:
+        own = _PLATFORM_FAMILY.get(platform)
+        families = {s.split(".", 1)[0] for s in rule.requires}
+        if families and families <= set(TARGET_FAMILIES) and own not in families:
+            where = _words(FAMILY_WORDS[f] for f in sorted(families))
+            return ("not_applicable", "sections",
+                    f"does not apply: it judges {', '.join(rule.requires)}, collected from "
+                    f"{where} hosts only; this is {HOST_WORDS.get(platform, platform)}")
+    return None
+
+
+def _unknown_platform(rule: Rule, host: HostView) -> str:
+    """The message of a rule that cannot be scoped on a host whose platform is unknown."""
+    if not host.reachable:
+        return f"host not scanned: {host.error or 'unreachable'}"
+    fam = host.facts.get("os.family")
+    if isinstance(fam, str):
+        why = f"os.family {fam!r} is not one undone knows"
+    else:
+        why = "os.family: " + host.fact_errors.get("os.family", "not collected")
+    return (f"the operating system of this host is not known ({why}), so whether this rule for "
+            f"{_words(PLATFORM_WORDS.get(p, p) for p in rule.platforms)} applies cannot be told; "
+            "declare the host's platform in the inventory")
 
 
 OBSERVED_LIST_CAP = 20
@@ -404,21 +502,22 @@ def _cap(value: Any) -> Any:
     return value
 
 
-# (rules list, platform, roles, transport) -> the rules that apply. The cached value keeps a
-# reference to the rules list, so its id cannot be reused by another list while cached.
-_APPLICABLE_CACHE: dict[
-    tuple[int, str | None, tuple[str, ...], str],
-    tuple[list[CompiledRule], list[CompiledRule]],
+# (rules list, platform, roles, roles source, transport) -> each rule with its scope. The cached
+# value keeps a reference to the rules list, so its id cannot be reused by another list while
+# cached.
+_SCOPE_CACHE: dict[
+    tuple[int, str | None, tuple[str, ...], str, str],
+    tuple[list[CompiledRule], list[tuple[CompiledRule, Scope]]],
 ] = {}
 
 
-def _select(rules: list[CompiledRule], host: HostView) -> list[CompiledRule]:
-    key = (id(rules), host.platform, host.roles, host.transport)
-    hit = _APPLICABLE_CACHE.get(key)
+def _select(rules: list[CompiledRule], host: HostView) -> list[tuple[CompiledRule, Scope]]:
+    key = (id(rules), host.platform, host.roles, host.roles_source, host.transport)
+    hit = _SCOPE_CACHE.get(key)
     if hit is None or hit[0] is not rules:
-        if len(_APPLICABLE_CACHE) > 256:
-            _APPLICABLE_CACHE.clear()
-        hit = _APPLICABLE_CACHE[key] = (rules, [cr for cr in rules if applicable(cr.rule, host)])
+        if len(_SCOPE_CACHE) > 256:
+            _SCOPE_CACHE.clear()
+        hit = _SCOPE_CACHE[key] = (rules, [(cr, scope(cr.rule, host)) for cr in rules])
     return hit[1]
 
 
@@ -429,15 +528,33 @@ def evaluate_host(
     waivers: tuple[Waiver, ...] = (),
     today: date | None = None,
 ) -> list[dict[str, Any]]:
+    """One result per rule: every selected rule appears, judged, ``not_applicable`` with its
+    reason (``na_reason``: platform, role, sections, precondition), or ``error`` with why."""
     results: list[dict[str, Any]] = []
     facts, fact_errors, bases = host.facts, host.fact_errors, host.fact_basis
     problems: dict[tuple[str, ...], str | None] = {}
     evidence: dict[tuple[str, ...], list[str]] = {}
     owners = contract.owners
-    for cr in _select(rules, host):
+    for cr, out_of_scope in _select(rules, host):
         r = cr.rule
+        owner = host.owner or owners.get(r.control) or r.owner or contract.default_owner
+        if out_of_scope is not None:
+            status, why, message = out_of_scope
+            if message == UNKNOWN_PLATFORM:
+                message = _unknown_platform(r, host)
+            res: dict[str, Any] = {
+                "host": host.name, "rule": r.id, "title": r.title, "control": r.control,
+                "severity": r.severity, "owner": owner, "status": status, "observed": {},
+                "expected": cr.expected, "message": message, "evidence": [],
+                "first_seen": None, "due": None, "overdue_days": None,
+            }
+            if status == "not_applicable":
+                res["na_reason"] = why
+            results.append(res)  # no waiver: a rule that is not checked here needs none
+            continue
         observed: dict[str, Any] = {}
         message = ""
+        na_reason = None
         req = r.requires
         if req not in problems:
             problems[req] = _section_problem(host, req)
@@ -453,6 +570,7 @@ def evaluate_host(
                     status, message = "error", "precondition unknown: " + "; ".join(wr)
                 elif ws is False:
                     status = "not_applicable"
+                    na_reason = "precondition"
                     observed = wo
                     message = cr.na_message
             if not status:
@@ -487,13 +605,13 @@ def evaluate_host(
             for k, v in observed.items():
                 if isinstance(v, list) and len(v) > OBSERVED_LIST_CAP:
                     observed[k] = _cap(v)
-        res: dict[str, Any] = {
+        res = {
             "host": host.name,
             "rule": r.id,
             "title": r.title,
             "control": r.control,
             "severity": r.severity,
-            "owner": host.owner or owners.get(r.control) or r.owner or contract.default_owner,
+            "owner": owner,
             "status": status,
             "observed": observed,
             "expected": cr.expected,
@@ -503,6 +621,8 @@ def evaluate_host(
             "due": None,
             "overdue_days": None,
         }
+        if na_reason is not None:
+            res["na_reason"] = na_reason
         if waivers:
             _apply_waivers(res, waivers, today)
         results.append(res)

@@ -602,6 +602,8 @@ class History:
                     for k in ("waiver", "waiver_expired"):
                         if r.get(k):
                             detail[k] = r[k]
+                    if r.get("na_reason"):
+                        detail["nr"] = r["na_reason"]
                     db.execute("INSERT OR REPLACE INTO changes (scan, host, rule, status, "
                                "detail) VALUES (?, ?, ?, ?, ?)",
                                (scan, hid, rid, code, self._blob(detail)))
@@ -853,10 +855,14 @@ class History:
             for k in ("waiver", "waiver_expired"):
                 if d.get(k):
                     res[k] = d[k]
+            if res["status"] == "not_applicable":
+                # recorded before scope reasons existed, a not_applicable was a precondition's
+                res["na_reason"] = d.get("nr") or "precondition"
             if not landed[hid][1]:  # unreachable in this scan: nothing was judged
                 error = blob(landed[hid][2]).get("error") if landed[hid][2] else None
                 res.update(status="error", observed={},
                            message=f"host not scanned: {error or 'unreachable'}")
+                res.pop("na_reason", None)
                 res.pop("waiver", None)
                 res.pop("waiver_expired", None)
                 results.append(res)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from scanner import __version__, advisories, dating, lifecycle, network, support
+from scanner import __version__, advisories, dating, lifecycle, network, roles, support
 from scanner import clock as scanner_clock
 from scanner.baselines import Baseline
 from scanner.collect import Options, collect
@@ -52,12 +52,15 @@ def merged_params(baselines: list[Baseline], inventory: Inventory) -> dict[str, 
 
 
 def host_view(rec: dict[str, Any]) -> HostView:
+    """What evaluation reads of a host record; the roles are those that scope its rules
+    (declared, else inferred: scanner/roles.py)."""
+    scoped, source = roles.effective(rec)
     return HostView(
-        name=rec["name"], platform=rec.get("platform"), roles=tuple(rec.get("roles", ())),
+        name=rec["name"], platform=rec.get("platform"), roles=scoped,
         reachable=bool(rec.get("reachable")), error=rec.get("error"), facts=rec.get("facts", {}),
         fact_errors=rec.get("fact_errors", {}), sections=rec.get("sections", {}),
         owner=rec.get("owner"), transport=rec.get("transport", "ssh"),
-        fact_basis=rec.get("fact_basis") or {},
+        fact_basis=rec.get("fact_basis") or {}, roles_source=source,
     )
 
 
@@ -155,6 +158,9 @@ def run(
                 except advisories.AdvisoryError as e:
                     advisory_data.append((None, f"advisory catalogue unusable: {e}"))
             dating.enrich(rec, *advisory_data[0], seen(rec["name"]) if seen else None, now())
+        # a derivation over the collected facts, before evaluation (which stays pure): what the
+        # host is when the inventory does not say, recorded in the host's record
+        roles.assign(rec)
         res = evaluate_host(host_view(rec), compiled, inventory.contract, inventory.waivers,
                             now().date())
         per_host[rec["name"]] = res

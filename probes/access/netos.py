@@ -47,6 +47,7 @@ from typing import Any
 from probes.access import derive as access
 from probes.access.identity import Identity
 from probes.base import Facts
+from probes.base import lines as text_lines
 
 _ROS_LINE = re.compile(r"^\s*(\d+)\s+([A-Z]*)\s*(.*)$")
 _ROS_KEY = re.compile(r"(?:^|\s)([a-z][a-z0-9-]*)=")
@@ -55,7 +56,8 @@ _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 _IOS_USER = re.compile(r"^username\s+(\S+)(.*)$")
 _SECRET_RES = (
     # FortiOS: set password ENC <hash>, set passwd ENC <hash>, set private-key ...
-    (re.compile(r"(?im)^(\s*set\s+(?:password|passwd|private-key|psksecret)\s+)(\S+\s+)?\S+.*$"),
+    (re.compile(r"(?im)^([ \t]*set[ \t]+(?:password|passwd|private-key|psksecret)[ \t]+)"
+                r"(\S+[ \t]+)?\S+.*$"),
      r"\1<redacted>"),
     # IOS: secret 9 <hash>, password 7 <hash>, enable secret ...
     (re.compile(r"(?i)\b(secret|password)\s+(\d+\s+)?\S+"), r"\1 \2<redacted>"),
@@ -111,11 +113,54 @@ def _ros_fields(rest: str) -> dict[str, str]:
     return out
 
 
+_ROS_COLUMNS = ("NAME", "GROUP", "ADDRESS", "LAST-LOGGED-IN")
+
+
+def _ros_table(text: str) -> list[tuple[str, str]] | None:
+    """Items of ``/user print`` in its column form (RouterOS 6 and 7 without ``terse`` or
+    ``detail``): a header `` #   NAME   GROUP  ADDRESS  LAST-LOGGED-IN``, then per item its
+    index and flags, and the values under the headings; a ``;;; comment`` line starts the item
+    and its values follow on the next line. Each item comes back as ``key=value`` text for
+    :func:`_ros_fields`; None when the text has no such header."""
+    rows = text_lines(text)
+    head = next((i for i, ln in enumerate(rows) if ln.lstrip().startswith("#")
+                 and all(f" {c}" in ln for c in _ROS_COLUMNS[:2])), None)
+    if head is None:
+        return None
+    header = rows[head]
+    cols = [(header.index(f" {c}") + 1, c.lower()) for c in _ROS_COLUMNS if f" {c}" in header]
+    cols.sort()
+    items: list[tuple[str, str]] = []
+    for line in rows[head + 1 :]:
+        if not line.strip():
+            continue
+        m = _ROS_LINE.match(line)
+        body = line
+        if m:
+            items.append((m.group(2), ""))
+            body = " " * m.start(3) + m.group(3)
+        if not items or body.strip().startswith(";;;"):
+            continue
+        fields = []
+        for i, (start, key) in enumerate(cols):
+            end = cols[i + 1][0] if i + 1 < len(cols) else len(body)
+            value = body[start:end].strip()
+            if value:
+                fields.append(f'{key}="{value}"')
+        flags, _ = items[-1]
+        items[-1] = (flags, " ".join(fields))
+    return items
+
+
 def _ros_items(text: str) -> list[tuple[str, str]]:
     """(flags, text) per item: an item starts with its index; a line without one continues it
-    (``print`` without ``terse`` puts the ``;;; comment`` on a line of its own)."""
+    (``print`` without ``terse`` puts the ``;;; comment`` on a line of its own). The column
+    form of ``print`` is read by :func:`_ros_table`."""
+    table = _ros_table(text)
+    if table is not None:
+        return table
     items: list[tuple[str, str]] = []
-    for line in text.splitlines():
+    for line in text_lines(text):
         m = _ROS_LINE.match(line)
         if m:
             items.append((m.group(2), m.group(3)))
@@ -166,8 +211,8 @@ def _routeros(
     _now: datetime,
     groups_text: str | None,
 ) -> None:
-    if re.search(r"(?im)^\s*(bad command|syntax error|expected end of command|failure:)", text):
-        first = next(ln.strip() for ln in text.splitlines() if ln.strip())
+    if re.search(r"(?im)^[ \t]*(bad command|syntax error|expected end of command|failure:)", text):
+        first = next(ln.strip() for ln in text_lines(text) if ln.strip())
         raise ValueError(f"RouterOS /user print: {first[:160]}")
     policy = {"full": True, "write": False, "read": False}
     policy.update({k: v for k, v in _ros_groups(groups_text).items() if v is not None})
@@ -235,7 +280,7 @@ def _forti_entries(text: str) -> list[dict[str, Any]]:
     in_admin = False
     depth = 0
     current: dict[str, Any] | None = None
-    for raw in text.splitlines():
+    for raw in text_lines(text):
         line = raw.strip()
         words = line.split(None, 2)
         if not words:
@@ -244,9 +289,9 @@ def _forti_entries(text: str) -> list[dict[str, Any]]:
             in_admin, depth = True, 0
             continue
         if not in_admin:
-            m = re.match(r"^==\s*\[\s*(.+?)\s*\]$", line)  # get system admin
+            m = re.match(r"^==\s*\[(.*)\]$", line)  # get system admin
             if m:
-                entries.append({"name": m.group(1), "_get": True})
+                entries.append({"name": m.group(1).strip(), "_get": True})
             continue
         if words[0] == "config":
             depth += 1  # a nested table (gui-dashboard, ...)
@@ -267,8 +312,8 @@ def _forti_entries(text: str) -> list[dict[str, Any]]:
 
 
 def _fortios(facts: Facts, text: str, config: Mapping[str, Any], _now: datetime) -> None:
-    if re.search(r"(?im)^\s*(command parse error|Unknown action)", text):
-        first = next(ln.strip() for ln in text.splitlines() if ln.strip())
+    if re.search(r"(?im)^[ \t]*(command parse error|Unknown action)", text):
+        first = next(ln.strip() for ln in text_lines(text) if ln.strip())
         raise ValueError(f"FortiOS show system admin: {first[:160]}")
     entries = _forti_entries(text)
     if not entries:
@@ -337,10 +382,10 @@ def parse_ios(text: str, config: Mapping[str, Any], collected_at: datetime) -> F
 
 
 def _ios(facts: Facts, text: str, config: Mapping[str, Any], _now: datetime) -> None:
-    if re.search(r"(?m)^\s*% Invalid input", text):
+    if re.search(r"(?m)^[ \t]*% Invalid input", text):
         raise ValueError("IOS show running-config: % Invalid input (is this an IOS device?)")
     users: dict[str, dict[str, Any]] = {}
-    for raw in text.splitlines():
+    for raw in text_lines(text):
         m = _IOS_USER.match(raw.strip())
         if not m:
             continue

@@ -47,6 +47,7 @@ from typing import Any
 from probes.access import derive as access
 from probes.access.identity import Identity
 from probes.base import Facts, iso, parse_utc
+from probes.base import lines as text_lines
 
 SOURCES = {0: "unknown", 1: "local", 2: "domain", 3: "azuread", 4: "microsoft"}
 _SOURCE_NAMES = {
@@ -67,7 +68,7 @@ def _json(text: str, what: str) -> Any:
     try:
         return json.loads(t)
     except ValueError:
-        first = next((ln.strip() for ln in t.splitlines() if ln.strip()), "")
+        first = next((ln.strip() for ln in text_lines(t) if ln.strip()), "")
         hint = ""
         if "Failed to compare two elements" in t or "1789" in t:
             hint = (

@@ -28,7 +28,10 @@ Facts:
 * ``exposure.*``: ``open_ports`` (``[{address, host, port, service, product, version}]``, state
   ``open`` only; ``open|filtered`` is not a finding); ``hosts`` (per address that answered:
   ``{address, host, open, closed, filtered, open_filtered}``, each a list of ``N/proto``, the
-  ports nmap folds into "extraports" included); ``allowed_open`` (open and allowed, with the
+  ports nmap folds into "extraports" included: named in the report by nmap 7.92 and later, and
+  for older reports (a count only) the scanned ports of one protocol not listed otherwise, when
+  a group's count matches them and nothing else; otherwise the entry's ``unresolved`` gives each
+  group's state and count, never a guess); ``allowed_open`` (open and allowed, with the
   reason); ``unexpected`` (open, not allowed: one line each); ``admin_interfaces`` (the
   unexpected ones that are telnet, SMB, RDP, SNMP or a device admin interface, see
   :data:`ADMIN_PORTS`); ``ports_scanned``; ``udp_scanned``. Without a UDP scan a clean TCP result
@@ -122,6 +125,67 @@ def _expand(ports: str, proto: str) -> list[str]:
     return out
 
 
+def _scanned(root: ET.Element, ports_scanned: list[str]) -> dict[str, set[str]]:
+    """The ports scanned, by protocol: from the report's own ``scaninfo`` (``services``), else
+    from what the scan asked for."""
+    out: dict[str, set[str]] = {}
+    for info in root.findall("scaninfo"):
+        proto = info.get("protocol") or ""
+        services = info.get("services") or ""
+        if proto and services:
+            out.setdefault(proto, set()).update(_expand(services, proto))
+    if not out:
+        for name in ports_scanned:
+            _, _, proto = str(name).partition("/")
+            out.setdefault(proto or "tcp", set()).add(str(name))
+    return out
+
+
+def _folded(
+    h: ET.Element, by_state: dict[str, list[str]], scanned: dict[str, set[str]]
+) -> list[dict[str, Any]]:
+    """Put the ports nmap folds into ``extraports`` into ``by_state``. nmap 7.92 and later name
+    them (``extrareasons ports=``); older ones (6.x to 7.91) give a count only. Then a group's
+    ports are those of one scanned protocol that nothing else names, when that is unambiguous:
+    the group's count is the number of such ports of exactly one protocol, and no other group
+    has that count. Returns the groups it could not place."""
+    listed: set[str] = {
+        f"{p.get('portid')}/{p.get('protocol')}" for p in h.findall("ports/port")
+    }
+    unnamed: list[tuple[str, int]] = []
+    for extra in h.findall("ports/extraports"):
+        state = str(extra.get("state") or "")
+        reasons = extra.findall("extrareasons")
+        named = [r for r in reasons if r.get("ports")]
+        for folded in named:
+            ports = _expand(folded.get("ports") or "", folded.get("proto") or "tcp")
+            listed.update(ports)
+            if state in by_state:
+                by_state[state] += ports
+        if not named:
+            text = extra.get("count") or ""
+            unnamed.append((state, int(text) if text.isdigit() else -1))
+    if not unnamed:
+        return []
+    # the ports of each scanned protocol that nothing else names; a group takes them when its
+    # count matches one protocol's and no other group's: the only way to place it without guessing
+    rest: dict[str, list[str]] = {}
+    for proto, in_scan in scanned.items():
+        left = sorted((p for p in in_scan if p not in listed), key=lambda n: int(n.split("/")[0]))
+        if left:
+            rest[proto] = left
+    out: list[dict[str, Any]] = []
+    counts = [count for _, count in unnamed]
+    for state, count in unnamed:
+        fits = [proto for proto, free in rest.items() if len(free) == count]
+        if len(fits) == 1 and counts.count(count) == 1 and len(unnamed) <= len(rest):
+            if state in by_state:
+                by_state[state] += rest[fits[0]]
+            continue
+        out.append({"state": state, "count": count if count >= 0 else None})
+    return out
+
+
 def _allowed(rule: dict[str, Any], address: str, host: str | None) -> bool:
     hosts = rule.get("hosts") or []
     return not hosts or address in hosts or (host is not None and host in hosts)
@@ -170,6 +234,7 @@ def _body(raw: RawSection, f: Facts) -> None:
     elapsed = finished.get("elapsed")
     f.set("nmap.elapsed_seconds", float(elapsed) if elapsed else None)
 
+    scanned = _scanned(root, ports_scanned)
     addresses: list[str] = []
     scanner_addresses: list[str] = []
     managed: list[dict[str, Any]] = []
@@ -197,11 +262,7 @@ def _body(raw: RawSection, f: Facts) -> None:
         ports: list[dict[str, Any]] = []
         by_state: dict[str, list[str]] = {"open": [], "closed": [], "filtered": [],
                                           "open|filtered": []}
-        for extra in h.findall("ports/extraports"):
-            for folded in extra.findall("extrareasons"):
-                if extra.get("state") in by_state:
-                    by_state[str(extra.get("state"))] += _expand(folded.get("ports") or "",
-                                                                 folded.get("proto") or "tcp")
+        unresolved = _folded(h, by_state, scanned)
         for p in h.findall("ports/port"):
             state = p.find("state")
             name = f"{p.get('portid')}/{p.get('protocol')}"
@@ -220,9 +281,16 @@ def _body(raw: RawSection, f: Facts) -> None:
             }
             ports.append(entry)
         open_ports.extend(ports)
-        per_host.append({"address": address, "host": host, "open": by_state["open"],
-                         "closed": by_state["closed"], "filtered": by_state["filtered"],
-                         "open_filtered": by_state["open|filtered"]})
+        entry_host: dict[str, Any] = {
+            "address": address, "host": host, "open": by_state["open"],
+            "closed": by_state["closed"], "filtered": by_state["filtered"],
+            "open_filtered": by_state["open|filtered"],
+        }
+        if unresolved:
+            # counts nmap gave without the port numbers, which this report does not let us
+            # place (several folded groups, or counts that do not add up): said, not guessed
+            entry_host["unresolved"] = unresolved
+        per_host.append(entry_host)
         if host is not None:
             managed.append({"address": address, "host": host})
         else:

@@ -11,7 +11,7 @@ FIRMWARE = ("firmware.product", "firmware.version")
 
 # what devices print instead of a result when they refuse a command
 _REFUSED_RE = re.compile(
-    r"^\s*(% ?Invalid input|% ?Unknown command|% ?Incomplete command|bad command name|"
+    r"^[ \t]*(% ?Invalid input|% ?Unknown command|% ?Incomplete command|bad command name|"
     r"syntax error|Unknown action|Command fail|command not found|sh: .*: not found|"
     r"expected end of command|no such item)",
     re.IGNORECASE | re.MULTILINE,
@@ -28,7 +28,9 @@ def output(blocks: dict[str, Block], name: str, command: str) -> tuple[str | Non
     first = next((ln.strip() for ln in b.text.splitlines() if ln.strip()), "")
     if b.rc != 0:
         return None, f"`{command}` failed (exit {b.rc})" + (f": {first[:200]}" if first else "")
-    if _REFUSED_RE.search(b.text) and len(b.text.strip().splitlines()) <= 3:
+    # a refusal is a short answer: only then is it searched for (a line-start pattern over a
+    # long output would be wasted work)
+    if len(b.text.strip().splitlines()) <= 3 and _REFUSED_RE.search(b.text[:4096]):
         return None, f"`{command}` was refused by the device: {first[:200]}"
     if not b.text.strip():
         return None, f"`{command}` printed nothing"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from probes.base import Facts, RawSection, guard, split_blocks
+from probes.base import Facts, RawSection, guard, lines, split_blocks
 from probes.netos._common import DEVICE, FIRMWARE, output
 
 COMMANDS = {"system_status": "get system status"}
@@ -29,8 +29,11 @@ _VERSION_RE = re.compile(
 
 
 def _field(text: str, name: str) -> str | None:
-    m = re.search(rf"^{re.escape(name)}:\s*(.*?)\s*$", text, re.MULTILINE)
-    return m.group(1) if m and m.group(1) else None
+    prefix = f"{name}:"
+    for line in lines(text):
+        if line.startswith(prefix):
+            return line[len(prefix):].strip() or None
+    return None
 
 
 def _body(raw: RawSection, f: Facts) -> None:

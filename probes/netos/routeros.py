@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from probes.base import Facts, RawSection, guard, split_blocks
+from probes.base import Facts, RawSection, guard, lines, split_blocks
 from probes.netos._common import DEVICE, FIRMWARE, output
 
 COMMANDS = {
@@ -39,7 +39,7 @@ PROVIDES = (
     "routeros.routerboard_upgrade_available",
 )
 
-_KV_RE = re.compile(r"^\s*([a-z][a-z0-9-]*):\s?(.*?)\s*$")
+_KEY_RE = re.compile(r"([a-z][a-z0-9-]*):")  # matched on a stripped line: linear
 _VERSION_RE = re.compile(
     r"^(?P<version>\d+\.\d+(?:\.\d+)*(?:(?:beta|rc)\d+)?)(?:\s+\((?P<ch>[^)]+)\))?"
 )
@@ -47,10 +47,11 @@ _VERSION_RE = re.compile(
 
 def fields(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _KV_RE.match(line)
+    for line in lines(text):
+        stripped = line.strip()
+        m = _KEY_RE.match(stripped)
         if m:
-            out[m.group(1)] = m.group(2)
+            out[m.group(1)] = stripped[m.end():].strip()
     return out
 
 

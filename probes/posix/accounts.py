@@ -80,6 +80,7 @@ _VIA_GROUP = {"sudo": "sudo-group", "wheel": "wheel", "admin": "admin-group"}
 _DIRECTORY_SOURCES = {"sss", "ldap", "winbind", "nis", "nisplus", "compat", "db", "extrausers"}
 _PATH = "# undone-path: "
 _LISTED = "# undone-file: "
+_UNLISTED = "# undone-unlisted: "
 _LASTLOG_DATE_RE = re.compile(
     r"([A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d [+-]\d{4} \d{4})\s*$"
 )
@@ -233,6 +234,8 @@ def _sudo_files(blocks: dict[str, Block]) -> list[tuple[str, Block]]:
 def _logical_lines(text: str) -> list[str]:
     out: list[str] = []
     buf = ""
+    # whole lines, never cut at MAX_LINE: a long rule's NOPASSWD comes at its end (the work per
+    # line is linear string handling only)
     for raw in text.split("\n"):
         line = raw.rstrip()
         if line.endswith("\\"):
@@ -282,6 +285,14 @@ def _sudo(
             if block.denied:
                 reason = f"{path}: not readable (needs root: allow sudo with become: true)"
             facts.error_all(names, reason)
+            return None
+        odd = next((ln for ln in block.lines() if ln.startswith(_UNLISTED)), None)
+        if odd is not None:
+            facts.error_all(
+                names,
+                f"{path}: the name of {odd[len(_UNLISTED):][:80]!r} holds a line break or a tab; "
+                "sudo reads that file, undone could not: its rules are unknown",
+            )
             return None
     aliases: dict[str, list[str]] = {}
     nopasswd: list[dict[str, str]] = []
@@ -342,7 +353,7 @@ def _sudo(
 
 def _spec_users(left: str, aliases: dict[str, list[str]], depth: int = 0) -> set[str]:
     """The user list at the start of a sudoers user specification (before the host list)."""
-    items = [i for i in re.split(r"\s*,\s*", left.strip()) if i]
+    items = [i for i in (x.strip() for x in left.split(",")) if i]
     users: list[str] = []
     for item in items:
         parts = item.split()

@@ -7,12 +7,13 @@
 # many keys its authorized_keys files hold (a count only, never a key), and `lastlog`.
 # Privilege: any user for passwd, group, nsswitch.conf and lastlog; root for shadow, sudoers and
 # the authorized_keys files of other users. Writes nothing.
+undone_need awk grep head tr id
 _acc_awk() {
   # $1 block, $2 file, $3 awk program: prints the block, rc 2 absent / 126 unreadable
   undone_begin "$1"
   if [ ! -e "$2" ]; then undone_end 2; return 0; fi
   if [ ! -r "$2" ]; then undone_end 126; return 0; fi
-  awk -F: "$3" "$2"
+  undone_pipe awk -F: "$3" "$2"
   undone_end $?
 }
 # shellcheck disable=SC2016
@@ -29,15 +30,27 @@ _acc_awk shadow /etc/shadow '{
 _acc_awk group /etc/group '{ print $1 ":" $3 ":" $4 }'
 undone_begin sudo
 if command -v sudo; then undone_end 0; else printf 'sudo: command not found\n'; undone_end 127; fi
+# /etc/sudoers and what it includes, breadth first: at most 5 levels, 64 files (an includedir
+# lists up to 256 entries) and 32 include lines a file, whatever the files say; paths are taken
+# one a line, never split on spaces or expanded as globs (sudo expands neither)
 _acc_n=0
+_acc_ifs=$IFS
+IFS='
+'
+set -f
 _acc_queue=/etc/sudoers
-_acc_seen=' '
+_acc_seen='
+'
 _acc_depth=0
 while [ -n "$_acc_queue" ] && [ "$_acc_depth" -lt 5 ]; do
   _acc_next=
   for _acc_f in $_acc_queue; do
-    case "$_acc_seen" in *" $_acc_f "*) continue ;; esac
-    _acc_seen="$_acc_seen$_acc_f "
+    case "$_acc_seen" in *"
+$_acc_f
+"*) continue ;; esac
+    [ "$_acc_n" -ge 64 ] && break
+    _acc_seen="$_acc_seen$_acc_f
+"
     _acc_n=$((_acc_n + 1))
     undone_begin "sudoers.$_acc_n"
     printf '# undone-path: %s\n' "$_acc_f"
@@ -45,24 +58,40 @@ while [ -n "$_acc_queue" ] && [ "$_acc_depth" -lt 5 ]; do
     if [ ! -r "$_acc_f" ]; then undone_end 126; continue; fi
     if [ -d "$_acc_f" ]; then
       # an includedir: list it (sudo skips names ending in ~ or containing a dot)
+      _acc_k=0
+      set +f
       for _acc_g in "$_acc_f"/*; do
         [ -e "$_acc_g" ] || continue
+        _acc_k=$((_acc_k + 1))
+        [ "$_acc_k" -gt 256 ] && break
+        if ! undone_plain "$_acc_g"; then
+          case "${_acc_g##*/}" in *~ | *.*) continue ;; esac
+          # sudo reads it; undone cannot list it: the parser says the rules are unknown
+          printf '# undone-unlisted: '; undone_name "${_acc_g##*/}"; printf '\n'
+          continue
+        fi
         printf '# undone-file: %s\n' "$_acc_g"
-        case "${_acc_g##*/}" in *~ | *.*) ;; *) _acc_next="$_acc_next $_acc_g" ;; esac
+        case "${_acc_g##*/}" in *~ | *.*) ;; *) _acc_next="$_acc_next$_acc_g
+" ;; esac
       done
+      set -f
       undone_end 0
       continue
     fi
-    grep -v -E '^[[:space:]]*(#[^i@]|#$|$)' "$_acc_f" | head -n 1000
+    grep -v -E '^[[:space:]]*(#[^i@]|#$|$)' "$_acc_f" | head -n 1000 | undone_esc
     undone_end 0
-    for _acc_p in $(awk '$1 ~ /^[#@]include(dir)?$/ { print $2 }' "$_acc_f" | tr -d '"'); do
+    for _acc_p in $(awk '$1 ~ /^[#@]include(dir)?$/ { print $2 }' "$_acc_f" | tr -d '"' |
+                    head -n 32); do
       case "$_acc_p" in /*) ;; *) _acc_p="/etc/$_acc_p" ;; esac
-      _acc_next="$_acc_next $_acc_p"
+      _acc_next="$_acc_next$_acc_p
+"
     done
   done
   _acc_queue=$_acc_next
   _acc_depth=$((_acc_depth + 1))
 done
+set +f
+IFS=$_acc_ifs
 undone_begin nsswitch
 if [ ! -e /etc/nsswitch.conf ]; then undone_end 2
 elif [ ! -r /etc/nsswitch.conf ]; then undone_end 126
@@ -79,11 +108,16 @@ if [ "$(id -u)" = 0 ] && command -v sshd >/dev/null 2>&1 &&
 elif [ -r /etc/ssh/sshd_config ]; then
   _acc_src=config
   _acc_inc=$(awk 'tolower($1) == "include" { for (i = 2; i <= NF; i++) print $i }' \
-    /etc/ssh/sshd_config | tr -d '"')
+    /etc/ssh/sshd_config | tr -d '"' | head -n 32)
   _acc_files=
+  _acc_k=0
   for _acc_p in $_acc_inc; do
     case "$_acc_p" in /*) ;; *) _acc_p="/etc/ssh/$_acc_p" ;; esac
-    for _acc_g in $_acc_p; do [ -r "$_acc_g" ] && _acc_files="$_acc_files $_acc_g"; done
+    for _acc_g in $_acc_p; do
+      [ "$_acc_k" -ge 64 ] && break
+      case "$_acc_g" in *[!A-Za-z0-9_./-]*) continue ;; esac
+      [ -r "$_acc_g" ] && _acc_files="$_acc_files $_acc_g" && _acc_k=$((_acc_k + 1))
+    done
   done
   # shellcheck disable=SC2086
   _acc_sshd=$(awk 'FNR == 1 { inmatch = 0 }

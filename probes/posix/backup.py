@@ -89,6 +89,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from probes.base import Block, Facts, RawSection, age_days, guard, iso, parse_utc, split_blocks
+from probes.base import lines as text_lines
 
 PROVIDES = (
     "backup.declared",
@@ -237,7 +238,7 @@ def _error(r: dict[str, Any], reason: str) -> dict[str, Any]:
 
 
 def _first_line(text: str, prefer: tuple[str, ...] = ()) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in text_lines(text) if ln.strip()]
     for p in prefer:
         for ln in lines:
             if p in ln:
@@ -354,10 +355,18 @@ def _discovered(j: int, blocks: dict[str, Block], now: datetime, clock: _Clock) 
 
 
 def _json_line(text: str, opener: str) -> Any:
-    for line in text.splitlines():
+    """The JSON document that starts the first line beginning with ``opener`` (the tools print
+    warnings before it). Read from the whole text, never from lines cut at MAX_LINE (restic
+    writes all its snapshots on one line), and whether it spans one line or several (the same
+    output pretty-printed, as restic's documentation shows it)."""
+    pos = 0
+    for line in text.split("\n"):
         s = line.strip()
         if s.startswith(opener):
-            return json.loads(s)
+            start = pos + line.index(opener)
+            value, _ = json.JSONDecoder().raw_decode(text, start)
+            return value
+        pos += len(line) + 1
     raise ValueError(f"no JSON {opener!r} in the output")
 
 
@@ -380,8 +389,11 @@ def _restic(
     try:
         snaps = _json_line(block.text, "[")
     except ValueError as e:
-        _error(r, f"restic snapshots: unexpected output ({e}): {_first_line(block.text)!r}")
-        return
+        if any(ln.strip() == "null" for ln in block.lines()):
+            snaps = []  # restic before 0.11 prints null for no snapshots (restic issue #2979)
+        else:
+            _error(r, f"restic snapshots: unexpected output ({e}): {_first_line(block.text)!r}")
+            return
     damaged = [ln.strip() for ln in block.lines() if "could not load snapshot" in ln]
     if damaged:
         # restic skips a snapshot it cannot decrypt and still exits 0: never a pass on that
@@ -522,9 +534,19 @@ def _tree(
     return out
 
 
-_RSNAP_LOG = re.compile(
-    r"^\[(?P<when>[^\]]+)\]\s+\S*rsnapshot\s+(?P<interval>\S+):\s+(?P<what>.*)$"
-)
+def _rsnap_line(line: str) -> tuple[str, str] | None:
+    """(time text, what) of an rsnapshot log line ``[TIME] /usr/bin/rsnapshot [-c FILE ...]
+    INTERVAL: WHAT``; None for its other lines (the commands it logs at higher verbosity)."""
+    if not line.startswith("["):
+        return None
+    when, sep, rest = line[1:].partition("]")
+    head, sep2, what = rest.partition(": ")
+    words = head.split()
+    if not sep or not sep2 or len(words) < 2 or not words[0].endswith("rsnapshot"):
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", words[-1]):
+        return None
+    return when, what.strip()
 
 
 def _rsnap_time(text: str, offset: timezone) -> datetime | None:
@@ -554,11 +576,11 @@ def _rsnapshot(
     if log is not None and log.ok:
         last: tuple[datetime, str] | None = None
         for line in log.lines():
-            m = _RSNAP_LOG.match(line.strip())
-            if not m:
+            parts = _rsnap_line(line.strip())
+            if parts is None:
                 continue
-            when = _rsnap_time(m.group("when"), clock.offset)
-            what = m.group("what")
+            when = _rsnap_time(parts[0], clock.offset)
+            what = parts[1]
             if when is None:
                 continue
             if what.startswith("completed successfully"):
@@ -601,13 +623,22 @@ def _directory(
     entries = _tree(r, blocks.get(f"{prefix}.tree"), "backup directory")
     if entries is None:
         return
-    named = [d for d in (_name_date(n, clock.offset) for _, n in entries) if d is not None]
-    if named:
+    # a date after the collection (a day of clock skew allowed) is no backup made yet: a name
+    # anybody who can write the folder may choose; it never counts, and the detail says so
+    latest = now + timedelta(days=1)
+    named_all = [d for d in (_name_date(n, clock.offset) for _, n in entries) if d is not None]
+    named = [d for d in named_all if d <= latest]
+    if named_all:
         times = sorted(named)
         r["detail"]["success_basis"] = "dates in the entries' names (target's local time)"
+        future = len(named_all) - len(named)
     else:
-        times = sorted(t for t, _ in entries if t is not None)
+        mtimes = [t for t, _ in entries if t is not None]
+        times = sorted(t for t in mtimes if t <= latest)
         r["detail"]["success_basis"] = "modification times (no dated names)"
+        future = len(mtimes) - len(times)
+    if future:
+        r["detail"]["future_dated_entries_ignored"] = future
     r["snapshots"] = len(times)
     r["first_snapshot_at"] = iso(times[0]) if times else None
     _set_success(r, times[-1] if times else None, now)
@@ -708,7 +739,7 @@ def _timemachine(
         _error(r, "tmutil: not run (output incomplete)")
         return
     text = latest.text.strip()
-    when = _tm_time(text.splitlines()[-1], clock.offset) if text else None
+    when = _tm_time(text_lines(text)[-1], clock.offset) if text else None
     if when is None:
         reason = _tool_failure("tmutil latestbackup", latest, clock)
         if latest.ok:
@@ -725,7 +756,7 @@ def _timemachine(
         r["first_snapshot_at"] = iso(times[0]) if times else None
     dest = blocks.get(f"{prefix}.destinations")
     if dest is not None and dest.ok:
-        kinds = re.findall(r"^Kind\s*:\s*(\S+)", dest.text, re.M)
+        kinds = re.findall(r"^Kind[ \t]*:[ \t]*(\S+)", dest.text, re.M)
         if kinds:
             r["detail"]["destination_kinds"] = kinds
 

@@ -15,6 +15,7 @@
 # repository, not the section. Privilege: whatever the repositories and files need (usually the
 # user that makes the backups). Writes nothing, except what borg 1.2 itself cannot avoid (see
 # probes/posix/backup.py).
+undone_need date head tail grep cat tr
 _bk_to=$(command -v timeout 2>/dev/null)
 _bk_t=${UNDONE_BK_TIMEOUT:-20}
 case $_bk_t in '' | *[!0-9]*) _bk_t=20 ;; esac
@@ -66,7 +67,8 @@ _bk_mtime() {
 }
 
 _bk_listing() {
-  # BLOCK DIR: "epoch<TAB>name" for each entry of DIR (at most 5000)
+  # BLOCK DIR: "epoch<TAB>name" for each entry of DIR (at most 5000); a name with a line break
+  # or a tab is shown with "?" in their place (it can never pass for another entry)
   undone_begin "$1"
   if [ -z "$2" ]; then
     printf 'no repository given\n'
@@ -74,12 +76,12 @@ _bk_listing() {
     return
   fi
   if [ ! -e "$2" ]; then
-    printf '%s: not found\n' "$2"
+    undone_name "$2"; printf ': not found\n'
     undone_end 2
     return
   fi
   if [ ! -r "$2" ] || [ ! -x "$2" ]; then
-    printf '%s: permission denied\n' "$2"
+    undone_name "$2"; printf ': permission denied\n'
     undone_end 126
     return
   fi
@@ -88,8 +90,10 @@ _bk_listing() {
     [ -e "$_bk_e" ] || continue
     _bk_c=$((_bk_c + 1))
     [ "$_bk_c" -gt 5000 ] && break
-    printf '%s\t%s\n' "$(_bk_mtime "$_bk_e")" "${_bk_e##*/}"
-  done
+    printf '%s\t' "$(_bk_mtime "$_bk_e")"
+    undone_name "${_bk_e##*/}"
+    printf '\n'
+  done | undone_esc
   undone_end 0
 }
 
@@ -101,7 +105,7 @@ _bk_tail() {
   elif [ ! -r "$2" ]; then
     undone_end 126
   else
-    tail -n 200 "$2" 2>&1
+    tail -n 200 "$2" 2>&1 | undone_esc
     undone_end 0
   fi
 }
@@ -142,12 +146,12 @@ _bk_restic() {
   [ -z "$_bk_pw" ] && [ -z "$_bk_pwfile" ] && return
   [ -z "$_bk_pw" ] && [ ! -r "$_bk_pwfile" ] && return
   undone_begin "$1.snapshots"
-  _bk_restic_run "$_bk_t" snapshots --json
+  undone_pipe _bk_restic_run "$_bk_t" snapshots --json
   _bk_rc=$?
   undone_end "$_bk_rc"
   if [ "$_bk_rc" -eq 0 ]; then
     undone_begin "$1.stats"
-    _bk_restic_run $((_bk_t / 2 + 1)) stats --json --mode raw-data
+    undone_pipe _bk_restic_run $((_bk_t / 2 + 1)) stats --json --mode raw-data
     undone_end $?
   fi
 }
@@ -260,11 +264,11 @@ _bk_borg() {
       _bk_rc=$?
       ;;
   esac
-  printf '%s\n' "$_bk_out"
+  printf '%s\n' "$_bk_out" | undone_esc
   undone_end "$_bk_rc"
   if [ -n "$_bk_local" ]; then
     undone_begin "$1.du"
-    _bk_run 10 du -sk "$_bk_repo" 2>&1 | tail -n 1
+    _bk_run 10 du -sk "$_bk_repo" 2>&1 | tail -n 1 | undone_esc
     undone_end 0
   fi
 }
@@ -278,6 +282,11 @@ _bk_pbs() {
   [ -z "$_bk_pw" ] && [ -z "$_bk_pwfile" ] && return
   [ -z "$_bk_pw" ] && [ ! -r "$_bk_pwfile" ] && return
   undone_begin "$1.snapshots"
+  undone_pipe _bk_pbs_run
+  undone_end $?
+}
+
+_bk_pbs_run() {
   (
     unset PBS_PASSWORD PBS_PASSWORD_FILE PBS_PASSWORD_FD PBS_PASSWORD_CMD
     PBS_REPOSITORY=$_bk_repo
@@ -291,7 +300,6 @@ _bk_pbs() {
     fi
     _bk_run "$_bk_t" proxmox-backup-client snapshot list --output-format json 2>&1
   )
-  undone_end $?
 }
 
 _bk_veeam() {
@@ -300,7 +308,7 @@ _bk_veeam() {
     return
   fi
   undone_begin "$1.sessions"
-  _bk_run "$_bk_t" veeamconfig session list 2>&1 | tail -n 300
+  _bk_run "$_bk_t" veeamconfig session list 2>&1 | tail -n 300 | undone_esc
   undone_end 0
 }
 
@@ -310,13 +318,13 @@ _bk_tm() {
     return
   fi
   undone_begin "$1.latest"
-  _bk_run "$_bk_t" tmutil latestbackup 2>&1
+  undone_pipe _bk_run "$_bk_t" tmutil latestbackup
   undone_end $?
   undone_begin "$1.list"
-  _bk_run "$_bk_t" tmutil listbackups 2>&1 | tail -n 500
+  _bk_run "$_bk_t" tmutil listbackups 2>&1 | tail -n 500 | undone_esc
   undone_end 0
   undone_begin "$1.destinations"
-  _bk_run "$_bk_t" tmutil destinationinfo 2>&1
+  undone_pipe _bk_run "$_bk_t" tmutil destinationinfo
   undone_end $?
 }
 
@@ -334,7 +342,7 @@ undone_end 0
 if [ -n "${UNDONE_CONFIG_ERROR-}" ]; then
   # the engine could not build this section's settings: say so (the parser names it)
   undone_begin config_error
-  printf '%s\n' "$UNDONE_CONFIG_ERROR" | head -n 3
+  printf '%s\n' "$UNDONE_CONFIG_ERROR" | head -n 3 | undone_esc
   undone_end 0
 fi
 

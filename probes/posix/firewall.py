@@ -58,11 +58,12 @@ _PRIORITY = {
 _TABLE_RE = re.compile(r"^table\s+(\w+)\s+(\S+)\s*\{$")
 _CHAIN_RE = re.compile(r"^chain\s+(\S+)\s*\{$")
 _HOOK_RE = re.compile(
-    r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;]+);(?:\s*policy\s+(\w+);)?"
+    r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;\s][^;]*);"
+    r"(?:\s*policy\s+(\w+);)?"
 )
 _NOISE_RE = re.compile(
-    r'counter(?: packets \d+ bytes \d+)?|comment "[^"]*"|'
-    r'log(?: prefix "[^"]*")?(?: level \w+)?(?: flags [\w,]+)?'
+    r'counter(?: packets \d+ bytes \d+)?|comment "[^"]*(?:"|$)|'
+    r'log(?: prefix "[^"]*(?:"|$))?(?: level \w+)?(?: flags [\w,]+)?'
 )
 _UFW_DEFAULT_RE = re.compile(r"^Default:\s*(\w+)\s*\(incoming\)")
 _VERDICT = {

@@ -5,11 +5,15 @@ and the distribution's patches: ``sshd.source`` is ``"sshd -T"``. When that cann
 root, or sshd refuses, e.g. "Missing privilege separation directory" on a host where sshd has
 never started) the script prints ``/etc/ssh/sshd_config`` and the files it includes, and this
 parser applies sshd's own rules: the first value of a keyword wins (``Port`` accumulates),
-``Include`` files are read in place in lexical order, and only the global section counts (a
-``Match`` block lasts to the end of the file it is in). Keys set nowhere take the upstream
-OpenSSH default for the version (listed in ``sshd.defaults_used``); ``sshd.source`` is then
-``"config-files"`` and ``sshd.source_reason`` says why. Options given to sshd on its command
-line (RHEL 8 passes its crypto policy that way) are not visible in the files: run as root.
+``Include`` files are read in place in lexical order (an included file starts in the Match
+context of the line that includes it), and a ``Match`` block lasts to the next ``Match`` line or
+the end of the file it is in. Only what applies to every connection counts: the global section,
+and ``Match all`` blocks, whose values (the first one wins among them) override the global ones
+for every connection, as ``sshd -T`` shows them (checked with OpenSSH 9.2). Keys set nowhere take
+the upstream OpenSSH default for the version (listed in ``sshd.defaults_used``);
+``sshd.source`` is then ``"config-files"`` and ``sshd.source_reason`` says why. Options given to
+sshd on its command line (RHEL 8 passes its crypto policy that way) are not visible in the
+files: run as root.
 
 Facts::
 
@@ -32,11 +36,10 @@ upstream OpenSSH 9.x still offers by default, are weaker than their SHA-2 peers 
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
 
-from probes.base import Block, Facts, RawSection, guard, split_blocks
+from probes.base import Block, Facts, RawSection, glob_match, guard, split_blocks
 
 PROVIDES = (
     "sshd.installed",
@@ -177,6 +180,8 @@ def _version(block: Block | None) -> tuple[int, int, str] | None:
 
 
 def _from_sshd_t(block: Block) -> dict[str, list[str]] | str:
+    if block.has_long_line:
+        return "sshd -T: a line longer than undone reads; its settings cannot be trusted whole"
     values: dict[str, list[str]] = {}
     for line in block.lines():
         key, _, value = line.strip().partition(" ")
@@ -193,13 +198,21 @@ def _from_sshd_t(block: Block) -> dict[str, list[str]] | str:
 class _Walk:
     files: dict[str, Block]
     values: dict[str, list[str]] = field(default_factory=dict)
+    # values set in "Match all" blocks: they override the global ones for every connection
+    match_all: dict[str, list[str]] = field(default_factory=dict)
     uncertain_after: str | None = None  # the unreadable file after which unset keys are unknown
     unsure: set[str] = field(default_factory=set)
     read: list[str] = field(default_factory=list)
 
 
-def _config_files(blocks: dict[str, Block]) -> dict[str, Block]:
+_UNLISTED = "# undone-unlisted:"
+
+
+def _config_files(blocks: dict[str, Block]) -> tuple[dict[str, Block], list[str]]:
+    """The configuration files by path, and the paths the script could not list (a name with a
+    line break: where it comes in the order is unknown)."""
     files: dict[str, Block] = {}
+    unlisted: list[str] = []
     for name, block in blocks.items():
         if not name.startswith("config."):
             continue
@@ -207,8 +220,11 @@ def _config_files(blocks: dict[str, Block]) -> dict[str, Block]:
         if not lines or not lines[0].startswith(_PATH_PREFIX):
             continue
         path = lines[0][len(_PATH_PREFIX) :].strip()
+        if len(lines) > 1 and lines[1].startswith(_UNLISTED):
+            unlisted.append(path)
+            continue
         files[path] = Block("\n".join(lines[1:]), block.rc)
-    return files
+    return files, unlisted
 
 
 def _from_files(
@@ -220,7 +236,15 @@ def _from_files(
     if end is None or end.rc is None:  # a half-printed end block is a cut too
         facts.error_all((*settings, *derived), "sshd: output cut off before every file was read")
         return
-    files = _config_files(blocks)
+    files, unlisted = _config_files(blocks)
+    if unlisted:
+        facts.error_all(
+            (*settings, *derived),
+            f"an included configuration file's name holds a line break or a tab "
+            f"({unlisted[0][:80]!r}): its place in the order is unknown, so no setting read from "
+            "the files can be trusted (run as root so sshd -T is used)",
+        )
+        return
     main = files.get("/etc/ssh/sshd_config")
     if main is None or not main.ok:
         reason = (main or Block("", None)).why("/etc/ssh/sshd_config")
@@ -229,7 +253,8 @@ def _from_files(
         facts.error_all((*settings, *derived), reason)
         return
     walk = _Walk(files=files)
-    _walk_file(walk, "/etc/ssh/sshd_config", 0)
+    _walk_file(walk, "/etc/ssh/sshd_config", 0, "global")
+    walk.values.update(walk.match_all)
     facts.set("sshd.config_files", walk.read)
     defaults_used: list[str] = []
     errors: dict[str, str] = {}
@@ -266,7 +291,9 @@ def _from_files(
     _emit(walk.values, errors, facts)
 
 
-def _walk_file(walk: _Walk, path: str, depth: int) -> None:
+def _walk_file(walk: _Walk, path: str, depth: int, context: str) -> None:
+    """Read one file in place. ``context``: "global", "all" (inside ``Match all``) or "other"
+    (inside a Match block for some connections only, whose settings are not counted)."""
     block = walk.files.get(path)
     if block is None or depth > 16:
         return
@@ -275,7 +302,8 @@ def _walk_file(walk: _Walk, path: str, depth: int) -> None:
             walk.uncertain_after = path
         return
     walk.read.append(path)
-    active = True
+    if block.has_long_line and walk.uncertain_after is None:
+        walk.uncertain_after = f"{path} (a line longer than undone reads)"
     for line in block.lines():
         s = line.strip()
         if not s or s.startswith("#"):
@@ -286,25 +314,28 @@ def _walk_file(walk: _Walk, path: str, depth: int) -> None:
         key, value = m.group(1).lower(), m.group(2).strip()
         key = _ALIASES.get(key, key)
         if key == "match":
-            active = False
+            criteria = [w.lower() for w in _words(value)]
+            context = "all" if criteria == ["all"] else "other"
             continue
-        if not active:
+        if context == "other":
             continue
         if key == "include":
             for pattern in _words(value):
                 if not pattern.startswith("/"):
                     pattern = "/etc/ssh/" + pattern
-                for found in sorted(p for p in walk.files if fnmatch.fnmatchcase(p, pattern)):
-                    _walk_file(walk, found, depth + 1)
+                for found in sorted(p for p in walk.files if glob_match(pattern, p)):
+                    _walk_file(walk, found, depth + 1, context)
             continue
         if key not in _KEYS:
             continue
+        target = walk.values if context == "global" else walk.match_all
         if key == "port":
-            walk.values.setdefault("port", []).extend(_words(value))
-            if walk.uncertain_after is not None:
-                walk.unsure.add("port")
-        elif key not in walk.values:
-            walk.values[key] = [_words(value)[0] if _words(value) else ""]
+            if context == "global":  # sshd refuses Port inside a Match block
+                walk.values.setdefault("port", []).extend(_words(value))
+                if walk.uncertain_after is not None:
+                    walk.unsure.add("port")
+        elif key not in target:
+            target[key] = [_words(value)[0] if _words(value) else ""]
             if walk.uncertain_after is not None:
                 walk.unsure.add(key)
 
@@ -335,7 +366,7 @@ def _modify(base: str, spec: str) -> str:
         return ",".join(items + [a for a in extra if a not in items])
     if spec[0] == "^":
         return ",".join(extra + [a for a in items if a not in extra])
-    return ",".join(a for a in items if not any(fnmatch.fnmatchcase(a, p) for p in extra))
+    return ",".join(a for a in items if not any(glob_match(p, a, slash=True) for p in extra))
 
 
 def _emit(values: dict[str, list[str]], errors: dict[str, str], facts: Facts) -> None:

@@ -8,6 +8,7 @@ finding, not only reported as an unreachable host::
 
     transport: ssh
     host_key: changed            # verified | accepted-on-first-use | changed | unknown
+                                 # | revoked | bad-certificate
     host_key_type: ssh-ed25519
     host_key_fingerprint: SHA256:...   # what the host offered
     known_fingerprint: SHA256:...      # what known_hosts holds (changed keys)
@@ -30,6 +31,7 @@ from __future__ import annotations
 import re
 
 from probes.base import Facts, RawSection, guard
+from probes.base import lines as text_lines
 
 PROVIDES = (
     "connection.transport",
@@ -49,6 +51,11 @@ _STATES = {
     "accepted-on-first-use": ("accepted on first use", False),
     "changed": ("changed, connection refused", True),
 }
+# refused for what known_hosts says of the key itself (a finding, unlike an unknown key)
+_REFUSED = {
+    "revoked": "marked @revoked in known_hosts, connection refused",
+    "bad-certificate": "a host certificate that is not valid for this host, connection refused",
+}
 
 
 def parse(raw: RawSection) -> Facts:
@@ -57,7 +64,7 @@ def parse(raw: RawSection) -> Facts:
 
 def _parse(raw: RawSection, facts: Facts) -> None:
     fields: dict[str, str] = {}
-    for line in raw.stdout.splitlines():
+    for line in text_lines(raw.stdout):
         m = _LINE.match(line.strip())
         if m is None or m.group(1) in fields:
             facts.error_all(PROVIDES, "connection record unreadable")
@@ -85,6 +92,17 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         facts.error_all(key_facts, reason)
         if _FINGERPRINT.match(offered):
             facts.set("connection.host_key_fingerprint", offered)
+        return
+    if state in _REFUSED and _FINGERPRINT.match(offered):
+        facts.set("connection.host_key", _REFUSED[state] + (f" (jump host {of})" if of else ""))
+        facts.set("connection.host_key_changed", False)
+        facts.set("connection.host_key_fingerprint", offered)
+        key_type = fields.get("host_key_type", "")
+        if _KEY_TYPE.match(key_type):
+            facts.set("connection.host_key_type", key_type)
+        else:
+            facts.error("connection.host_key_type", "not recorded")
+        facts.error("connection.host_key_expected", f"the key offered is {state}")
         return
     if state not in _STATES or not _FINGERPRINT.match(offered):
         facts.error_all(key_facts, f"host key state unreadable: {state!r}")

@@ -8,8 +8,8 @@ A Windows section writes one JSON object. Each read in it is one of:
 * a plain value or a table of registry values (``undone_regvalues``; absent values ``null``).
 
 Dates arrive as ISO 8601 UTC text (the prelude converts them); Windows PowerShell's own JSON form
-``/Date(milliseconds)/`` and localised text dates (``Win32_QuickFixEngineering.InstalledOn``) are
-read too, the latter with the culture's short date pattern (:func:`local_date`).
+``/Date(milliseconds)/`` and the text dates of ``Win32_QuickFixEngineering.InstalledOn`` (always
+month/day/year: :func:`qfe_date`) are read too.
 """
 
 from __future__ import annotations
@@ -108,26 +108,17 @@ def when(value: Any) -> datetime | None:
     return dt
 
 
-def _order(pattern: str | None) -> tuple[str, str, str] | None:
-    """The order of day, month and year in a .NET short date pattern (``dd.MM.yyyy`` → dmy)."""
-    if not pattern:
-        return None
-    seen: list[str] = []
-    for ch in pattern:
-        k = {"d": "d", "M": "m", "y": "y"}.get(ch)
-        if k and k not in seen:
-            seen.append(k)
-    if len(seen) != 3:
-        return None
-    return seen[0], seen[1], seen[2]
+_INVARIANT_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2}):(\d{2}))?")
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 
 
-def local_date(text: str, short_pattern: str | None = None) -> datetime | None:
-    """A date as Windows writes it in ``Win32_QuickFixEngineering.InstalledOn``: a text date in
-    some locale's order (``3/15/2024``, ``15.03.2024``, ``2024-03-15``), or a hexadecimal
-    FILETIME (older systems). The culture's short date pattern decides between day and month
-    first; when the numbers only fit the other order, that order is taken. An ambiguous date with
-    no pattern to decide is unknown (None), never a guess."""
+def qfe_date(text: str) -> datetime | None:
+    """A date as ``Win32_QuickFixEngineering.InstalledOn`` gives it, in the forms PowerShell's own
+    InstalledOn property reads (PowerShell's types.ps1xml): month/day/year text in the invariant
+    culture on every locale (``3/15/2024``; ``03/15/2024 00:00:00`` when PowerShell writes its
+    DateTime back with ``[string]``), a hexadecimal FILETIME (older systems), or ``yyyyMMdd``.
+    Anything else (a date in some locale's order, say ``15.03.2024``) is unknown (None), never a
+    guess."""
     t = (text or "").strip()
     if not t:
         return None
@@ -135,36 +126,19 @@ def local_date(text: str, short_pattern: str | None = None) -> datetime | None:
         ticks = int(t, 16)
         dt = datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10)
         return dt if dt.year >= 1971 else None
-    iso = when(t)
-    if iso is not None:
+    m = _INVARIANT_DATE.fullmatch(t) or _COMPACT_DATE.fullmatch(t)
+    if m is None:
+        iso = when(t) if "-" in t else None
         return iso
-    nums = re.findall(r"\d+", t)
-    if len(nums) < 3:
-        return None
-    a, b, c = (int(n) for n in nums[:3])
-    candidates: list[tuple[int, int, int]] = []  # (year, month, day)
-    if len(nums[0]) == 4:
-        candidates.append((a, b, c))
-    else:
-        year = c + 2000 if c < 100 else c
-        order = _order(short_pattern)
-        mdy, dmy = (year, a, b), (year, b, a)
-        if order is not None and order[0] == "d":
-            candidates += [dmy, mdy]
-        elif order is not None and order[0] == "m":
-            candidates += [mdy, dmy]
-        elif a > 12:
-            candidates.append(dmy)
-        elif b > 12:
-            candidates.append(mdy)
+    try:
+        if len(m.group(1)) == 4:  # yyyyMMdd
+            y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
         else:
-            return None
-    for y, m, d in candidates:
-        try:
-            return datetime(y, m, d, tzinfo=UTC)
-        except ValueError:
-            continue
-    return None
+            mo, d, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        dt = datetime(y, mo, d, tzinfo=UTC)
+    except ValueError:
+        return None
+    return dt if dt.year >= 1971 else None
 
 
 def product_type(doc: dict[str, Any]) -> str | None:

@@ -3,7 +3,8 @@
 # real-time protection, signature versions and when they were updated, tamper protection, last
 # scans), the WinDefend service, the Defender for Endpoint onboarding state (registry), and on
 # client editions the anti-virus products registered with Windows Security Center
-# (root\SecurityCenter2 AntiVirusProduct: name and productState). Windows Server has no
+# (root\SecurityCenter2 AntiVirusProduct: name and productState), how signatures are updated
+# (Get-MpPreference's signature schedule, the Windows Update policy and service). Windows Server has no
 # Security Center: there the services of common endpoint protection products are looked for.
 # Privilege: any user for Security Center; Get-MpComputerStatus needs an administrator on some
 # versions. Writes nothing; starts no scan and no update.
@@ -29,6 +30,22 @@ $r.mp = undone_try {
     quick_scan_end = (undone_date $s.QuickScanEndTime)
     full_scan_end = (undone_date $s.FullScanEndTime)
   }
+}
+# how signatures are kept up to date: Defender's own schedule and interval (Get-MpPreference),
+# and Windows Update, which delivers them too unless its automatic updates are off by policy or
+# its service is disabled
+$r.preferences = undone_try {
+  $p = Get-MpPreference
+  [ordered]@{
+    schedule_day = $p.SignatureScheduleDay
+    update_interval = $p.SignatureUpdateInterval
+    fallback_order = [string]$p.SignatureFallbackOrder
+  }
+}
+$r.au_policy = undone_regvalues 'SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU' @('NoAutoUpdate', 'AUOptions')
+$r.wu_service = undone_try {
+  $wu = Get-CimInstance -ClassName Win32_Service -Filter "Name='wuauserv'"
+  if ($null -eq $wu) { $null } else { [string]$wu.StartMode }
 }
 $r.service = undone_try {
   $svc = Get-CimInstance -ClassName Win32_Service -Filter "Name='WinDefend'"

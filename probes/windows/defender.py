@@ -8,8 +8,13 @@ and macOS (see :mod:`probes.posix.malware`), plus Defender's own state in ``defe
 another product protects the machine. The signature date is ``AntivirusSignatureLastUpdated``
 (when the machine last updated them); without it, ``AntivirusSignatureAge`` in whole days.
 ``tamper_protection`` is ``IsTamperProtected``; ``managed`` is the Defender for Endpoint
-onboarding state (``OnboardingState`` 1). Updates come through Windows Update and Defender's own
-schedule: ``updater_configured`` is true unless the signatures are reported out of date.
+onboarding state (``OnboardingState`` 1). ``updater_configured`` says whether anything is set to
+bring signatures: Defender's own schedule (``SignatureScheduleDay`` 0-7 or
+``SignatureUpdateInterval`` above 0, from ``Get-MpPreference``), or Windows Update, which delivers
+them with its automatic updates unless a policy turns those off (``NoAutoUpdate`` 1, ``AUOptions``
+2, notify only) or its service (wuauserv) is disabled. It is never derived from the signatures
+being fresh today (``DefenderSignaturesOutOfDate`` is ``defender.signatures_out_of_date``): a
+fresh signature set says nothing about tomorrow's.
 
 **Other products** (client editions only: Windows Security Center, ``root\\SecurityCenter2``
 ``AntiVirusProduct``): the name and ``productState``, whose second byte says whether the product is
@@ -27,6 +32,11 @@ Facts (beside ``av.*``)::
 
 With Defender not installed (a server without the feature) or unreadable, ``defender.installed``
 is false or an error, and the ``av.*`` facts come from Security Center alone.
+
+What could not be read stays unknown: a WinDefend service that could not be read makes
+``daemon_running`` an error (not "stopped"); a product type that could not be read makes
+``defender.other_av_active`` an error (whether Security Center exists depends on the edition);
+the versions Defender shows as "0.0.0.0" when nothing is loaded are no versions (null).
 """
 
 from __future__ import annotations
@@ -161,9 +171,9 @@ def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any
     facts.set("defender.signatures_out_of_date", stale if isinstance(stale, bool) else None)
 
     p = _product(DEFENDER, verified=False)
-    p["version"] = mp.get("product_version") or None
-    p["engine_version"] = mp.get("engine_version") or None
-    p["signature_version"] = mp.get("signature_version") or None
+    p["version"] = _version(mp.get("product_version"))
+    p["engine_version"] = _version(mp.get("engine_version"))
+    p["signature_version"] = _version(mp.get("signature_version"))
     p["uses_signatures"] = True
     updated = when(mp.get("signature_updated"))
     age = number(mp.get("signature_age"))
@@ -177,14 +187,25 @@ def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any
         p["signature_date"] = iso(updated)
         p["signature_age_days"] = age_days(updated, now)
         p["last_update_at"] = iso(updated)
-    if mode is None and (av_on is None or rt_on is None):
-        p["errors"]["realtime_enabled"] = "Defender did not report its running mode"
+    protecting = mode in _PROTECTING or mode is None
+    if mode is not None and not protecting:
+        p["realtime_enabled"] = False  # passive or not running: not protecting, whatever else
+    elif av_on is False or rt_on is False:
+        p["realtime_enabled"] = False
+    elif av_on is None or rt_on is None:
+        p["errors"]["realtime_enabled"] = (
+            "Defender did not report whether antivirus and real-time protection are on"
+        )
     else:
-        protecting = mode in _PROTECTING or mode is None
-        p["realtime_enabled"] = bool(av_on) and bool(rt_on) and protecting
+        p["realtime_enabled"] = True
     running = isinstance(svc, dict) and str(svc.get("state") or "").lower() == "running"
-    p["daemon_running"] = bool(mp.get("am_service_enabled")) and running
-    p["updater_configured"] = None if stale is None else not stale
+    if mp.get("am_service_enabled") is False or (svc_why is None and not running):
+        p["daemon_running"] = False
+    elif svc_why is not None:
+        p["errors"]["daemon_running"] = svc_why  # unread is not "stopped"
+    else:
+        p["daemon_running"] = mp.get("am_service_enabled") is True
+    _defender_updater(doc, p)
     scans = [
         d for d in (when(mp.get("quick_scan_end")), when(mp.get("full_scan_end"))) if d is not None
     ]
@@ -208,12 +229,60 @@ def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any
     return p
 
 
+def _version(value: Any) -> str | None:
+    """A version Defender reports; "0.0.0.0" is what it shows when nothing is loaded (its engine
+    and signatures while it is not running): no version, not a version."""
+    text = str(value or "").strip()
+    return None if not text or text.strip("0.") == "" else text
+
+
+def _defender_updater(doc: dict[str, Any], p: dict[str, Any]) -> None:
+    """``updater_configured`` from what is set to bring signatures (never from their age)."""
+    how: list[str] = []
+    prefs, why_prefs = read(doc, "preferences", "Get-MpPreference")
+    if isinstance(prefs, dict):
+        interval = number(prefs.get("update_interval"))
+        day = number(prefs.get("schedule_day"))
+        if interval is not None and interval > 0:
+            how.append(f"Defender checks for signatures every {interval} h")
+        if day is not None and 0 <= day <= 7:
+            how.append("Defender's scheduled signature update")
+    au, why_au = read(doc, "au_policy", "Windows Update policy")
+    service, why_svc = read(doc, "wu_service", "Windows Update service")
+    wu_known = isinstance(au, dict) and why_svc is None
+    if wu_known and isinstance(au, dict):
+        off = number(au.get("NoAutoUpdate")) == 1 or number(au.get("AUOptions")) == 2
+        disabled = str(service or "").lower() == "disabled"
+        if not off and not disabled:
+            how.append("Windows Update's automatic updates (they bring Defender's signatures)")
+        p["detail"]["windows_update"] = {
+            "no_auto_update": au.get("NoAutoUpdate"),
+            "au_options": au.get("AUOptions"),
+            "service_start_mode": service,
+        }
+    if how:
+        p["updater_configured"] = True
+        p["detail"]["updater"] = how
+    elif wu_known and prefs is not None and why_prefs is None:
+        p["updater_configured"] = False
+        p["detail"]["updater"] = []
+    else:
+        reasons = [w for w in (why_prefs, why_au, why_svc) if w] or [
+            "the section did not read Get-MpPreference and the Windows Update policy"
+        ]
+        p["errors"]["updater_configured"] = "; ".join(reasons)[:300]
+
+
 def _security_center(
     doc: dict[str, Any], kind: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     if doc.get("security_center") is None:
         if kind == "workstation":  # a client edition has one: it should have been read
             return [], "Security Center: not in the section's output"
+        if kind is None:  # the edition is unknown: so is whether Security Center exists
+            _, why = read(doc, "product_type", "product type")
+            reason = why or "no product type"
+            return [], f"Security Center not read: the Windows edition is unknown ({reason})"
         return [], None
     items, why = read(doc, "security_center", "Security Center (root\\SecurityCenter2)")
     if why is not None:

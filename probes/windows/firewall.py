@@ -180,6 +180,10 @@ def _third_party(doc: dict[str, Any], kind: str | None) -> tuple[list[dict[str, 
     if doc.get("security_center") is None:
         if kind == "workstation":
             return [], "Security Center: not in the section's output"
+        if kind is None:  # the edition is unknown: so is whether Security Center exists
+            _, why = read(doc, "product_type", "product type")
+            reason = why or "no product type"
+            return [], f"Security Center not read: the Windows edition is unknown ({reason})"
         return [], None
     items, why = read(doc, "security_center", "Security Center (root\\SecurityCenter2)")
     if why is not None:

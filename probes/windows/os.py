@@ -125,8 +125,11 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         facts.set("os.pretty_name", f"{caption} {extra}".strip())
     _computer(doc, facts)
     _identity(doc, facts)
-    arch = str(doc.get("processor_architecture") or "").upper()
-    facts.set("os.arch", _ARCH.get(arch, arch.lower() or None))
+    arch = str(doc.get("processor_architecture") or "").strip().upper()
+    if arch:
+        facts.set("os.arch", _ARCH.get(arch, arch.lower()))
+    else:
+        facts.error("os.arch", "PROCESSOR_ARCHITECTURE not reported")
     target = when(doc.get("time_utc"))
     if target is not None:
         facts.set("os.time", iso(target))

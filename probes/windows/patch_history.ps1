@@ -1,9 +1,11 @@
 # undone section windows.patch_history: when updates were installed, and how often.
 # Reads: the Windows Update Agent's history (Microsoft.Update.Session, QueryHistory: the newest
 # 500 entries with their date in UTC, title, operation and result) and the hot fixes Windows
-# lists (Win32_QuickFixEngineering: HotFixID and InstalledOn, a text date written in the format
-# of the machine's locale, or as a hexadecimal FILETIME on some older systems), with the current
-# culture's short date pattern to read it.
+# lists (Win32_QuickFixEngineering: HotFixID and InstalledOn). InstalledOn is sent as WMI holds
+# it (installed_on_raw: month/day/year text on Windows 7 and later, a hexadecimal FILETIME on
+# some older systems) and as PowerShell's own InstalledOn renders it (installed_on: a DateTime
+# PowerShell parses from that text, written by [string] in the invariant culture on every
+# locale); the culture is sent for the record only.
 # Privilege: any user. Writes nothing.
 $r = [ordered]@{}
 $r.history = undone_try {
@@ -30,6 +32,7 @@ $r.hotfixes = undone_list {
       id = [string]$_.HotFixID
       description = [string]$_.Description
       installed_on = [string]$_.InstalledOn
+      installed_on_raw = [string]$_.CimInstanceProperties['InstalledOn'].Value
     }
   }
 }

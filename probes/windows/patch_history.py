@@ -3,9 +3,12 @@
 Sources, in order: the Windows Update Agent's history (``wua-history``: the newest 500 entries,
 dated in UTC); when it holds no successful installation (updates applied with DISM or an
 offline servicing tool do not appear there), the hot fixes Windows lists (``hotfix``:
-``Win32_QuickFixEngineering``, whose ``InstalledOn`` is a date without a time, written in the
-machine's locale or as a hexadecimal FILETIME; read with the culture's short date pattern, see
-:func:`probes.windows._json.local_date`).
+``Win32_QuickFixEngineering``, whose ``InstalledOn`` is a date without a time). That date is
+month/day/year in the invariant culture on every locale, both as WMI holds it and as PowerShell
+renders its own InstalledOn property (which it parses from WMI's text with the invariant culture:
+PowerShell's types.ps1xml), or a hexadecimal FILETIME on older systems; it is never read in the
+host's culture (an en-GB host's ``11/12/2026`` is 12 November). See
+:func:`probes.windows._json.qfe_date`.
 
 A *run* is a UTC day on which at least one update was installed successfully (result "succeeded"
 or "succeeded with errors"). Defender's signature updates (KB2267602, KB915597) are left out: they
@@ -29,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from probes.base import Facts, RawSection, age_days, guard, iso
-from probes.windows._json import document, listed, local_date, number, read, when
+from probes.windows._json import document, listed, number, qfe_date, read, when
 
 PROVIDES = (
     "patch.source",
@@ -127,13 +130,14 @@ def _hotfixes(
     items, why = read(doc, "hotfixes", "Win32_QuickFixEngineering")
     if why is not None:
         return [], None, why
-    culture, _ = read(doc, "culture", "culture")
-    pattern = culture.get("short_date") if isinstance(culture, dict) else None
     events: list[tuple[datetime, str]] = []
     for h in listed(items):
         if not isinstance(h, dict):
             continue
-        at = local_date(str(h.get("installed_on") or ""), pattern)
+        raw = h.get("installed_on_raw")
+        at = qfe_date(str(raw)) if raw else None
+        if at is None:
+            at = qfe_date(str(h.get("installed_on") or ""))
         if at is not None:
             events.append((at, str(h.get("id") or "")))
     oldest = min((a for a, _ in events), default=None)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from probes.access import identity
-from scanner import lifecycle, yamlio
+from scanner import applications, lifecycle, yamlio
 from scanner.errors import InputError, InventoryError
 from scanner.inventory import connection as _conn
 from scanner.inventory import walk as _walk
@@ -113,6 +113,8 @@ HOST_KEYS: dict[str, str] = {
     # are collected at most site_concurrency at a time (default 8: under sshd's MaxStartups 10)
     "site": "str",
     "site_concurrency": "concurrency",
+    # the browser extensions the client approved (scanner/applications): any other is listed
+    "extension_allowlist": "extension_allowlist",
 }
 WINRM_SCHEMES = ("https", "http")
 WINRM_AUTHS = ("ntlm", "kerberos", "credssp", "basic")
@@ -238,6 +240,8 @@ class Host:
     site_concurrency: int | None = None
     # other inventory names of the same machine, reached the same way: scanned once, as this one
     aliases: tuple[str, ...] = ()
+    # browser extension ids the client approved (None: no allow-list given)
+    extension_allowlist: tuple[str, ...] | None = None
 
     @property
     def credential(self) -> str:
@@ -440,6 +444,11 @@ def _check_value(kind: str, value: Any, where: str, key: str, p: _Problems) -> A
         return _check_backups(value, where, key, p)
     elif kind == "identities":
         return _check_identities(value, f"{where}.{key}", p)
+    elif kind == "extension_allowlist":
+        ids, problems = applications.check_allowlist(value, key)
+        for problem in problems:
+            p.add(where, problem)
+        return ids
     elif kind == "winrm_scheme":
         if isinstance(value, str) and value.lower() in WINRM_SCHEMES:
             return value.lower()
@@ -1533,6 +1542,7 @@ def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, diale
             provider_admins=admins["provider_admins"],
             site=merged.get("site"),
             site_concurrency=merged.get("site_concurrency"),
+            extension_allowlist=merged.get("extension_allowlist"),
             **winrm,
             **netdev,
         )

@@ -145,7 +145,7 @@ def _label_ok(label: str) -> bool:
 
 def _is_host_pattern(text: str) -> bool:
     """A host name, IPv4 or IPv6 address, possibly with ranges (Ansible's parse_address)."""
-    if ":" in text:
+    if ":" in re.sub(r"\[[^\]]*\]", "", text):  # a ':' outside a range ([1:3]): IPv6
         try:
             ipaddress.IPv6Address(text)
             return True

@@ -472,7 +472,7 @@ class Connector:
         if d.state in ("revoked", "bad-certificate"):
             return HostKeyError(
                 f"host key of {name} refused: {d.reason}. It offered {key.get_name()} {fp}{note}",
-                fingerprint=fp, key_type=key.get_name())
+                fingerprint=fp, key_type=key.get_name(), state=d.state)
         files = ", ".join(p for p, _ in self._files(host)[:3])
         port_opt = f"-p {host.port} " if host.port != 22 else ""
         return HostKeyError(

@@ -326,6 +326,10 @@ class HostBuilder:
         self._accounts()
         self._sshd()
         layer = self._packages()
+        if self.spec.applications is not None:
+            from . import applications
+
+            self.truth["applications"] = applications.build(self, self.spec.applications, layer)
         self._reboot()
         self._clamav()
         self._backups()

@@ -28,6 +28,10 @@ A scenario is YAML (or the same structure as a dict)::
         clamav: {db_age_days: 1}          # or: absent
         firewall: {open: [22, 443], filtered: [80, 445], closed: [3389]}
         inventory: {user: deploy, become: true}   # extra keys for this host's inventory entry
+        applications:                     # tests/estate/applications.py: dpkg stanzas of real
+          packages: [firefox-esr=140.12.0esr-1~deb12u1]   # packages, a Chromium profile with
+          chromium_profile: clientadmin                   # extensions, tarball installs
+          tarballs: [{dir: firefox, name: Firefox, version: 115.9.1, disable_updates: true}]
         fault: trickle                    # a hostile or broken host (see faults.py): tarpit,
                                           # stall, trickle, reset, flood, forged-markers,
                                           # escapes, missing-tools, garbage-tools
@@ -154,6 +158,7 @@ class HostSpec:
     inventory: dict[str, Any] = field(default_factory=dict)
     snmp: SnmpSpec | None = None
     fault: str | None = None
+    applications: Any = None  # tests/estate/applications.py: AppsSpec
 
 
 @dataclass(frozen=True)
@@ -262,7 +267,7 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
 SSH_HOST_KEYS = {
     "name", "kind", "octet", "roles", "os", "sshd", "updates", "patch_history",
     "reboot_required", "unattended_upgrades", "accounts", "backup", "clamav", "firewall",
-    "inventory", "fault",
+    "inventory", "fault", "applications",
 }  # fmt: skip
 SNMP_HOST_KEYS = {"name", "kind", "octet", "roles", "snmp"}
 
@@ -519,6 +524,10 @@ def parse_host(where: str, data: Mapping[str, Any]) -> HostSpec:
         spec.firewall = _parse_firewall(f"{where}.firewall", data["firewall"])
     if "inventory" in data:
         spec.inventory = dict(_mapping(f"{where}.inventory", data["inventory"]))
+    if "applications" in data:
+        from . import applications
+
+        spec.applications = applications.parse(f"{where}.applications", data["applications"])
     if data.get("fault") not in (None, "none"):
         spec.fault = _choice(f"{where}.fault", data["fault"], FAULTS)
     if spec.firewall is not None:

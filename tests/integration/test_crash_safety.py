@@ -106,9 +106,11 @@ def test_sigkill_at_random_moments_loses_no_finished_host(fifty: Estate, tmp_pat
     killed: list[dict[str, Any]] = []
     known = {s["id"] for s in _report(db, tmp_path, "--list")}
     for n in range(KILLS):
-        # every other kill while hosts are landing; the rest anywhere, start-up included
-        moment = (rng.uniform(landings[0], landings[-1]) if n % 2 == 0
-                  else rng.uniform(0.2, full))
+        # every other kill after a random number of hosts has landed (so it falls while hosts
+        # land, however loaded the machine is); the rest at a random moment in the first half
+        # of a scan, start-up included
+        after_hosts = rng.randint(1, HOSTS - 1) if n % 2 == 0 else None
+        moment = rng.uniform(0.2, full / 2)
         proc = _start(fifty, inv, db, tmp_path)
         landed: list[str] = []
         assert proc.stderr is not None
@@ -122,7 +124,13 @@ def test_sigkill_at_random_moments_loses_no_finished_host(fifty: Estate, tmp_pat
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        time.sleep(moment)
+        started = time.monotonic()
+        if after_hosts is not None:
+            while len(landed) < after_hosts and proc.poll() is None:
+                time.sleep(0.005)
+            moment = time.monotonic() - started
+        else:
+            time.sleep(moment)
         finished_before_kill = list(landed)  # printed before the kill: committed by then
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)

@@ -258,7 +258,8 @@ def test_linux_gateway_default_policies(full: dict[str, Any]) -> None:
     assert gw["observed"]["gateway.ruleset"] == "nftables"
     opengw = results(full["doc"], "opengw")["CE-NET-004"]
     assert opengw["status"] == "fail" and "gateway.input_policy is 'accept'" in opengw["message"]
-    assert results(full["doc"], "web01").get("CE-NET-004") is None  # not a gateway
+    web = results(full["doc"], "web01")["CE-NET-004"]  # not a gateway: says so
+    assert (web["status"], web["na_reason"]) == ("not_applicable", "role")
 
 
 def test_unprivileged_scan_uses_connect_and_says_udp_is_unknown(

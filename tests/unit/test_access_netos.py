@@ -129,3 +129,43 @@ def test_errors_not_guesses(parser: object, text: str) -> None:
     f = parser(text, CFG, AT)  # type: ignore[operator]
     assert f.values == {}
     assert set(f.errors) == set(derive.PROVIDES)
+
+
+def test_routeros_user_print_in_columns_public() -> None:
+    """Known wrong before: ``/user print`` in its column form (ntc-templates' real capture) gave
+    "no users in the output"."""
+    f = netos.parse_routeros(read("public_ntc_routeros_user_print.txt"),
+                             {"client_admins": ["user1"], "provider_admins": ["admin"]}, AT)
+    assert f.errors == {}
+    a = admins(f)
+    assert list(a) == ["admin", "user1"]
+    assert a["admin"]["rights"] == "full" and a["admin"]["last_login"] == "2023-06-30T01:08:59"
+    assert a["user1"]["enabled"] is True and a["user1"]["owner"] == "client"
+
+
+# ------------------------------------------- public outputs, second round (SOURCE.md, issue 13 §3)
+
+
+def test_fortigate_config_admin_block_of_a_real_backup() -> None:
+    """The `config system admin` block of a published FortiGate configuration (what `show system
+    admin` prints): one super_admin with a GUI dashboard nested inside its entry."""
+    f = netos.parse_fortios(read("public_fortigate_config_admin.txt"),
+                            {"client_admins": ["clientadmin"], "provider_admins": ["admin"]}, AT)
+    assert f.errors == {}
+    a = admins(f)
+    assert list(a) == ["admin"]
+    assert a["admin"]["rights"] == "full" and a["admin"]["credential"] == "password"
+    assert a["admin"]["owner"] == "provider" and a["admin"]["usable"] is True
+    v = f.values
+    assert v["access.provider_only"] is True
+    assert v["access.client_admin_problems"] == ["clientadmin: no such user on this device"]
+
+
+def test_ios_username_lines_of_real_configurations() -> None:
+    cfg = {"client_admins": ["clientadmin"], "provider_admins": ["admin"]}
+    one = netos.parse_ios(read("public_ios152_switch_username.txt"), cfg, AT)
+    assert one.errors == {} and list(admins(one)) == ["admin"]
+    assert admins(one)["admin"]["credential"] == "secret" and admins(one)["admin"]["usable"]
+    two = netos.parse_ios(read("public_asr1002x_usernames.txt"), cfg, AT)
+    assert list(admins(two)) == ["admin", "master"]
+    assert two.values["access.unknown_admins"] == ["master"]  # privilege 15, declared by nobody

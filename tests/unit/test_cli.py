@@ -80,7 +80,7 @@ def test_every_command_has_help_and_is_documented() -> None:
     readme = (ROOT / "README.md").read_text()
     for cmd in ("scan", "validate", "rules", "report", "evidence verify", "evidence keygen",
                 "lifecycle refresh", "lifecycle status", "inventory", "advisories refresh",
-                "advisories status"):
+                "advisories status", "applications refresh", "applications status"):
         p = undone(*cmd.split(), "--help")
         assert p.returncode == 0 and "Usage:" in p.stdout
         assert f"undone {cmd}" in readme, f"README does not document `undone {cmd}`"

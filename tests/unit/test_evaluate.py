@@ -109,11 +109,16 @@ def test_when_false_is_not_applicable_and_unknown_when_is_error() -> None:
     assert run(rule, _host({}))["status"] == "error"
 
 
-def test_platform_and_roles_select_rules() -> None:
-    rule = _rule(platforms=("windows",))
-    assert evaluate_host(_host({"x.ok": True}), compile_rules([rule], {}), Contract()) == []
-    rule = _rule(roles=("firewall",))
-    assert evaluate_host(_host({"x.ok": True}), compile_rules([rule], {}), Contract()) == []
+def test_platform_and_roles_scope_rules_and_the_rest_are_not_applicable() -> None:
+    """A rule for another platform or role is not dropped: it is not_applicable with why."""
+    r = run(_rule(platforms=("windows",)), _host({"x.ok": True}))
+    assert (r["status"], r["na_reason"]) == ("not_applicable", "platform")
+    assert r["message"] == "does not apply: a rule for Windows; this is a Linux host"
+    assert r["observed"] == {} and r["evidence"] == []
+    r = run(_rule(roles=("firewall",)), _host({"x.ok": True}))
+    assert (r["status"], r["na_reason"]) == ("not_applicable", "role")
+    assert "the inventory gives this host the role server" in r["message"]
+    assert run(_rule(roles=("firewall", "server")), _host({"x.ok": True}))["status"] == "pass"
 
 
 def test_owner_precedence() -> None:

@@ -282,3 +282,30 @@ def test_jump_host_named_in_the_inventory_uses_only_its_own_credentials(
             conn.close()
         assert jump.log.auth == [("ops", "password", "bastion-pw")]
         assert target.log.auth == [("root", "password", "target-pw")]
+
+
+def test_a_revoked_key_is_a_failed_host_key_rule_not_an_unknown(tmp_path: Path) -> None:
+    """A key known_hosts marks @revoked is a finding (UNDONE-SSH-001 fails), not "unknown"
+    (which can only be an error: whether an unknown key changed cannot be told)."""
+    from scanner import baselines
+    from scanner.collect import Options, collect_host, plan
+    from scanner.evaluate import compile_rules, evaluate_host
+    from scanner.inventory import Contract
+    from scanner.scan import host_view
+
+    with serving(SSHServer("empty", passwords={"root": "pw"})) as a:
+        kh = tmp_path / "known_hosts"
+        kh.write_text(f"@revoked {a.known_hosts_line()}\n")
+        os.environ["UNDONE_TEST_SSH_PW"] = "pw"
+        host = Host(name="h", address="127.0.0.1", port=a.port, user="root",
+                    password_env="UNDONE_TEST_SSH_PW", known_hosts=str(kh))
+        rules = [r for b in baselines.load(["connection"]) for r in b.rules]
+        rec = collect_host(host, plan(host, rules), Options(connect_timeout=5, timeout=10),
+                           ssh.Connector(str(tmp_path / "own")))
+    assert rec["error_kind"] == "host-key" and not rec["reachable"], rec["error"]
+    facts = rec["facts"]
+    assert facts["connection.host_key"].startswith("marked @revoked in known_hosts")
+    assert facts["connection.host_key_fingerprint"] == fp(a.host_key)
+    results = {r["rule"]: r for r in evaluate_host(
+        host_view(rec), compile_rules(rules, {}), Contract())}
+    assert results["UNDONE-SSH-001"]["status"] == "fail", results["UNDONE-SSH-001"]

@@ -452,3 +452,92 @@ def test_a_key_in_one_file_counts_even_if_another_is_unreadable() -> None:
     facts = parse_with(out, DECLARED)
     assert admin(facts, "clientadmin")["authorized_keys"] is None
     assert admin(facts, "clientadmin")["usable"] is None
+
+
+# ------------------------------- public passwd/group/shadow files and sudo's own example sudoers
+
+
+def _public(case: str) -> Facts:
+    text = (FIXTURES / f"public_{case}_sudo_example_root.out").read_text()
+    return probe.parse(RawSection("posix.accounts", text,
+                                  collected_at=datetime(2026, 12, 7, 10, 30, tzinfo=UTC)))
+
+
+def test_sudo_projects_example_sudoers() -> None:
+    v = _public("inspec").values
+    entries = [n["entry"] for n in v["sudo.nopasswd"]]
+    assert "Defaults:millert !authenticate" in entries
+    assert "FULLTIMERS ALL = (ALL:ALL) NOPASSWD: ALL" in entries
+    assert "fred ALL = (DB) NOPASSWD: ALL" in entries
+    assert any(e.startswith("ALL CDROM = NOPASSWD: /sbin/umount /CDROM") for e in entries)
+    assert len(entries) == 4
+    users = v["accounts.sudoers_users"]
+    # User_Alias lists expanded (one of them over a continued line), never the alias names
+    assert {"millert", "mikef", "dowdy", "bostley", "jwfox", "crawl", "will", "wendy", "wim"} <= set(users)
+    assert not {"FULLTIMERS", "PARTTIMERS", "WEBADMIN", "SPARC", "DUMPS"} & set(users)
+    assert "root" in users and "+secretaries" in users
+
+
+def test_inspec_passwd_shadow_and_group() -> None:
+    v = _public("inspec").values
+    by_name = {u["name"]: u for u in v["accounts.users"]}
+    assert by_name["www-data"]["password"] == "locked"  # "!!" in shadow
+    assert by_name["root"]["password"] == "set"
+    assert v["accounts.uid0"] == ["root"] and v["accounts.empty_password_users"] == []
+
+
+def test_alpine_passwd_without_shadow_entries_is_unknown_not_clean() -> None:
+    f = _public("alpine")
+    assert [u["name"] for u in f.values["accounts.users"]][:3] == ["root", "bin", "daemon"]
+    assert f.values["accounts.login_users"] == ["root"]  # every other account is nologin/sync/...
+    assert "accounts.empty_password_users" not in f.values
+    assert "no entries" in f.errors["accounts.empty_password_users"]
+    assert f.values["accounts.admin_groups"] == {"wheel": ["root"]}
+
+
+def test_a_sudoers_rule_longer_than_a_parsed_line_keeps_its_nopasswd() -> None:
+    """Lines of sudoers are read whole: a rule whose user list runs past 4,096 characters still
+    shows its NOPASSWD (a cut line would hide it: never a pass on missing data)."""
+    text = (FIXTURES / "debian12_root.out").read_text()
+    users = ",".join(f"user{i:05d}" for i in range(1000))
+    start = text.index("@@block sudoers.1\n")
+    start = text.index("\n", text.index("# undone-path:", start)) + 1
+    out = text[:start] + f"{users} ALL=(ALL) NOPASSWD: ALL\n" + text[start:]
+    facts = probe.parse(RawSection("posix.accounts", out,
+                                   collected_at=datetime(2026, 11, 22, tzinfo=UTC)))
+    assert any("NOPASSWD" in n["entry"] for n in facts.values["sudo.nopasswd"])
+    assert "user00999" in facts.values["accounts.sudoers_users"]
+
+
+# --------------------------- second round: a distribution-style sudoers, real lastlog outputs
+
+
+def _public2(case: str) -> Facts:
+    text = (FIXTURES / f"public_{case}_root.out").read_text()
+    return probe.parse(RawSection("posix.accounts", text,
+                                  collected_at=datetime(2026, 12, 7, 12, 0, tzinfo=UTC)))
+
+
+def test_docker_base_image_sudoers_groups_and_passwd_tags() -> None:
+    """A published base image's sudoers (SOURCE.md): ``NOPASSWD:ALL`` without a space counts,
+    ``PASSWD:ALL`` does not; groups the rules name that /etc/group lacks are listed as such."""
+    f = _public2("dockerosbase_sudoers")
+    entries = [n["entry"] for n in f.values["sudo.nopasswd"]]
+    assert entries == ["%wheel ALL=(ALL) NOPASSWD:ALL", "%sudo ALL=(ALL) NOPASSWD:ALL",
+                       "%docker ALL=(ALL) NOPASSWD:ALL"]
+    assert f.values["accounts.sudoers_users"] == ["root"]  # the sudo group is empty here
+    dangling = {a["name"] for a in f.values["access.admins"] if a["name"].startswith("%")}
+    assert dangling == {"%wheel", "%admin", "%sudoer", "%docker"}
+
+
+def test_lastlog_outputs_from_other_systems() -> None:
+    centos = _public2("lastlog_centos_philipding").values["accounts.last_login"]
+    assert centos["root"] == "2013-12-17T01:40:48Z"  # "Tue Dec 17 09:40:48 +0800 2013"
+    assert centos["mysql"] is None and len(centos) == 24
+    vyos = _public2("lastlog_vyos_1940").values["accounts.last_login"]
+    assert vyos == dict.fromkeys(["root", "daemon", "bin", "sys", "sync"])
+    # a Chinese-locale lastlog (the section runs under LC_ALL=C, so this is not its input): an
+    # error, never dates read wrong
+    zh = _public2("lastlog_centos7_zh_feiniao112")
+    assert "accounts.last_login" not in zh.values
+    assert "header" in zh.errors["accounts.last_login"]

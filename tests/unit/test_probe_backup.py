@@ -419,7 +419,7 @@ def _tool_dir(tmp_path: Path, names: list[str]) -> Path:
 def test_watchdog_ends_a_hanging_tool_where_the_target_has_no_timeout(tmp_path: Path) -> None:
     # a PATH with no `timeout`: the script's own watchdog must end the hanging restic
     bin_dir = _tool_dir(tmp_path, ["sh", "sleep", "date", "sed", "head", "tail", "cat", "stat",
-                                   "uname", "grep"])
+                                   "uname", "grep", "tr"])
     (bin_dir / "restic").write_text("#!/bin/sh\nexec sleep 300\n")
     (bin_dir / "restic").chmod(0o755)
     body = PRELUDE.read_text() + "\n" + SCRIPT.read_text()
@@ -437,3 +437,85 @@ def test_watchdog_ends_a_hanging_tool_where_the_target_has_no_timeout(tmp_path: 
     assert blocks["bk1.snapshots"].rc == 124
     facts = parse(proc.stdout, cfg)
     assert "timed out after 2 s" in repo(facts)["error"]
+
+
+# ------------------------------------------------ public outputs (SOURCE.md, "Public outputs")
+
+
+def _public(case: str) -> dict[str, Any]:
+    text = (FIXTURES / f"{case}.out").read_text()
+    cfg = json.loads((FIXTURES / f"{case}.config.json").read_text())
+    facts = probe.parse(RawSection("posix.backup", text, config=cfg,
+                                   collected_at=datetime(2026, 12, 7, tzinfo=UTC)))
+    assert not facts.errors, facts.errors
+    found = facts.values["backup.repositories"]
+    assert len(found) == 1
+    return dict(found[0])
+
+
+def test_restic_documentation_snapshots_pretty_printed_with_offsets() -> None:
+    """restic's manual shows ``snapshots --json | jq .``: several lines, times with a +01:00
+    offset and nanoseconds. Before, a JSON document over several lines was "unexpected output"."""
+    r = _public("public_restic_doc_snapshots")
+    assert r["status"] == "ok" and r["snapshots"] == 2
+    assert r["first_snapshot_at"] == "2017-03-11T08:57:43Z"
+    assert r["last_success_at"] == "2017-03-11T08:58:57Z"
+
+
+def test_borg_documentation_list_json() -> None:
+    r = _public("public_borg_doc_list")
+    assert r["status"] == "ok" and r["snapshots"] == 1
+    assert r["last_success_at"] == "2017-08-07T12:27:20Z"  # borg 1.x writes UTC under TZ=UTC
+
+
+def test_restic_snapshots_on_one_line_longer_than_a_parsed_line() -> None:
+    """restic prints all snapshots on one line: JSON is read from the block's whole text, never
+    from lines cut at MAX_LINE (a repository with hundreds of snapshots)."""
+    text = (FIXTURES / "restic_ok.out").read_text()
+    cfg = json.loads((FIXTURES / "restic_ok.config.json").read_text())
+    start = text.index("@@block bk1.snapshots\n") + len("@@block bk1.snapshots\n")
+    end = text.index("\n@@rc", start)
+    snaps = json.loads(text[start:end].strip())
+    many = [dict(snaps[0], id=f"{i:064x}", time=f"2026-10-{1 + i % 28:02d}T00:00:00Z")
+            for i in range(400)] + snaps
+    line = json.dumps(many)
+    assert len(line) > 4096 * 10
+    facts = probe.parse(RawSection("posix.backup", text[:start] + line + text[end:], config=cfg,
+                                   collected_at=datetime(2026, 12, 7, tzinfo=UTC)))
+    repo = facts.values["backup.repositories"][0]
+    assert repo["status"] == "ok" and repo["snapshots"] == 403
+
+
+# ----------------------------------- second round: restic before 0.11, real rsnapshot logs
+
+
+def test_restic_before_0_11_prints_null_for_no_snapshots() -> None:
+    """restic 0.9/0.10 (Debian 10, Ubuntu 20.04) print ``null`` for a repository without
+    snapshots (restic issue #2979). Before, that was "unexpected output", an error where a
+    person reads "no snapshots"; now: readable, no snapshot, so no success to count."""
+    r = _public("public_restic_null_empty_repo")
+    assert r["status"] == "ok" and r["error"] is None
+    assert r["snapshots"] == 0 and r["last_success_at"] is None
+
+
+def _rsnapshot_found(case: str) -> dict[str, Any]:
+    facts = parse(text(case), config(case), datetime(2026, 12, 7, tzinfo=UTC))
+    found = [r for r in facts.values["backup.repositories"] if r["kind"] == "rsnapshot"]
+    assert len(found) == 1
+    return dict(found[0])
+
+
+def test_rsnapshot_log_of_a_real_installation() -> None:
+    """rsnapshot issue #220: a ``sync`` interval, a lockfile ERROR of one run while another ran,
+    and the newest line a completed daily run."""
+    r = _rsnapshot_found("public_rsnapshot_log_issue220")
+    assert (r["last_attempt_at"], r["last_attempt_result"]) == ("2018-12-11T08:29:41Z", "ok")
+
+
+def test_rsnapshot_log_with_a_config_option_on_its_command_line() -> None:
+    """rsnapshot issue #256: ``/usr/bin/rsnapshot -c /etc/rsnapshot.conf daily: started`` (run
+    with ``-c``) and verbose lines between. Before, a line with options was not recognised and
+    the run that started and never finished was not seen."""
+    r = _rsnapshot_found("public_rsnapshot_log_issue256")
+    assert r["last_attempt_at"] == "2020-04-14T13:55:28Z"
+    assert r["last_attempt_result"] == "running or interrupted"

@@ -268,3 +268,39 @@ def test_script_is_posix_sh_read_only_and_passes_shellcheck() -> None:
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed")
     subprocess.run(["shellcheck", "-s", "sh", str(SCRIPT)], check=True)
+
+
+# ---------------------------------------------------------- public outputs (SOURCE.md "Public")
+
+PUBLIC_FW = {
+    # fixture: (firewall.kind, default_inbound, default_inbound_v6)
+    "public_ufw_evidence_deny_routed": ("ufw", "drop", "drop"),
+    "public_ufw_vagrant_disabled_routed": ("ufw", "drop", "drop"),
+    "public_ufw_server_logging_medium": ("ufw", "drop", "drop"),
+    "public_nft_opensnitch_pr1423": ("nftables", "drop", "drop"),
+    "public_nft_inspec_chain": ("nftables", "accept", "accept"),
+    "public_iptables_inspec": ("iptables", "drop", "accept"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PUBLIC_FW))
+def test_public_firewall_outputs(case: str) -> None:
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "posix" / "firewall"
+    f = probe.parse(RawSection("posix.firewall", (folder / f"{case}.out").read_text()))
+    assert not f.errors, f.errors
+    kind, v4, v6 = PUBLIC_FW[case]
+    assert f.values["firewall.kind"] == kind and f.values["firewall.active"] is True
+    assert (f.values["firewall.default_inbound"], f.values["firewall.default_inbound_v6"]) == (v4, v6)
+
+
+def test_nft_priority_expressions_and_several_input_chains() -> None:
+    """opensnitch's ruleset: an input chain at "priority filter - 1" with policy accept comes
+    first, then two chains with policy drop: a drop in any base chain at the hook is final."""
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "posix" / "firewall"
+    f = probe.parse(
+        RawSection("posix.firewall", (folder / "public_nft_opensnitch_pr1423.out").read_text())
+    )
+    chains = f.values["firewall.input_chains"]
+    assert [(c["chain"], c["priority"], c["effective"]) for c in chains] == [
+        ("intercept_dns", -1, "accept"), ("input", 0, "drop"), ("filter_input", 0, "drop"),
+    ]

@@ -222,3 +222,44 @@ def test_script_is_posix_sh_and_passes_shellcheck() -> None:
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed")
     subprocess.run(["shellcheck", "-s", "sh", str(SCRIPT)], check=True)
+
+
+# ---------------------------------------- public os-release files and sw_vers (SOURCE.md "Public")
+
+PUBLIC_AT = datetime(2026, 11, 22, 0, 55, tzinfo=UTC)
+PUBLIC_OS = {
+    # fixture: (os.id, os.version_id, os.id_like, os.version_codename)
+    "public_ansible_debian_10": ("debian", "10", [], "buster"),
+    "public_ansible_ubuntu_18.04": ("ubuntu", "18.04", ["debian"], "bionic"),
+    "public_ansible_redhat_7.7": ("rhel", "7.7", ["fedora"], None),
+    "public_ansible_centos_8_1": ("centos", "8", ["rhel", "fedora"], None),
+    "public_ansible_rockylinux_8_3": ("rocky", "8.3", ["rhel", "fedora"], None),
+    "public_ansible_amazon_linux_2": ("amzn", "2", ["centos", "rhel", "fedora"], None),
+    "public_ansible_opensuse_leap_15.1": ("opensuse-leap", "15.1", ["suse", "opensuse"], None),
+    "public_ansible_archlinux_rolling": ("arch", None, [], None),
+    "public_ansible_fedora_31": ("fedora", "31", [], None),
+    "public_ansible_linux_mint_19.1": ("linuxmint", "19.1", ["ubuntu"], "tessa"),
+    "public_ansible_kali_2019.1": ("kali", "2019.1", ["debian"], None),
+    "public_ansible_flatcar_3139.2.0": ("flatcar", "3139.2.0", ["coreos"], None),
+    "public_ansible_clearlinux_28120": ("clear-linux-os", "28120", ["clear-linux-os"], None),
+    "public_ansible_devuan": ("devuan", None, [], None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PUBLIC_OS))
+def test_public_os_release_files(case: str) -> None:
+    out = (FIXTURES / f"{case}.out").read_text()
+    f = probe.parse(RawSection("posix.os", out, collected_at=PUBLIC_AT))
+    assert not f.errors, f.errors
+    v = f.values
+    assert (v["os.id"], v["os.version_id"], v["os.id_like"], v["os.version_codename"]) == PUBLIC_OS[case]
+    assert v["os.name"] and v["os.pretty_name"]
+
+
+def test_public_sw_vers() -> None:
+    for case, version in (("public_swvers_converge_10.11.6", "10.11.6"),
+                          ("public_swvers_jne_10.10.5", "10.10.5")):
+        f = probe.parse(RawSection("posix.os", (FIXTURES / f"{case}.out").read_text(),
+                                   collected_at=PUBLIC_AT))
+        assert f.values["os.family"] == "darwin" and f.values["os.id"] == "macos"
+        assert f.values["os.version_id"] == version and f.values["os.name"] == "Mac OS X"

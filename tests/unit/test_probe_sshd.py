@@ -356,3 +356,74 @@ def test_script_is_posix_sh_read_only_and_passes_shellcheck() -> None:
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed")
     subprocess.run(["shellcheck", "-s", "sh", str(SCRIPT)], check=True)
+
+
+# ----------------------------------------- public configurations: sshd -T against the file reading
+
+_COMPARED = (
+    "sshd.permitrootlogin", "sshd.passwordauthentication", "sshd.permitemptypasswords",
+    "sshd.kbdinteractiveauthentication", "sshd.pubkeyauthentication", "sshd.x11forwarding",
+    "sshd.maxauthtries", "sshd.ports", "sshd.ciphers", "sshd.macs", "sshd.weak_algorithms",
+)
+
+
+PUBLIC_SETS = ["upstream", "inspec", "matchall", "rhel9", "insights_rhel7", "sles12", "archlinux",
+               "ubuntu2404_cloudinit", "freebsd"]
+
+
+@pytest.mark.parametrize("case", PUBLIC_SETS)
+def test_file_reading_agrees_with_sshd_t_on_public_configurations(case: str) -> None:
+    """The same configuration read by OpenSSH 9.2 itself (``sshd -T`` as root) and by the
+    parser from the files (as nobody): every judged setting agrees. ``matchall`` holds the
+    known-wrong case: a ``Match All`` block (and ``Match all # comment`` in an included file)
+    overrides the global values for every connection; before, its settings were ignored and
+    PasswordAuthentication read as yes."""
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "posix" / "sshd"
+    root = probe.parse(RawSection("posix.sshd", (folder / f"public_{case}_root_sshd_t.out").read_text()))
+    files = probe.parse(RawSection("posix.sshd", (folder / f"public_{case}_nobody_files.out").read_text()))
+    assert root.values["sshd.source"] == "sshd -T" and not root.errors
+    assert files.values["sshd.source"] == "config-files"
+    for name in _COMPARED:
+        assert files.values.get(name, files.errors.get(name)) == root.values[name], name
+    if case == "matchall":
+        assert root.values["sshd.passwordauthentication"] == "no"
+        assert root.values["sshd.permitrootlogin"] == "no"
+        assert root.values["sshd.x11forwarding"] == "no"
+    # what each public configuration is known to give (SOURCE.md, "Public configurations")
+    expected = {
+        # an Include outside /etc/ssh (RHEL's crypto policy) sets the ciphers
+        "rhel9": {"sshd.ciphers": ["aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+                                   "aes256-ctr", "aes128-gcm@openssh.com", "aes128-ctr"],
+                  "sshd.kbdinteractiveauthentication": "no", "sshd.x11forwarding": "yes"},
+        # "PasswordAuthentication=yes" and 'X11Forwarding = "yes"'
+        "insights_rhel7": {"sshd.passwordauthentication": "yes", "sshd.x11forwarding": "yes",
+                           "sshd.kbdinteractiveauthentication": "no"},
+        "sles12": {"sshd.permitrootlogin": "yes", "sshd.passwordauthentication": "yes"},
+        "archlinux": {"sshd.permitrootlogin": "yes", "sshd.x11forwarding": "no"},
+        # cloud-init's 50-cloud-init.conf, included first, wins over sshd_config's "no"
+        "ubuntu2404_cloudinit": {"sshd.passwordauthentication": "yes"},
+        # everything commented out: the defaults
+        "freebsd": {"sshd.permitrootlogin": "prohibit-password", "sshd.ports": [22]},
+    }.get(case, {})
+    for name, value in expected.items():
+        assert root.values[name] == value == files.values[name], name
+    if case == "rhel9":
+        assert "/etc/crypto-policies/back-ends/opensshserver.config" in files.values[
+            "sshd.config_files"]
+    if case == "freebsd":
+        assert {"permitrootlogin", "passwordauthentication", "ciphers"} <= set(
+            files.values["sshd.defaults_used"])
+
+
+def test_a_line_longer_than_undone_reads_makes_the_settings_unknown() -> None:
+    """A cut line could hide a weak algorithm at its end: never a pass on missing data."""
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "posix" / "sshd"
+    text = (folder / "public_upstream_nobody_files.out").read_text()
+    long = "Ciphers " + ",".join(["aes128-ctr"] * 500) + ",3des-cbc"
+    out = text.replace("AuthorizedKeysFile", long + "\nAuthorizedKeysFile", 1)
+    f = probe.parse(RawSection("posix.sshd", out))
+    assert "sshd.ciphers" not in f.values and "longer than undone reads" in f.errors["sshd.ciphers"]
+    root = (folder / "public_upstream_root_sshd_t.out").read_text().replace(
+        "\nciphers ", "\nciphers " + "aes128-ctr," * 500, 1)
+    g = probe.parse(RawSection("posix.sshd", root))
+    assert "sshd.ciphers" not in g.values and "longer than undone reads" in g.errors["sshd.ciphers"]

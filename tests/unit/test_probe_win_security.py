@@ -3,7 +3,10 @@ recorded outputs (tests/fixtures/windows, see SOURCE.md)."""
 
 from __future__ import annotations
 
-from tests.unit._win import parse
+import json
+from datetime import datetime
+
+from tests.unit._win import doc, parse
 
 
 def test_defender_normal() -> None:
@@ -130,3 +133,54 @@ def test_backup_veeam_jobs() -> None:
     declared = one["backup.repositories"][0]
     assert declared["source"] == "declared" and declared["last_attempt_result"] == "failed"
     assert one["backup.count"] == 2  # the other job is still found
+
+
+def test_defender_updater_comes_from_configuration_not_from_fresh_signatures() -> None:
+    """Known wrong before: "updater configured" was "signatures not out of date", so a machine
+    whose updates were switched off read as configured as long as its last signatures were
+    fresh, and one with stale signatures read as having no updater at all."""
+    base = doc("defender", "normal")
+    v = parse("defender", "normal").values
+    assert v["av.updater_configured"] is True  # Windows Update's automatic updates, by default
+    off = json.loads(json.dumps(base))
+    off["au_policy"] = {"NoAutoUpdate": 1, "AUOptions": None}
+    f = parse("defender", stdout=json.dumps(off))
+    assert f.values["av.signature_age_days"] == 0.0  # fresh today...
+    assert f.values["av.updater_configured"] is False  # ...but nothing will bring tomorrow's
+    off["preferences"]["value"]["update_interval"] = 4  # Defender's own interval: configured
+    assert parse("defender", stdout=json.dumps(off)).values["av.updater_configured"] is True
+    stale = json.loads(json.dumps(base))
+    stale["mp"]["value"]["signatures_out_of_date"] = True
+    assert parse("defender", stdout=json.dumps(stale)).values["av.updater_configured"] is True
+    unknown = {k: v for k, v in base.items() if k not in ("preferences", "au_policy", "wu_service")}
+    g = parse("defender", stdout=json.dumps(unknown))
+    assert "av.updater_configured" not in g.values
+    assert "Get-MpPreference" in g.errors["av.updater_configured"]
+
+
+# ------------------------------------------------ public Get-MpComputerStatus outputs (SOURCE.md)
+
+
+def _at(name: str) -> datetime:
+    return datetime.fromisoformat(doc("defender", name)["collected_at"].replace("Z", "+00:00"))
+
+
+def test_public_get_mpcomputerstatus_outputs() -> None:
+    f = parse("defender", "public_msdocs_example", at=_at("public_msdocs_example"))
+    v = f.values
+    assert v["defender.mode"] == "normal" and v["av.signature_version"] == "1.377.418.0"
+    assert v["av.engine_version"] == "1.1.19700.3" and v["av.signature_age_days"] == 0.0
+    # RealTimeProtectionEnabled is not in the quoted part: unknown, never "off" or "on"
+    assert "av.realtime_enabled" not in v and "did not report" in f.errors["av.realtime_enabled"]
+    off = parse("defender", "public_writeup_realtime_off", at=_at("public_writeup_realtime_off"))
+    assert off.values["av.realtime_enabled"] is False
+
+
+def test_signatures_a_year_old_yet_not_out_of_date_mean_no_updater() -> None:
+    """A real Get-MpComputerStatus: signatures 352 days old with DefenderSignaturesOutOfDate
+    False. The updater used to be "not out of date", so this machine read as updated."""
+    name = "public_writeup_352_days_not_out_of_date"
+    f = parse("defender", name, at=_at(name))
+    assert f.values["av.signature_age_days"] > 350
+    assert f.values["defender.signatures_out_of_date"] is False
+    assert "av.updater_configured" not in f.values  # nothing says what would update them

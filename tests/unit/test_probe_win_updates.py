@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from probes.windows._json import local_date
-from tests.unit._win import doc, parse
+from probes.windows._json import qfe_date
+from tests.unit._win import doc, parse, text
 
 
 def test_pending_security_updates_dated_by_release() -> None:
@@ -93,22 +93,39 @@ def test_patch_history_from_the_update_agent() -> None:
     assert v["patch.recent"][0]["installed"] == 2  # two updates that day, one run
 
 
-def test_patch_history_from_hot_fixes_with_localised_dates() -> None:
+def test_patch_history_from_hot_fixes_on_a_german_host() -> None:
+    # InstalledOn is month/day/year on every locale (WMI's text, and PowerShell's [string] of its
+    # own InstalledOn DateTime): the host's dd.MM.yyyy culture plays no part
     v = parse("patch_history", "qfe_german_dates").values
     assert v["patch.source"] == "hotfix"
-    assert v["patch.last_install_at"] == "2026-11-12T00:00:00Z"  # 12.11.2026 is 12 November
-    assert v["patch.history_since"] == "2022-04-05T00:00:00Z"
+    assert v["patch.last_install_at"] == "2026-11-12T00:00:00Z"  # 11/12/2026 is 12 November
+    assert v["patch.history_since"] == "2022-04-05T00:00:00Z"  # 4/5/2022 is 5 April
     v2 = parse("patch_history", "qfe_us_and_filetime").values
     assert v2["patch.last_install_at"] == "2026-11-13T00:00:00Z"
     assert v2["patch.history_since"] == "2017-04-11T00:00:00Z"  # 4/11/2017 is 11 April
 
 
-def test_local_dates() -> None:
-    assert local_date("15.10.2026", "dd.MM.yyyy").isoformat().startswith("2026-10-15")
-    assert local_date("10/15/2026", "dd/MM/yyyy").isoformat().startswith("2026-10-15")  # US text
-    assert local_date("3/4/2026", "M/d/yyyy").isoformat().startswith("2026-03-04")
-    assert local_date("3/4/2026", "dd/MM/yyyy").isoformat().startswith("2026-04-03")
-    assert local_date("3/4/2026", None) is None  # ambiguous, nothing to decide: unknown
-    assert local_date("2026-03-04", None).isoformat().startswith("2026-03-04")
-    assert local_date("01d2b9c1a8f3e000", None).year == 2017
-    assert local_date("", "M/d/yyyy") is None and local_date("n/a", None) is None
+def test_hotfix_dates_are_invariant_month_day_year() -> None:
+    def day(text: str) -> str | None:
+        d = qfe_date(text)
+        return None if d is None else d.date().isoformat()
+
+    assert day("3/4/2026") == "2026-03-04"  # 4 March, whatever the host's culture
+    assert day("03/04/2026 00:00:00") == "2026-03-04"  # PowerShell's [string] of a DateTime
+    assert day("10/15/2026") == "2026-10-15"
+    assert day("20260304") == "2026-03-04"
+    assert day("2026-03-04") == "2026-03-04"
+    assert day("01d2b9c1a8f3e000") is not None and day("01d2b9c1a8f3e000").startswith("2017")
+    # a date in some locale's own order is unknown, never a guess
+    assert day("15.10.2026") is None and day("15/10/2026") is None
+    assert day("") is None and day("n/a") is None
+
+
+def test_an_en_gb_host_does_not_turn_november_into_december() -> None:
+    """Known wrong before: a hot fix of 12 November on an en-GB host (short date dd/MM/yyyy)
+    read as 11 December, because InstalledOn was read in the host's culture."""
+    doc = json.loads(text("patch_history", "wua_history"))
+    doc["history"] = {"error": "Exception from HRESULT: 0x80240FFF", "error_type": "COMException"}
+    v = parse("patch_history", stdout=json.dumps(doc)).values
+    assert v["patch.source"] == "hotfix"
+    assert v["patch.last_install_at"] == "2026-11-12T00:00:00Z"
