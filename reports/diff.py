@@ -62,6 +62,54 @@ KIND_WORDS = {"new": "new", "regressed": "came back", "became_overdue": "became 
 OUT_OF_SCOPE = ("platform", "role", "sections")
 
 
+STATUSES = ("pass", "fail", "error", "not_applicable", "waived", "manual")
+_TEXT = ("host", "rule", "title", "control", "severity")
+_TEXT_OR_NONE = ("owner", "first_seen", "due", "message")
+
+
+def problems(doc: Any) -> list[str]:
+    """Why ``doc`` cannot be compared (what :func:`build` and :func:`render` read), as key
+    paths; empty when it can. A file that is not a result document is bad input, never a
+    crash."""
+    if not isinstance(doc, dict):
+        return [f"(top level): expected an object, found {type(doc).__name__}"]
+    if doc.get("schema") != "undone.scan/1":
+        return ["schema: expected \"undone.scan/1\""]
+    out: list[str] = []
+    for key, kind in (("scan", dict), ("tool", dict), ("hosts", list), ("results", list)):
+        if key in doc and not isinstance(doc[key], kind):
+            out.append(f"{key}: expected {'an object' if kind is dict else 'a list'}")
+    if out:
+        return out
+    scan = doc.get("scan") or {}
+    for key in ("id", "started_at"):
+        if scan.get(key) is not None and not isinstance(scan[key], str):
+            out.append(f"scan.{key}: expected text")
+    if not isinstance(scan.get("estate") or {}, dict):
+        out.append("scan.estate: expected an object")
+    if not isinstance((doc.get("tool") or {}).get("version", ""), str):
+        out.append("tool.version: expected text")
+    for i, r in enumerate(doc.get("results") or []):
+        where = f"results[{i}]"
+        if not isinstance(r, dict):
+            out.append(f"{where}: expected an object")
+        else:
+            for key in _TEXT:
+                if not isinstance(r.get(key), str):
+                    out.append(f"{where}.{key}: expected text")
+            for key in _TEXT_OR_NONE:
+                if r.get(key) is not None and not isinstance(r[key], str):
+                    out.append(f"{where}.{key}: expected text or null")
+            if r.get("status") not in STATUSES:
+                out.append(f"{where}.status: expected one of {', '.join(STATUSES)}")
+            days = r.get("overdue_days")
+            if days is not None and (not isinstance(days, int) or isinstance(days, bool)):
+                out.append(f"{where}.overdue_days: expected a whole number or null")
+        if len(out) >= 3:
+            break
+    return out
+
+
 def _entry(old: dict[str, Any] | None, new: dict[str, Any], why: str = "",
            rules: dict[str, Any] | None = None) -> dict[str, Any]:
     e = {"host": new["host"], "rule": new["rule"], "title": new["title"],

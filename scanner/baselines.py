@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from scanner import findings, yamlio
+from scanner import findings, safeio, yamlio
 from scanner.errors import BaselineError, InputError
 
 SHIPPED = ("cyber-essentials", "maintenance", "connection", "client-access", "applications")
@@ -121,16 +121,30 @@ def _regexes(cond: Any) -> list[str]:
     return out
 
 
+def _non_finite(value: Any, where: str) -> list[str]:
+    """Every NaN or infinity in a value (``.nan`` and ``.inf`` are YAML numbers): a threshold
+    of NaN fails every comparison, so a rule over it would never pass and never say why."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{where}: {value!r} is not a finite number"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{where}[{i}]")]
+    return []
+
+
 def resolve(spec: str) -> tuple[str, str]:
     """A baseline name or path → (label, text)."""
     if spec in SHIPPED:
         res = resources.files("baselines") / f"{spec}.yaml"
         return f"baselines/{spec}.yaml", res.read_text(encoding="utf-8")
     if os.path.exists(spec):
-        p = Path(spec)
-        if p.stat().st_size > yamlio.MAX_BYTES:
-            raise BaselineError(f"{spec}: file too large (limit {yamlio.MAX_BYTES} bytes)")
-        data = p.read_bytes()
+        try:  # a regular file, bounded: never a folder, /dev/zero or a FIFO
+            data = safeio.read_regular(spec, yamlio.MAX_BYTES)
+        except InputError as e:
+            raise BaselineError(e.problems) from None
+        except OSError as e:
+            raise BaselineError(f"{spec}: cannot read: {e.strerror or e}") from None
         if b"\x00" in data:
             raise BaselineError(f"{spec}: binary file, expected YAML text")
         try:
@@ -150,6 +164,12 @@ def parse(text: str, label: str, sections: set[str] | None = None) -> Baseline:
     if not isinstance(data, dict):
         raise BaselineError(f"{label}: expected a mapping with 'baseline' and 'rules'")
     problems = _schema_problems(data, label)
+    if problems:
+        raise BaselineError(problems)
+    problems = _non_finite(data.get("params") or {}, f"{label}: params")
+    for i, r in enumerate(data["rules"]):
+        for part in ("when", "check"):
+            problems += _non_finite(r.get(part), f"{label}: rules[{i}].{part}")
     if problems:
         raise BaselineError(problems)
     meta = data["baseline"]

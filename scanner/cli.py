@@ -3,7 +3,9 @@
 Exit codes (DESIGN.md §3): 0 every rule passed or is waived; 1 at least one ``fail``; 2 bad usage
 or invalid input (nothing scanned); 3 no ``fail`` but the scan is incomplete; 4 an internal error
 (a bug: one line, ``--debug`` for the traceback); 5 another scan of the same estate is running
-(scanner/lock.py; nothing scanned).
+(scanner/lock.py; nothing scanned). ``evidence verify`` gives 3 for a bundle that is intact but
+whose signer no trusted key vouches for; a closed standard output (``undone rules | head``) ends
+a command quietly with 141 (128 + SIGPIPE, as the shells report it). Usage errors are one line.
 """
 
 from __future__ import annotations
@@ -11,24 +13,42 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import click
 
 from reports import clean
-from scanner import __version__, baselines, inventory, yamlio
+from scanner import __version__, baselines, envpolicy, inventory, safeio, yamlio
 from scanner.collect import Options
 from scanner.errors import BusyError, InputError, UndoneError
+from scanner.redact import Redactor
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 4
 EXIT_BUSY = 5  # another scan of the same estate holds its lock (scanner/lock.py)
+EXIT_UNVERIFIED = 3  # evidence verify: intact, but signed by a key nobody vouched for
+EXIT_BROKEN_PIPE = 141  # the reader of standard output went away (128 + SIGPIPE, as the shells)
 SCAN_FORMATS = ("console", "json", "html", "summary", "csv", "junit", "markdown")
 RENDERERS = {"html": "html", "csv": "csvout", "junit": "junit", "markdown": "markdown"}
+
+
+class _Finite(click.FloatRange):
+    """A number in a range, never NaN: ``--timeout nan`` would pass every comparison with the
+    bounds and leave every host "unreachable"."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if isinstance(rv, float) and not math.isfinite(rv):
+            self.fail(f"{value!r} is not a number in the range {self._describe_range()}",
+                      param, ctx)
+        return rv
 
 
 class _Exit(Exception):
@@ -42,11 +62,25 @@ def _fail_input(problems: list[str]) -> None:
     raise _Exit(EXIT_BAD_INPUT)
 
 
+def _quiet_stdout() -> None:
+    """After a broken pipe: point standard output at /dev/null, so that nothing written later
+    (nor the interpreter's flush at exit) raises again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def _guard(fn: Callable[..., int], debug: bool, *args: Any, **kwargs: Any) -> int:
     try:
         return fn(*args, **kwargs)
     except _Exit as e:
         return e.code
+    except BrokenPipeError:  # `undone rules | head`: the reader has what it wanted
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except InputError as e:
         for line in e.problems:
             click.echo(clean(line), err=True)
@@ -100,7 +134,7 @@ def _load_waivers(path: str) -> tuple[inventory.Waiver, ...]:
 @click.option("--notify/--no-notify", "notify_opt", default=None,
               help="Send the inventory's notifications of what changed since the previous scan "
                    "(default: when the inventory has a notify section).")
-@click.option("--max-rate", type=click.FloatRange(0.01, 10000), default=None,
+@click.option("--max-rate", type=_Finite(0.01, 10000), default=None,
               help="At most this many new connections a second (per estate), so a scan never "
                    "floods a client's link or a bastion. Default: no limit.")
 @click.option("--evidence", "evidence_path", type=click.Path(),
@@ -112,9 +146,9 @@ def _load_waivers(path: str) -> tuple[inventory.Waiver, ...]:
               help="Scan only these inventory hosts (repeatable or comma-separated).")
 @click.option("--concurrency", "-j", type=click.IntRange(1, 512), default=16, show_default=True,
               help="Hosts collected at once.")
-@click.option("--timeout", type=click.FloatRange(1, 86400), default=120.0, show_default=True,
+@click.option("--timeout", type=_Finite(1, 86400), default=120.0, show_default=True,
               help="Seconds allowed for each host, connection included.")
-@click.option("--connect-timeout", type=click.FloatRange(0.1, 600), default=10.0,
+@click.option("--connect-timeout", type=_Finite(0.1, 600), default=10.0,
               show_default=True, help="Seconds allowed to connect and authenticate.")
 @click.option("--section-timeout", type=click.IntRange(1, 3600), default=60, show_default=True,
               help="Seconds each probe section may run on the target.")
@@ -196,6 +230,11 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
         bls = baselines.load(list(baseline_specs) or None)
     except InputError as e:
         problems.extend(e.problems)
+    if output and not problems:
+        try:  # before any estate is scanned, not after them all
+            multi.check_folders(output, db_dir or multi.default_db_dir())
+        except InputError as e:
+            problems.extend(e.problems)
     if problems or bls is None or output is None:
         _fail_input(problems)
         return EXIT_BAD_INPUT
@@ -225,6 +264,52 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
     return code
 
 
+def _default_db() -> str:
+    from scanner import history
+
+    return history.default_path()
+
+
+def _inputs_of(db: str | None, inventory_file: str | None, waivers_file: str | None,
+               signing_key: str | None, known_hosts: str | None,
+               baseline_specs: tuple[str, ...] = (), evidence_path: str | None = None,
+               ) -> list[tuple[str, str]]:
+    """What an output must never be: the history (and its WAL, lock ...), the run's inputs."""
+    out: list[tuple[str, str]] = []
+    if db:
+        out += [(f, "the history (--db)" if f == db else "part of the history (--db)")
+                for f in safeio.history_files(db)]
+    out += [(p, what) for p, what in ((inventory_file, "the inventory"),
+                                      (waivers_file, "the waivers file"),
+                                      (signing_key, "the signing key"),
+                                      (known_hosts, "the known_hosts file"),
+                                      (evidence_path, "the evidence bundle")) if p]
+    out += [(b, "a baseline") for b in baseline_specs if b not in baselines.SHIPPED]
+    return out
+
+
+def _new_folder_problems(folder: str) -> list[str]:
+    """Why the reports' folder ``folder`` (absent yet) could not be made at the end of a scan."""
+    probe = os.path.abspath(folder)
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe) or os.path.islink(probe):
+        return [f"--output {folder}: {probe} is not a folder; give a folder for the reports"]
+    try:
+        safeio.check_folder_writable(probe, f"--output {folder}")
+    except InputError as e:
+        return list(e.problems)
+    return []
+
+
+def _output_problems(path: str, what: str, protect: list[tuple[str, str]]) -> list[str]:
+    try:
+        safeio.check_output(path, what, protect)
+    except InputError as e:
+        return e.problems
+    return []
+
+
 class _Keep:
     """Where a scan is kept: history and evidence options."""
 
@@ -243,7 +328,6 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
           known_hosts: str | None, waivers_file: str | None, quiet: bool, pretty: bool,
           keep: _Keep | None = None, notify: bool | None = None,
           max_rate: float | None = None) -> int:
-    import contextlib
     import dataclasses
 
     from scanner import scan as scan_mod
@@ -296,6 +380,23 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
                              (output,) if isinstance(output, str) else output or ())
     except InputError as e:
         problems.extend(e.problems)
+    new_folder = outputs.folder_to_create((output,) if isinstance(output, str)
+                                          else tuple(output or ()))
+    if inv is not None:
+        problems.extend(envpolicy.check(inv, inventory_file or "(this machine)"))
+    if host_list and not any(n.strip() for item in host_list for n in item.split(",")):
+        problems.append(f"--hosts {','.join(host_list)!r}: names no host; give inventory host "
+                        "names, comma-separated (or leave --hosts out to scan every host)")
+    if any(path for _, path in pairs):
+        protect = _inputs_of(None if keep.no_history else (keep.db or _default_db()),
+                             inventory_file, waivers_file, keep.signing_key, known_hosts,
+                             baseline_specs, keep.evidence)
+        if new_folder:  # made at the end: the nearest folder that exists must take a new one
+            problems.extend(_new_folder_problems(new_folder))
+        else:
+            for _, path in pairs:
+                if path:
+                    problems.extend(_output_problems(path, "--output", protect))
     if problems or inv is None or bls is None:
         _fail_input(problems)
         return EXIT_BAD_INPUT
@@ -320,15 +421,18 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
         from scanner import history, lock
 
         try:
+            history.check_file(keep.db or history.default_path())  # before its lock file
             held.enter_context(lock.hold(keep.db or history.default_path()))
             hist = history.open_history(keep.db)
         except InputError as e:
+            held.close()  # the lock goes with the history it guards
             if keep.db:  # asked for by name: a problem with it is bad input
                 raise
             for line in e.problems:  # the default place: scan anyway, and say so
                 click.echo(clean(f"undone: warning: not recording history: {line} "
                                  "(give --db, or --no-history)"), err=True)
     contract = inv.contract
+    redactor = Redactor.for_inventory(inv)
 
     def on_start(doc: dict[str, Any], planned: int) -> None:
         if hist is not None:
@@ -337,6 +441,8 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
             progress.start(planned)
 
     def on_host(rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
+        redactor.value(rec)  # credentials in repository strings never reach an output
+        redactor.value(results)
         if hist is not None:
             hist.record(rec, results)
         if progress is not None:
@@ -350,8 +456,9 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
                 doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
                                    on_start=on_start,
                                    seen=hist.updates_seen if hist is not None else None)
+            redactor.value(doc)  # (each host's record and results already were, as they landed)
             if stop.signal:  # the history keeps the hosts that finished, the scan unfinished
-                return _interrupted(doc, stop.signal, pairs, pretty)
+                return _interrupted(doc, stop.signal, pairs, pretty, new_folder)
             if hist is not None:
                 hist.finish(doc)
                 if inv.notify is not None and notify is not False:
@@ -367,7 +474,7 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
                 progress.stop()
             if hist is not None:
                 hist.close()
-    _write_all(doc, pairs, pretty)
+    _write_all(doc, pairs, pretty, new_folder)
     if not quiet:
         from scanner.multi import summary_line
 
@@ -384,7 +491,7 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
                                             and b.path.startswith("baselines/") else b.path)
             used.append((b.name, text))
         n = evidence.write(keep.evidence, doc, key, inventory_path=inventory_file,
-                           waivers_path=waivers_file, baselines=used)
+                           waivers_path=waivers_file, baselines=used, redactor=redactor)
         if not quiet:
             click.echo(clean(f"undone: evidence bundle {keep.evidence}: {n} files, signed by "
                              f"{evidence.fingerprint(key.public_key())}"), err=True)
@@ -425,7 +532,7 @@ def _stop_on_signals() -> Iterator[_Stop]:
 
 
 def _interrupted(doc: dict[str, Any], signame: str, pairs: list[tuple[str, str | None]],
-                 pretty: bool) -> int:
+                 pretty: bool, new_folder: str | None = None) -> int:
     """Report an interrupted scan as such (never as "everything checked passed"): the
     document says ``complete: false``, its exit code is at least 3, and the process exits
     128 + the signal's number."""
@@ -434,7 +541,7 @@ def _interrupted(doc: dict[str, Any], signame: str, pairs: list[tuple[str, str |
     from scanner.collect import mark_interrupted
 
     mark_interrupted(doc, signame)
-    _write_all(doc, pairs, pretty)
+    _write_all(doc, pairs, pretty, new_folder)
     done = sum(1 for h in doc.get("hosts", []) if h.get("error_kind") != "interrupted")
     click.echo(clean(f"undone: interrupted by {signame}: {done} of {len(doc.get('hosts', []))} "
                      "hosts finished and were recorded; the rest were not scanned"), err=True)
@@ -493,27 +600,28 @@ def _render(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool) -> 
 
 
 def _emit(text: str, output: str | None) -> None:
+    """The report to ``output`` (0600, never over a device, link or folder: scanner/safeio.py)
+    or to standard output; a reader that went away loses the rest, quietly."""
     if output:
-        tmp = f"{output}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, output)
-    else:
+        safeio.write_file(output, text, "--output")
+        return
+    try:
         sys.stdout.write(text)
         sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
 
 
 def _write(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool) -> None:
     _emit(_render(doc, fmt, output, pretty), output)
 
 
-def _write_all(doc: dict[str, Any], pairs: list[tuple[str, str | None]], pretty: bool) -> None:
-    """Every report asked for, from the one document (scanner/outputs.py)."""
-    from scanner import outputs
-
-    folder = outputs.folder_to_create(pairs)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
+def _write_all(doc: dict[str, Any], pairs: list[tuple[str, str | None]], pretty: bool,
+               new_folder: str | None = None) -> None:
+    """Every report asked for, from the one document (scanner/outputs.py), into
+    ``new_folder`` (made here, 0700) when the one --output was a folder still to make."""
+    if new_folder:
+        safeio.private_dir(new_folder)
     for fmt, output in pairs:
         _write(doc, fmt, output, pretty)
 
@@ -583,6 +691,9 @@ def _validate(files: tuple[str, ...]) -> int:
                     click.echo(clean(line), err=True)
             else:
                 inv = inventory.load(path)
+                problems = envpolicy.check(inv, path)  # what scan would refuse, refused here
+                if problems:
+                    raise InputError(problems)
                 click.echo(f"{clean(path)}: valid inventory ({len(inv.hosts)} hosts"
                            + (f", {len(inv.unscannable)} not scanned" if inv.unscannable else "")
                            + ")")
@@ -655,29 +766,62 @@ def _rules(baseline_specs: tuple[str, ...], fmt: str) -> int:
               help="Where the scheduled scans keep history and reports (default /var/lib/undone,"
                    " or ~/.local/state/undone with --user).")
 @click.option("--force", is_flag=True, help="With --install, replace units that differ.")
+@click.option("--run-as", "run_as", metavar="USER",
+              help="System units: the user the scans run as (default: undone, a dedicated "
+                   "user), 'dynamic' for systemd's DynamicUser=yes, or 'root'.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def schedule(inventory_path: str, scan_options: tuple[str, ...], every: str, at: str, day: str,
              name: str | None, user_mode: bool, cron: bool | None, install: bool,
-             unit_dir: str | None, state_dir: str | None, force: bool, debug: bool) -> None:
+             unit_dir: str | None, state_dir: str | None, force: bool, debug: bool,
+             run_as: str | None = None) -> None:
     """Run `undone scan INVENTORY_PATH` on a schedule: print (or --install) a systemd service
     and timer, or a crontab line where systemd is absent. INVENTORY_PATH is an inventory or a
     folder of them; SCAN_OPTIONS after `--` go to `undone scan` (e.g. -- --baseline
     cyber-essentials --max-rate 5)."""
     raise SystemExit(_guard(_schedule, debug, inventory_path, scan_options, every, at, day, name,
-                            user_mode, cron, install, unit_dir, state_dir, force))
+                            user_mode, cron, install, unit_dir, state_dir, force, run_as))
+
+
+def _absolute_scan_args(args: tuple[str, ...]) -> tuple[str, ...]:
+    """The scan options with every relative path made absolute (the unit runs in its state
+    folder): values of scan's path options, and of --baseline when it names a file."""
+    paths = {o for p in scan.params if isinstance(p, click.Option)
+             and isinstance(p.type, click.Path) for o in p.opts}
+    paths |= {"--baseline", "-b"}
+    out: list[str] = []
+    take = False
+    for a in args:
+        if take:
+            take = False
+            keep = a in baselines.SHIPPED or os.path.isabs(a) or not (
+                os.path.exists(a) or os.sep in a or a.endswith((".yaml", ".yml")))
+            out.append(a if keep else os.path.abspath(a))
+            continue
+        opt, eq, value = a.partition("=")
+        if opt in paths and a.startswith("--") and eq:
+            keep = value in baselines.SHIPPED or os.path.isabs(value) or not value
+            out.append(a if keep else f"{opt}={os.path.abspath(value)}")
+        else:
+            take = a in paths
+            out.append(a)
+    return tuple(out)
 
 
 def _schedule(inventory_path: str, scan_options: tuple[str, ...], every: str, at: str, day: str,
               name: str | None, user_mode: bool, cron: bool | None, install: bool,
-              unit_dir: str | None, state_dir: str | None, force: bool) -> int:
+              unit_dir: str | None, state_dir: str | None, force: bool,
+              run_as: str | None = None) -> int:
     from scanner import schedule as sched
 
     if os.path.isdir(inventory_path):
         from scanner import multi
 
-        multi.inventories(inventory_path)  # at least one inventory there
+        networks = False
+        for path in multi.inventories(inventory_path):  # at least one inventory there
+            with contextlib.suppress(InputError):  # an invalid one is its own estate's problem
+                networks = networks or bool(inventory.load(path).networks)
     else:
-        inventory.load(inventory_path)
+        networks = bool(inventory.load(inventory_path).networks)
     reserved = {"--db", "--output", "-o", "--format", "-f"} & {a.split("=")[0]
                                                               for a in scan_options}
     if reserved:
@@ -689,7 +833,8 @@ def _schedule(inventory_path: str, scan_options: tuple[str, ...], every: str, at
         raise InputError(f"scan options {' '.join(scan_options)!r}: {e.format_message()}"
                          ) from None
     s = sched.make(inventory_path, every, at, day, user=user_mode, name=name,
-                   state_dir=state_dir, scan_args=scan_options)
+                   state_dir=state_dir, scan_args=_absolute_scan_args(scan_options),
+                   run_as=run_as, networks=networks)
     use_cron = cron if cron is not None else (unit_dir is None and not sched.systemd_running())
     if use_cron:
         click.echo(sched.cron_text(s), nl=False)
@@ -702,6 +847,9 @@ def _schedule(inventory_path: str, scan_options: tuple[str, ...], every: str, at
         paths = sched.install(s, unit_dir, force)
         for path in paths:
             click.echo(clean(f"wrote {path}"))
+        hint = sched.user_hint(s)
+        if hint:
+            click.echo(clean(f"make its user first: {hint}"))
         click.echo(clean(f"start it: {sched.activate_hint(s)}"))
         click.echo(clean(f"credentials for notifications (optional): {s.env_file}"))
         return 0
@@ -714,34 +862,55 @@ def _schedule(inventory_path: str, scan_options: tuple[str, ...], every: str, at
 
 
 REPORT_FORMATS = ("console", "summary", "html", "markdown", "json", "csv", "junit")
+# a contract period is dated within these (9999-12-31 overflowed the day after it)
+DATE_MIN, DATE_MAX = date(1970, 1, 1), date(2199, 12, 31)
 
 
 def _date(value: str | None, option: str) -> Any:
-    from datetime import date
-
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InputError(f"{option} {value!r}: expected a date, YYYY-MM-DD") from None
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise InputError(f"{option} {value}: expected a date from {DATE_MIN} to {DATE_MAX}")
+    return day
+
+
+MAX_DOCUMENT = 1024 ** 3  # a result document read for --diff
+
+
+def _read_document(path: str) -> dict[str, Any]:
+    """A result document from a file: a regular file (never a FIFO that would hang), bounded,
+    JSON, and shaped as `undone report --diff` needs (reports/diff.py), or one line, exit 2."""
+    from reports import diff as diff_mod
+
+    try:
+        data = safeio.read_regular(path, MAX_DOCUMENT)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as e:
+        raise InputError(f"{path}: not a result document (not JSON: "
+                         f"{str(e)[:100] or type(e).__name__})") from None
+    bad = diff_mod.problems(doc)
+    if bad:
+        raise InputError(f"{path}: not a result document of undone scan --format json: "
+                         + "; ".join(bad))
+    result: dict[str, Any] = doc
+    return result
 
 
 def _load_doc(spec: str, hist_path: str | None) -> dict[str, Any]:
     """A result document: a JSON file written by `undone scan --format json`, or a scan in the
     history (its id, a unique prefix of it, `latest` or `previous`)."""
-    if os.path.isfile(spec):
-        try:
-            with open(spec, encoding="utf-8") as f:
-                doc = json.load(f)
-        except (OSError, UnicodeDecodeError, ValueError) as e:
-            raise InputError(f"{spec}: not a result document ({e})") from None
-        if not isinstance(doc, dict) or doc.get("schema") != "undone.scan/1":
-            raise InputError(f"{spec}: not a result document (schema undone.scan/1)")
-        return doc
+    if os.path.exists(spec):
+        return _read_document(spec)
     from scanner import history
 
-    with history.open_history(hist_path, create=False) as h:
+    with history.open_history(hist_path, create=False, readonly=True) as h:
         return h.document(spec)
 
 
@@ -787,12 +956,17 @@ def _report(scan_id: str | None, date_from: str | None, date_to: str | None,
     if len(modes) > 1:
         raise InputError(f"{' and '.join(modes)}: give only one of SCAN_ID, --from/--to, "
                          "--diff and --list")
+    if output:
+        db = db_path or history.default_path()
+        inputs = _inputs_of(db, None, None, None, None)
+        inputs += [(p, "an input of --diff") for p in (diff or ())]
+        safeio.check_output(output, "--output", inputs)
     color = None if output is None and sys.stdout.isatty() else False
     width = None if output is None else 100
     indent = 2 if pretty or fmt != "json" else None
     buf = io.StringIO()
     if list_scans:
-        with history.open_history(db_path, create=False) as h:
+        with history.open_history(db_path, create=False, readonly=True) as h:
             rows = h.scans()
         if fmt == "json":
             json.dump(rows, buf, indent=indent)
@@ -811,7 +985,7 @@ def _report(scan_id: str | None, date_from: str | None, date_to: str | None,
         from reports import period
 
         start, end = _date(date_from, "--from"), _date(date_to, "--to")
-        with history.open_history(db_path, create=False) as h:
+        with history.open_history(db_path, create=False, readonly=True) as h:
             pdoc = h.period(start, end)
         period.render(pdoc, buf, fmt, color=color, width=width, indent=indent)
     elif diff:
@@ -821,7 +995,7 @@ def _report(scan_id: str | None, date_from: str | None, date_to: str | None,
         diff_mod.render(diff_mod.build(old, new), buf, fmt, color=color, width=width,
                         indent=indent)
     else:
-        with history.open_history(db_path, create=False) as h:
+        with history.open_history(db_path, create=False, readonly=True) as h:
             doc = h.document(scan_id)
         buf.write(_render(doc, fmt, output, pretty))
     _emit(buf.getvalue(), output)
@@ -835,24 +1009,29 @@ def evidence() -> None:
 
 @evidence.command("verify")
 @click.argument("bundle", type=click.Path())
-@click.option("--public-key", type=click.Path(dir_okay=False),
-              help="The signer's public key (PEM or OpenSSH). Without it the key inside the "
-                   "bundle is used, which proves integrity but not who signed.")
+@click.option("--public-key", type=click.Path(dir_okay=False), envvar="UNDONE_EVIDENCE_PUBLIC_KEY",
+              help="The signer's public key (PEM or OpenSSH), or a file of ssh-ed25519 lines, "
+                   "one per trusted signer (or $UNDONE_EVIDENCE_PUBLIC_KEY). Without it the key "
+                   "inside the bundle is used, which proves integrity but not who signed "
+                   "(exit 3).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def evidence_verify(bundle: str, public_key: str | None, debug: bool) -> None:
     """Check BUNDLE's signature and every file against its manifest; name any file that
-    changed. Exit 0 intact, 1 something changed, 2 not a bundle or a bad key."""
+    changed. Exit 0 intact and signed by a trusted key, 1 something changed or a member no
+    bundle holds, 2 not a bundle or a bad key, 3 intact but the signer not verified."""
     raise SystemExit(_guard(_evidence_verify, debug, bundle, public_key))
 
 
 def _evidence_verify(bundle: str, public_key: str | None) -> int:
     from scanner import evidence as ev
 
-    key = ev.load_public_key(public_key) if public_key else None
-    verdict = ev.verify(bundle, key)
+    keys = ev.load_public_keys(public_key) if public_key else []
+    verdict = ev.verify(bundle, trusted=keys)
     for line in ev.report_lines(bundle, verdict):
-        click.echo(clean(line), err=not verdict.ok)
-    return 0 if verdict.ok else 1
+        click.echo(clean(line), err=not (verdict.ok and verdict.trusted))
+    if not verdict.ok:
+        return 1
+    return 0 if verdict.trusted else EXIT_UNVERIFIED
 
 
 @evidence.command("keygen")
@@ -888,9 +1067,41 @@ from scanner.cli_applications import applications_group  # noqa: E402 - release 
 cli.add_command(applications_group)
 
 
+def _usage_line(e: click.ClickException) -> str:
+    """A click usage error as one line: what is wrong, and where the help is."""
+    ctx = getattr(e, "ctx", None)
+    where = ctx.command_path if ctx is not None else "undone"
+    text = " ".join(e.format_message().split())
+    hint = f" (see `{where} --help`)" if isinstance(e, click.UsageError) else ""
+    return clean(f"{where}: {text}{hint}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``undone`` command. Usage errors are one line and exit 2; a reader that goes away
+    (``undone rules | head``) ends the command quietly."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    for i, a in enumerate(args, 1):
+        if "\x00" in a:  # no path, name or value can hold one (os.stat would raise)
+            click.echo(f"undone: argument {i} holds a NUL byte; no path or value can", err=True)
+            return EXIT_BAD_INPUT
     try:
-        cli.main(args=argv, prog_name="undone", standalone_mode=True)
+        rv = cli.main(args=args, prog_name="undone", standalone_mode=False)
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else EXIT_BAD_INPUT
-    return 0
+    except click.exceptions.NoArgsIsHelpError as e:  # `undone` alone: the help, as --help
+        click.echo(e.format_message())
+        return 0
+    except click.ClickException as e:
+        with contextlib.suppress(BrokenPipeError):
+            click.echo(_usage_line(e), err=True)
+        return EXIT_BAD_INPUT
+    except (click.Abort, KeyboardInterrupt, EOFError):
+        click.echo("undone: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as e:  # noqa: BLE001 - outside any command's guard (while parsing): a bug
+        click.echo(f"undone: internal error: {type(e).__name__}: {clean(e)}", err=True)
+        return EXIT_INTERNAL
+    return rv if isinstance(rv, int) else 0

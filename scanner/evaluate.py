@@ -127,7 +127,12 @@ def _tester(op: str, want: Any) -> Callable[[Any], bool | None]:
         def contains(v: Any) -> bool | None:
             if not isinstance(v, list | tuple | str | dict):
                 return None
-            return (want in v) == (op == "contains")
+            if isinstance(v, str) and not isinstance(want, str):
+                return None  # `contains: 5` on a text: cannot be judged (never a crash)
+            try:
+                return (want in v) == (op == "contains")
+            except TypeError:  # an unhashable value looked up in a mapping
+                return None
 
         return contains
     if op == "empty":

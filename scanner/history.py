@@ -33,19 +33,25 @@ Every time comes from a ``now`` argument, so tests can simulate a year of scans.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import os
 import sqlite3
+import stat
+import urllib.parse
 import zlib
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scanner import __version__, clock
 from scanner.errors import InputError
+
+_T = TypeVar("_T")
 
 DEFAULT_DAYS: dict[str, int] = {"critical": 14, "high": 14, "medium": 30, "low": 90, "info": 180}
 
@@ -192,6 +198,57 @@ OUT_OF_SCOPE = ("platform", "role", "sections")  # not_applicable reasons that a
 HOST_PROFILE = ("roles", "roles_inferred", "roles_inferred_from", "roles_source", "owner")
 
 
+def _tables() -> dict[str, tuple[str, ...]]:
+    """Every table the migrations make, with its columns (what a usable history holds)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        for _, sql in MIGRATIONS:
+            for stmt in sql.split(";"):
+                if stmt.strip():
+                    db.execute(stmt)
+        return {t: tuple(r[1] for r in db.execute(f"PRAGMA table_info({t})"))
+                for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        db.close()
+
+
+TABLES = _tables()
+
+
+def _reading(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """A read of a damaged history is bad input (exit 2, one line), never a crash: SQLite
+    errors and rows that do not decode become :class:`InputError`."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return fn(self, *args, **kwargs)
+        except InputError:
+            raise
+        except (sqlite3.Error, ValueError, KeyError, TypeError, IndexError, zlib.error,
+                OverflowError, RecursionError, AttributeError, OSError) as e:  # OSError: a
+            # time no clock can show (EOVERFLOW), or the file failing under the read
+            raise InputError(f"{self.path}: damaged history: cannot read it "
+                             f"({type(e).__name__}: {str(e)[:120]})") from None
+    return wrapper
+
+
+def _writing(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """Adding a scan to a damaged history: what SQLite says, and what a stored row that does
+    not decode raises, becomes :class:`InputError` (exit 2, one line with the exception's type
+    and message, so a mistake of undone's own can still be told apart)."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return fn(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, zlib.error, ValueError, TypeError, KeyError, IndexError,
+                OverflowError) as e:  # what a stored row that does not decode raises
+            raise InputError(f"{self.path}: damaged history: cannot add this scan to it "
+                             f"({type(e).__name__}: {str(e)[:120]})") from None
+    return wrapper
+
+
 def default_path() -> str:
     """``$UNDONE_DB``, else ``$XDG_DATA_HOME/undone/history.sqlite`` (``~/.local/share``)."""
     env = os.environ.get("UNDONE_DB")
@@ -323,26 +380,43 @@ class History:
     """One history file. Write with :meth:`begin`, :meth:`record` (per host), :meth:`finish`;
     read with :meth:`scans`, :meth:`document` and :meth:`period`."""
 
-    def __init__(self, path: str | os.PathLike[str], create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], create: bool = True,
+                 readonly: bool = False) -> None:
         self.path = str(path)
         p = Path(self.path)
+        self.readonly = readonly
         try:
             if not p.exists():
-                if not create:
+                if not create or readonly:
                     raise InputError(f"{self.path}: no history here yet; run `undone scan` first "
                                      "or give --db")
                 p.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+                fd = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 os.close(fd)
-            self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=OFF")
-            self._migrate()
-        except sqlite3.DatabaseError as e:
-            raise InputError(f"{self.path}: not a usable undone history ({e})") from None
+            check_file(self.path)
+            if readonly:
+                self.db = _connect_readonly(self.path)
+                self._check_migrations()
+            else:
+                self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA foreign_keys=OFF")
+                self._migrate()
+                ok = self.db.execute("PRAGMA quick_check(1)").fetchone()
+                if not ok or ok[0] != "ok":
+                    raise sqlite3.DatabaseError(f"quick_check: {ok[0] if ok else 'no answer'}")
+            self._check_tables()
+        except (sqlite3.Error, ValueError) as e:  # ValueError: text that is not UTF-8
+            self._close_quietly()
+            raise InputError(f"{self.path}: not a usable undone history ({e}); give another "
+                             "--db") from None
         except OSError as e:
+            self._close_quietly()
             raise InputError(f"{self.path}: cannot open the history: {e.strerror or e}") from None
+        except InputError:
+            self._close_quietly()
+            raise
         self._host_ids: dict[str, int] = {}
         self._host_info: dict[str, tuple[Any, ...]] = {}
         self._rule_ids: dict[str, int] = {}
@@ -357,6 +431,37 @@ class History:
         self.previous_doc: dict[str, Any] | None = None  # the one changes_doc compared with
 
     # -- set-up ---------------------------------------------------------------------------
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "db", None)
+        if db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+
+    def _check_migrations(self) -> None:
+        """Read-only: the file must already be at this undone's schema (nothing is migrated)."""
+        applied = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
+        known = [name for name, _ in MIGRATIONS]
+        newer = sorted(applied - set(known))
+        if newer:
+            raise InputError(f"{self.path}: written by a newer undone (migration {newer[-1]}); "
+                             "use that version, or another --db")
+        missing = [n for n in known if n not in applied]
+        if missing:
+            raise InputError(f"{self.path}: the history needs upgrading ({missing[0]}), which a "
+                             "read-only file does not allow; run `undone scan` on it where it can "
+                             "be written")
+
+    def _check_tables(self) -> None:
+        """Every table and column this undone reads is there (a damaged or foreign file is
+        refused here, not halfway through a report)."""
+        for table, cols in TABLES.items():
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            lost = [c for c in cols if c not in have]
+            if lost:
+                raise InputError(f"{self.path}: not a usable undone history (table {table} "
+                                 f"{'is missing' if not have else 'lacks ' + lost[0]}); give "
+                                 "another --db")
 
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS migrations "
@@ -396,6 +501,7 @@ class History:
 
     # -- writing ----------------------------------------------------------------------------
 
+    @_writing
     def begin(self, doc: Mapping[str, Any], contract_days: Mapping[str, int] | None = None,
               hosts_planned: int | None = None, now: datetime | None = None) -> None:
         """Record the start of a scan (its header; ``doc`` is the result document so far)."""
@@ -481,6 +587,7 @@ class History:
         self._blob_ids[digest] = bid
         return bid
 
+    @_writing
     def record(self, rec: Mapping[str, Any], results: list[dict[str, Any]],
                now: datetime | None = None) -> None:
         """Record one host as it lands (one transaction), and set ``first_seen``, ``due``,
@@ -640,6 +747,7 @@ class History:
                    "ON CONFLICT (host) DO UPDATE SET last_scan = excluded.last_scan, "
                    "last_at = excluded.last_at", (hid, scan, ts))
 
+    @_reading
     def updates_seen(self, host: str) -> Any:
         """What this history knows of ``host``'s pending security updates, for dating them
         (a :class:`scanner.dating.Seen`), or None for a host it has never read a list of."""
@@ -655,6 +763,7 @@ class History:
                      (int(row[1]),))}
         return Seen(last_at=_dt(int(row[0])), first=first)
 
+    @_writing
     def finish(self, doc: dict[str, Any], now: datetime | None = None,
                trend_days: int = 366, changes: bool = True) -> None:
         """Mark the scan complete and add ``doc["history"]``: the trend of open and overdue
@@ -679,6 +788,7 @@ class History:
             doc["history"]["changes"] = {"previous_at": prev["scan"]["started_at"],
                                          "counts": self.changes_doc["counts"]}
 
+    @_reading
     def _history_block(self, scan: int, ts: int, trend_days: int) -> dict[str, Any]:
         prev = self.db.execute(
             "SELECT uid FROM scans WHERE id < ? AND finished_at IS NOT NULL ORDER BY id DESC "
@@ -695,6 +805,7 @@ class History:
 
     # -- reading ----------------------------------------------------------------------------
 
+    @_reading
     def scans(self) -> list[dict[str, Any]]:
         """Every scan, oldest first, with host and failure counts."""
         out = []
@@ -710,6 +821,7 @@ class History:
                         if summary else None})
         return out
 
+    @_reading
     def resolve(self, spec: str | None) -> int:
         """A scan's row id from its uid, a unique prefix, ``latest`` or ``previous``."""
         if spec is None or spec in ("", "latest", "previous"):
@@ -744,6 +856,7 @@ class History:
         return {int(i): (n, a, t, p) for i, n, a, t, p in
                 self.db.execute("SELECT id, name, address, transport, platform FROM hosts")}
 
+    @_reading
     def document(self, spec: str | None = None, changes: bool = True) -> dict[str, Any]:
         """The result document of a recorded scan, rebuilt from the history.
 
@@ -886,6 +999,7 @@ class History:
 
     # -- the contract-period report ---------------------------------------------------------
 
+    @_reading
     def period(self, start: date | None = None, end: date | None = None,
                now: datetime | None = None) -> dict[str, Any]:
         """The contract-period document (``undone.period/1``) for ``start``..``end`` inclusive:
@@ -1134,8 +1248,47 @@ def _months(start: date, end: date) -> list[str]:
     return out
 
 
-def open_history(path: str | None, create: bool = True) -> History:
-    return History(path or default_path(), create=create)
+def check_file(path: str) -> None:
+    """A history is a regular file (a link to one is followed): never a device or a FIFO."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: not a history file (it is "
+                         f"{'a folder' if stat.S_ISDIR(st.st_mode) else 'not a regular file'});"
+                         " give --db a file")
+
+
+def _connect_readonly(path: str) -> sqlite3.Connection:
+    """Open for reading only, never writing a byte: ``mode=ro``; where that cannot read (a
+    history in WAL mode on a read-only file system has no ``-shm`` to share), ``immutable=1``,
+    which reads the file as it is, unless a ``-wal`` file holds changes that it would miss."""
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+    wal = f"{path}-wal"
+    if os.path.exists(wal) and os.path.getsize(wal) > 0:  # immutable=1 would not read it
+        raise InputError(f"{path}: its latest changes are in {wal}, which SQLite cannot read "
+                         "on a read-only file system without its -shm file; copy the history "
+                         "(all its files) somewhere writable and give that as --db")
+    db = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
+def open_history(path: str | None, create: bool = True, readonly: bool = False) -> History:
+    """The history at ``path`` (default :func:`default_path`). ``readonly``: for reports;
+    nothing is written, and a history on a read-only file system can be read."""
+    return History(path or default_path(), create=create, readonly=readonly)
 
 
 def record_all(history: History, doc: dict[str, Any], now: datetime | None = None,

@@ -36,7 +36,6 @@ catalogue older than the caller's limit (an error fact, never a value).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import json
 import os
@@ -1774,7 +1773,7 @@ def render_refresh(src: Path, snapshot_date: str | None = None) -> tuple[str, st
             if when:
                 found.append(when)
         if snapshot is None and found:
-            snapshot, note = min(found), f"the commit dates in {source_md}"
+            snapshot, note = min(found), f"the commit dates in {src.name}/SOURCE.md"
     if snapshot is None:
         snapshot = _newest_date(all_products)
         note = "the newest date in products.json (a lower bound on the export's date)"
@@ -1842,18 +1841,11 @@ def refresh(
 
 def _write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through an unpredictable temporary file in the same folder
-    (created exclusively, never following a link), then rename it into place."""
-    import tempfile
+    (created exclusively, never following a link), then rename it into place; a link, device
+    or folder at ``path`` is refused, never replaced (scanner/safeio.py, issue 15 L1)."""
+    from scanner import safeio
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    safeio.write_file(str(path), text, "catalogue", mode=0o644)
 
 
 def main(argv: list[str] | None = None) -> int:

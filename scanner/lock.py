@@ -5,7 +5,8 @@ start a second scan of the same estate: the two would record interleaved hosts i
 double the load on the client's link. :func:`hold` takes an exclusive, non-blocking ``flock`` on
 ``<history>.lock`` and keeps it for the scan's life; the kernel drops it when the process ends,
 however it ends (a ``SIGKILL`` leaves no stale lock to clean up). The file holds the holder's pid
-and start time, so the refusal can say who holds it.
+and start time, so the refusal can say who holds it. It is opened ``O_NOFOLLOW`` (mode 0600):
+a symbolic link planted at its predictable name is refused, never followed.
 
 A second scan exits with :data:`EXIT_BUSY` (5) and one line::
 
@@ -24,6 +25,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from scanner import safeio
 from scanner.errors import BusyError, InputError
 
 EXIT_BUSY = 5
@@ -53,8 +55,9 @@ def hold(history_path: str) -> Iterator[str]:
     lock_path = path_for(history_path)
     folder = os.path.dirname(os.path.abspath(lock_path))
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        # never through a link planted at the lock's (predictable) name, never a device
+        fd = safeio.open_nofollow(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as e:
         raise InputError(f"{lock_path}: cannot open the scan lock: {e.strerror or e}") from None
     try:

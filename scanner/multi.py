@@ -42,10 +42,11 @@ from typing import Any
 
 from reports import clean
 from reports import index as index_report
-from scanner import __version__, clock, history, inventory, lock, notify
+from scanner import __version__, clock, envpolicy, history, inventory, lock, notify, safeio
 from scanner.baselines import Baseline
 from scanner.collect import Options
 from scanner.errors import BusyError, InputError
+from scanner.redact import Redactor
 
 MAX_PARALLEL_ESTATES = 8
 EXIT_RANK = {0: 0, 3: 1, 1: 2, 5: 3, 2: 4, 4: 5}
@@ -154,17 +155,65 @@ class Estate:
 
 
 def _write(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """0600, under an unpredictable temporary name, never over a link (scanner/safeio.py)."""
+    safeio.write_file(path, text, "--output")
+
+
+@dataclass
+class _Loaded:
+    """An inventory of the folder, loaded before any estate is scanned."""
+
+    path: str
+    key: str
+    inv: inventory.Inventory | None = None
+    problems: list[str] = field(default_factory=list)
+    crashed: str | None = None  # an internal error while loading it
+
+
+def _load_all(paths: list[str]) -> list[_Loaded]:
+    """Load every inventory; refuse estates that would share a history and a report
+    (``acme.yaml`` and ``acme.yml``), and check every estate's variables against the others'
+    (scanner/envpolicy.py). One inventory's problem never stops the others."""
+    loaded = []
+    for path in paths:
+        item = _Loaded(path, estate_key(path))
+        try:
+            item.inv = inventory.load(path)
+        except InputError as e:
+            item.problems = [clean(p) for p in e.problems]
+        except Exception as e:  # noqa: BLE001 - one estate's failure must not stop the others
+            item.crashed = clean(f"internal error: {type(e).__name__}: {e}")
+            if os.environ.get("UNDONE_DEBUG"):
+                traceback.print_exc()
+        loaded.append(item)
+    by_key: dict[str, list[_Loaded]] = {}
+    for item in loaded:
+        by_key.setdefault(item.key, []).append(item)
+    for key, items in by_key.items():
+        if len(items) > 1:
+            names = [os.path.basename(i.path) for i in items]
+            for item in items:
+                others = ", ".join(n for n in names if n != os.path.basename(item.path))
+                item.problems.append(clean(
+                    f"{item.path}: estate key {key!r} is also that of {others}: the estates "
+                    "would share one history and one report; rename one of the files"))
+    for item in loaded:
+        if item.key == "index":
+            item.problems.append(clean(f"{item.path}: estate key 'index' is the folder's own "
+                                       "(index.html, index.json); rename the file"))
+    prefixes = envpolicy.folder_prefixes((i.key, i.inv) for i in loaded)
+    for item in loaded:
+        if item.inv is not None and not item.problems:
+            item.problems = [clean(p) for p in envpolicy.check(item.inv, item.path, item.key,
+                                                               prefixes)]
+    return loaded
 
 
 def _last_good(est: Estate, db: str, output: str) -> None:
     """For an estate not scanned now: when it was last scanned, and that report if kept."""
     if os.path.exists(db):
         with contextlib.suppress(InputError, OSError, ValueError, KeyError):
-            with history.open_history(db, create=False) as h:
+            with history.open_history(db, create=False, readonly=True) as h:
                 done = [s for s in h.scans() if s["complete"]]
             if done:
                 est.row["last_scan"] = done[-1]["finished_at"]
@@ -172,74 +221,21 @@ def _last_good(est: Estate, db: str, output: str) -> None:
         est.report = f"{est.key}.html"
 
 
-def scan_estate(path: str, settings: Settings, budget: threading.Semaphore | None) -> Estate:
+def scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore | None
+                ) -> Estate:
     """Scan one estate inside its own error boundary; never raises."""
-    from reports import html as html_report
-    from scanner import scan as scan_mod
-
-    key = estate_key(path)
-    est = Estate(key=key, name=key, inventory=os.path.abspath(path))
+    key = item.key
+    est = Estate(key=key, name=key, inventory=os.path.abspath(item.path))
     prefix = f"undone: {key}: "
     db = os.path.join(settings.db_dir, f"{key}.sqlite")
-    try:
-        inv = inventory.load(path)
-    except InputError as e:
-        est.status, est.exit_code, est.problems = "invalid", 2, [clean(p) for p in e.problems]
-        _last_good(est, db, settings.output)
-        for line in est.problems:
-            settings.log(f"{prefix}{line}")
+    if item.crashed is not None:  # a bug met while loading it: this estate only
+        est.status, est.exit_code, est.problems = "error", 4, [item.crashed]
+        with contextlib.suppress(Exception):
+            _last_good(est, db, settings.output)
+        settings.log(f"{prefix}{item.crashed}")
         return est
-    est.name = clean(inv.estate.get("client") or inv.estate.get("name") or key)
-    if settings.trust_on_first_use or settings.known_hosts:
-        kh = os.path.abspath(settings.known_hosts) if settings.known_hosts else None
-        inv = dataclasses.replace(inv, hosts=tuple(dataclasses.replace(
-            h, trust_on_first_use=h.trust_on_first_use or settings.trust_on_first_use,
-            known_hosts=h.known_hosts or kh) for h in inv.hosts))
-    want_notify = settings.notify if settings.notify is not None else inv.notify is not None
-    opts = dataclasses.replace(settings.options, budget=budget)
     try:
-        with lock.hold(db):
-            hist = history.open_history(db)
-            change = None
-            try:
-                def on_start(doc: dict[str, Any], planned: int) -> None:
-                    hist.begin(doc, inv.contract.days, planned)
-
-                def on_host(rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
-                    hist.record(rec, results)
-                    settings.log(progress_line(rec, results, prefix))
-
-                doc = scan_mod.run(inv, settings.baselines, opts, on_host=on_host,
-                                   on_start=on_start, clock=settings.clock,
-                                   seen=hist.updates_seen)
-                hist.finish(doc)
-                if want_notify and inv.notify is not None:
-                    try:
-                        change = notify.from_history(hist, doc)
-                    except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
-                        settings.log(clean(f"{prefix}notification FAILED: cannot compare with "
-                                           f"the previous scan: {type(e).__name__}: {e}"))
-            finally:
-                hist.close()
-            report_text = io.StringIO()
-            html_report.render(doc, report_text)
-            est.report, est.json = f"{key}.html", f"{key}.json"
-            _write(os.path.join(settings.output, est.report), report_text.getvalue())
-            _write(os.path.join(settings.output, est.json),
-                   json.dumps(doc, ensure_ascii=False) + "\n")
-            est.exit_code = int(doc["summary"]["exit_code"])
-            est.row = index_report.estate_row(doc)
-            settings.log(summary_line(doc, prefix) + f"; report {est.report}")
-            if change is not None and change["total"] and inv.notify is not None:
-                data = report_text.getvalue().encode("utf-8")
-                try:
-                    outcomes = notify.send(inv.notify, change, (est.report, lambda: data))
-                except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
-                    outcomes = [notify.Outcome("all", False, f"{type(e).__name__}: {e}")]
-                for o in outcomes:
-                    word = "notified" if o.ok else "notification FAILED"
-                    est.notified.append(f"{o.channel}: {o.detail}")
-                    settings.log(clean(f"{prefix}{word}: {o.detail}"))
+        _scan_estate(item, settings, budget, est, prefix, db)
     except BusyError as e:
         est.status, est.exit_code, est.problems = "busy", lock.EXIT_BUSY, [str(e)]
         _last_good(est, db, settings.output)
@@ -252,28 +248,109 @@ def scan_estate(path: str, settings: Settings, budget: threading.Semaphore | Non
     except Exception as e:  # noqa: BLE001 - one estate's failure must not stop the others
         est.status, est.exit_code = "error", 4
         est.problems = [clean(f"internal error: {type(e).__name__}: {e}")]
-        _last_good(est, db, settings.output)
+        with contextlib.suppress(Exception):
+            _last_good(est, db, settings.output)
         settings.log(f"{prefix}{est.problems[0]}")
         if os.environ.get("UNDONE_DEBUG"):
             traceback.print_exc()
     return est
 
 
+def _scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore | None,
+                 est: Estate, prefix: str, db: str) -> None:
+    from reports import html as html_report
+    from scanner import scan as scan_mod
+
+    key = item.key
+    if item.problems or item.inv is None:
+        raise InputError(item.problems or [f"{item.path}: could not be loaded"])
+    inv = item.inv
+    est.name = clean(inv.estate.get("client") or inv.estate.get("name") or key)
+    if settings.trust_on_first_use or settings.known_hosts:
+        kh = os.path.abspath(settings.known_hosts) if settings.known_hosts else None
+        inv = dataclasses.replace(inv, hosts=tuple(dataclasses.replace(
+            h, trust_on_first_use=h.trust_on_first_use or settings.trust_on_first_use,
+            known_hosts=h.known_hosts or kh) for h in inv.hosts))
+    want_notify = settings.notify if settings.notify is not None else inv.notify is not None
+    opts = dataclasses.replace(settings.options, budget=budget)
+    redactor = Redactor.for_inventory(inv)
+    with lock.hold(db):
+        hist = history.open_history(db)
+        change = None
+        try:
+            def on_start(doc: dict[str, Any], planned: int) -> None:
+                hist.begin(doc, inv.contract.days, planned)
+
+            def on_host(rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
+                redactor.value(rec)
+                redactor.value(results)
+                hist.record(rec, results)
+                settings.log(progress_line(rec, results, prefix))
+
+            doc = scan_mod.run(inv, settings.baselines, opts, on_host=on_host,
+                               on_start=on_start, clock=settings.clock,
+                               seen=hist.updates_seen)
+            redactor.value(doc)
+            hist.finish(doc)
+            if want_notify and inv.notify is not None:
+                try:
+                    change = notify.from_history(hist, doc)
+                except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
+                    settings.log(clean(f"{prefix}notification FAILED: cannot compare with "
+                                       f"the previous scan: {type(e).__name__}: {e}"))
+        finally:
+            hist.close()
+        report_text = io.StringIO()
+        html_report.render(doc, report_text)
+        est.report, est.json = f"{key}.html", f"{key}.json"
+        _write(os.path.join(settings.output, est.report), report_text.getvalue())
+        _write(os.path.join(settings.output, est.json),
+               json.dumps(doc, ensure_ascii=False) + "\n")
+        est.exit_code = int(doc["summary"]["exit_code"])
+        est.row = index_report.estate_row(doc)
+        settings.log(summary_line(doc, prefix) + f"; report {est.report}")
+        if change is not None and change["total"] and inv.notify is not None:
+            data = report_text.getvalue().encode("utf-8")
+            try:
+                outcomes = notify.send(inv.notify, change, (est.report, lambda: data))
+            except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
+                outcomes = [notify.Outcome("all", False, f"{type(e).__name__}: {e}")]
+            for o in outcomes:
+                word = "notified" if o.ok else "notification FAILED"
+                est.notified.append(f"{o.channel}: {o.detail}")
+                settings.log(clean(f"{prefix}{word}: {o.detail}"))
+
+
+def check_folders(output: str, db_dir: str) -> None:
+    """Before scanning: the output and history folders exist (or can be made) and can be
+    written; a file in their place is refused."""
+    for folder, what in ((output, "--output"), (db_dir, "--db")):
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            raise InputError(f"{what} {folder}: is not a folder; with a folder of inventories, "
+                             "give a folder")
+        probe = folder
+        while not os.path.exists(probe):
+            probe = os.path.dirname(os.path.abspath(probe))
+        safeio.check_folder_writable(probe, f"{what} {folder}")
+
+
 def run(folder: str, settings: Settings) -> dict[str, Any]:
     """Scan every estate of ``folder``; write each estate's report and the index; return the
     index document (``exit_code`` is the run's)."""
     paths = inventories(folder)
-    try:
-        os.makedirs(settings.output, exist_ok=True)
-        os.makedirs(settings.db_dir, exist_ok=True)
+    check_folders(settings.output, settings.db_dir)
+    try:  # private: reports and histories hold the clients' data
+        os.makedirs(settings.output, mode=0o700, exist_ok=True)
+        os.makedirs(settings.db_dir, mode=0o700, exist_ok=True)
     except OSError as e:
         raise InputError(f"cannot create {e.filename}: {e.strerror or e}") from None
     t0 = time.monotonic()
     with lock.hold(os.path.join(settings.output, ".undone")):
+        loaded = _load_all(paths)
         budget = threading.BoundedSemaphore(max(1, settings.options.concurrency))
         parallel = max(1, min(len(paths), settings.options.concurrency, MAX_PARALLEL_ESTATES))
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="undone-estate") as pool:
-            estates = list(pool.map(lambda p: scan_estate(p, settings, budget), paths))
+            estates = list(pool.map(lambda item: scan_estate(item, settings, budget), loaded))
         now = (settings.clock or clock.now)()
         index = {
             "schema": index_report.SCHEMA,

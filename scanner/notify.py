@@ -26,8 +26,17 @@ The first scan of an estate is its baseline: there is nothing to compare, so not
 A scan with no change sends nothing. Each channel sends only the kinds in its ``on`` list.
 
 The message is short and plain: a subject that counts the changes, one line per change (host,
-check title, rule id, severity; never a target's own output), the totals now, and the report:
-attached to the email as HTML (``attach_report``), linked by ``report_url``. Secrets never enter
+check title, rule id, severity), the totals now, and the report: attached to the email as HTML
+(``attach_report``), linked by ``report_url``.
+
+**A message never carries a target's words.** A host that could not be reached is given a
+fixed reason for its kind of error (:data:`REASONS`), never its error text, which can hold what
+the target or anyone in the middle sent (an SSH identification string arrives before any host
+key is checked; a WinRM fault is the server's text); the same holds for the webhook's JSON. Every
+other value (host names, titles, the estate's name) is made safe for its channel: one line
+without control characters or bidirectional overrides in e-mail (:func:`plain`), and in the
+webhook's ``text`` also Slack's ``&<>`` as entities, Markdown's specials escaped and ``@``
+mentions broken (:func:`chat`). Secrets never enter
 a message: SMTP credentials and webhook headers are read from the environment variables the
 inventory names, at send time, and appear nowhere else.
 
@@ -40,6 +49,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -80,6 +90,17 @@ FROM_DIFF = {"new": "new", "regressed": "regressed", "became_overdue": "overdue"
              "no_longer_waived": "no_longer_waived", "newly_waived": "newly_waived",
              "no_longer_checked": "no_longer_checked", "rule_changed": "rule_changed",
              "fixed": "fixed"}
+# Why a host could not be reached, in undone's words: a fixed reason per kind of error. The
+# host's own error text is never put in a message: it can hold what the target (or anyone in
+# the middle) sent, such as an SSH identification string or a WinRM fault.
+REASONS = {
+    "unreachable": "no connection (refused, timed out, no route, or the name did not resolve)",
+    "host-key": "its host key was unknown or not the one on record; the connection was refused",
+    "auth": "it refused the credentials undone offered",
+    "timeout": "it did not finish within its time limit",
+    "error": "the connection failed (the report says how)",
+}
+OTHER_REASON = "it could not be checked (the report says why)"
 FAILING = ("fail", "waived")
 RESOLVED = ("pass", "not_applicable")
 DEFAULT_TIMEOUT = 10.0
@@ -130,8 +151,9 @@ def changes(prev: Mapping[str, Any], cur: Mapping[str, Any],
     was_reachable = {h["name"]: bool(h.get("reachable")) for h in prev.get("hosts", [])}
     for h in cur.get("hosts", []):
         then = was_reachable.get(h["name"])
-        item = {"host": h["name"], "address": h.get("address"),
-                "error": model.one_line(clean(h.get("error") or ""))[:200]}
+        kind = h.get("error_kind")
+        item = {"host": h["name"], "address": h.get("address"), "error_kind": kind,
+                "error": REASONS.get(str(kind), OTHER_REASON) if not h.get("reachable") else ""}
         if not h.get("reachable") and then is not False:
             out["unreachable"].append(item)
         elif h.get("reachable") and then is False:
@@ -179,13 +201,35 @@ def select(change: Mapping[str, Any], kinds: tuple[str, ...] | list[str]) -> dic
 
 # -- the message ---------------------------------------------------------------------------------
 
-def estate_name(change: Mapping[str, Any]) -> str:
+# characters that steer a reader's eye or a renderer: bidirectional overrides and isolates
+_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                                  "\u200e\u200f\u061c"))
+_MARKDOWN = re.compile(r"([\\`*_~\[\]()|])")
+_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+
+
+def plain(value: Any) -> str:
+    """A value for a plain-text message (the e-mail): one line, no control characters, no
+    bidirectional overrides."""
+    return model.one_line(clean(value)).translate(_BIDI)
+
+
+def chat(value: Any) -> str:
+    """A value for a chat message (the webhook's ``text``, read by Slack, Mattermost, Teams):
+    Slack's ``&<>`` as entities (no ``<!channel>``, no ``<url|label>``), Markdown's specials
+    behind a backslash (no ``[label](url)``, no emphasis), and ``@`` kept from mentioning
+    (``@channel``, ``@all``) with a zero-width joiner."""
+    text = plain(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return _MENTION.sub("@\u2060", text)
+
+def estate_name(change: Mapping[str, Any], esc: Callable[[Any], str] = plain) -> str:
     estate = change.get("estate") or {}
     name = estate.get("client") or estate.get("name")
     if not name:
         inv = change.get("inventory") or "estate"
         name = os.path.splitext(os.path.basename(str(inv)))[0]
-    return model.one_line(clean(name))[:80] or "estate"
+    return esc(plain(name)[:80]) or "estate"
 
 
 def subject(change: Mapping[str, Any]) -> str:
@@ -193,25 +237,29 @@ def subject(change: Mapping[str, Any]) -> str:
     return f"undone: {estate_name(change)}: " + (", ".join(parts) or "no change")
 
 
-def _line(kind: str, e: Mapping[str, Any]) -> str:
-    host = model.one_line(clean(e["host"]))
+def _line(kind: str, e: Mapping[str, Any], esc: Callable[[Any], str] = plain) -> str:
+    host = esc(e["host"])
     if kind in ("unreachable", "reachable"):
-        why = f": {e['error']}" if kind == "unreachable" and e.get("error") else ""
+        why = ""
+        if kind == "unreachable":  # a fixed reason by kind, never the host's own words
+            why = f": {esc(REASONS.get(str(e.get('error_kind')), OTHER_REASON))}"
         return f"- {host}{why}"
     extra = ""
     if kind == "overdue" or (e.get("overdue_days") or 0) > 0:
-        extra = f", {e.get('overdue_days')} days overdue (due {e.get('due')})"
+        extra = f", {esc(e.get('overdue_days'))} days overdue (due {esc(e.get('due'))})"
     elif kind in ("new", "regressed") and e.get("due"):
-        extra = f", due {e['due']}"
-    title = model.one_line(clean(e.get("title") or ""))
-    return f"- {host}: {title} ({clean(e['rule'])}, {clean(e.get('severity') or '')}{extra})"
+        extra = f", due {esc(e['due'])}"
+    title = esc(e.get("title") or "")
+    return f"- {host}: {title} ({esc(e['rule'])}, {esc(e.get('severity') or '')}{extra})"
 
 
 def text(change: Mapping[str, Any], report_url: str | None = None,
-         attached: str | None = None) -> str:
-    """The plain-text message: what changed, one line each, then where things stand now."""
+         attached: str | None = None, esc: Callable[[Any], str] = plain) -> str:
+    """The message: what changed, one line each, then where things stand now. ``esc`` makes
+    each value safe for the channel: :func:`plain` (e-mail) or :func:`chat` (webhook)."""
     s, p, now = change["scan"], change["previous"], change["now"]
-    lines = [f"undone scanned {estate_name(change)} ({model.plural(s['hosts'], 'computer')}); "
+    lines = [f"undone scanned {estate_name(change, esc)} "
+             f"({model.plural(s['hosts'], 'computer')}); "
              f"the scan finished {model.when(s['finished_at'])}.",
              f"Changes since the previous scan ({model.when(p['finished_at'] or p['started_at'])})"
              ":", ""]
@@ -220,7 +268,7 @@ def text(change: Mapping[str, Any], report_url: str | None = None,
         if not entries:
             continue
         lines.append(f"{TITLES[kind]} ({len(entries)}):")
-        lines.extend(_line(kind, e) for e in entries[:MAX_LINES])
+        lines.extend(_line(kind, e, esc) for e in entries[:MAX_LINES])
         if len(entries) > MAX_LINES:
             lines.append(f"- ... and {len(entries) - MAX_LINES} more (see the report)")
         lines.append("")
@@ -228,10 +276,10 @@ def text(change: Mapping[str, Any], report_url: str | None = None,
                  f"{model.plural(now['unreachable'], 'computer')} not reached "
                  f"(exit code {now['exit_code']}).")
     if report_url:
-        lines.append(f"Report: {report_url}")
+        lines.append(f"Report: {plain(report_url)}")  # the inventory's own link, kept usable
     if attached:
-        lines.append(f"The full report is attached ({attached}).")
-    lines.append(f"Scan {s['id']}, compared with {p['id']}.")
+        lines.append(f"The full report is attached ({esc(attached)}).")
+    lines.append(f"Scan {esc(s['id'])}, compared with {esc(p['id'])}.")
     return "\n".join(lines) + "\n"
 
 
@@ -382,7 +430,7 @@ def send(cfg: Mapping[str, Any], change: Mapping[str, Any],
     if hook:
         mine_w = select(change, hook.get("on") or cfg.get("on") or KINDS)
         if mine_w["total"]:
-            data = payload(mine_w, text(mine_w, url), url)
+            data = payload(mine_w, text(mine_w, url, esc=chat), url)
             jobs.append(("webhook", lambda: _send_webhook(hook, data, timeout)))
     results: dict[str, Outcome] = {}
 

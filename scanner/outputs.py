@@ -50,12 +50,10 @@ def plan(formats: tuple[str, ...] | list[str], outputs: tuple[str, ...] | list[s
     return list(zip(wanted, outs, strict=True))
 
 
-def folder_to_create(pairs: list[tuple[str, str | None]]) -> str | None:
-    """The folder the reports go to, when it must be created first (a path ending in ``/``
-    that does not exist yet)."""
-    for _, path in pairs:
-        if path is not None:
-            folder = os.path.dirname(path)
-            if folder and not os.path.isdir(folder):
-                return folder
+def folder_to_create(outputs: tuple[str, ...] | list[str]) -> str | None:
+    """The folder the reports go to when it must be made first: one ``--output`` ending in
+    ``/`` that does not exist yet. A file whose folder is missing is never a reason to make
+    one: that is a mistyped path, refused before the scan (scanner/safeio.py)."""
+    if len(outputs) == 1 and outputs[0].endswith(("/", os.sep)) and not os.path.isdir(outputs[0]):
+        return outputs[0].rstrip("/" + os.sep) or outputs[0]
     return None

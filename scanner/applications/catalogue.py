@@ -429,7 +429,7 @@ def _endoflife_export(b: _Builder, folder: Path, fetched: Mapping[str, str],
     with contextlib.suppress(OSError, UnicodeDecodeError):
         commit = _source_md_date(folder / "SOURCE.md")
         if commit is not None and "endoflife" not in fetched and given is None:
-            as_of, basis = commit, f"the commit dates in {folder / 'SOURCE.md'}"
+            as_of, basis = commit, f"the commit dates in {folder.name}/SOURCE.md"
     n = 0
     for slug, pid in ENDOFLIFE.items():
         entry = doc.get(slug)

@@ -828,7 +828,7 @@ def _parse_networks(raw: Any, p: _Problems) -> list[dict[str, Any]]:
 def _parse_estate(raw: Any, p: _Problems) -> dict[str, str]:
     if raw is None:
         return {}
-    allowed = ("name", "client", "provider", *ADMIN_KEYS)
+    allowed = ("name", "client", "provider", "env_prefix", *ADMIN_KEYS)  # env_prefix: envpolicy
     if not isinstance(raw, dict):
         p.add("estate", f"expected a mapping with {', '.join(allowed)}, found {_type_name(raw)}")
         return {}

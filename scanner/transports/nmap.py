@@ -53,9 +53,23 @@ class Run:
     duration: float = 0.0
 
 
+CAP_NET_RAW = 13  # linux/capability.h
+
+
 def privileged() -> bool:
-    """Whether nmap run from here may use raw sockets (SYN and UDP scans, ARP discovery)."""
-    return hasattr(os, "geteuid") and os.geteuid() == 0
+    """Whether nmap run from here may use raw sockets (SYN and UDP scans, ARP discovery): root,
+    or ``CAP_NET_RAW`` in this process's effective set (a scheduled unit grants it, ambient, to
+    its dedicated user; scanner/schedule.py)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return True
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> CAP_NET_RAW & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 def ports(network: dict[str, Any]) -> tuple[list[int], list[int]]:
@@ -77,6 +91,8 @@ def arguments(
     scanned) for one network."""
     tcp, udp = ports(network)
     args = ["-n", "-sS" if is_privileged else "-sT"]
+    if is_privileged and hasattr(os, "geteuid") and os.geteuid() != 0:
+        args.append("--privileged")  # not root, but CAP_NET_RAW: nmap would not assume it
     scan_udp = is_privileged and bool(udp)
     if scan_udp:
         args.append("-sU")

@@ -16,6 +16,7 @@ from scanner import lock, multi
 from scanner.cli import main
 from tests.unit import test_notify
 from tests.unit.test_notify import BASELINE, Hook
+from tests.unit.test_outputs import ROOT_ONLY, in_read_only, one_line
 
 # the real HTTP receiver on 127.0.0.1 and the clean environment of the notification tests
 receiver_fixture, env_fixture = test_notify.webhook, test_notify.env
@@ -218,3 +219,74 @@ def test_each_estate_notifies_on_its_own_changes(folder: Path,
     acme = next(e for e in index_of(out)["estates"] if e["key"] == "acme")
     assert acme["notified"] == [f"webhook: webhook http://127.0.0.1:{port} answered HTTP 204"]
     assert run(folder, "--quiet")[0] == 1 and len(hook.posts) == 1  # no change: nothing
+
+
+# -- issue 15: folder mode isolates estates ----------------------------------------------------
+
+def test_an_internal_error_loading_one_estate_does_not_stop_the_others(
+        folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug met while loading one inventory escaped the estate's boundary: every estate was
+    abandoned and no index was written."""
+    from scanner import inventory
+
+    real = inventory.load
+
+    def flaky(path: str, *a: Any, **k: Any) -> Any:
+        if path.endswith("bravo.yaml"):
+            raise ZeroDivisionError("a bug")
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(inventory, "load", flaky)
+    code, out = run(folder, "--quiet")
+    idx = index_of(out)
+    rows = {e["key"]: e for e in idx["estates"]}
+    assert (rows["bravo"]["status"], rows["bravo"]["exit_code"]) == ("error", 4)
+    assert rows["bravo"]["problems"] == ["internal error: ZeroDivisionError: a bug"]
+    assert {k: rows[k]["status"] for k in ("acme", "charlie")} == {"acme": "scanned",
+                                                                   "charlie": "scanned"}
+    assert code == 4 and (out / "index.html").is_file() and (out / "acme.html").is_file()
+
+
+def test_estates_that_would_share_a_history_and_a_report_are_refused(
+        folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """acme.yaml and acme.yml were one estate key: one history, one report, each scan
+    compared with the other's."""
+    estate(folder, "charlie", "Charlie Two")
+    (folder / "charlie.yaml").rename(folder / "charlie.yml")
+    estate(folder, "charlie", "Charlie One")
+    estate(folder, "index", "Not The Index")  # index.html is the folder's own
+    code, out = run(folder, "--quiet")
+    idx = index_of(out)
+    charlies = [e for e in idx["estates"] if e["key"] == "charlie"]
+    assert [(e["inventory_file"], e["status"], e["exit_code"]) for e in charlies] == [
+        ("charlie.yaml", "invalid", 2), ("charlie.yml", "invalid", 2)]
+    assert "estate key 'charlie' is also that of charlie.yml" in charlies[0]["problems"][0]
+    assert not (folder.parent / "db" / "charlie.sqlite").exists()
+    rows = {e["key"]: e for e in idx["estates"]}
+    assert rows["index"]["status"] == "invalid" and "index.html" in rows["index"]["problems"][0]
+    assert rows["acme"]["status"] == "scanned" and code == 2
+    assert json.loads((out / "index.json").read_text())["schema"] == "undone.index/1"
+
+
+def test_reports_index_and_histories_are_private(folder: Path) -> None:
+    assert run(folder, "--quiet")[0] == 1  # bravo's family is not linux: a finding
+    out = folder.parent / "out"
+    db = folder.parent / "db"
+    assert (out.stat().st_mode & 0o777) == 0o700 and (db.stat().st_mode & 0o777) == 0o700
+    for p in [*out.iterdir(), *db.iterdir()]:
+        assert (p.stat().st_mode & 0o777) == 0o600, p
+
+
+@ROOT_ONLY
+def test_an_output_folder_that_cannot_be_written_is_found_before_any_estate_is_scanned(
+        folder: Path) -> None:
+    """A read-only --output folder: every estate was scanned and recorded, then each failed to
+    write its report (exit 4). Now: one line, exit 2, nothing scanned."""
+    base = folder.parent
+    (base / "bl.yaml").write_text(BASELINE)
+    p = in_read_only(base, "scan", str(folder), "--output", str(base / "mnt" / "reports"),
+                     "--db", str(base / "db"), "-b", str(base / "bl.yaml"))
+    assert p.returncode == 2, p.stderr
+    one_line(p.stderr, "Read-only file system")
+    assert not (base / "db").exists()  # no history begun

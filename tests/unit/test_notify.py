@@ -508,3 +508,71 @@ def test_the_message_and_the_diff_say_the_same_about_the_same_two_scans(
         assert title in body
     assert notify.subject(ch) == ("undone: Acme: 1 new, 1 newly waived, 1 no longer checked, "
                                   "1 rule changed, 1 fixed")
+# -- issue 15, M4: a message never carries a target's words ---------------------------------------
+
+# what a man in the middle sends as its SSH identification string (before any host key is
+# checked), and what a hostile WinRM endpoint puts in a fault: both ended up in host errors
+SSH_IDENT = ("SSH-2.0-OpenSSH_9.6 <!channel> <https://evil.example/login|Reset your password> "
+             "[urgent](https://evil.example/x) @channel")
+WINRM_FAULT = ("<s:Fault><s:Reason>*Account locked*: sign in at "
+               "https://evil.example/owa @here</s:Reason></s:Fault>")
+HOSTILE_BITS = ("<!channel>", "evil.example", "SSH-2.0", "[urgent]", "s:Fault", "@channel",
+                "@here", "*Account")
+
+
+def _hostile_change() -> dict[str, Any]:
+    prev = _doc(1, T0, {"pc1": True, "pc2": True, "pc3": True},
+                {("pc1", "R1"): "pass", ("pc2", "R1"): "pass", ("pc3", "R1"): "pass"})
+    cur = _doc(2, T0 + dt.timedelta(days=1), {"pc1": False, "pc2": False, "pc3": True},
+               {("pc1", "R1"): "pass", ("pc2", "R1"): "pass", ("pc3", "R1"): "fail"})
+    cur["hosts"][0].update(error=f"no SSH session: the server said {SSH_IDENT!r}",
+                           error_kind="error")
+    cur["hosts"][1].update(error=f"WinRM fault: {WINRM_FAULT}", error_kind="auth")
+    for r in cur["results"]:
+        r["first_seen"] = cur["scan"]["started_at"]
+        # inventory and baseline text is not the target's, but it is still escaped
+        r["title"] = "Antivirus *on* [see](https://x.example) <b>"
+    cur["scan"]["estate"] = {"client": "Acme \u202egnp.exe & <Sons>"}
+    return notify.changes(prev, cur)
+
+
+def test_webhook_text_carries_no_target_words_and_neutralises_markup(
+        webhook: tuple[Hook, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    hook, port = webhook
+    change = _hostile_change()
+    assert change["counts"]["unreachable"] == 2 and change["counts"]["new"] == 1
+    outcomes = notify.send({"webhook": {"url": f"http://127.0.0.1:{port}/h"}}, change)
+    assert [o.ok for o in outcomes] == [True], outcomes
+    post = json.loads(hook.posts[0]["body"])
+    text = post["text"]
+    for bit in HOSTILE_BITS:
+        assert bit not in text, bit
+        assert bit not in json.dumps(post, ensure_ascii=False), bit  # nor the JSON for tickets
+    assert f"- pc1: {notify.chat(notify.REASONS['error'])}" in text
+    assert f"- pc2: {notify.chat(notify.REASONS['auth'])}" in text
+    assert post["undone"]["changes"]["unreachable"][1]["error_kind"] == "auth"
+    # Slack's &<> as entities, Markdown's specials escaped, no bidi override
+    assert "Antivirus \\*on\\* \\[see\\]\\(https://x.example\\) &lt;b&gt;" in text
+    assert "Acme gnp.exe &amp; &lt;Sons&gt;" in text and "\u202e" not in text
+    assert "<" not in text.replace("&lt;", "")
+
+
+def test_email_text_carries_no_target_words() -> None:
+    change = _hostile_change()
+    body, subj = notify.text(change), notify.subject(change)
+    for bit in HOSTILE_BITS:
+        assert bit not in body and bit not in subj, bit
+    assert "- pc1: the connection failed (the report says how)" in body
+    assert "\u202e" not in body + subj and subj.startswith("undone: Acme gnp.exe & <Sons>: ")
+    assert "Antivirus *on* [see](https://x.example) <b>" in body  # plain text stays readable
+
+
+def test_chat_escaping() -> None:
+    assert notify.chat("<!channel> & <https://e.example|x>") == \
+        "&lt;!channel&gt; &amp; &lt;https://e.example\\|x&gt;"
+    assert notify.chat("[a](https://e.example) *b* _c_ ~d~ `e`") == \
+        "\\[a\\]\\(https://e.example\\) \\*b\\* \\_c\\_ \\~d\\~ \\`e\\`"
+    assert notify.chat("@channel @all a@b") == "@\u2060channel @\u2060all a@\u2060b"
+    assert notify.plain("line\nbreak\x1b[31m \u202eevil\u2069") == "line break evil"
