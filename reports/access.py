@@ -116,9 +116,14 @@ def host_access(host: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+TENANT_PLATFORMS = ("m365", "google-workspace")  # reports/tenants.py has their view
+
+
 def access_view(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per host of the result document, in the document's order."""
-    return [host_access(h) for h in doc.get("hosts") or [] if isinstance(h, dict)]
+    """One row per host of the result document, in the document's order (cloud tenants are
+    reports/tenants.py's, beside it)."""
+    return [host_access(h) for h in doc.get("hosts") or []
+            if isinstance(h, dict) and h.get("platform") not in TENANT_PLATFORMS]
 
 
 def in_use(doc: dict[str, Any]) -> bool:
@@ -126,7 +131,7 @@ def in_use(doc: dict[str, Any]) -> bool:
     return any(
         (h.get("facts") or {}).get("access.identities_declared") is True
         for h in doc.get("hosts") or []
-        if isinstance(h, dict)
+        if isinstance(h, dict) and h.get("platform") not in TENANT_PLATFORMS
     )
 
 

@@ -54,17 +54,34 @@ def _xscale(times: list[datetime], x0: float, x1: float) -> Any:
 
 
 def _date_ticks(times: list[datetime], x: Any, n: int = 6) -> list[dict[str, Any]]:
+    """Up to ``n`` ticks, each label once: dates (with the year for spans of a year or more),
+    or times of day when everything falls within two days (the date written where it changes),
+    so scans that share a day never repeat one date along the axis. The first and last labels
+    are anchored inside the plot so that they are never cut off."""
     if not times:
         return []
     lo, hi = min(times), max(times)
     if lo == hi:
-        return [{"x": x(lo), "label": f"{lo.day} {lo:%b %Y}"}]
-    step = (hi - lo) / (n - 1)
-    ticks = []
+        return [{"x": x(lo), "label": f"{lo.day} {lo:%b %Y}", "anchor": "middle"}]
+    span = hi - lo
+    hours = span.days < 2
+    n = min(n, 4) if hours else max(2, min(n, len({t.date() for t in times})))
+    step = span / (n - 1)
+    ticks: list[dict[str, Any]] = []
+    last_day = None
     for i in range(n):
         t = lo + step * i
-        ticks.append({"x": x(t), "label": f"{t.day} {t:%b}" if (hi - lo).days < 300
-                      else f"{t:%b %Y}"})
+        if hours:
+            text = f"{t:%H:%M}" if t.date() == last_day else f"{t.day} {t:%b %H:%M}"
+            last_day = t.date()
+        else:
+            text = f"{t.day} {t:%b}" if span.days < 300 else f"{t:%b %Y}"
+        if ticks and ticks[-1]["label"] == text:
+            continue
+        ticks.append({"x": x(t), "label": text, "anchor": "middle"})
+    ticks[0]["anchor"] = "start"
+    if len(ticks) > 1:
+        ticks[-1]["anchor"] = "end"
     return ticks
 
 

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from reports import access, clean, model
+from reports import access, clean, model, tenants
 
 CONTROL_TITLES = {
     "firewalls": "Firewalls",
@@ -91,17 +91,19 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
         console.print(line)
         _not_applicable(console, of_host.get(h["name"], []), verbose)
 
-    # findings grouped by control, then by rule
+    # findings grouped by control, then by rule; a host that was not reached is its own line
+    # above (nothing on it was judged), never one error per rule
+    unreached = {h["name"] for h in doc["hosts"] if not h.get("reachable")}
     by_control: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    tallies: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in doc["results"]:
-        by_control[r["control"]][r["rule"]].append(r)
+        tallies[r["control"]][r["status"]] += 1  # every result: the same counts as elsewhere
+        if r["host"] not in unreached:
+            by_control[r["control"]][r["rule"]].append(r)
     for control in sorted(by_control, key=lambda c: list(CONTROL_TITLES).index(c)
                           if c in CONTROL_TITLES else 99):
         rules = by_control[control]
-        counts: dict[str, int] = defaultdict(int)
-        for rs in rules.values():
-            for r in rs:
-                counts[r["status"]] += 1
+        counts = tallies[control]
         console.print()
         title = Text(CONTROL_TITLES.get(control, control), style="bold underline")
         tally = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items()))
@@ -123,20 +125,24 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
                 line = Text("  ")
                 line.append(f"{status.upper():<6}", style=STATUS_STYLE[status])
                 line.append(f" [{first['severity']}] {rule_id} ", style="bold")
-                line.append(clean(first["title"]))
+                line.append(clean(model.heading(model.rule_info(doc, rule_id), first["title"])
+                                  if status in ("fail", "waived") else first["title"]))
                 console.print(line)
                 console.print(Text(f"         on: {_hosts([r['host'] for r in group])}",
                                    style="dim"))
                 for r in group[: 3 if verbose else 1]:
-                    if r.get("message"):
-                        why = clean(r["message"])
-                        if len(why) > 300 and not verbose:
-                            why = why[:297] + "..."
-                        prefix = "why" if status != "manual" else "see"
-                        console.print(Text(f"         {prefix}: {why}"))
-                    if status == "manual" and r.get("observed"):
-                        for k, v in list(r["observed"].items())[:4]:
-                            console.print(Text(f"         {clean(k)}: {clean(v)[:200]}"))
+                    found = r.get("finding")
+                    if found:
+                        console.print(Text(f"         found: {_cut(clean(found), verbose)}"))
+                    if r.get("message") and not (status == "manual" and found):
+                        prefix = {"manual": "see", "error": "why"}.get(
+                            status, "rule" if found else "why")
+                        why = _cut(clean(r["message"]), verbose)
+                        console.print(Text(f"         {prefix}: {why}",
+                                           style="dim" if found else ""))
+                    if status == "manual" and r.get("observed") and not found:
+                        for label, text in model.readable(r["observed"])[:4]:
+                            console.print(Text(f"         {clean(label)}: {clean(text)[:200]}"))
                     if status == "waived" and r.get("waiver"):
                         w = r["waiver"]
                         console.print(Text(f"         waived by {clean(w['approved_by'])} until "
@@ -152,8 +158,9 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
                         console.print(Text(f"         waiver expired {clean(expired['expires'])} "
                                            f"(approved by {clean(expired['approved_by'])}): "
                                            f"{clean(expired['reason'])}", style="yellow"))
-                    console.print(Text(f"         do:  {clean(_remediation(doc, rule_id))}",
-                                       style="cyan"))
+                    for words, text in model.advice(doc, rule_id, [r["host"] for r in group]):
+                        console.print(Text(f"         do:  {clean(words) + ': ' if words else ''}"
+                                           f"{clean(text)}", style="cyan"))
             passed = len(by_status.get("pass", []))
             if passed and not any(by_status.get(s) for s in ("fail", "error", "manual", "waived")):
                 line = Text("  ")
@@ -165,8 +172,21 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
 
     # who can administer each system: the client, the provider (reports/access.py)
     access.print_console(doc, console)
+    tenants.print_console(doc, console)  # and each cloud tenant (reports/tenants.py)
 
     console.print()
+    assessed = model.not_assessed(doc)
+    for c in assessed["controls"]:
+        console.print(Text(f"Not assessed: {c['title']} on every system: {clean(c['why'])}",
+                           style="yellow"))
+    for hh in assessed["hosts"]:
+        if hh["unreachable"]:
+            what = f"not reached, nothing checked ({clean(hh['why'])[:160]})"
+        else:
+            what = "; ".join(f"{c['title']} ({clean(c['why'])[:120]})" for c in hh["controls"])
+        console.print(Text(f"Not assessed on {clean(hh['host'])}: {what}", style="yellow"))
+    cov = model.coverage(doc)
+    console.print(Text(f"Score: {cov['text']}.", style="bold"))
     bs = summary["by_status"]
     tail = Text("Summary: ", style="bold")
     parts = [f"{bs.get(s, 0)} {s.replace('_', ' ')}" for s in
@@ -197,10 +217,8 @@ def _not_applicable(console: Console, results: list[dict[str, Any]], verbose: bo
                                + ", ".join(clean(r["rule"]) for r in g["rules"]), style="dim"))
 
 
-def _remediation(doc: dict[str, Any], rule_id: str) -> str:
-    rem: dict[str, str] = doc.get("rules", {}).get(rule_id, {})
-    text = rem.get("remediation", "")
-    return " ".join(text.split())
+def _cut(text: str, verbose: bool) -> str:
+    return text if verbose or len(text) <= 300 else text[:297] + "..."
 
 
 def _since(group: list[dict[str, Any]]) -> str:

@@ -1,5 +1,9 @@
 """CSV report: one row per result (host × rule), for spreadsheets.
 
+The file starts with a UTF-8 byte order mark, so that Excel opens it as UTF-8 and names with
+accents (a school in Zürich, "Salle des maîtres") stay intact; other readers skip it (Python:
+``encoding="utf-8-sig"``; LibreOffice and Google Sheets detect it).
+
 Besides normal CSV quoting, every text cell that a spreadsheet would read as a formula (starting
 with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading apostrophe, so a
 hostile host's output cannot become a formula in the reader's spreadsheet (CSV injection).
@@ -13,7 +17,9 @@ from typing import Any, TextIO
 
 COLUMNS = ("host", "rule", "title", "control", "severity", "owner", "status", "first_seen",
            "due", "overdue_days", "reopened", "message", "expected", "observed",
-           "waiver_reason", "waiver_approved_by", "waiver_expires", "waiver_expired_on")
+           "waiver_reason", "waiver_approved_by", "waiver_expires", "waiver_expired_on",
+           "finding")
+BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -39,12 +45,13 @@ def row(r: dict[str, Any]) -> list[Any]:
         r.get("message"), r.get("expected"),
         json.dumps(r.get("observed") or {}, ensure_ascii=False, sort_keys=True, default=str),
         w.get("reason") or we.get("reason"), w.get("approved_by") or we.get("approved_by"),
-        w.get("expires"), we.get("expires"),
+        w.get("expires"), we.get("expires"), r.get("finding"),
     ]
     return [neutralise(v) for v in values]
 
 
 def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
+    out.write(BOM)
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for r in doc.get("results", []):

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from reports import applications, charts, clean, model, undated
+from reports import access, applications, charts, clean, diff, model, tenants, undated
 
 
 def _capitalize_first(text: str) -> str:
@@ -30,6 +30,12 @@ def _capitalize_first(text: str) -> str:
 def _short(value: Any, limit: int = 300) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _hostlist(names: list[str], limit: int = 12) -> str:
+    """``a, b, c and 4 more``."""
+    shown = ", ".join(clean(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _finalize(value: Any) -> Any:
@@ -57,7 +63,10 @@ def environment() -> Environment:
     env.globals.update(
         day=model.day, when=model.when, plural=model.plural, short=_short,
         control_title=model.control_title, severity_words=model.SEVERITY_WORDS,
-        owner_words=model.OWNER_WORDS, status_words=model.STATUS_WORDS,
+        owner_words=model.OWNER_WORDS, status_words=model.STATUS_WORDS, hostlist=_hostlist,
+        readable=model.readable,
+        access_tone={"client": "good", "shared": "good", "provider-only": "bad", "nobody": "bad",
+                     "not-declared": "muted", "unknown": "warn", "not-scanned": "warn"},
     )
     return env
 
@@ -76,11 +85,9 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
     provider_name = h["provider"] or "your IT provider"
     active, expired = model.waivers(doc)
     controls = model.by_control(doc)
-    since_raw = (doc.get("history") or {}).get("since_previous")
-    since = ({k: len(v) for k, v in since_raw.items()}
-             if since_raw is not None and (doc.get("history") or {}).get("previous_scan")
-             else None)
+    since = model.since_last(doc)
     scan = doc["scan"]
+    rules = doc.get("rules") or {}
     return {
         "title": f"What {provider_name} has left undone",
         "version": doc.get("tool", {}).get("version", ""),
@@ -88,6 +95,12 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
         "scan": scan,
         "complete": scan.get("complete", True),
         "h": h,
+        "cov": model.coverage(doc),
+        "verdicts": model.control_verdicts(doc),
+        "assessed": model.not_assessed(doc),
+        "asks": model.top_asks(doc),
+        "since": since,
+        "since_line": diff.counts_line(since["counts"], "nothing changed") if since else "",
         "provider_name": provider_name,
         "provider_items": model.items(doc, ("provider",)),
         "other_items": model.items(doc, ("client", "shared")),
@@ -101,8 +114,10 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
              "note": f"{c['counts'].get('pass', 0)} done, {c['counts'].get('fail', 0)} not done"}
             for c in controls]),
         "hosts": model.by_host(doc),
+        "rule_heading": lambda r: model.heading(rules.get(r["rule"]) or {}, r["title"]),
+        "access_rows": access.access_view(doc) if access.in_use(doc) else [],
+        "tenant_rows": tenants.tenant_view(doc),
         "trend_chart": _trend(doc),
-        "since": since,
         "undated_firmware": undated.devices(doc),
         "applications": applications.estate(doc),
     }
@@ -110,3 +125,8 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
 
 def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
     out.write(environment().get_template("scan.html.j2").render(context(doc)))
+
+
+def render_summary(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
+    """The one-page summary alone (``--format summary``): HTML that prints on one A4 page."""
+    out.write(environment().get_template("summary.html.j2").render(context(doc)))

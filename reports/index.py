@@ -15,6 +15,11 @@ from typing import Any, TextIO
 from reports import model
 
 SCHEMA = "undone.index/1"
+# column headings of the index, short enough for seven controls side by side at 1280 px
+SHORT_TITLES = {"firewalls": "Firewalls", "secure-configuration": "Secure config.",
+                "security-update-management": "Updates", "user-access-control": "Access",
+                "malware-protection": "Malware", "backup": "Backups",
+                "asset-management": "Assets"}
 STATUS_WORDS = {
     "scanned": "scanned",
     "invalid": "invalid inventory",
@@ -26,6 +31,7 @@ STATUS_WORDS = {
 def estate_row(doc: dict[str, Any]) -> dict[str, Any]:
     """What the index shows of one scanned estate, from its result document."""
     h = model.headline(doc)
+    cov = model.coverage(doc)
     scan = doc.get("scan") or {}
     controls = {c["control"]: {"compliance": c["compliance"], "pass": c["counts"].get("pass", 0),
                                "fail": c["counts"].get("fail", 0), "overdue": c["overdue"]}
@@ -36,6 +42,8 @@ def estate_row(doc: dict[str, Any]) -> dict[str, Any]:
         "last_scan": scan.get("finished_at"),
         "hosts": h["hosts"], "unreachable": h["unreachable"], "fail": h["fails"],
         "overdue": h["overdue"], "compliance": h["compliance"], "controls": controls,
+        "coverage": {k: cov[k] for k in ("compliance", "judged", "not_run", "hosts",
+                                         "hosts_checked", "text")},
         "exit_code": (doc.get("summary") or {}).get("exit_code"),
     }
 
@@ -58,5 +66,6 @@ def render(index: dict[str, Any], out: TextIO, fmt: str = "html", **_: Any) -> N
         counts[e["status"]] = counts.get(e["status"], 0) + 1
     out.write(html.environment().get_template("index.html.j2").render(
         index=index, estates=estates, controls=controls_of(index), counts=counts,
+        short=SHORT_TITLES,
         overdue=sum(e.get("overdue") or 0 for e in estates),
         status_words=STATUS_WORDS, version=(index.get("tool") or {}).get("version", "")))

@@ -22,7 +22,8 @@ def text(value: Any) -> str:
 
 
 def _detail(r: dict[str, Any]) -> str:
-    lines = [f"message: {r.get('message') or ''}", f"expected: {r.get('expected') or ''}",
+    lines = [f"finding: {r['finding']}"] if r.get("finding") else []
+    lines += [f"message: {r.get('message') or ''}", f"expected: {r.get('expected') or ''}",
              "observed: " + json.dumps(r.get("observed") or {}, ensure_ascii=False,
                                        sort_keys=True, default=str)]
     for k in ("first_seen", "due", "overdue_days"):
@@ -36,8 +37,9 @@ def _skip_reason(r: dict[str, Any]) -> str:
         w = r["waiver"]
         return f"waived by {w['approved_by']} until {w['expires']}: {w['reason']}"
     if r["status"] == "manual":
-        return "needs a person's review: " + json.dumps(r.get("observed") or {},
-                                                        ensure_ascii=False, default=str)
+        seen = r.get("finding") or json.dumps(r.get("observed") or {}, ensure_ascii=False,
+                                              default=str)
+        return "needs a person's review: " + seen
     return str(r.get("message") or r["status"].replace("_", " "))
 
 

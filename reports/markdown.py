@@ -44,19 +44,25 @@ def _item(it: dict[str, Any], ask: str | None) -> list[str]:
         tags.append(f"due {model.day(it['due'])}")
     if it["reopened"]:
         tags.append("came back after being fixed")
-    lines = [f"### Not done: {esc(it['title'])}", "",
+    lines = [f"### {esc(it['heading'])}", "",
              f"*{' · '.join(tags)} · {esc(model.control_title(it['control']))} · "
              f"{esc(it['rule'])}*", "",
              f"- **Where:** {_hosts(it['hosts'])} ({model.plural(len(it['hosts']), 'computer')})"]
+    for host, text in it["findings"][:5]:
+        lines.append(f"- **Found on {esc(host)}:** {esc(text)}")
+    if len(it["findings"]) > 5:
+        lines.append(f"- and on {model.plural(len(it['findings']) - 5, 'more computer')}")
     if it["first_seen"]:
         lines.append(f"- **First seen:** {model.day(it['first_seen'])}")
     if it["rationale"]:
         lines.append(f"- **What it means:** {esc(it['rationale'])}")
-    if it["remediation"]:
-        prefix = f"Ask {esc(ask)} to do this: " if ask else ""
-        lines.append(f"- **What to ask for:** {prefix}{esc(it['remediation'])}")
+    prefix = f"Ask {esc(ask)} to do this: " if ask else ""
+    for words, text in it["advice"]:
+        where = f" ({esc(words)})" if words else ""
+        lines.append(f"- **What to ask for{where}:** {prefix}{esc(text)}")
     if it["message"]:
-        lines.append(f"- **Found on {esc(it['hosts'][0])}:** {esc(it['message'])}")
+        lines.append(f"- *Technical detail ({esc(it['rule'])}, on {esc(it['hosts'][0])}):* "
+                     f"{esc(it['message'])}")
     lines.append("")
     return lines
 
@@ -81,8 +87,13 @@ def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
         lines += [text + ".**", ""]
     else:
         lines += ["Nothing the IT provider is responsible for was found undone.", ""]
-    if h["compliance"] is not None:
-        lines += [f"{h['compliance']:g}% of checks passed.", ""]
+    lines += [f"**Score and coverage:** {esc(model.coverage(doc)['text'])}.", ""]
+    since = model.since_last(doc)
+    if since:
+        from reports import diff
+
+        lines += [f"**Since the last scan:** {diff.counts_line(since['counts'], 'nothing changed')}"
+                  ".", ""]
 
     lines += [f"## Left undone by {esc(provider)}", ""]
     provider_items = model.items(doc, ("provider",))
@@ -102,6 +113,29 @@ def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
         lines += [f"| {cell(n['host'])} | {cell(n['what'])} | {cell(n['why'])} |"
                   for n in unchecked]
         lines.append("")
+    assessed = model.not_assessed(doc)
+    if assessed["controls"] or assessed["hosts"]:
+        lines += ["## Not assessed", "", "| Where | Control | Why |", "|---|---|---|"]
+        lines += [f"| every system | {cell(c['title'])} | {cell(c['why'])} |"
+                  for c in assessed["controls"]]
+        for hh in assessed["hosts"]:
+            if hh["unreachable"]:
+                lines.append(f"| {cell(hh['host'])} | every control | not reached: "
+                             f"{cell(hh['why'])} |")
+            else:
+                lines += [f"| {cell(hh['host'])} | {cell(c['title'])} | {cell(c['why'])} |"
+                          for c in hh["controls"]]
+        lines.append("")
+    manual = model.manual(doc)
+    if manual:
+        lines += ["## Needs a person to look", ""]
+        for r in manual:
+            seen = r.get("finding") or "; ".join(
+                f"{label}: {text}" if label else text for label, text in
+                model.readable(r.get("observed") or {}))
+            lines.append(f"- **{esc(r['host'])}**, {esc(r['title'])} ({esc(r['rule'])}): "
+                         f"{esc(seen)}")
+        lines.append("")
     active, expired = model.waivers(doc)
     if active or expired:
         lines += ["## Waivers", "", "| Check | Computers | Reason | Approved by | Expires |",
@@ -115,7 +149,7 @@ def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
                          f"{cell(w['reason'])} | {cell(w['approved_by'])} | "
                          f"**expired {model.day(w['expires'])}: no longer applies** |")
         lines.append("")
-    lines += ["## By control", "", "| Control | Passed | Not done | Overdue | Not checked |",
+    lines += ["## By control", "", "| Control | Passed | Not done | Overdue | Not run |",
               "|---|---:|---:|---:|---:|"]
     for c in model.by_control(doc):
         counts = c["counts"]

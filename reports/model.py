@@ -102,12 +102,16 @@ def items(doc: dict[str, Any], owners: tuple[str, ...] = ("provider",),
         rs.sort(key=lambda r: (-(r.get("overdue_days") or 0), r.get("first_seen") or "~",
                                r["host"]))
         info = rule_info(doc, rule)
+        hosts = [r["host"] for r in rs]
         first_seen = min((r["first_seen"] for r in rs if r.get("first_seen")), default=None)
         due = min((r["due"] for r in rs if r.get("due")), default=None)
         overdue = max((r.get("overdue_days") or 0 for r in rs), default=0)
         out.append({
             "rule": rule, "owner": owner, "title": rs[0]["title"], "control": rs[0]["control"],
-            "severity": rs[0]["severity"], "hosts": [r["host"] for r in rs], "results": rs,
+            "severity": rs[0]["severity"], "hosts": hosts, "results": rs,
+            "heading": heading(info, rs[0]["title"]),
+            "findings": [(r["host"], one_line(r["finding"])) for r in rs if r.get("finding")],
+            "advice": advice(doc, rule, hosts),
             "first_seen": first_seen, "due": due, "overdue_days": overdue,
             "overdue_hosts": sum(1 for r in rs if (r.get("overdue_days") or 0) > 0),
             "reopened": any(r.get("reopened") for r in rs),
@@ -120,6 +124,19 @@ def items(doc: dict[str, Any], owners: tuple[str, ...] = ("provider",),
     out.sort(key=lambda i: (i["overdue_days"] <= 0, SEVERITY_RANK.get(i["severity"], 9),
                             i["first_seen"] or "~", -i["overdue_days"], i["rule"], i["owner"]))
     return out
+
+
+NEGATIVE_START = ("no ", "not ", "nothing ", "never ", "none ", "nobody ")
+
+
+def heading(info: dict[str, Any], title: str) -> str:
+    """The heading of a failing item: the rule's own words for what is wrong (``problem``);
+    without them the compliant state, never made a double negative ("Not done: No ...")."""
+    if info.get("problem"):
+        return one_line(info["problem"])
+    if title.lower().startswith(NEGATIVE_START):
+        return f"Check failed: {title}"
+    return f"Not done: {title}"
 
 
 def compliance(counts: dict[str, int]) -> float | None:
@@ -285,3 +302,209 @@ def headline(doc: dict[str, Any]) -> dict[str, Any]:
 def today_of(doc: dict[str, Any]) -> date:
     dt = parse_time((doc.get("scan") or {}).get("started_at"))
     return dt.date() if dt else datetime.now(UTC).date()
+
+
+# -- coverage: every score says what it stands on ---------------------------------------------
+
+MACHINE_PLATFORMS = ("linux", "windows", "macos", "bsd", "network", None)
+
+
+def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for r in results:
+        counts[r["status"]] += 1
+    return counts
+
+
+def coverage(doc: dict[str, Any]) -> dict[str, Any]:
+    """The headline score with what it stands on: the share of the checks that could run that
+    passed, on how many of the systems, and how many checks did not run (``error``: a system
+    not reached, a fact that could not be read). ``text`` says it in one sentence; every report
+    prints that sentence, never the percentage alone."""
+    summary = doc.get("summary") or {}
+    counts = summary.get("by_status") or _counts(doc.get("results", []))
+    hosts = doc.get("hosts", [])
+    total = len(hosts)
+    reached = sum(1 for h in hosts if h.get("reachable"))
+    p, f = counts.get("pass", 0), counts.get("fail", 0)
+    pct = compliance(counts)
+    noun = ("computer" if all(h.get("platform") in MACHINE_PLATFORMS for h in hosts)
+            else "system")
+    not_run = counts.get("error", 0)
+    on = f"on {reached} of {plural(total, noun)}" if total != 1 else (
+        f"on the one {noun}" if reached else f"the one {noun} could not be checked")
+    if pct is None:
+        text = f"No check could run {on}" if reached else f"No check could run: {on}"
+    else:
+        text = f"{pct:g}% of the checks that could run passed ({p} of {p + f}), {on}"
+    text += f"; {plural(not_run, 'check')} not run" if not_run else "; every check ran"
+    return {"compliance": pct, "passed": p, "failed": f, "judged": p + f,
+            "waived": counts.get("waived", 0), "manual": counts.get("manual", 0),
+            "not_run": not_run, "not_applicable": counts.get("not_applicable", 0),
+            "hosts": total, "hosts_checked": reached, "noun": noun, "text": text}
+
+
+def _why_not(results: list[dict[str, Any]], limit: int = 2) -> str:
+    """Why none of these results was judged, in words: what did not apply, what could not run."""
+    errors: dict[str, int] = defaultdict(int)
+    na: dict[str, int] = defaultdict(int)
+    for r in results:
+        if r["status"] == "error":
+            errors[one_line(r.get("message")) or "could not be checked"] += 1
+        elif r["status"] == "not_applicable":
+            na[NA_WORDS.get(r.get("na_reason") or "precondition", "does not apply")] += 1
+    parts = []
+    for why, _ in sorted(errors.items(), key=lambda kv: -kv[1])[:limit]:
+        parts.append(f"could not run: {why}")
+    if len(errors) > limit:
+        parts.append(f"and {len(errors) - limit} other reasons")
+    if na:
+        parts.append("does not apply (" + ", ".join(
+            f"{n} {w}" for w, n in sorted(na.items(), key=lambda kv: -kv[1])) + ")")
+    return "; ".join(parts) or "no check of it was selected"
+
+
+JUDGED = ("pass", "fail", "waived", "manual")
+
+
+def not_assessed(doc: dict[str, Any]) -> dict[str, Any]:
+    """What was not assessed, and why: the controls no system could be judged on
+    (``controls``), and per system the controls that were judged elsewhere but not there
+    (``hosts``), each with the reason (unreachable, a check that could not run, nothing that
+    applies)."""
+    by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in doc.get("results", []):
+        by[(r["host"], r["control"])].append(r)
+    controls = sorted({c for _, c in by}, key=control_key)
+    judged_somewhere = {c for (_, c), rs in by.items()
+                        if any(r["status"] in JUDGED for r in rs)}
+    whole = []
+    for c in controls:
+        if c not in judged_somewhere:
+            rs = [r for (_, cc), xs in by.items() if cc == c for r in xs]
+            whole.append({"control": c, "title": control_title(c), "why": _why_not(rs),
+                          "not_run": sum(1 for r in rs if r["status"] == "error")})
+    hosts = []
+    for h in doc.get("hosts", []):
+        missing = []
+        for c in controls:
+            rs = by.get((h["name"], c), [])
+            if c in judged_somewhere and rs and not any(r["status"] in JUDGED for r in rs):
+                errors = sum(1 for r in rs if r["status"] == "error")
+                missing.append({"control": c, "title": control_title(c), "not_run": errors,
+                                "why": _why_not(rs, 1)})
+        not_run = [m for m in missing if m["not_run"]]
+        if not h.get("reachable"):
+            hosts.append({"host": h["name"], "unreachable": True,
+                          "why": one_line(h.get("error") or "could not be reached"),
+                          "controls": missing})
+        elif not_run:
+            hosts.append({"host": h["name"], "unreachable": False, "why": "",
+                          "controls": not_run})
+    return {"controls": whole, "hosts": hosts,
+            "complete": not whole and not hosts and not any(
+                r["status"] == "error" for r in doc.get("results", []))}
+
+
+def control_verdicts(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """One verdict per control for the one-page summary: ``not done`` (something failed),
+    ``done`` (everything judged passed or is waived), ``not assessed`` (nothing could be
+    judged), with how much of it ran."""
+    whole = {c["control"]: c for c in not_assessed(doc)["controls"]}
+    out = []
+    for c in by_control(doc):
+        n = c["counts"]
+        if c["control"] in whole:
+            verdict = "none"
+            words = "Not assessed" if whole[c["control"]]["not_run"] else "Does not apply"
+        elif n.get("fail", 0):
+            verdict, words = "bad", "Not done"
+        elif n.get("pass", 0) or n.get("waived", 0):
+            verdict, words = "good", "Done"
+        else:
+            verdict, words = "warn", "Needs a person"
+        partly = n.get("error", 0)
+        out.append({**c, "verdict": verdict, "words": words,
+                    "judged": n.get("pass", 0) + n.get("fail", 0), "not_run": partly,
+                    "why": whole[c["control"]]["why"] if c["control"] in whole else ""})
+    return out
+
+
+def advice(doc: dict[str, Any], rule: str, hosts: list[str]) -> list[tuple[str, str]]:
+    """What to ask for, for these hosts' own platforms only: ``[(platform words, text)]`` (one
+    entry without words when one text serves them all)."""
+    info = rule_info(doc, rule)
+    per = info.get("advice") or {}
+    general = one_line(info.get("remediation"))
+    if not per:
+        return [("", general)] if general else []
+    platform = {h["name"]: h.get("platform") for h in doc.get("hosts", [])}
+    texts: dict[str, list[str]] = defaultdict(list)
+    for name in hosts:
+        p = platform.get(name)
+        texts[one_line(per.get(p)) if p in per else general].append(
+            PLATFORM_NAMES.get(p or "", "other systems"))
+    if len(texts) == 1:
+        return [("", next(iter(texts)))]
+    return [(", ".join(sorted(set(ps))), t) for t, ps in texts.items()]
+
+
+PLATFORM_NAMES = {"linux": "Linux", "windows": "Windows", "macos": "macOS", "bsd": "BSD",
+                  "network": "network devices", "segment": "networks",
+                  "m365": "Microsoft 365", "google-workspace": "Google Workspace"}
+
+
+def readable(observed: Any) -> list[tuple[str, str]]:
+    """Observed values as (label, text) lines a person reads: lists joined, mappings as
+    ``name: members``, nothing left as JSON."""
+    if not isinstance(observed, dict):
+        return [("", one_line(observed))]
+    out = []
+    for k, v in observed.items():
+        label = str(k).split(".", 1)[-1].replace("_", " ")
+        out.append((label, _words(v)))
+    return out
+
+
+def _words(v: Any, depth: int = 0) -> str:
+    if v is None:
+        return "unknown"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, dict):
+        if depth > 1:
+            return "..."
+        return "; ".join(f"{k}: {_words(x, depth + 1) if x not in ([], {}) else 'none'}"
+                         for k, x in list(v.items())[:12])
+    if isinstance(v, list | tuple):
+        if not v:
+            return "none"
+        shown = [_words(x, depth + 1) if not isinstance(x, dict) else
+                 str(x.get("name") or _words(x, depth + 1)) for x in v[:12]]
+        return ", ".join(shown) + (f" and {len(v) - 12} more" if len(v) > 12 else "")
+    return one_line(v)[:300]
+
+
+def since_last(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """What changed since the previous scan, as the history recorded it for this document
+    (``history.changes``: the counts of reports/diff.py's kinds), or None without a previous
+    scan."""
+    hist = doc.get("history") or {}
+    if not hist.get("previous_scan"):
+        return None
+    changes = hist.get("changes")
+    if isinstance(changes, dict):
+        return {"previous": hist.get("previous_scan"), "counts": dict(changes.get("counts") or {}),
+                "at": changes.get("previous_at")}
+    old = hist.get("since_previous")  # documents recorded before the one classification
+    if isinstance(old, dict):
+        return {"previous": hist.get("previous_scan"),
+                "counts": {k: len(v) for k, v in old.items() if isinstance(v, list)},
+                "at": None}
+    return None
+
+
+def top_asks(doc: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
+    """The first things to ask the provider for: their items, overdue first, then by severity,
+    then the oldest (the order of :func:`items`)."""
+    return items(doc, ("provider",))[:n]

@@ -57,7 +57,7 @@ def _control_charts(pdoc: dict[str, Any]) -> list[dict[str, Any]]:
     for control in sorted(pdoc["controls"], key=model.control_key):
         c = pdoc["controls"][control]
         out.append({"control": control, "title": model.control_title(control),
-                    "start": c["start"], "end": c["end"],
+                    "start": c["start"], "end": c["end"], "not_run_end": c.get("not_run_end"),
                     "chart": charts.lines([{"name": model.control_title(control), "tone": "c",
                                             "points": [(p["at"], p["compliance"])
                                                        for p in c["points"]]}],
@@ -76,6 +76,28 @@ def _timeline(pdoc: dict[str, Any]) -> dict[str, Any]:
         rows.append({"label": m["host"], "marks": marks})
     p = pdoc["period"]
     return charts.timeline(rows, p["from"], p["to"] + "T23:59:59Z")
+
+
+def coverage_line(pdoc: dict[str, Any]) -> str:
+    """The period's score with what it stands on, as of its last scan: "62% of the checks that
+    could run passed (…), on 5 of 7 computers; 27 checks not run"."""
+    points = pdoc.get("coverage") or []
+    if not points:
+        return "No scan in this period"
+    last = points[-1]
+    p, f = last["pass"], last["fail"]
+    on = f"on {last['hosts_reached']} of {model.plural(last['hosts'], 'computer')}"
+    text = (f"{last['compliance']:g}% of the checks that could run passed ({p} of {p + f}), {on}"
+            if last["compliance"] is not None else f"No check could run, {on}")
+    text += (f"; {model.plural(last['not_run'], 'check')} not run" if last["not_run"]
+             else "; every check ran")
+    return f"At the last scan of the period ({model.day(last['at'])}): {text}"
+
+
+def overdue_words(pdoc: dict[str, Any]) -> str:
+    """``3 overdue on 31 Mar 2026`` (the period's end, or today when the end is to come)."""
+    o = pdoc["open_at_end"]
+    return f"{o['overdue']} overdue on {model.day(o.get('as_of') or pdoc['period']['to'])}"
 
 
 def month_name(month: str, short: bool = False) -> str:
@@ -97,7 +119,8 @@ def context(pdoc: dict[str, Any]) -> dict[str, Any]:
         "months_chart": _months_chart(pdoc), "control_charts": _control_charts(pdoc),
         "timeline": _timeline(pdoc), "maintenance": maint, "kind_words": KIND_WORDS,
         "max_rows": MAX_ROWS, "timeline_hosts": min(len(maint), MAX_TIMELINE_HOSTS),
-        "month_name": month_name,
+        "month_name": month_name, "coverage_line": coverage_line(pdoc),
+        "overdue_words": overdue_words(pdoc),
     }
 
 
@@ -113,18 +136,24 @@ def _console(pdoc: dict[str, Any], out: TextIO, color: bool | None, width: int |
     s = pdoc["scans"]
     con.print(Text(f"{s['total']} scans ({s['interrupted']} interrupted), "
                    f"{len(pdoc['hosts'])} hosts", style="dim"))
+    con.print(Text(coverage_line(pdoc) + "."))
     con.print()
     con.print(Text("Compliance per control (start → end)", style="bold underline"))
     for control in sorted(pdoc["controls"], key=model.control_key):
         c = pdoc["controls"][control]
+        not_run = c.get("not_run_end") or 0
         con.print(Text(f"  {model.control_title(control):<28} {_pct(c['start']):>7} → "
-                       f"{_pct(c['end'])}"))
+                       f"{_pct(c['end'])}" + (f"  ({not_run} not run)" if not_run else "")))
     m = pdoc["mttr"]["all"]
     con.print()
     con.print(Text(f"Opened {len(pdoc['opened'])}, closed {len(pdoc['closed'])}, mean time to "
                    f"remediate {m['mean_days'] if m['mean_days'] is not None else 'n/a'} days, "
                    f"SLA breaches {len(pdoc['breaches'])}, open at the end "
-                   f"{pdoc['open_at_end']['total']} ({pdoc['open_at_end']['overdue']} overdue)"))
+                   f"{pdoc['open_at_end']['total']} ({overdue_words(pdoc)})"))
+    other = pdoc.get("closed_not_fixed") or []
+    if other:
+        con.print(Text(f"Closed without a fix (not in the time to remediate): {len(other)} ("
+                       + ", ".join(f"{n} {w}" for w, n in _whys(other)) + ")"))
     con.print()
     con.print(Text("Month     opened closed breaches  MTTR", style="bold underline"))
     for mo in pdoc["months"]:
@@ -142,6 +171,13 @@ def _console(pdoc: dict[str, Any], out: TextIO, color: bool | None, width: int |
                        + (": " + "; ".join(parts) if parts else "")))
 
 
+def _whys(items: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    out: dict[str, int] = {}
+    for i in items:
+        out[i["why"]] = out.get(i["why"], 0) + 1
+    return sorted(out.items(), key=lambda kv: -kv[1])
+
+
 def _markdown(pdoc: dict[str, Any], out: TextIO) -> None:
     esc, cell = markdown.esc, markdown.cell
     p = pdoc["period"]
@@ -156,14 +192,19 @@ def _markdown(pdoc: dict[str, Any], out: TextIO) -> None:
               f"{m['mean_days'] if m['mean_days'] is not None else 'n/a'} days "
               f"({m['count']} closed)",
               f"- SLA breaches: {len(pdoc['breaches'])}",
-              f"- Open at the end: {pdoc['open_at_end']['total']} "
-              f"({pdoc['open_at_end']['overdue']} overdue)",
+              f"- Open at the end: {pdoc['open_at_end']['total']} ({overdue_words(pdoc)})",
+              f"- Closed without a fix (the rule changed, or no longer checked; not in the time "
+              f"to remediate): {len(pdoc.get('closed_not_fixed') or [])}",
+              f"- {esc(coverage_line(pdoc))}",
               f"- Scans: {pdoc['scans']['total']} ({pdoc['scans']['interrupted']} interrupted)",
-              "", "## Compliance per control", "", "| Control | Start | End |", "|---|---:|---:|"]
+              "", "## Compliance per control", "",
+              "Share of the checks that could run that passed; \"not run\" counts the checks that "
+              "could not (a computer not reached, a fact not read) at the last scan.", "",
+              "| Control | Start | End | Not run |", "|---|---:|---:|---:|"]
     for control in sorted(pdoc["controls"], key=model.control_key):
         c = pdoc["controls"][control]
         lines.append(f"| {esc(model.control_title(control))} | {_pct(c['start'])} | "
-                     f"{_pct(c['end'])} |")
+                     f"{_pct(c['end'])} | {c.get('not_run_end') or 0} |")
     lines += ["", "## By month", "", "| Month | Opened | Closed | SLA breaches | MTTR (days) |",
               "|---|---:|---:|---:|---:|"]
     for mo in pdoc["months"]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import jsonschema
 
-from scanner import safeio, yamlio
+from scanner import findings, safeio, yamlio
 from scanner.errors import BaselineError, InputError
 
 SHIPPED = ("cyber-essentials", "maintenance", "connection", "client-access", "applications")
@@ -50,6 +50,9 @@ class Rule:
     # plain-language text for a result: "fail" leads a failure's message (the technical detail
     # follows), "not_applicable" replaces the generic "does not apply" (say what to do)
     messages: tuple[tuple[str, str], ...] = ()
+    # what is wrong, in words (scanner/findings.py): heading, sentence template(s), and the
+    # remediation of each platform when it differs; None for a rule without one
+    finding: Any = None
 
     def applies(self, platform: str | None, roles: tuple[str, ...]) -> bool:
         if self.roles and not set(self.roles) & set(roles):
@@ -181,16 +184,21 @@ def parse(text: str, label: str, sections: set[str] | None = None) -> Baseline:
         for s in r["requires"]:
             if sections is not None and s not in sections:
                 problems.append(f"{where}.requires: unknown probe section '{s}'")
-        for part in ("when", "check"):
-            for prm in _params_used(r.get(part)):
+        applies = r.get("applies_to") or {}
+        parts = [("when", r.get("when")), ("check", r.get("check"))]
+        if r.get("finding"):
+            problems.extend(findings.problems(r["finding"], f"{where}.finding",
+                                              tuple(applies.get("platforms", ()))))
+            parts += [("finding", c) for c in findings.conditions(r["finding"])]
+        for part, cond in parts:
+            for prm in _params_used(cond):
                 if prm not in params:
                     problems.append(f"{where}.{part}: parameter '{prm}' is not declared in params")
-            for rx in _regexes(r.get(part)):
+            for rx in _regexes(cond):
                 try:
                     re.compile(rx)
                 except re.error as e:
                     problems.append(f"{where}.{part}: bad regular expression {rx!r}: {e}")
-        applies = r.get("applies_to") or {}
         rules.append(
             Rule(
                 id=r["id"],
@@ -209,6 +217,7 @@ def parse(text: str, label: str, sections: set[str] | None = None) -> Baseline:
                 when=r.get("when"),
                 observe=tuple(r.get("observe", ())),
                 messages=tuple((r.get("messages") or {}).items()),
+                finding=r.get("finding"),
             )
         )
     if problems:

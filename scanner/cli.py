@@ -19,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
@@ -34,7 +34,7 @@ EXIT_INTERNAL = 4
 EXIT_BUSY = 5  # another scan of the same estate holds its lock (scanner/lock.py)
 EXIT_UNVERIFIED = 3  # evidence verify: intact, but signed by a key nobody vouched for
 EXIT_BROKEN_PIPE = 141  # the reader of standard output went away (128 + SIGPIPE, as the shells)
-SCAN_FORMATS = ("console", "json", "html", "csv", "junit", "markdown")
+SCAN_FORMATS = ("console", "json", "html", "summary", "csv", "junit", "markdown")
 RENDERERS = {"html": "html", "csv": "csvout", "junit": "junit", "markdown": "markdown"}
 
 
@@ -113,27 +113,17 @@ def _load_waivers(path: str) -> tuple[inventory.Waiver, ...]:
     return inventory.parse_waivers(yamlio.load_file(path), path)
 
 
-def _progress(stream: TextIO) -> Callable[[dict[str, Any], list[dict[str, Any]]], None]:
-    def on_host(rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
-        counts: dict[str, int] = {}
-        for r in results:
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
-        state = "ok" if rec.get("reachable") else f"UNREACHABLE: {rec.get('error')}"
-        tally = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-        stream.write(clean(f"undone: {rec['name']} ({rec['address']}) {state} "
-                           f"{rec.get('duration_ms', 0)}ms {tally}") + "\n")
-        stream.flush()
-    return on_host
-
-
 @cli.command()
 @click.argument("inventory_file", required=False, type=click.Path())
 @click.option("--baseline", "-b", "baseline_specs", multiple=True,
               help="Baseline name or path (repeatable). Default: every shipped baseline.")
-@click.option("--format", "-f", "fmt", type=click.Choice(SCAN_FORMATS), default="console",
-              show_default=True, help="Output format.")
-@click.option("--output", "-o", type=click.Path(writable=True),
-              help="Write the report to this file instead of standard output. With a folder of "
+@click.option("--format", "-f", "fmt", type=click.Choice(SCAN_FORMATS), multiple=True,
+              help="Output format (default console; repeatable: several reports from one "
+                   "scan, each with its own --output or all in one --output FOLDER/). summary: "
+                   "the one-page summary, HTML to print.")
+@click.option("--output", "-o", "output", type=click.Path(writable=True), multiple=True,
+              help="Write the report to this file instead of standard output (one per --format, "
+                   "in the same order, or one folder for them all). With a folder of "
                    "inventories: the folder for every estate's report and the index (required).")
 @click.option("--db", "db_path", type=click.Path(), envvar="UNDONE_DB",
               help="History file (SQLite). Default: $UNDONE_DB, else "
@@ -174,8 +164,8 @@ def _progress(stream: TextIO) -> Callable[[dict[str, Any], list[dict[str, Any]]]
 @click.option("--quiet", "-q", is_flag=True, help="No per-host progress lines on stderr.")
 @click.option("--pretty", is_flag=True, help="Indent JSON output.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
-def scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
-         output: str | None, db_path: str | None, no_history: bool, evidence_path: str | None,
+def scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: tuple[str, ...],
+         output: tuple[str, ...], db_path: str | None, no_history: bool, evidence_path: str | None,
          signing_key: str | None, host_list: tuple[str, ...], concurrency: int, timeout: float,
          connect_timeout: float, section_timeout: int, trust_on_first_use: bool,
          known_hosts: str | None, waivers_file: str | None, quiet: bool, pretty: bool,
@@ -191,7 +181,12 @@ def scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
         source = click.get_current_context().get_parameter_source("db_path")
         if db_path and source == click.core.ParameterSource.ENVIRONMENT:
             db_path = os.path.join(os.path.dirname(db_path), "estates")  # $UNDONE_DB: one file
-        code = _guard(_scan_folder, debug, inventory_file, baseline_specs, fmt, output, db_path,
+        if len(fmt) > 1 or len(output) > 1:
+            click.echo("--format/--output: with a folder of inventories, one --format (console "
+                       "or json) and one --output FOLDER", err=True)
+            raise SystemExit(EXIT_BAD_INPUT)
+        code = _guard(_scan_folder, debug, inventory_file, baseline_specs,
+                      fmt[0] if fmt else "console", output[0] if output else None, db_path,
                       concurrency, timeout, connect_timeout, section_timeout, trust_on_first_use,
                       known_hosts, quiet, notify_opt, max_rate,
                       bool(no_history or evidence_path or host_list or waivers_file))
@@ -293,6 +288,20 @@ def _inputs_of(db: str | None, inventory_file: str | None, waivers_file: str | N
     return out
 
 
+def _new_folder_problems(folder: str) -> list[str]:
+    """Why the reports' folder ``folder`` (absent yet) could not be made at the end of a scan."""
+    probe = os.path.abspath(folder)
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe) or os.path.islink(probe):
+        return [f"--output {folder}: {probe} is not a folder; give a folder for the reports"]
+    try:
+        safeio.check_folder_writable(probe, f"--output {folder}")
+    except InputError as e:
+        return list(e.problems)
+    return []
+
+
 def _output_problems(path: str, what: str, protect: list[tuple[str, str]]) -> list[str]:
     try:
         safeio.check_output(path, what, protect)
@@ -312,8 +321,9 @@ class _Keep:
         self.signing_key = signing_key
 
 
-def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
-          output: str | None, host_list: tuple[str, ...], concurrency: int, timeout: float,
+def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
+          fmt: tuple[str, ...] | str, output: tuple[str, ...] | str | None,
+          host_list: tuple[str, ...], concurrency: int, timeout: float,
           connect_timeout: float, section_timeout: int, trust_on_first_use: bool,
           known_hosts: str | None, waivers_file: str | None, quiet: bool, pretty: bool,
           keep: _Keep | None = None, notify: bool | None = None,
@@ -362,15 +372,31 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
     if notify and (keep.no_history or (inv is not None and inv.notify is None)):
         problems.append("--notify: needs the history (not --no-history) and a notify section in "
                         "the inventory (see docs/operations.md)")
+    from scanner import outputs
+
+    pairs: list[tuple[str, str | None]] = []
+    try:  # which report goes where: several from one scan (scanner/outputs.py)
+        pairs = outputs.plan((fmt,) if isinstance(fmt, str) else fmt,
+                             (output,) if isinstance(output, str) else output or ())
+    except InputError as e:
+        problems.extend(e.problems)
+    new_folder = outputs.folder_to_create((output,) if isinstance(output, str)
+                                          else tuple(output or ()))
     if inv is not None:
         problems.extend(envpolicy.check(inv, inventory_file or "(this machine)"))
     if host_list and not any(n.strip() for item in host_list for n in item.split(",")):
         problems.append(f"--hosts {','.join(host_list)!r}: names no host; give inventory host "
                         "names, comma-separated (or leave --hosts out to scan every host)")
-    if output:
-        problems.extend(_output_problems(output, "--output", _inputs_of(
-            None if keep.no_history else (keep.db or _default_db()), inventory_file,
-            waivers_file, keep.signing_key, known_hosts, baseline_specs, keep.evidence)))
+    if any(path for _, path in pairs):
+        protect = _inputs_of(None if keep.no_history else (keep.db or _default_db()),
+                             inventory_file, waivers_file, keep.signing_key, known_hosts,
+                             baseline_specs, keep.evidence)
+        if new_folder:  # made at the end: the nearest folder that exists must take a new one
+            problems.extend(_new_folder_problems(new_folder))
+        else:
+            for _, path in pairs:
+                if path:
+                    problems.extend(_output_problems(path, "--output", protect))
     if problems or inv is None or bls is None:
         _fail_input(problems)
         return EXIT_BAD_INPUT
@@ -386,7 +412,9 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
                    known_hosts=os.path.abspath(known_hosts) if known_hosts else None)
     if keep.evidence:
         opts.excerpt = opts.cap  # the bundle keeps each section's whole output
-    progress = None if quiet else _progress(sys.stderr)
+    from scanner.progress import Progress
+
+    progress = None if quiet else Progress(sys.stderr, concurrency)
     hist = None
     held = contextlib.ExitStack()
     if not keep.no_history:
@@ -409,6 +437,8 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
     def on_start(doc: dict[str, Any], planned: int) -> None:
         if hist is not None:
             hist.begin(doc, contract.days, planned)
+        if progress is not None:
+            progress.start(planned)
 
     def on_host(rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
         redactor.value(rec)  # credentials in repository strings never reach an output
@@ -416,7 +446,7 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
         if hist is not None:
             hist.record(rec, results)
         if progress is not None:
-            progress(rec, results)
+            progress.host(rec, results)
 
     change = None
     with held:
@@ -428,7 +458,7 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
                                    seen=hist.updates_seen if hist is not None else None)
             redactor.value(doc)  # (each host's record and results already were, as they landed)
             if stop.signal:  # the history keeps the hosts that finished, the scan unfinished
-                return _interrupted(doc, stop.signal, fmt, output, pretty)
+                return _interrupted(doc, stop.signal, pairs, pretty, new_folder)
             if hist is not None:
                 hist.finish(doc)
                 if inv.notify is not None and notify is not False:
@@ -440,15 +470,18 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: str,
                         click.echo(clean(f"undone: notification FAILED: cannot compare with the "
                                          f"previous scan: {type(e).__name__}: {e}"), err=True)
         finally:
+            if progress is not None:
+                progress.stop()
             if hist is not None:
                 hist.close()
-    _write(doc, fmt, output, pretty)
+    _write_all(doc, pairs, pretty, new_folder)
     if not quiet:
         from scanner.multi import summary_line
 
         click.echo(summary_line(doc), err=True)
     if change is not None and change["total"] and inv.notify is not None:
-        _notify(inv.notify, change, doc, fmt, output)
+        html_out = next((out for f, out in pairs if f == "html" and out), None)
+        _notify(inv.notify, change, doc, "html" if html_out else "", html_out)
     if keep.evidence and key is not None:
         from scanner import evidence
 
@@ -498,8 +531,8 @@ def _stop_on_signals() -> Iterator[_Stop]:
             signal.signal(getattr(signal, n), h)
 
 
-def _interrupted(doc: dict[str, Any], signame: str, fmt: str, output: str | None,
-                 pretty: bool) -> int:
+def _interrupted(doc: dict[str, Any], signame: str, pairs: list[tuple[str, str | None]],
+                 pretty: bool, new_folder: str | None = None) -> int:
     """Report an interrupted scan as such (never as "everything checked passed"): the
     document says ``complete: false``, its exit code is at least 3, and the process exits
     128 + the signal's number."""
@@ -508,7 +541,7 @@ def _interrupted(doc: dict[str, Any], signame: str, fmt: str, output: str | None
     from scanner.collect import mark_interrupted
 
     mark_interrupted(doc, signame)
-    _write(doc, fmt, output, pretty)
+    _write_all(doc, pairs, pretty, new_folder)
     done = sum(1 for h in doc.get("hosts", []) if h.get("error_kind") != "interrupted")
     click.echo(clean(f"undone: interrupted by {signame}: {done} of {len(doc.get('hosts', []))} "
                      "hosts finished and were recorded; the rest were not scanned"), err=True)
@@ -550,6 +583,10 @@ def _render(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool) -> 
         from reports import jsonout
 
         jsonout.render(doc, buf, indent=2 if pretty else None)
+    elif fmt == "summary":
+        from reports import html
+
+        html.render_summary(doc, buf)
     elif fmt == "console":
         from reports import console
 
@@ -577,6 +614,16 @@ def _emit(text: str, output: str | None) -> None:
 
 def _write(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool) -> None:
     _emit(_render(doc, fmt, output, pretty), output)
+
+
+def _write_all(doc: dict[str, Any], pairs: list[tuple[str, str | None]], pretty: bool,
+               new_folder: str | None = None) -> None:
+    """Every report asked for, from the one document (scanner/outputs.py), into
+    ``new_folder`` (made here, 0700) when the one --output was a folder still to make."""
+    if new_folder:
+        safeio.private_dir(new_folder)
+    for fmt, output in pairs:
+        _write(doc, fmt, output, pretty)
 
 
 def _kind(data: Any) -> str:
@@ -814,7 +861,7 @@ def _schedule(inventory_path: str, scan_options: tuple[str, ...], every: str, at
     return 0
 
 
-REPORT_FORMATS = ("console", "html", "markdown", "json", "csv", "junit")
+REPORT_FORMATS = ("console", "summary", "html", "markdown", "json", "csv", "junit")
 # a contract period is dated within these (9999-12-31 overflowed the day after it)
 DATE_MIN, DATE_MAX = date(1970, 1, 1), date(2199, 12, 31)
 
@@ -931,7 +978,7 @@ def _report(scan_id: str | None, date_from: str | None, date_to: str | None,
                                 f"hosts  {r['fail']:>6} fail") + "\n")
         _emit(buf.getvalue(), output)
         return 0
-    if (date_from or date_to or diff) and fmt in ("csv", "junit"):
+    if (date_from or date_to or diff) and fmt in ("csv", "junit", "summary"):
         raise InputError(f"--format {fmt}: only for the report of one scan; the period report "
                          "and the diff are console, html, markdown or json")
     if date_from or date_to:

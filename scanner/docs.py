@@ -89,6 +89,11 @@ def rules_markdown() -> str:
                 f"**What to do.** {_flat(r.remediation)}",
                 "",
             ]
+            if r.finding:
+                text = r.finding["text"]
+                first = text if isinstance(text, str) else text[-1]["text"]
+                out += [f"**In a report, when it fails.** {_flat(r.finding['title'])}: "
+                        f"`{_flat(first)}`", ""]
     return "\n".join(out)
 
 

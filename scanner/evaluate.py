@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
+from scanner import findings
 from scanner.baselines import Rule
 from scanner.inventory import Contract, Waiver
 
@@ -303,6 +304,7 @@ class CompiledRule:
     na_message: str = ""  # the result's message when ``when`` does not hold
     fail_prefix: str | None = None  # the rule's own words, put before the technical detail
     pass_message: str | None = None  # the rule's own words for a pass
+    finding: findings.Compiled | None = None  # what is wrong in words (scanner/findings.py)
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+\.[a-z0-9_]+)\}")
@@ -338,6 +340,7 @@ def compile_rules(rules: Iterable[Rule], params: dict[str, Any]) -> list[Compile
             CompiledRule(
                 r, check, when, describe(r.check, params), na, messages.get("fail") or None,
                 messages.get("pass") or None,
+                findings.compile_finding(r.finding, lambda c: compile_condition(c, params)),
             )
         )
     return out
@@ -623,6 +626,10 @@ def evaluate_host(
         }
         if na_reason is not None:
             res["na_reason"] = na_reason
+        elif cr.finding is not None and status in ("fail", "manual"):
+            text = cr.finding.text(facts, fact_errors, bases)
+            if text:
+                res["finding"] = text
         if waivers:
             _apply_waivers(res, waivers, today)
         results.append(res)

@@ -186,7 +186,16 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             last_at INTEGER NOT NULL
         )
     """),
+    # Why a finding closed, when it was not a fix (reports/diff.py's classification): 1 the
+    # rule's check changed (a threshold in the baseline), 2 it left the scope (not_applicable
+    # for its platform, role or sections). NULL: fixed. Time-to-fix figures count fixes only.
+    ("0003_finding_closed_why", """
+        ALTER TABLE findings ADD COLUMN closed_why INTEGER
+    """),
 )
+CLOSED_WHY = {1: "rule changed", 2: "no longer checked"}
+OUT_OF_SCOPE = ("platform", "role", "sections")  # not_applicable reasons that are not fixes
+HOST_PROFILE = ("roles", "roles_inferred", "roles_inferred_from", "roles_source", "owner")
 
 
 def _tables() -> dict[str, tuple[str, ...]]:
@@ -341,6 +350,21 @@ def maintenance_events(facts: Mapping[str, Any]) -> list[tuple[str, int, str]]:
     return [(k, at, d) for (k, at), d in sorted(out.items(), key=lambda kv: kv[0][1])]
 
 
+def _detail(r: Mapping[str, Any]) -> dict[str, Any]:
+    """What the history keeps of a result beside its status: observed value, message, expected
+    state, owner, its finding in words, waivers and why it does not apply."""
+    detail = {"o": r.get("observed"), "m": r.get("message"), "e": r.get("expected"),
+              "ow": r.get("owner")}
+    for k in ("waiver", "waiver_expired"):
+        if r.get(k):
+            detail[k] = r[k]
+    if r.get("na_reason"):
+        detail["nr"] = r["na_reason"]
+    if r.get("finding"):
+        detail["f"] = r["finding"]
+    return detail
+
+
 def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       default=str).encode("utf-8")
@@ -403,6 +427,8 @@ class History:
         self._days = dict(DEFAULT_DAYS)
         self._rules_doc: dict[str, Any] = {}
         self.since: dict[str, list[dict[str, str]]] = {"new": [], "fixed": [], "regressed": []}
+        self.changes_doc: dict[str, Any] | None = None
+        self.previous_doc: dict[str, Any] | None = None  # the one changes_doc compared with
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -523,11 +549,13 @@ class History:
         if rid is not None and self._rule_quick.get(rule) == quick:
             return rid
         extra = self._rules_doc.get(rule) or {}
-        meta = json.dumps({"title": quick[0], "control": quick[1], "severity": quick[2],
-                           "rationale": extra.get("rationale", ""),
-                           "remediation": extra.get("remediation", ""),
-                           "references": extra.get("references", {}),
-                           "baseline": extra.get("baseline", "")}, sort_keys=True)
+        fields = {"title": quick[0], "control": quick[1], "severity": quick[2],
+                  "rationale": extra.get("rationale", ""),
+                  "remediation": extra.get("remediation", ""),
+                  "references": extra.get("references", {}),
+                  "baseline": extra.get("baseline", "")}
+        fields.update({k: extra[k] for k in ("problem", "advice") if extra.get(k)})
+        meta = json.dumps(fields, sort_keys=True)
         row = self.db.execute(
             "INSERT INTO rules (rule, meta) VALUES (?, ?) ON CONFLICT (rule) DO UPDATE SET "
             "meta = excluded.meta WHERE meta != excluded.meta RETURNING id", (rule, meta)
@@ -586,9 +614,12 @@ class History:
             overdue = 0
             seen: set[int] = set()
             still_open: list[tuple[int, int, int]] = []
+            unreached: list[list[int]] = []  # an unreachable host's rows, kept as they were
             for r in results:
                 if not reachable:
                     counts[CODE[r["status"]]] += 1
+                    unreached.append([self._rule_id(r), CODE[r["status"]],
+                                      self._blob(_detail(r))])
                     continue
                 rid = self._rule_id(r)
                 seen.add(rid)
@@ -597,16 +628,9 @@ class History:
                 prev_code, finding, episodes, opened_at, due_day = current.get(
                     rid, (None, None, 0, None, None))
                 if code != prev_code:
-                    detail = {"o": r.get("observed"), "m": r.get("message"),
-                              "e": r.get("expected"), "ow": r.get("owner")}
-                    for k in ("waiver", "waiver_expired"):
-                        if r.get(k):
-                            detail[k] = r[k]
-                    if r.get("na_reason"):
-                        detail["nr"] = r["na_reason"]
                     db.execute("INSERT OR REPLACE INTO changes (scan, host, rule, status, "
                                "detail) VALUES (?, ?, ?, ?, ?)",
-                               (scan, hid, rid, code, self._blob(detail)))
+                               (scan, hid, rid, code, self._blob(_detail(r))))
                     pair = {"host": str(rec["name"]), "rule": str(r["rule"])}
                     if code in FAILING and finding is None:
                         episodes += 1
@@ -621,10 +645,12 @@ class History:
                         finding = int(cur.lastrowid or 0)
                         self.since["new" if episodes == 1 else "regressed"].append(pair)
                     elif code in RESOLVING and finding is not None:
-                        db.execute("UPDATE findings SET closed_scan = ?, closed_at = ? "
-                                   "WHERE id = ?", (scan, ts, finding))
+                        why = self._closed_why(hid, rid, r)
+                        db.execute("UPDATE findings SET closed_scan = ?, closed_at = ?, "
+                                   "closed_why = ? WHERE id = ?", (scan, ts, why, finding))
                         finding = opened_at = due_day = None
-                        self.since["fixed"].append(pair)
+                        if why is None:
+                            self.since["fixed"].append(pair)
                     db.execute("INSERT OR REPLACE INTO current (host, rule, status, finding, "
                                "episodes) VALUES (?, ?, ?, ?, ?)",
                                (hid, rid, code, finding, episodes))
@@ -648,12 +674,23 @@ class History:
                 db.executemany("UPDATE findings SET last_seen_scan = ?, last_seen_at = ? "
                                "WHERE id = ?", still_open)
             error = rec.get("error")
+            # what a report shows of the host beside its results (the error, the roles that
+            # scoped its rules, its system's name) and, when it was not reached, its rows as the
+            # scan gave them; deduplicated like every blob, so a host that stays the same adds
+            # nothing from one scan to the next
+            profile: dict[str, Any] = {"error": error, "kind": rec.get("error_kind")}
+            profile.update({k: rec[k] for k in HOST_PROFILE if rec.get(k)})
+            system = (rec.get("facts") or {}).get("os.pretty_name")
+            if isinstance(system, str):
+                profile["system"] = system[:200]
+            if not reachable:
+                profile["results"] = unreached
             db.execute(
                 "INSERT OR REPLACE INTO scan_hosts (scan, host, offset, reachable, error, n_pass,"
                 " n_fail, n_error, n_na, n_waived, n_manual, n_overdue) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (scan, hid, max(0, ts - self._scan_started), int(bool(rec.get("reachable"))),
-                 self._blob({"error": error, "kind": rec.get("error_kind")}) if error else None,
+                 self._blob(profile),
                  counts[CODE["pass"]], counts[CODE["fail"]], counts[CODE["error"]],
                  counts[CODE["not_applicable"]], counts[CODE["waived"]], counts[CODE["manual"]],
                  overdue))
@@ -668,6 +705,21 @@ class History:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _closed_why(self, hid: int, rid: int, r: Mapping[str, Any]) -> int | None:
+        """Why a finding closes when it is not a fix (reports/diff.py's classification): the
+        rule's check changed since it was recorded failing (1), or it left the scope (2)."""
+        if r["status"] == "not_applicable" and r.get("na_reason") in OUT_OF_SCOPE:
+            return 2
+        row = self.db.execute("SELECT detail FROM changes WHERE host = ? AND rule = ? AND "
+                              "scan < ? AND detail IS NOT NULL ORDER BY scan DESC LIMIT 1",
+                              (hid, rid, self._scan)).fetchone()
+        if row is not None:
+            body = self.db.execute("SELECT body FROM blobs WHERE id = ?", (row[0],)).fetchone()
+            before = _unpack(body[0]).get("e") if body else None
+            if before is not None and before != r.get("expected"):
+                return 1
+        return None
 
     def _record_pending(self, hid: int, scan: int, ts: int, facts: Mapping[str, Any]) -> None:
         """Keep when each pending security update was first seen (inside record's
@@ -713,9 +765,12 @@ class History:
 
     @_writing
     def finish(self, doc: dict[str, Any], now: datetime | None = None,
-               trend_days: int = 366) -> None:
+               trend_days: int = 366, changes: bool = True) -> None:
         """Mark the scan complete and add ``doc["history"]``: the trend of open and overdue
-        items and what changed since the previous state."""
+        items, what changed since the previous state (``since_previous``) and, with
+        ``changes``, what changed since the previous complete scan in reports/diff.py's one
+        classification (``changes``: its counts; the whole diff is kept in
+        :attr:`changes_doc` for notifications, so they say the same)."""
         if self._scan is None:
             raise RuntimeError("History.finish before History.begin")
         ts = _ts(now or utcnow())
@@ -723,6 +778,15 @@ class History:
                         (ts, json.dumps(doc.get("summary") or {}, sort_keys=True), self._scan))
         doc["history"] = self._history_block(self._scan, ts, trend_days)
         doc["history"]["since_previous"] = {k: list(v) for k, v in self.since.items()}
+        self.changes_doc = None
+        previous = doc["history"]["previous_scan"]
+        if changes and previous:
+            from reports import diff
+
+            prev = self.previous_doc = self.document(previous, changes=False)
+            self.changes_doc = diff.build(prev, doc)
+            doc["history"]["changes"] = {"previous_at": prev["scan"]["started_at"],
+                                         "counts": self.changes_doc["counts"]}
 
     @_reading
     def _history_block(self, scan: int, ts: int, trend_days: int) -> dict[str, Any]:
@@ -780,6 +844,10 @@ class History:
                              "(`undone report --list` shows them)")
         raise InputError(f"{self.path}: {spec!r} matches {len(rows)} scans; give more of the id")
 
+    def _blob_value(self, bid: int) -> Any:
+        row = self.db.execute("SELECT body FROM blobs WHERE id = ?", (bid,)).fetchone()
+        return _unpack(row[0]) if row else {}
+
     def _rules(self) -> dict[int, tuple[str, dict[str, Any]]]:
         return {int(i): (rule, json.loads(meta))
                 for i, rule, meta in self.db.execute("SELECT id, rule, meta FROM rules")}
@@ -789,11 +857,13 @@ class History:
                 self.db.execute("SELECT id, name, address, transport, platform FROM hosts")}
 
     @_reading
-    def document(self, spec: str | None = None) -> dict[str, Any]:
+    def document(self, spec: str | None = None, changes: bool = True) -> dict[str, Any]:
         """The result document of a recorded scan, rebuilt from the history.
 
-        Results are each pair's status at that scan with the observed value and message recorded
-        when the pair entered that status; facts and raw evidence are not kept in the history
+        Results are each pair's status at that scan, with the observed value, message and finding
+        recorded when the pair entered that status; a host that was not reached has the rows
+        the scan gave it, as they were. Hosts carry what reports show of them (error, roles,
+        the system's name); other facts and raw evidence are not kept in the history
         (``scan.reconstructed`` is true)."""
         from scanner.scan import SCHEMA, summarise
 
@@ -829,22 +899,26 @@ class History:
             return blob_cache[bid]
 
         host_docs: list[dict[str, Any]] = []
+        kept_rows: dict[int, list[list[int]]] = {}  # unreachable hosts: their rows as given
         for hid in sorted(landed, key=lambda h: hosts[h][0]):
             off, reach, err = landed[hid]
             name, address, transport, platform = hosts[hid]
             e = blob(err) if err is not None else {}
-            host_docs.append({
+            rec: dict[str, Any] = {
                 "name": name, "address": address or "", "transport": transport or "ssh",
                 "platform": platform, "reachable": bool(reach), "error": e.get("error"),
-                "error_kind": e.get("kind"), "finished_at": iso(started + off), "facts": {}})
+                "error_kind": e.get("kind"), "finished_at": iso(started + off), "facts": {}}
+            rec.update({k: e[k] for k in HOST_PROFILE if e.get(k)})
+            if e.get("system"):
+                rec["facts"] = {"os.pretty_name": e["system"]}
+            if isinstance(e.get("results"), list):
+                kept_rows[hid] = e["results"]
+            host_docs.append(rec)
         results = []
         rule_docs: dict[str, Any] = {}
-        for (hid, rid), (status, detail) in sorted(
-                state.items(), key=lambda kv: (hosts[kv[0][0]][0], rules[kv[0][1]][0])):
-            if STATUSES[status] == "absent":
-                continue
+
+        def result(hid: int, rid: int, status: int, d: dict[str, Any]) -> dict[str, Any]:
             rule, rmeta = rules[rid]
-            d = blob(detail)
             res: dict[str, Any] = {
                 "host": hosts[hid][0], "rule": rule, "title": rmeta.get("title") or rule,
                 "control": rmeta.get("control"), "severity": rmeta.get("severity"),
@@ -855,10 +929,29 @@ class History:
             for k in ("waiver", "waiver_expired"):
                 if d.get(k):
                     res[k] = d[k]
+            if d.get("f"):
+                res["finding"] = d["f"]
             if res["status"] == "not_applicable":
                 # recorded before scope reasons existed, a not_applicable was a precondition's
                 res["na_reason"] = d.get("nr") or "precondition"
-            if not landed[hid][1]:  # unreachable in this scan: nothing was judged
+            rule_docs[rule] = {k: rmeta.get(k) for k in (
+                "title", "control", "severity", "baseline", "rationale", "remediation",
+                "references", "problem", "advice") if rmeta.get(k)}
+            return res
+
+        rows = [((hid, rid), (status, detail)) for (hid, rid), (status, detail) in state.items()
+                if hid not in kept_rows]
+        rows += [((hid, int(rid)), (int(code), int(bid)))
+                 for hid, kept in kept_rows.items() for rid, code, bid in kept]
+        for (hid, rid), (status, detail) in sorted(
+                rows, key=lambda kv: (hosts[kv[0][0]][0], rules[kv[0][1]][0])):
+            if STATUSES[status] == "absent":
+                continue
+            res = result(hid, rid, status, blob(detail))
+            if hid in kept_rows:  # not reached: the rows the scan gave, nothing judged
+                results.append(res)
+                continue
+            if not landed[hid][1]:  # not reached, recorded before the rows were kept
                 error = blob(landed[hid][2]).get("error") if landed[hid][2] else None
                 res.update(status="error", observed={},
                            message=f"host not scanned: {error or 'unreachable'}")
@@ -878,9 +971,6 @@ class History:
                 if episode > 1:
                     res["reopened"] = True
             results.append(res)
-            rule_docs[rule] = {k: rmeta.get(k) for k in (
-                "title", "control", "severity", "baseline", "rationale", "remediation",
-                "references") if rmeta.get(k) is not None}
         doc: dict[str, Any] = {
             "schema": SCHEMA,
             "tool": {"name": "undone", "version": __version__},
@@ -898,6 +988,13 @@ class History:
         }
         doc["summary"] = summarise(host_docs, results)
         doc["history"] = self._history_block(sid, finished or started, 366)
+        previous = doc["history"]["previous_scan"]
+        if changes and previous:  # what changed since, as the scan's own document said it
+            from reports import diff
+
+            prev = self.document(previous, changes=False)
+            doc["history"]["changes"] = {"previous_at": prev["scan"]["started_at"],
+                                         "counts": diff.build(prev, doc)["counts"]}
         return doc
 
     # -- the contract-period report ---------------------------------------------------------
@@ -928,34 +1025,75 @@ class History:
         months = _months(start, end)
         month_of = {m: i for i, m in enumerate(months)}
 
-        # compliance per control after each scan in the period, by replaying the changes
-        counts: dict[str, list[int]] = {c: [0] * len(STATUSES) for c in CONTROLS}
+        # compliance per control after each scan in the period, by replaying the changes; a
+        # scan's figures count only the hosts it reached (a host it did not reach, or did not
+        # scan, adds nothing but its checks that could not run), so each point has its coverage
+        counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0] * len(STATUSES))
         state: dict[tuple[int, int], int] = {}
         points: dict[str, list[dict[str, Any]]] = {c: [] for c in CONTROLS}
+        coverage: list[dict[str, Any]] = []
         scan_ids = [s[0] for s in scans]
         changes = self.db.execute("SELECT scan, host, rule, status FROM changes WHERE scan <= ? "
                                   "ORDER BY scan", (scan_ids[-1] if scan_ids else 0,))
         pending = next(changes, None)
         seen_hosts: set[int] = set()
         in_ids = {s[0] for s in in_period}
+        landed_by_scan: dict[int, list[tuple[int, int, int, int | None]]] = defaultdict(list)
+        if in_ids:
+            for sid_, hid_, reach_, n_err, err_ in self.db.execute(
+                    "SELECT scan, host, reachable, n_error, error FROM scan_hosts WHERE scan >= ?"
+                    " AND scan <= ?", (min(in_ids), max(in_ids))):
+                landed_by_scan[int(sid_)].append((int(hid_), int(reach_), int(n_err), err_))
         for sid, uid, started, _, _ in scans:
             while pending is not None and pending[0] <= sid:
                 _, h, r, st = pending
                 control = rules[r][1].get("control")
-                if control in counts:
+                if control in CONTROLS:
                     old = state.get((h, r))
                     if old is not None:
-                        counts[control][old] -= 1
-                    counts[control][st] += 1
+                        counts[(h, control)][old] -= 1
+                    counts[(h, control)][st] += 1
                 state[(h, r)] = st
                 pending = next(changes, None)
-            if sid in in_ids:
-                for c in CONTROLS:
-                    p, f, w = (counts[c][CODE["pass"]], counts[c][CODE["fail"]],
-                               counts[c][CODE["waived"]])
-                    if p + f + w:
-                        points[c].append({"at": iso(started), "scan": uid, "pass": p, "fail": f,
-                                          "waived": w, "compliance": _pct(p, p + f)})
+            if sid not in in_ids:
+                continue
+            landed_here = landed_by_scan.get(sid, [])
+            per_control = {c: [0] * len(STATUSES) for c in CONTROLS}
+            for hid, reach, _, err in landed_here:
+                if reach:
+                    for c in CONTROLS:
+                        hc = counts.get((hid, c))
+                        if hc is not None:
+                            for i, k in enumerate(hc):
+                                per_control[c][i] += k
+                else:  # not reached: its rows as the scan gave them, or its pairs not run
+                    kept = self._blob_value(err).get("results") if err is not None else None
+                    if isinstance(kept, list):
+                        for rid, code, _ in kept:
+                            kc = rules[int(rid)][1].get("control")
+                            if kc in per_control:
+                                per_control[kc][int(code)] += 1
+                    else:
+                        for c in CONTROLS:
+                            hc = counts.get((hid, c))
+                            if hc is not None:
+                                per_control[c][CODE["error"]] += sum(
+                                    k for i, k in enumerate(hc) if STATUSES[i] != "absent")
+            sums = [0] * len(STATUSES)
+            for c in CONTROLS:
+                n = per_control[c]
+                sums = [a + b for a, b in zip(sums, n, strict=True)]
+                np_, nf, nw, ne = (n[CODE["pass"]], n[CODE["fail"]], n[CODE["waived"]],
+                                   n[CODE["error"]])
+                if np_ + nf + nw + ne:
+                    points[c].append({"at": iso(started), "scan": uid, "pass": np_, "fail": nf,
+                                      "waived": nw, "not_run": ne,
+                                      "compliance": _pct(np_, np_ + nf)})
+            np_, nf, ne = sums[CODE["pass"]], sums[CODE["fail"]], sums[CODE["error"]]
+            coverage.append({"at": iso(started), "scan": uid, "pass": np_, "fail": nf,
+                             "not_run": ne, "compliance": _pct(np_, np_ + nf),
+                             "hosts": len(landed_here),
+                             "hosts_reached": sum(1 for x in landed_here if x[1])})
         for (hid,) in self.db.execute("SELECT DISTINCT host FROM scan_hosts WHERE scan IN "
                                       "(SELECT id FROM scans WHERE started_at >= ? AND "
                                       "started_at < ?)", (t0, t1)):
@@ -969,7 +1107,8 @@ class History:
             for pt in pts:
                 by_month[pt["at"][:7]] = pt["compliance"]
             controls[c] = {"points": pts, "start": pts[0]["compliance"],
-                           "end": pts[-1]["compliance"], "by_month": by_month}
+                           "end": pts[-1]["compliance"], "by_month": by_month,
+                           "not_run_end": pts[-1]["not_run"]}
 
         # findings opened and closed, time to remediate, SLA breaches
         days = due_days(meta.get("days"))
@@ -982,10 +1121,14 @@ class History:
         open_at_end = overdue_at_end = 0
         end_day = end.toordinal()
         today_day = _dt(now_ts).date().toordinal()
+        # overdue is counted as of the period's end, or today when the end is still to come:
+        # never at a future date
+        as_of_day = min(end_day, today_day)
         open_windows: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
-        for (h, r, episode, sev, owner, o_at, due_day, last_at, c_at) in self.db.execute(
+        closed_other: list[dict[str, Any]] = []
+        for (h, r, episode, sev, owner, o_at, due_day, last_at, c_at, c_why) in self.db.execute(
                 "SELECT host, rule, episode, severity, owner, opened_at, due_day, last_seen_at, "
-                "closed_at FROM findings WHERE opened_at < ?", (t1,)):
+                "closed_at, closed_why FROM findings WHERE opened_at < ?", (t1,)):
             rule, rmeta = rules[r]
             control = rmeta.get("control") or ""
             open_windows[h].append((control, o_at, c_at if c_at is not None else 1 << 62))
@@ -998,7 +1141,11 @@ class History:
             if o_at >= t0:
                 opened.append(item)
                 per_month[month_of[_dt(o_at).strftime("%Y-%m")]]["opened"] += 1
-            if closed_in and c_at is not None:
+            if closed_in and c_at is not None and c_why is not None:
+                # closed, but not fixed (the rule changed, it left the scope): listed apart,
+                # never in a time-to-fix figure
+                closed_other.append({**item, "why": CLOSED_WHY.get(int(c_why), "not fixed")})
+            elif closed_in and c_at is not None:
                 took = round((c_at - o_at) / 86400, 1)
                 closed.append({**item, "days_open": took})
                 m = per_month[month_of[_dt(c_at).strftime("%Y-%m")]]
@@ -1011,7 +1158,7 @@ class History:
             still_open_at_end = c_at is None or c_at >= t1
             if still_open_at_end:
                 open_at_end += 1
-                overdue_at_end += end_day > due_day
+                overdue_at_end += as_of_day > due_day
             # a breach: still open the day after its due date, and that day is in the period
             breach_day = due_day + 1
             if (closed_day is None or closed_day > due_day) and \
@@ -1079,7 +1226,11 @@ class History:
                      "by_owner": {o: mean(mttr["by_owner"][o]) for o in OWNERS
                                   if o in mttr["by_owner"]}},
             "breaches": sorted(breaches, key=lambda i: (i["due"], i["host"], i["rule"])),
-            "open_at_end": {"total": open_at_end, "overdue": overdue_at_end},
+            "closed_not_fixed": sorted(closed_other, key=lambda i: (i["resolved"] or "",
+                                                                    i["host"], i["rule"])),
+            "open_at_end": {"total": open_at_end, "overdue": overdue_at_end,
+                            "as_of": date.fromordinal(as_of_day).isoformat()},
+            "coverage": coverage,
             "maintenance": maintenance,
         }
 

@@ -2,18 +2,25 @@
 
 An IT lead who has a scan run every week wants to hear only when something changed. After a scan
 is recorded in the history, :func:`from_history` compares it with the **previous complete scan
-of the same estate** (rebuilt from the history) and :func:`changes` sorts what differs:
+of the same estate** (rebuilt from the history) and :func:`changes` sorts what differs, in the
+one classification of reports/diff.py, so that a message and ``undone report --diff`` of the
+same two scans say the same thing:
 
-- ``new``: a finding whose failing episode began after the previous scan finished (first seen
-  since then), never failed before;
+- ``new``: failing now, not failing at the previous scan, never failed before;
 - ``regressed``: the same, for a finding that had been fixed once (``reopened``);
 - ``overdue``: failing in both scans, not overdue at the previous one, overdue now (with a daily
-  schedule: "became overdue today");
+  schedule: "became overdue today"; still overdue is not news);
+- ``newly_waived`` / ``no_longer_waived``: a failing finding a waiver now accepts, or no longer;
+- ``no_longer_checked``: failing at the previous scan, not judged now (its host not reached, a
+  fact not read, out of scope, or not in this scan): not a fix;
+- ``rule_changed``: the rule's check changed between the scans and its verdict with it: neither
+  a fix nor a new finding;
 - ``unreachable``: a host reachable at the previous scan (or new to the estate) that could not be
   reached now;
 - ``reachable``: a host unreachable at the previous scan that answered now;
-- ``fixed``: failing (``fail`` or ``waived``) at the previous scan, ``pass`` or
-  ``not_applicable`` now (a host that was not scanned is never counted as fixed).
+- ``fixed``: failing (``fail`` or ``waived``) at the previous scan, ``pass`` now (or
+  ``not_applicable`` because the thing is gone); a host that was not scanned is never counted
+  as fixed.
 
 The first scan of an estate is its baseline: there is nothing to compare, so nothing is sent.
 A scan with no change sends nothing. Each channel sends only the kinds in its ``on`` list.
@@ -60,17 +67,29 @@ from typing import Any
 from reports import clean, model
 from scanner import __version__
 
-KINDS = ("new", "regressed", "overdue", "unreachable", "reachable", "fixed")
+KINDS = ("new", "regressed", "overdue", "no_longer_waived", "newly_waived",
+         "no_longer_checked", "rule_changed", "unreachable", "reachable", "fixed")
 TITLES = {
     "new": "New findings",
     "regressed": "Came back after being fixed",
     "overdue": "Became overdue",
+    "no_longer_waived": "No longer waived",
+    "newly_waived": "Newly waived (accepted, not fixed)",
+    "no_longer_checked": "No longer checked (not a fix)",
+    "rule_changed": "Rule changed (neither fixed nor new)",
     "unreachable": "Could not be reached",
     "reachable": "Reachable again",
     "fixed": "Fixed",
 }
 WORDS = {"new": "new", "regressed": "regressed", "overdue": "overdue",
+         "no_longer_waived": "no longer waived", "newly_waived": "newly waived",
+         "no_longer_checked": "no longer checked", "rule_changed": "rule changed",
          "unreachable": "unreachable", "reachable": "reachable again", "fixed": "fixed"}
+# reports/diff.py's kinds about findings, as this module names them (still overdue is no news)
+FROM_DIFF = {"new": "new", "regressed": "regressed", "became_overdue": "overdue",
+             "no_longer_waived": "no_longer_waived", "newly_waived": "newly_waived",
+             "no_longer_checked": "no_longer_checked", "rule_changed": "rule_changed",
+             "fixed": "fixed"}
 # Why a host could not be reached, in undone's words: a fixed reason per kind of error. The
 # host's own error text is never put in a message: it can hold what the target (or anyone in
 # the middle) sent, such as an SSH identification string or a WinRM fault.
@@ -100,7 +119,8 @@ class Outcome:
 # -- what changed --------------------------------------------------------------------------------
 
 def _finding(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"host": r["host"], "rule": r["rule"], "title": r.get("title") or r["rule"],
+    return {"host": r["host"], "rule": r["rule"],
+            "title": r.get("heading") or r.get("title") or r["rule"],
             "control": r.get("control"), "severity": r.get("severity"),
             "owner": r.get("owner"), "first_seen": r.get("first_seen"), "due": r.get("due"),
             "overdue_days": r.get("overdue_days")}
@@ -117,33 +137,17 @@ def changes(prev: Mapping[str, Any], cur: Mapping[str, Any],
     (this scan's, with its history fields: ``first_seen``, ``due``, ``overdue_days``,
     ``reopened``). ``opened``: the (host, rule) pairs whose open finding the history says began
     after ``prev`` (exact where two scans fall in one second); without it, ``first_seen`` later
-    than ``prev`` finished. Returns an ``undone.changes/1`` document; ``total`` 0: no change."""
+    than ``prev`` finished. Returns an ``undone.changes/1`` document; ``total`` 0: no change.
+
+    The findings' kinds are reports/diff.py's (:func:`reports.diff.build`), the one
+    classification; ``opened`` is accepted for callers of earlier versions and not needed."""
+    from reports import diff
+
     pscan, cscan = prev.get("scan") or {}, cur.get("scan") or {}
-    since = pscan.get("finished_at") or pscan.get("started_at") or ""
-    prev_day = (pscan.get("started_at") or "")[:10]
-    before = {(r["host"], r["rule"]): r for r in prev.get("results", [])}
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
-    for r in cur.get("results", []):
-        o = before.get((r["host"], r["rule"]))
-        was = o["status"] if o else None
-        if r["status"] == "fail":
-            first = r.get("first_seen")
-            if opened is not None:
-                opened_since = (r["host"], r["rule"]) in opened
-            else:
-                opened_since = (first > since) if first else was not in FAILING
-            if opened_since:
-                out["regressed" if r.get("reopened") else "new"].append(_finding(r))
-                continue
-            if (r.get("overdue_days") or 0) > 0:
-                if o is not None and was == "fail" and o.get("overdue_days") is not None:
-                    became = (o.get("overdue_days") or 0) == 0
-                else:
-                    became = bool(r.get("due")) and str(r["due"]) >= prev_day
-                if became:
-                    out["overdue"].append(_finding(r))
-        elif r["status"] in RESOLVED and was in FAILING:
-            out["fixed"].append(_finding(r))
+    classified = diff.build(dict(prev), dict(cur))["changes"]
+    for kind, mine in FROM_DIFF.items():
+        out[mine] = [_finding(e) for e in classified[kind]]
     was_reachable = {h["name"]: bool(h.get("reachable")) for h in prev.get("hosts", [])}
     for h in cur.get("hosts", []):
         then = was_reachable.get(h["name"])
@@ -181,12 +185,11 @@ def from_history(history: Any, doc: Mapping[str, Any]) -> dict[str, Any] | None:
     prev_id = (doc.get("history") or {}).get("previous_scan")
     if not prev_id:
         return None
-    prev = history.document(prev_id)
-    rows = history.db.execute(
-        "SELECT h.name, r.rule FROM findings f JOIN hosts h ON h.id = f.host "
-        "JOIN rules r ON r.id = f.rule WHERE f.closed_scan IS NULL AND f.opened_scan > "
-        "(SELECT id FROM scans WHERE uid = ?)", (prev_id,)).fetchall()
-    return changes(prev, doc, {(str(h), str(r)) for h, r in rows})
+    # the previous scan's document, as History.finish rebuilt it to say what changed
+    prev = getattr(history, "previous_doc", None)
+    if not prev or (prev.get("scan") or {}).get("id") != prev_id:
+        prev = history.document(prev_id, changes=False)
+    return changes(prev, doc)
 
 
 def select(change: Mapping[str, Any], kinds: tuple[str, ...] | list[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from scanner import __version__, advisories, dating, lifecycle, network, roles, support
 from scanner import clock as scanner_clock
-from scanner.baselines import Baseline
+from scanner.baselines import Baseline, Rule
 from scanner.collect import Options, collect
 from scanner.errors import InputError
 from scanner.evaluate import CompiledRule, HostView, compile_rules, evaluate_host, exit_code
@@ -62,6 +62,19 @@ def host_view(rec: dict[str, Any]) -> HostView:
         owner=rec.get("owner"), transport=rec.get("transport", "ssh"),
         fact_basis=rec.get("fact_basis") or {}, roles_source=source,
     )
+
+
+def rule_doc(r: Rule) -> dict[str, Any]:
+    """What the result document says of a rule: its words for reports (``problem``: the
+    heading of a failing item; ``advice``: the remediation of each platform, when it differs)."""
+    out: dict[str, Any] = {"title": r.title, "control": r.control, "severity": r.severity,
+                           "baseline": r.baseline, "rationale": r.rationale,
+                           "remediation": r.remediation, "references": r.references}
+    if r.finding:
+        out["problem"] = " ".join(str(r.finding["title"]).split())
+        if r.finding.get("advice"):
+            out["advice"] = {k: " ".join(str(v).split()) for k, v in r.finding["advice"].items()}
+    return out
 
 
 def summarise(hosts: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -134,12 +147,7 @@ def run(
             "options": {"concurrency": opts.concurrency, "timeout": opts.timeout,
                         "section_timeout": opts.section_timeout},
         },
-        "rules": {
-            r.id: {"title": r.title, "control": r.control, "severity": r.severity,
-                   "baseline": r.baseline, "rationale": r.rationale,
-                   "remediation": r.remediation, "references": r.references}
-            for r in rules
-        },
+        "rules": {r.id: rule_doc(r) for r in rules},
     }
     if on_start is not None:
         on_start(doc, len(hosts))

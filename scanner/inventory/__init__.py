@@ -883,7 +883,8 @@ def _parse_params(raw: Any, p: _Problems) -> dict[str, Any]:
 
 # -- notify: where to send word of a change (scanner/notify.py) ---------------------------------
 
-NOTIFY_KINDS = ("new", "regressed", "overdue", "unreachable", "reachable", "fixed")
+NOTIFY_KINDS = ("new", "regressed", "overdue", "no_longer_waived", "newly_waived",
+                "no_longer_checked", "rule_changed", "unreachable", "reachable", "fixed")
 NOTIFY_KEYS = ("on", "email", "webhook", "report_url", "timeout")
 EMAIL_KEYS = ("to", "from", "smtp_host", "smtp_port", "starttls", "ssl", "username_env",
               "password_env", "ca_file", "attach_report", "on")

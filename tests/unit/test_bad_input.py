@@ -286,8 +286,9 @@ def test_baseline_values_validate_accepts_the_scan_can_judge(
                      "--no-history"])
 
     contains = here / "contains.yaml"
-    contains.write_text(BASELINE.replace("check: {fact: os.family, eq: {param: family}}",
+    contains.write_text(BASELINE.replace("when: {fact: os.family, ne: {param: family}}\n    check: {fact: os.family, in: []}",
                                          "check: {fact: os.family, contains: 5}"))
+    assert "contains: 5" in contains.read_text()  # the notify baseline still has that rule
     assert main(["validate", str(contains)]) == 0
     assert scan_with(contains) == 3  # was 4: the rule is an error the report explains
     assert "os.family is 'linux', which cannot be compared (contains)" in \
@@ -300,7 +301,7 @@ def test_baseline_values_validate_accepts_the_scan_can_judge(
         assert scan_with(bad) == 2
         one_line(capsys.readouterr().err, "is not a finite number")
     threshold = here / "threshold.yaml"
-    threshold.write_text(BASELINE.replace("check: {fact: os.family, eq: {param: family}}",
+    threshold.write_text(BASELINE.replace("when: {fact: os.family, ne: {param: family}}\n    check: {fact: os.family, in: []}",
                                           "check: {fact: os.family, lt: .nan}"))
     assert main(["validate", str(threshold)]) == 2
     one_line(capsys.readouterr().err, "rules[0].check.lt: nan is not a finite number")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner import safeio
+from scanner import outputs, safeio
 from scanner.cli import main
 from scanner.errors import InputError
 from tests.unit.test_notify import BASELINE
@@ -88,8 +88,8 @@ def test_what_is_at_an_output_path_is_never_replaced(
         target.symlink_to(victim)
     elif kind == "fifo":
         os.mkfifo(target)
-    elif kind == "folder":
-        target.mkdir()
+    elif kind == "folder":  # a folder takes the reports; where its report.txt goes is a folder
+        (target / "report.txt").mkdir(parents=True)
     elif kind == "wal":
         target.write_bytes(b"")
     kept = {p: digest(p) for p in (db, here / "inv.yaml", here / "bl.yaml", victim,
@@ -101,7 +101,8 @@ def test_what_is_at_an_output_path_is_never_replaced(
             "db": "is the history (--db)", "wal": "is part of the history (--db)",
             "lock": "is part of the history (--db)", "inventory": "is the inventory",
             "waivers": "is the waivers file", "baseline": "is a baseline"}[kind]
-    one_line(capsys.readouterr().err, f"--output {target}: {want}")
+    named = target / "report.txt" if kind == "folder" else target
+    one_line(capsys.readouterr().err, f"--output {named}: {want}")
     assert {p: digest(p) for p in kept} == kept
     assert scans_in(db) == 1  # nothing scanned
     if kind == "link":
@@ -212,3 +213,42 @@ def test_the_helper(tmp_path: Path) -> None:
         safeio.open_new(str(tmp_path / "new"))
     safeio.private_dir(str(tmp_path / "d1" / "d2"))
     assert all((tmp_path / d).stat().st_mode & 0o777 == 0o700 for d in ("d1", "d1/d2"))
+
+
+# -- several reports from one scan (scanner/outputs.py): which format goes where --
+
+def test_one_format_goes_to_standard_output_or_its_file() -> None:
+    assert outputs.plan((), ()) == [("console", None)]
+    assert outputs.plan(("json",), ()) == [("json", None)]
+    assert outputs.plan(("html",), ("r.html",)) == [("html", "r.html")]
+
+
+def test_a_file_per_format_in_order(tmp_path: Path) -> None:
+    got = outputs.plan(("html", "json", "csv"), ("a.html", "b.json", "c.csv"))
+    assert got == [("html", "a.html"), ("json", "b.json"), ("csv", "c.csv")]
+
+
+def test_a_folder_takes_every_format(tmp_path: Path) -> None:
+    got = outputs.plan(("html", "summary", "json"), (str(tmp_path),))
+    assert got == [("html", str(tmp_path / "report.html")),
+                   ("summary", str(tmp_path / "summary.html")),
+                   ("json", str(tmp_path / "result.json"))]
+    new = str(tmp_path / "new") + "/"
+    pairs = outputs.plan(("csv",), (new,))
+    assert pairs == [("csv", new + "results.csv")]
+    assert outputs.folder_to_create((new,)) == str(tmp_path / "new")
+    assert outputs.folder_to_create((str(tmp_path / "new" / "r.csv"),)) is None  # a typo, refused
+
+
+@pytest.mark.parametrize(("formats", "outs", "words"), [
+    (("html", "json"), (), "several reports need a place each"),
+    (("html", "json"), ("a.html",), "given 1 times for 2 formats"),
+    (("html", "json"), ("a", "a"), "one file is given for two formats"),
+    (("html", "html"), ("a", "b"), "a format is given twice"),
+    (("html", "json"), ("a.html", "out/"), "a folder takes every report"),
+])
+def test_mismatches_are_one_clear_line(formats: tuple[str, ...], outs: tuple[str, ...],
+                                       words: str) -> None:
+    with pytest.raises(InputError) as e:
+        outputs.plan(formats, outs)
+    assert len(e.value.problems) == 1 and words in e.value.problems[0]

@@ -116,8 +116,8 @@ def test_order_and_content_for_a_non_technical_reader() -> None:
     text = render(rich_doc())
     undone = text.index('id="undone"')
     yours = text.index('id="yours"')
-    overdue = text.index("Overdue by 38 days")
-    critical = text.index("Accounts are reviewed (0)")
+    overdue = text.index("Overdue by 38 days", undone)
+    critical = text.index("Accounts are reviewed (0)", undone)
     assert undone < overdue < critical < yours  # overdue first, then most severe
     assert "Came back after being fixed" in text
     assert "What it means" in text and "Ask Acme &lt;IT&gt; &amp; Co to do this" in text
