@@ -36,9 +36,9 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
     import dataclasses
 
     from reports import jsonout
-    from scanner import baselines
-    from scanner.evaluate import HostView, compile_rules, evaluate_host
     from scanner.inventory import Contract
+    from scanner.rules import baselines
+    from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
 
     base = json.loads(FACTS.read_text())
     bls = baselines.load()

@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scanner.history import History
+from scanner.history.store import History
 
 CONTROLS = ("firewalls", "secure-configuration", "security-update-management",
             "user-access-control", "malware-protection", "backup", "asset-management")

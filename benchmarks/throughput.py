@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from probes import sections  # noqa: E402
-from scanner.batch import build  # noqa: E402
+from scanner.engine.batch import build  # noqa: E402
 from tests.estate import Estate, generated_scenario  # noqa: E402
 
 KEX = "curve25519-sha256"

@@ -13,13 +13,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from scanner import __version__, advisories, dating, lifecycle, network, roles, support
+from scanner import __version__
 from scanner import clock as scanner_clock
-from scanner.baselines import Baseline, Rule
-from scanner.collect import Options, collect
+from scanner.engine import dating, network
+from scanner.engine.collect import Options, collect
 from scanner.errors import InputError
-from scanner.evaluate import CompiledRule, HostView, compile_rules, evaluate_host, exit_code
 from scanner.inventory import Inventory
+from scanner.lifecycle import advisories, support
+from scanner.lifecycle import catalogue as lifecycle
+from scanner.rules import roles
+from scanner.rules.baselines import Baseline, Rule
+from scanner.rules.evaluate import CompiledRule, HostView, compile_rules, evaluate_host, exit_code
 
 SCHEMA = "undone.scan/1"
 STATUSES = ("pass", "fail", "error", "not_applicable", "waived", "manual")

@@ -103,7 +103,7 @@ def machine_catalogue(folder: Path, now: datetime) -> Path:
     ``UNDONE_APPLICATIONS_DIR``."""
     import subprocess
 
-    from scanner.applications import catalogue, products
+    from scanner.lifecycle.applications import catalogue, products
 
     p = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\n",
                         *products.PACKAGES], capture_output=True, text=True, check=False)

@@ -46,7 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from scanner.winbatch import BOOTSTRAP, sections_in
+from scanner.engine.winbatch import BOOTSTRAP, sections_in
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "windows"
 NS = {

@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from probes.access import identity
-from scanner import applications, lifecycle, yamlio
+from scanner import yamlio
 from scanner.errors import InputError, InventoryError
 from scanner.inventory import connection as _conn
 from scanner.inventory import walk as _walk
 from scanner.inventory.connection import Unscannable
+from scanner.lifecycle import applications
+from scanner.lifecycle import catalogue as lifecycle
 
 MAX_CONTRACT_DAYS = 3650  # ten years: a due date beyond that is a typing mistake
 PREFIX = "undone_"  # undone's own settings in an Ansible inventory: undone_roles, undone_port, ...

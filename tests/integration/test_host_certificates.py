@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from scanner.engine.transports import ssh
 from scanner.errors import HostKeyError
 from scanner.inventory import Host
-from scanner.transports import ssh
 
 pytestmark = pytest.mark.integration
 SSHD = "/usr/sbin/sshd"
@@ -167,7 +167,7 @@ def test_decisions_on_a_real_certificate(keys: dict[str, Path], tmp_path: Path) 
     """The certificate checks themselves, on a certificate ssh-keygen signed."""
     import base64
 
-    from scanner.transports import knownhosts
+    from scanner.engine.transports import knownhosts
 
     blob = base64.b64decode(sign(keys, tmp_path, "c").read_text().split()[1])
     cert = knownhosts.parse_certificate(blob)

@@ -12,10 +12,10 @@ import pytest
 
 from probes.base import RawSection
 from probes.posix import accounts
-from scanner import baselines
 from scanner.errors import BaselineError
-from scanner.evaluate import HostView, compile_rules, evaluate_host
 from scanner.inventory import Contract
+from scanner.rules import baselines
+from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "posix" / "accounts"
 AT = datetime(2026, 11, 22, 0, 55, 39, tzinfo=UTC)
@@ -77,7 +77,7 @@ def test_without_root_error_never_pass() -> None:
 
 
 def test_messages_are_validated_by_the_schema() -> None:
-    text = (Path(baselines.__file__).parents[1] / "baselines" / "client-access.yaml").read_text()
+    text = (Path(baselines.__file__).parents[2] / "baselines" / "client-access.yaml").read_text()
     bad = text.replace("      fail: Your provider", "      failed: Your provider", 1)
     with pytest.raises(BaselineError, match="messages"):
         baselines.parse(bad, "x.yaml")

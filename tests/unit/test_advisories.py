@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scanner import advisories
-from scanner.cli import cli
+from scanner.cli.app import cli
+from scanner.lifecycle import advisories
 
 ROOT = Path(__file__).resolve().parents[2]
 ADV = ROOT / "tests" / "fixtures" / "advisories"

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from scanner import applications
-from scanner.applications import catalogue, feeds, products, versions
+from scanner.lifecycle import applications
+from scanner.lifecycle.applications import catalogue, feeds, products, versions
 
 ROOT = Path(__file__).parents[2]
 FEEDS = ROOT / "tests" / "fixtures" / "applications" / "feeds"
@@ -142,13 +142,13 @@ def test_unknown_and_distribution_maintained() -> None:
 def test_shipped_catalogue_equals_a_fresh_build(tmp_path: Path) -> None:
     if not (SHARED / "products.json").exists():
         pytest.skip("../shared/data is not available (set UNDONE_SHARED_DATA)")
-    from scanner.applications import build
+    from scanner.lifecycle.applications import build
 
     assert build.main(["--from", str(SHARED), "--out", str(tmp_path)]) == 0
     shipped = ROOT / "baselines" / "applications"
     for name in ("catalogue.json", "NOTICE.md"):
         assert (tmp_path / name).read_text() == (shipped / name).read_text(), (
-            f"baselines/applications/{name} is stale: python -m scanner.applications.build "
+            f"baselines/applications/{name} is stale: python -m scanner.lifecycle.applications.build "
             "--from ../shared/data/endoflife --out baselines/applications")
     cat = catalogue.load()
     assert cat.snapshot_date == date(2026, 8, 22)

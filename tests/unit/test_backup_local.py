@@ -28,10 +28,10 @@ from typing import Any
 import pytest
 
 from probes import sections
-from scanner.baselines import load
-from scanner.collect import Options, collect_host
-from scanner.evaluate import HostView, compile_rules, evaluate_host
+from scanner.engine.collect import Options, collect_host
 from scanner.inventory import Contract, Host
+from scanner.rules.baselines import load
+from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTIC_PW = "Lc-restic-" + os.urandom(6).hex()
@@ -264,7 +264,7 @@ DRIVER = """
 import json, sys
 sys.path.insert(0, {root!r})
 from probes import sections
-from scanner.collect import Options, collect_host
+from scanner.engine.collect import Options, collect_host
 from scanner.inventory import Host
 backups = json.loads(sys.argv[1])
 host = Host(name="local1", address="localhost", transport="local", roles=("server",),

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from scanner.cli import main
+from scanner.cli.app import main
 from tests.unit.test_notify import BASELINE
 from tests.unit.test_outputs import ROOT_ONLY, in_read_only, one_line
 

@@ -6,7 +6,7 @@ import subprocess
 
 from probes import Section
 from probes.base import Facts, RawSection
-from scanner.batch import Splitter, build
+from scanner.engine.batch import Splitter, build
 
 
 def _section(name: str, script: str) -> Section:

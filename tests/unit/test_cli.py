@@ -93,7 +93,7 @@ def test_validate_good_files() -> None:
 
 
 def test_rule_catalogue_is_current() -> None:
-    from scanner.docs import rules_markdown
+    from scanner.rules.docs import rules_markdown
 
     assert (ROOT / "docs" / "rules.md").read_text() == rules_markdown(), (
-        "docs/rules.md is stale: python -m scanner.docs > docs/rules.md")
+        "docs/rules.md is stale: python -m scanner.rules.docs > docs/rules.md")

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import yaml
 
-from scanner import baselines
 from scanner.cloud.collect import Options, collect_tenant
 from scanner.cloud.config import TenantConfig, parse_tenants
 from scanner.errors import InventoryError
-from scanner.evaluate import HostView, compile_rules, evaluate_host
 from scanner.inventory import Contract
+from scanner.rules import baselines
+from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
 from tests import cloud_server as cs
 
 ENTRA = ("school-sd", "msp-only", "ca-excluded", "no-p1-perms")

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from probes import sections
-from scanner import baselines, yamlio
-from scanner.evaluate import HostView, compile_rules, evaluate_host
+from scanner import yamlio
 from scanner.inventory import Contract
+from scanner.rules import baselines
+from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
 
 CASES = yamlio.load_file(Path(__file__).parents[1] / "rules" / "cloud.yaml")
 CLOUD = str(resources.files("baselines") / "cloud.yaml")

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from scanner import collect, inventory, yamlio
-from scanner.collect import Options, _CostGuard, site_of
+from scanner import inventory, yamlio
+from scanner.engine import collect
+from scanner.engine.collect import Options, _CostGuard, site_of
 
 HOLD = 0.4  # seconds the server keeps each connection
 

@@ -13,10 +13,12 @@ import pytest
 
 from probes.base import RawSection
 from probes.posix import updates as probe
-from scanner import advisories, baselines, dating
-from scanner.evaluate import compile_rules, evaluate_host
-from scanner.history import History
+from scanner.engine import dating
+from scanner.history.store import History
 from scanner.inventory import Contract
+from scanner.lifecycle import advisories
+from scanner.rules import baselines
+from scanner.rules.evaluate import compile_rules, evaluate_host
 from scanner.scan import host_view
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner import debversion
-from scanner.advisories import parse_debian_list, parse_usn
+from scanner.lifecycle import debversion
+from scanner.lifecycle.advisories import parse_debian_list, parse_usn
 
 ROOT = Path(__file__).resolve().parents[2]
 EDGE = [

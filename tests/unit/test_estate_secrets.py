@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scanner import envpolicy, inventory
-from scanner.cli import main
+from scanner import inventory
+from scanner.cli.app import main
+from scanner.ops import envpolicy
 from scanner.redact import Redactor, credentials, mask_text
 from tests.unit.test_notify import BASELINE
 from tests.unit.test_outputs import one_line

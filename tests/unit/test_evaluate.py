@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from scanner.baselines import Rule
-from scanner.evaluate import (
+from scanner.inventory import Contract, Waiver
+from scanner.rules.baselines import Rule
+from scanner.rules.evaluate import (
     HostView,
     compile_condition,
     compile_rules,
     evaluate_host,
     exit_code,
 )
-from scanner.inventory import Contract, Waiver
 
 
 def state(cond: dict[str, Any], values: dict[str, Any], errors: dict[str, str] | None = None,

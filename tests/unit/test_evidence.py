@@ -20,8 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from scanner import evidence
 from scanner.errors import InputError
+from scanner.ops import evidence
 from tests.unit.test_reports import HOSTILE, doc
 
 ROOT = Path(__file__).parents[2]

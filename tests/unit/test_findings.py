@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from scanner import baselines, findings, yamlio
+from scanner import yamlio
 from scanner.errors import InputError
-from scanner.evaluate import HostView, compile_rules, evaluate_host
 from scanner.inventory import Contract
+from scanner.rules import baselines, findings
+from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
 from tests.unit import test_cloud_rules, test_rules
 
 CLOUD = str(resources.files("baselines") / "cloud.yaml")
@@ -120,7 +121,7 @@ def test_first_alternative_that_fits_is_used() -> None:
 
 
 def compile_rules_condition(cond: Any) -> Any:
-    from scanner.evaluate import compile_condition
+    from scanner.rules.evaluate import compile_condition
 
     return compile_condition(cond, {})
 

@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scanner import inventory
-from scanner.cli import main
+from scanner.cli.app import main
 from tests.unit.test_fuzz_inputs import BASELINE_WORDS, INVENTORY_WORDS, documents, mutated
 from tests.unit.test_notify import BASELINE
 

@@ -26,9 +26,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner import baselines, inventory, yamlio
-from scanner.cli import _load_waivers
+from scanner import inventory, yamlio
+from scanner.cli.app import _load_waivers
 from scanner.errors import InputError
+from scanner.rules import baselines
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = settings(max_examples=200, deadline=timedelta(seconds=10),

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from scanner.errors import InputError
-from scanner.history import DEFAULT_DAYS, History, maintenance_events, record_all
+from scanner.history.store import DEFAULT_DAYS, History, maintenance_events, record_all
 
 ROOT = Path(__file__).parents[2]
 SCHEMA = json.loads((ROOT / "scanner" / "schema" / "scan.schema.json").read_text())

@@ -118,7 +118,7 @@ def expected(name: str, hv: dict[str, Any]) -> dict[str, Any]:
 
 
 def _undone(path: Path) -> dict[str, Any] | list[str]:
-    from scanner.cli_inventory import document
+    from scanner.cli.inventory import document
 
     try:
         return document(inventory.load(path, reader="built-in"))
@@ -208,7 +208,7 @@ def test_figures(capsys: pytest.CaptureFixture[str]) -> None:
 def test_both_readers_agree() -> None:
     """The ansible-core reader (the undone[ansible] extra) and the built-in walk give the same
     dry run for every inventory the built-in walk accepts, undone's own example included."""
-    from scanner.cli_inventory import document
+    from scanner.cli.inventory import document
 
     paths = [Path("inventory.example.yaml"), *(_inventory_file(f) for f in REAL), *HANDMADE]
     compared = 0

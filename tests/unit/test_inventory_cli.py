@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scanner import inventory, yamlio
-from scanner.cli import main
+from scanner.cli.app import main
 
 
 def parse(text: str) -> inventory.Inventory:
@@ -90,7 +90,7 @@ all:
 
 
 def test_table_on_a_terminal(tmp_path: Path) -> None:
-    from scanner.cli_inventory import _table, document
+    from scanner.cli.inventory import _table, document
 
     table = _table(document(inventory.load("inventory.example.yaml")))
     first = table.splitlines()[0].split()

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scanner import inventory, yamlio
-from scanner.cli import main
+from scanner.cli.app import main
 from scanner.errors import InputError, InventoryError
 from scanner.inventory import connection as conn
 from scanner.inventory import walk

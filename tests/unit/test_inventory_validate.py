@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scanner import inventory
-from scanner.cli import main
+from scanner.cli.app import main
 from scanner.errors import InventoryError
 from scanner.inventory import lint
 

@@ -18,9 +18,9 @@ from typing import Any
 import paramiko
 import pytest
 
+from scanner.engine.transports import knownhosts, ssh
 from scanner.errors import HostKeyError
 from scanner.inventory import Host
-from scanner.transports import knownhosts, ssh
 from tests.sshserver import SSHServer, fp, key_file, serving
 
 OPTS = ssh.Options(connect_timeout=5)
@@ -287,10 +287,10 @@ def test_jump_host_named_in_the_inventory_uses_only_its_own_credentials(
 def test_a_revoked_key_is_a_failed_host_key_rule_not_an_unknown(tmp_path: Path) -> None:
     """A key known_hosts marks @revoked is a finding (UNDONE-SSH-001 fails), not "unknown"
     (which can only be an error: whether an unknown key changed cannot be told)."""
-    from scanner import baselines
-    from scanner.collect import Options, collect_host, plan
-    from scanner.evaluate import compile_rules, evaluate_host
+    from scanner.engine.collect import Options, collect_host, plan
     from scanner.inventory import Contract
+    from scanner.rules import baselines
+    from scanner.rules.evaluate import compile_rules, evaluate_host
     from scanner.scan import host_view
 
     with serving(SSHServer("empty", passwords={"root": "pw"})) as a:

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from scanner import lifecycle
 from scanner.errors import InputError
-from scanner.lifecycle import (
+from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle.catalogue import (
     AGE_FACT,
     OS_FACTS,
     SNAPSHOT_FACT,

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from scanner import inventory, lifecycle
-from scanner import lifecycle_overlay as devices
+from scanner import inventory
 from scanner.errors import InputError
+from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle import overlay as devices
 
 ROOT = Path(__file__).parents[2]
 SHIPPED = json.loads((ROOT / "baselines" / "lifecycle" / "device-overlay.json").read_text())

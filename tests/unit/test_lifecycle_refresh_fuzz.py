@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner import lifecycle
-from scanner.cli import cli
+from scanner.cli.app import cli
+from scanner.lifecycle import catalogue as lifecycle
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 

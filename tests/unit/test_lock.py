@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from scanner import lock
-from scanner.cli import main
+from scanner.cli.app import main
 from scanner.errors import BusyError
+from scanner.ops import lock
 from tests.unit.test_notify import BASELINE
 
 ROOT = Path(__file__).parents[2]
 HOLD = """
 import sys, time
-from scanner import lock
+from scanner.ops import lock
 with lock.hold(sys.argv[1]):
     print("held", flush=True)
     time.sleep(120)

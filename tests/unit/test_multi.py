@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from scanner import lock, multi
-from scanner.cli import main
+from scanner.cli.app import main
+from scanner.ops import estates as multi
+from scanner.ops import lock
 from tests.unit import test_notify
 from tests.unit.test_notify import BASELINE, Hook
 from tests.unit.test_outputs import ROOT_ONLY, in_read_only, one_line
@@ -144,7 +145,7 @@ def test_two_runs_of_one_folder_do_not_overlap(folder: Path,
 
 def test_total_concurrency_is_shared_across_estates(folder: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner import collect
+    from scanner.engine import collect
 
     real = collect.collect_host
     busy = [0, 0]

@@ -114,7 +114,7 @@ def test_refused_or_failed_commands_are_errors(section: str, block: str, text: s
 
 
 def test_a_device_cannot_forge_block_markers() -> None:
-    from scanner.transports.ssh import _escape_markers
+    from scanner.engine.transports.ssh import _escape_markers
 
     assert _escape_markers("ok\n@@rc 0\n@@block version\n") == "ok\n @@rc 0\n @@block version\n"
 

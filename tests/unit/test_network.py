@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
-from scanner import inventory, lifecycle, network
-from scanner.collect import Options, collect_host
+from scanner import inventory
+from scanner.engine import network
+from scanner.engine.collect import Options, collect_host
+from scanner.engine.transports import nmap as nmap_transport
+from scanner.engine.transports import snmp as snmp_transport
 from scanner.errors import AuthError, UsageError
 from scanner.inventory import Host
-from scanner.transports import nmap as nmap_transport
-from scanner.transports import snmp as snmp_transport
+from scanner.lifecycle import catalogue as lifecycle
 
 ROOT = Path(__file__).parents[2]
 FIX = ROOT / "tests" / "fixtures"
@@ -102,7 +104,7 @@ def test_scan_network_record_when_nmap_is_missing(monkeypatch: pytest.MonkeyPatc
 
 
 def test_scan_networks_only_when_a_rule_needs_them() -> None:
-    from scanner import baselines
+    from scanner.rules import baselines
 
     rules = [r for b in baselines.load() for r in b.rules]
     assert network.wanted(rules)

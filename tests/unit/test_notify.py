@@ -31,8 +31,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from scanner import history, notify
-from scanner.cli import main
+from scanner.cli.app import main
+from scanner.history import store as history
+from scanner.ops import notify
 
 SMTP_USER, SMTP_PASSWORD = "undone-relay", "s3cret-Smtp-Pa55"
 HOOK_TOKEN = "Bearer hook-t0ken-0123456789"

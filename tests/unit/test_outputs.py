@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner import outputs, safeio
-from scanner.cli import main
+from scanner import safeio
+from scanner.cli.app import main
 from scanner.errors import InputError
+from scanner.ops import outputs
 from tests.unit.test_notify import BASELINE
 
 ROOT = Path(__file__).resolve().parents[2]

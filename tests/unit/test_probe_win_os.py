@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scanner import lifecycle
+from scanner.lifecycle import catalogue as lifecycle
 from tests.unit._win import AT, parse
 
 

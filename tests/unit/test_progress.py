@@ -7,7 +7,7 @@ import io
 import re
 from typing import Any
 
-from scanner.progress import Progress, is_terminal
+from scanner.cli.progress import Progress, is_terminal
 
 
 def rec(name: str, reachable: bool = True) -> dict[str, Any]:

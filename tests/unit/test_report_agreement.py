@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 
 from reports import console, csvout, html, jsonout, junit, markdown, model
-from scanner import baselines, roles, scan
-from scanner.evaluate import compile_rules, evaluate_host
-from scanner.history import History
+from scanner import scan
+from scanner.history.store import History
 from scanner.inventory import Contract, Waiver
+from scanner.rules import baselines, roles
+from scanner.rules.evaluate import compile_rules, evaluate_host
 from tests.unit import test_scope
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)

@@ -109,7 +109,7 @@ def small_estate(names: tuple[str, ...] = ("facts-debian12", "facts-estate-serve
                  twice: bool = False) -> dict[str, Any]:
     """A small estate's live result document from recorded facts (scanned twice three weeks
     apart with ``twice``, so that it says what changed)."""
-    from scanner.history import History
+    from scanner.history.store import History
     from tests.unit.test_report_agreement import T0, live_scan
     from tests.unit.test_scope import estate as all_records
 
@@ -179,7 +179,7 @@ def _axis_labels(tab: Tab) -> list[list[str]]:
 def test_period_charts_are_not_black_and_never_repeat_a_date(tab: Tab, tmp_path: Path) -> None:
     from datetime import date, timedelta
 
-    from scanner.history import History
+    from scanner.history.store import History
     from tests.unit.test_history import T0, scan
 
     h = History(tmp_path / "h.sqlite")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from reports import period
-from scanner.history import History
+from scanner.history.store import History
 from tests.unit.test_history import T0, scan
 
 

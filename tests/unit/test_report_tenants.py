@@ -13,8 +13,8 @@ import pytest
 
 from reports import console, html, markdown, tenants
 from scanner import scan
-from scanner.evaluate import HostView, evaluate_host
 from scanner.inventory import Contract
+from scanner.rules.evaluate import HostView, evaluate_host
 from tests.unit import test_access_report
 from tests.unit.test_cloud_collect import COMPILED, env, records  # noqa: F401 - fixtures
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from scanner import baselines, yamlio
-from scanner.evaluate import NOT_HOSTS, HostView, compile_rules, evaluate_host
+from scanner import yamlio
 from scanner.inventory import Contract
+from scanner.rules import baselines
+from scanner.rules.evaluate import NOT_HOSTS, HostView, compile_rules, evaluate_host
 
 CASES = yamlio.load_file(Path(__file__).parents[1] / "rules" / "cases.yaml")
 # the rules of baselines/applications.yaml have their own cases file
@@ -172,7 +173,7 @@ def test_every_fact_a_rule_uses_is_provided_by_its_sections() -> None:
     derived |= {"winrm.certificate_validation", "winrm.certificate_sha256",
                 "winrm.certificate_not_after", "winrm.ntlm_over_http"}
     # added by scanner.applications from the applications and browsers sections' facts
-    from scanner import applications
+    from scanner.lifecycle import applications
 
     derived |= set(applications.FACTS) | {"browsers.extension_allowlist_declared",
                                           "browsers.extensions_not_allowed"}

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner import schedule
-from scanner.cli import main
+from scanner.cli.app import main
 from scanner.errors import InputError
+from scanner.ops import schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 from probes import sections
 from probes.base import RawSection
 from reports import console, html
-from scanner import baselines, roles
-from scanner.evaluate import NA_REASONS, NOT_HOSTS, compile_rules, evaluate_host, scope
-from scanner.history import History
+from scanner.history.store import History
 from scanner.inventory import ROLES, Contract
+from scanner.rules import baselines, roles
+from scanner.rules.evaluate import NA_REASONS, NOT_HOSTS, compile_rules, evaluate_host, scope
 from scanner.scan import host_view, summarise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,7 +192,7 @@ def test_a_document_written_before_inference_keeps_its_declared_roles() -> None:
 def test_a_host_without_roles_has_every_roles_sections_collected() -> None:
     """Its roles are inferred from what is collected, so the sections of every role it could be
     inferred to have are planned (and only those: a Linux host is a gateway when written down)."""
-    from scanner.collect import plan
+    from scanner.engine.collect import plan
     from scanner.inventory import Host
 
     planned = {s.name for s in plan(Host(name="h", address="192.0.2.1"), RULES)}

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from scanner import baselines, lifecycle, support
-from scanner.evaluate import compile_rules, evaluate_host
 from scanner.inventory import Contract
+from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle import support
+from scanner.rules import baselines
+from scanner.rules.evaluate import compile_rules, evaluate_host
 from scanner.scan import host_view
 
 AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 
 from probes import sections
-from scanner.batch import build
-from scanner.transports import INTERRUPTED, Stream, new_stream, one_line, pump
+from scanner.engine.batch import build
+from scanner.engine.transports import INTERRUPTED, Stream, new_stream, one_line, pump
 
 
 def _stream() -> Stream:

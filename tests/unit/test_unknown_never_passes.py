@@ -25,9 +25,10 @@ from hypothesis import strategies as st
 
 from probes import Section, sections
 from probes.base import RawSection
-from scanner import baselines, lifecycle
-from scanner.evaluate import HostView, compile_rules, evaluate_host
 from scanner.inventory import Contract
+from scanner.lifecycle import catalogue as lifecycle
+from scanner.rules import baselines
+from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -249,10 +250,10 @@ def _engine(section: Section, stdout: str, *, ended: bool, exit_code: int | None
             ) -> list[dict[str, Any]]:
     """What a scan makes of this output: through the splitter and the collector's section
     records (a stream that ends inside the section, a section whose script failed)."""
-    from scanner import collect
-    from scanner.batch import build
+    from scanner.engine import collect
+    from scanner.engine.batch import build
+    from scanner.engine.transports import new_stream
     from scanner.inventory import Host
-    from scanner.transports import new_stream
 
     batch = build([section])
     stream = new_stream(batch, collect.Options().cap, collect.Options().total_cap)

@@ -12,8 +12,8 @@ import pytest
 
 from probes import Section, prelude, sections
 from probes.base import Facts, RawSection
-from scanner import winbatch
-from scanner.batch import Splitter
+from scanner.engine import winbatch
+from scanner.engine.batch import Splitter
 
 PROBES = Path(__file__).resolve().parents[2] / "probes" / "windows"
 
