@@ -16,7 +16,8 @@ from typing import Any
 from scanner import __version__
 from scanner import clock as scanner_clock
 from scanner.engine import dating, network
-from scanner.engine.collect import Options, collect
+from scanner.engine.collect import collect
+from scanner.engine.options import Options
 from scanner.errors import InputError
 from scanner.inventory import Inventory
 from scanner.lifecycle import advisories, support

@@ -25,7 +25,7 @@ import click
 
 from reports import clean
 from scanner import __version__, inventory, safeio, yamlio
-from scanner.engine.collect import Options
+from scanner.engine.options import Options
 from scanner.errors import BusyError, InputError, UndoneError
 from scanner.ops import envpolicy
 from scanner.redact import Redactor

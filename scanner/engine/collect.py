@@ -17,16 +17,21 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from probes import Section, sections
 from probes.base import RawSection
-from probes.scanner import connection as connection_probe
 from scanner import clock
-from scanner.engine import winbatch
-from scanner.engine.batch import DEFAULT_SECTION_CAP, DEFAULT_TOTAL_CAP, build
+from scanner.engine import network, winbatch
+from scanner.engine.batch import build
+from scanner.engine.options import Options
+from scanner.engine.records import (
+    host_stub,
+    interrupted_stub,
+    iso,
+    record_connection,
+)
 from scanner.engine.transports import INTERRUPTED, Stream, local, one_line, ssh
 from scanner.engine.transports import winrm as winrm_transport
 from scanner.errors import CollectError, HostKeyError
@@ -49,40 +54,6 @@ PLATFORM_OF_FAMILY = {
 }
 ALWAYS = ("posix.os", "windows.os")
 OS_SECTIONS = ("posix.os", "windows.os")
-#: the scanner-side section recorded for every host the scanner got far enough to know about
-CONNECTION = "scanner.connection"
-
-
-@dataclass
-class Options:
-    concurrency: int = 16
-    timeout: float = 120.0
-    connect_timeout: float = 10.0
-    section_timeout: int = 60
-    cap: int = DEFAULT_SECTION_CAP
-    total_cap: int = DEFAULT_TOTAL_CAP
-    excerpt: int = 8192
-    max_catalogue_age_days: int = 400
-    lifecycle_local: Any = None  # the local lifecycle overlay (scanner.lifecycle.local_overlay)
-    # the cost guard: new connections a second for this scan (None: no limit), and a budget of
-    # host slots shared with other scans of one run (scanner/multi.py: many estates at once)
-    max_rate: float | None = None
-    budget: threading.Semaphore | None = None
-    # undone's own known_hosts (--known-hosts): the only file trust on first use writes to
-    known_hosts: str | None = None
-    # set when the scan is interrupted (the CLI sets it on SIGINT, SIGTERM, SIGHUP): hosts not
-    # finished stop within about a second and are reported as not scanned
-    cancel: threading.Event | None = None
-
-    def idle_timeout(self) -> float:
-        """Seconds without any output after which a host counts as stalled: longer than any
-        section may run on the target (each section prints its markers when it starts and
-        ends, and runs under ``timeout``)."""
-        return self.section_timeout + 30.0
-
-
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def plan(host: Host, rules: list[Rule]) -> list[Section]:
@@ -141,25 +112,6 @@ def host_config(host: Host) -> dict[str, Any]:
     }
 
 
-def _host_stub(host: Host) -> dict[str, Any]:
-    return {
-        "name": host.name,
-        "address": host.address,
-        "transport": host.transport,
-        "platform": host.platform,
-        "roles": list(host.roles),
-        "groups": list(host.groups),
-        "owner": host.owner,
-        "reachable": False,
-        "error": None,
-        "error_kind": None,
-        "connection": {},
-        "facts": {},
-        "fact_errors": {},
-        "sections": {},
-    }
-
-
 def collect_host(
     host: Host,
     needed: list[Section],
@@ -167,15 +119,12 @@ def collect_host(
     connector: ssh.Connector | None = None,
 ) -> dict[str, Any]:
     if host.transport == "snmp" or (host.platform == "network" and host.transport == "ssh"):
-        from scanner.engine import (
-            network,  # network devices: SNMP, or SSH "cli" mode (no POSIX shell)
-        )
-
+        # network devices: SNMP, or SSH "cli" mode (no POSIX shell)
         return network.collect_device(host, opts, connector)
-    rec = _host_stub(host)
+    rec = host_stub(host)
     started = clock.now()
     t0 = time.monotonic()
-    rec["started_at"] = _iso(started)
+    rec["started_at"] = iso(started)
     deadline = t0 + (host.timeout or opts.timeout)
     config = host_config(host)
     config["section_timeout"] = opts.section_timeout  # tools inside a section share it
@@ -228,7 +177,7 @@ def collect_host(
             if e.of:
                 key["of"] = e.of
             rec["connection"] = {"transport": "ssh", "host_key": key}
-            _record_connection(rec, {
+            record_connection(rec, {
                 "transport": "ssh",
                 "host_key": e.state,
                 "host_key_type": e.key_type,
@@ -236,7 +185,7 @@ def collect_host(
                 "known_fingerprint": e.expected,
                 "host_key_of": e.of,
             }, clock.now())
-        rec["finished_at"] = _iso(clock.now())
+        rec["finished_at"] = iso(clock.now())
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
     except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
@@ -244,7 +193,7 @@ def collect_host(
             return interrupted_stub(host)
         rec["error"] = one_line(f"unexpected error talking to the host: {type(e).__name__}: {e}")
         rec["error_kind"] = "error"
-        rec["finished_at"] = _iso(clock.now())
+        rec["finished_at"] = iso(clock.now())
         rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
         return rec
     if stream.error == INTERRUPTED or (
@@ -255,7 +204,7 @@ def collect_host(
     rec["reachable"] = True
     rec["connection"] = stream.connection
     _record_sections(rec, stream, batch.script_sha256, needed, collected, opts, host, config)
-    _record_connection(rec, _connection_info(stream.connection, host), collected)
+    record_connection(rec, _connection_info(stream.connection, host), collected)
     if stream.timed_out or stream.error:
         # reached, but the batch did not finish: the host belongs in the document's errors
         # summary (its sections say which were lost), not only in its sections
@@ -264,17 +213,8 @@ def collect_host(
                if stream.timed_out else f"the batch did not finish: {stream.error}")
         rec["error"] = one_line(why)
         rec["error_kind"] = "timeout" if stream.timed_out else "incomplete"
-    rec["finished_at"] = _iso(clock.now())
+    rec["finished_at"] = iso(clock.now())
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
-    return rec
-
-
-def interrupted_stub(host: Host) -> dict[str, Any]:
-    """The record of a host the scan did not finish because it was interrupted: reported as
-    not scanned (never recorded in the history as this scan's state of the host)."""
-    rec = _host_stub(host)
-    rec["error"] = f"not scanned: {INTERRUPTED}"
-    rec["error_kind"] = "interrupted"
     return rec
 
 
@@ -312,7 +252,7 @@ def _record_sections(
             "status": "ok",
             "error": None,
             "exit_code": part.exit_code if part else None,
-            "collected_at": _iso(collected),
+            "collected_at": iso(collected),
             "script_sha256": digests.get(s.name),
             "sha256": hashlib.sha256(part.data).hexdigest() if part else None,
             "bytes": part.size if part else 0,
@@ -420,36 +360,6 @@ def _connection_info(conn: dict[str, Any], host: Host) -> dict[str, Any]:
         info["host_key_type"] = key.get("type")
         info["host_key_fingerprint"] = key.get("fingerprint")
     return info
-
-
-def _record_connection(rec: dict[str, Any], info: dict[str, Any], when: datetime) -> None:
-    """The scanner-side section: what the scanner saw of the connection, as facts (written for
-    unreachable hosts too, when the host key was the reason)."""
-    section = sections().get(CONNECTION)
-    if section is None:  # pragma: no cover - shipped with the package
-        return
-    text = connection_probe.record(info)
-    parsed = section.parse(
-        RawSection(name=CONNECTION, stdout=text, exit_code=0, collected_at=when)
-    )
-    rec["sections"][CONNECTION] = {
-        "status": "ok",
-        "error": None,
-        "exit_code": None,
-        "collected_at": _iso(when),
-        "script_sha256": None,
-        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "bytes": len(text.encode("utf-8")),
-        "truncated": False,
-        "stdout": text,
-        "stderr": "",
-    }
-    facts = rec.setdefault("facts", {})
-    errors = rec.setdefault("fact_errors", {})
-    facts.update(parsed.values)
-    for name, why in parsed.errors.items():
-        if name not in facts:
-            errors[name] = why
 
 
 DEFAULT_SITE_CONCURRENCY = 8  # sshd refuses at random from its 11th unauthenticated connection
@@ -586,7 +496,7 @@ def collect(
             try:
                 rec = guard.collect_host(h, plan(h, rules), opts, connector)
             except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
-                rec = _host_stub(h)
+                rec = host_stub(h)
                 rec["error"] = one_line(f"internal error: {type(e).__name__}: {e}")
                 rec["error_kind"] = "error"
             landed.put((h, rec))

@@ -38,7 +38,8 @@ from typing import Any
 from probes import sections
 from probes.base import RawSection
 from scanner import clock
-from scanner.engine.collect import CONNECTION, Options, _host_stub, _record_connection
+from scanner.engine.options import Options
+from scanner.engine.records import CONNECTION, host_stub, record_connection
 from scanner.engine.transports import INTERRUPTED, one_line, ssh
 from scanner.engine.transports import nmap as nmap_transport
 from scanner.engine.transports import snmp as snmp_transport
@@ -193,7 +194,7 @@ def collect_device(
     """Collect one network device (never raises): identity and firmware over SNMP or the
     device's read-only commands over SSH, the default-community probe, and the firmware's
     lifecycle."""
-    rec = _host_stub(host)
+    rec = host_stub(host)
     rec["platform"] = host.platform or "network"
     t0 = time.monotonic()
     started = clock.now()
@@ -206,7 +207,7 @@ def collect_device(
             result = snmp_transport.query(host, sopts, probe, secret)
             rec["connection"] = result.connection
             collected = clock.now()
-            _record_connection(rec, {"transport": "snmp"}, collected)
+            record_connection(rec, {"transport": "snmp"}, collected)
             if not result.answered:
                 rec["error"], rec["error_kind"] = one_line(result.error), result.error_kind
                 _record_section(rec, SYSTEM_SECTION, result.system, collected, opts,
@@ -235,7 +236,7 @@ def collect_device(
         rec["error"], rec["error_kind"] = one_line(e), e.kind
         rec["connection"] = {"transport": "ssh", "host_key": {"fingerprint": e.fingerprint,
                                                               "changed": e.changed}}
-        _record_connection(rec, {"transport": "ssh",
+        record_connection(rec, {"transport": "ssh",
                                  "host_key": "changed" if e.changed else "unknown",
                                  "host_key_fingerprint": e.fingerprint},
                            clock.now())
@@ -257,7 +258,7 @@ def collect_device(
 
 def _record_connection_ssh(rec: dict[str, Any], info: dict[str, Any], when: datetime) -> None:
     key = info.get("host_key") or {}
-    _record_connection(rec, {
+    record_connection(rec, {
         "transport": "ssh",
         "host_key": "accepted-on-first-use" if key.get("accepted_on_first_use") else "verified",
         "host_key_type": key.get("type"),
@@ -345,7 +346,7 @@ def scan_network(
     collected = clock.now()
     rec["connection"] = {"transport": "nmap", "privileged": run.privileged,
                          "udp_scanned": run.udp_scanned, "args": run.args}
-    _record_connection(rec, {"transport": "nmap"}, collected)
+    record_connection(rec, {"transport": "nmap"}, collected)
     config = {
         "network": network,
         "hosts": addresses if addresses is not None else _addresses(inventory.hosts),

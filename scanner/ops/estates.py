@@ -43,7 +43,7 @@ from typing import Any
 from reports import clean
 from reports import index as index_report
 from scanner import __version__, clock, inventory, safeio
-from scanner.engine.collect import Options
+from scanner.engine.options import Options
 from scanner.errors import BusyError, InputError
 from scanner.history import store as history
 from scanner.ops import envpolicy, lock, notify

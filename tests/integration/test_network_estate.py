@@ -272,7 +272,7 @@ import json, sys
 sys.path.insert(0, {str(ROOT)!r})
 from scanner import inventory
 from scanner.engine import network
-from scanner.engine.collect import Options
+from scanner.engine.options import Options
 inv = inventory.parse({{"all": {{"hosts": {{"gw01": {{"address": "{gw}"}},
                                            "web01": {{"address": "{net_estate.host('web01')['address']}"}}}}}},
                        "networks": [{{"name": "lan", "cidr": "{net_estate.subnet}"}},

@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 
 from probes import sections
-from scanner.engine.collect import Options, collect_host
+from scanner.engine.collect import collect_host
+from scanner.engine.options import Options
 from scanner.inventory import Contract, Host
 from scanner.rules.baselines import load
 from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
@@ -264,7 +265,8 @@ DRIVER = """
 import json, sys
 sys.path.insert(0, {root!r})
 from probes import sections
-from scanner.engine.collect import Options, collect_host
+from scanner.engine.collect import collect_host
+from scanner.engine.options import Options
 from scanner.inventory import Host
 backups = json.loads(sys.argv[1])
 host = Host(name="local1", address="localhost", transport="local", roles=("server",),

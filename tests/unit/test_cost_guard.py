@@ -13,7 +13,8 @@ import pytest
 
 from scanner import inventory, yamlio
 from scanner.engine import collect
-from scanner.engine.collect import Options, _CostGuard, site_of
+from scanner.engine.collect import _CostGuard, site_of
+from scanner.engine.options import Options
 
 HOLD = 0.4  # seconds the server keeps each connection
 

@@ -287,7 +287,8 @@ def test_jump_host_named_in_the_inventory_uses_only_its_own_credentials(
 def test_a_revoked_key_is_a_failed_host_key_rule_not_an_unknown(tmp_path: Path) -> None:
     """A key known_hosts marks @revoked is a finding (UNDONE-SSH-001 fails), not "unknown"
     (which can only be an error: whether an unknown key changed cannot be told)."""
-    from scanner.engine.collect import Options, collect_host, plan
+    from scanner.engine.collect import collect_host, plan
+    from scanner.engine.options import Options
     from scanner.inventory import Contract
     from scanner.rules import baselines
     from scanner.rules.evaluate import compile_rules, evaluate_host

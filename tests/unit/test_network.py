@@ -16,7 +16,8 @@ import pytest
 
 from scanner import inventory
 from scanner.engine import network
-from scanner.engine.collect import Options, collect_host
+from scanner.engine.collect import collect_host
+from scanner.engine.options import Options
 from scanner.engine.transports import nmap as nmap_transport
 from scanner.engine.transports import snmp as snmp_transport
 from scanner.errors import AuthError, UsageError

@@ -29,7 +29,8 @@ import pytest
 
 from probes import sections
 from probes.base import ForgedBlock, split_blocks
-from scanner.engine.collect import Options, collect_host
+from scanner.engine.collect import collect_host
+from scanner.engine.options import Options
 from scanner.inventory import Host
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,7 +142,8 @@ def test_a_forged_duplicate_block_is_an_error_never_the_last_word() -> None:
 _ENGINE = """
 import json, sys
 from probes import sections
-from scanner.engine.collect import Options, collect_host
+from scanner.engine.collect import collect_host
+from scanner.engine.options import Options
 from scanner.inventory import Host
 host = Host(name="local1", address="localhost", transport="local", roles=("server",),
             platform="linux")

@@ -252,11 +252,13 @@ def _engine(section: Section, stdout: str, *, ended: bool, exit_code: int | None
     records (a stream that ends inside the section, a section whose script failed)."""
     from scanner.engine import collect
     from scanner.engine.batch import build
+    from scanner.engine.options import Options
+    from scanner.engine.records import host_stub
     from scanner.engine.transports import new_stream
     from scanner.inventory import Host
 
     batch = build([section])
-    stream = new_stream(batch, collect.Options().cap, collect.Options().total_cap)
+    stream = new_stream(batch, Options().cap, Options().total_cap)
     begin = f"==undone:{batch.nonce}:BEGIN:{section.name}==\n".encode()
     end = f"\n==undone:{batch.nonce}:END:{section.name}:{exit_code}==\n".encode()
     stream.stdout.feed(begin + stdout.encode() + (end if ended else b""))
@@ -267,11 +269,11 @@ def _engine(section: Section, stdout: str, *, ended: bool, exit_code: int | None
     if not ended:
         stream.error = "connection closed before the batch finished"
     host = Host(name="h1", address="192.0.2.1")
-    rec = collect._host_stub(host)
+    rec = host_stub(host)
     rec["reachable"] = True
     rec["roles"] = list(ROLES)
     collect._record_sections(rec, stream, batch.script_sha256, [section], AT,
-                             collect.Options(), host, {})
+                             Options(), host, {})
     view = HostView(name="h1", platform=_platform(section), roles=ROLES, reachable=True,
                     error=None, facts=rec["facts"], fact_errors=rec["fact_errors"],
                     sections=rec["sections"])
