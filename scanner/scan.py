@@ -22,12 +22,10 @@ from scanner.errors import InputError
 from scanner.inventory import Inventory
 from scanner.lifecycle import advisories, support
 from scanner.lifecycle import catalogue as lifecycle
+from scanner.result import SCHEMA, summarise
 from scanner.rules import roles
 from scanner.rules.baselines import Baseline, Rule
-from scanner.rules.evaluate import CompiledRule, HostView, compile_rules, evaluate_host, exit_code
-
-SCHEMA = "undone.scan/1"
-STATUSES = ("pass", "fail", "error", "not_applicable", "waived", "manual")
+from scanner.rules.evaluate import CompiledRule, HostView, compile_rules, evaluate_host
 
 
 def _iso(dt: datetime) -> str:
@@ -80,23 +78,6 @@ def rule_doc(r: Rule) -> dict[str, Any]:
         if r.finding.get("advice"):
             out["advice"] = {k: " ".join(str(v).split()) for k, v in r.finding["advice"].items()}
     return out
-
-
-def summarise(hosts: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
-    by_status = dict.fromkeys(STATUSES, 0)
-    by_control: dict[str, dict[str, int]] = {}
-    for r in results:
-        by_status[r["status"]] += 1
-        c = by_control.setdefault(r["control"], dict.fromkeys(STATUSES, 0))
-        c[r["status"]] += 1
-    unreachable = sum(1 for h in hosts if not h.get("reachable"))
-    return {
-        "by_status": by_status,
-        "by_control": by_control,
-        "hosts_total": len(hosts),
-        "hosts_unreachable": unreachable,
-        "exit_code": exit_code(results, unreachable),
-    }
 
 
 def run(

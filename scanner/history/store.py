@@ -865,7 +865,7 @@ class History:
         the scan gave it, as they were. Hosts carry what reports show of them (error, roles,
         the system's name); other facts and raw evidence are not kept in the history
         (``scan.reconstructed`` is true)."""
-        from scanner.scan import SCHEMA, summarise
+        from scanner.result import SCHEMA, summarise
 
         sid = self.resolve(spec)
         uid, started, finished, inventory, meta_text = self.db.execute(

@@ -35,6 +35,7 @@ from scanner.inventory import walk as _walk
 from scanner.inventory.connection import Unscannable
 from scanner.lifecycle import applications
 from scanner.lifecycle import catalogue as lifecycle
+from scanner.vocab import CONTROLS, OWNERS, PLATFORMS, SEVERITIES
 
 MAX_CONTRACT_DAYS = 3650  # ten years: a due date beyond that is a typing mistake
 PREFIX = "undone_"  # undone's own settings in an Ansible inventory: undone_roles, undone_port, ...
@@ -58,19 +59,7 @@ ROLES = (
     "gateway",
     "scanner",
 )
-PLATFORMS = ("linux", "macos", "bsd", "windows", "network")
 TRANSPORTS = ("local", "ssh", "winrm", "snmp")
-CONTROLS = (
-    "firewalls",
-    "secure-configuration",
-    "security-update-management",
-    "user-access-control",
-    "malware-protection",
-    "backup",
-    "asset-management",
-)
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-OWNERS = ("provider", "client", "shared")
 
 # undone's host and group variables, and what each must be.
 HOST_KEYS: dict[str, str] = {

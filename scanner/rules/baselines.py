@@ -55,11 +55,6 @@ class Rule:
     # remediation of each platform when it differs; None for a rule without one
     finding: Any = None
 
-    def applies(self, platform: str | None, roles: tuple[str, ...]) -> bool:
-        if self.roles and not set(self.roles) & set(roles):
-            return False
-        return not (self.platforms and platform is not None and platform not in self.platforms)
-
 
 @dataclass(frozen=True)
 class Baseline:

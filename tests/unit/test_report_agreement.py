@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from reports import console, csvout, html, jsonout, junit, markdown, model
-from scanner import scan
+from scanner import result, scan
 from scanner.history.store import History
 from scanner.inventory import Contract, Waiver
 from scanner.rules import baselines, roles
@@ -49,7 +49,7 @@ def live_scan(records: list[dict[str, Any]], when: datetime, hist: History,
               scan_id: str) -> dict[str, Any]:
     """What scanner/scan.py's run does with collected records, recorded as it goes."""
     doc: dict[str, Any] = {
-        "schema": scan.SCHEMA, "tool": {"name": "undone", "version": "test"},
+        "schema": result.SCHEMA, "tool": {"name": "undone", "version": "test"},
         "scan": {"id": scan_id, "started_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "finished_at": None, "inventory": "estate.yaml",
                  "estate": {"name": "St Example's", "client": "St Example's",
@@ -69,7 +69,7 @@ def live_scan(records: list[dict[str, Any]], when: datetime, hist: History,
     doc["results"] = results
     doc["errors"] = [{"host": h["name"], "kind": h.get("error_kind"), "error": h["error"]}
                      for h in records if h.get("error")]
-    doc["summary"] = scan.summarise(records, results)
+    doc["summary"] = result.summarise(records, results)
     hist.finish(doc, when)
     return doc
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reports import console, html, markdown, tenants
-from scanner import scan
+from scanner import result, scan
 from scanner.inventory import Contract
 from scanner.rules.evaluate import HostView, evaluate_host
 from tests.unit import test_access_report
@@ -37,7 +37,7 @@ def tenant_doc(tenant_records: dict[str, dict[str, Any]] | None = None) -> dict[
     d["hosts"] = d["hosts"] + [copy.deepcopy(r) for r in recs.values()]
     d["results"] = results
     d["rules"].update({cr.rule.id: scan.rule_doc(cr.rule) for cr in COMPILED})
-    d["summary"] = scan.summarise(d["hosts"], results)
+    d["summary"] = result.summarise(d["hosts"], results)
     d["scan"]["estate"] = {"name": "Greenfield <School>", "provider": "Acme IT"}
     return d
 

@@ -29,9 +29,10 @@ from probes.base import RawSection
 from reports import console, html
 from scanner.history.store import History
 from scanner.inventory import ROLES, Contract
+from scanner.result import summarise
 from scanner.rules import baselines, roles
 from scanner.rules.evaluate import NA_REASONS, NOT_HOSTS, compile_rules, evaluate_host, scope
-from scanner.scan import host_view, summarise
+from scanner.scan import host_view
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures"
