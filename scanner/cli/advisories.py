@@ -45,7 +45,7 @@ def advisories_group() -> None:
 def refresh_cmd(src: str | None, out: str | None, only: str | None, dsa_url: str | None,
                 dla_url: str | None, usn_url: str | None, debug: bool) -> None:
     """Download (or read with --from) the advisory lists and rebuild the catalogue."""
-    from scanner.cli.app import _guard
+    from scanner.cli.boundary import guard as _guard
 
     urls = {k: v for k, v in (("debian-dsa", dsa_url), ("debian-dla", dla_url),
                               ("ubuntu-usn", usn_url)) if v}
@@ -77,7 +77,7 @@ def _refresh(src: str | None, out: str | None, only: str | None, urls: dict[str,
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def status_cmd(debug: bool) -> None:
     """What the advisory catalogue holds and how old it is."""
-    from scanner.cli.app import _guard
+    from scanner.cli.boundary import guard as _guard
 
     raise SystemExit(_guard(_status, debug))
 

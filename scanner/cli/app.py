@@ -16,8 +16,7 @@ import json
 import math
 import os
 import sys
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -25,17 +24,21 @@ import click
 
 from reports import clean
 from scanner import __version__, inventory, safeio, yamlio
+from scanner.cli.boundary import (
+    EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL,
+    EXIT_UNVERIFIED,
+)
+from scanner.cli.boundary import fail_input as _fail_input
+from scanner.cli.boundary import guard as _guard
+from scanner.cli.boundary import quiet_stdout as _quiet_stdout
 from scanner.engine.options import Options
-from scanner.errors import BusyError, InputError, UndoneError
+from scanner.errors import InputError
 from scanner.ops import envpolicy
 from scanner.redact import Redactor
 from scanner.rules import baselines
 
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 4
-EXIT_BUSY = 5  # another scan of the same estate holds its lock (scanner/lock.py)
-EXIT_UNVERIFIED = 3  # evidence verify: intact, but signed by a key nobody vouched for
-EXIT_BROKEN_PIPE = 141  # the reader of standard output went away (128 + SIGPIPE, as the shells)
 SCAN_FORMATS = ("console", "json", "html", "summary", "csv", "junit", "markdown")
 RENDERERS = {"html": "html", "csv": "csvout", "junit": "junit", "markdown": "markdown"}
 
@@ -51,54 +54,6 @@ class _Finite(click.FloatRange):
             self.fail(f"{value!r} is not a number in the range {self._describe_range()}",
                       param, ctx)
         return rv
-
-
-class _Exit(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
-def _fail_input(problems: list[str]) -> None:
-    for line in problems:
-        click.echo(clean(line), err=True)
-    raise _Exit(EXIT_BAD_INPUT)
-
-
-def _quiet_stdout() -> None:
-    """After a broken pipe: point standard output at /dev/null, so that nothing written later
-    (nor the interpreter's flush at exit) raises again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass
-
-
-def _guard(fn: Callable[..., int], debug: bool, *args: Any, **kwargs: Any) -> int:
-    try:
-        return fn(*args, **kwargs)
-    except _Exit as e:
-        return e.code
-    except BrokenPipeError:  # `undone rules | head`: the reader has what it wanted
-        _quiet_stdout()
-        return EXIT_BROKEN_PIPE
-    except InputError as e:
-        for line in e.problems:
-            click.echo(clean(line), err=True)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        click.echo("undone: interrupted", err=True)
-        return 130
-    except BusyError as e:
-        click.echo(clean(f"undone: {e}"), err=True)
-        return EXIT_BUSY
-    except (UndoneError, Exception) as e:  # the one place a bug becomes a line  # noqa: BLE001 - one failure must not stop the rest
-        if debug:
-            traceback.print_exc()
-        click.echo(f"undone: internal error: {type(e).__name__}: {clean(e)} "
-                   "(run with --debug for the traceback)", err=True)
-        return EXIT_INTERNAL
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

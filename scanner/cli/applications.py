@@ -48,7 +48,7 @@ def applications_group() -> None:
 def refresh_cmd(src: str | None, out: str | None, mirror: str | None, save: str | None,
                 snapshot_date: str | None, timeout: float, debug: bool) -> None:
     """Rebuild the application release catalogue from the vendors' feeds."""
-    from scanner.cli.app import _guard
+    from scanner.cli.boundary import guard as _guard
 
     raise SystemExit(_guard(_refresh, debug, src, out, mirror, save, snapshot_date, timeout))
 
@@ -77,7 +77,7 @@ def _refresh(src: str | None, out: str | None, mirror: str | None, save: str | N
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def status_cmd(debug: bool) -> None:
     """Which application catalogue a scan would use, and how old its data is."""
-    from scanner.cli.app import _guard
+    from scanner.cli.boundary import guard as _guard
 
     raise SystemExit(_guard(_status, debug))
 

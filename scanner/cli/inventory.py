@@ -91,13 +91,13 @@ def inventory_cmd(inventory_file: str, as_list: bool, host_name: str | None, rea
                   debug: bool) -> None:
     """Show what undone will connect to: every host with its address, port, user, transport,
     jump host, become and kind of credential (never a secret), and hosts it will not scan."""
-    from scanner.cli.app import _guard
+    from scanner.cli.boundary import guard as _guard
 
     raise SystemExit(_guard(_inventory, debug, inventory_file, as_list, host_name, reader))
 
 
 def _inventory(path: str, as_list: bool, host_name: str | None, reader: str) -> int:
-    from scanner.cli.app import EXIT_BAD_INPUT
+    from scanner.cli.boundary import EXIT_BAD_INPUT
 
     inv = inventory.load(path, reader=reader)
     doc = document(inv)

@@ -42,7 +42,7 @@ def lifecycle_group() -> None:
 def refresh_cmd(src: str, out: str | None, snapshot_date: str | None, kev_file: str | None,
                 debug: bool) -> None:
     """Rebuild the lifecycle catalogue from a newer endoflife.date export."""
-    from scanner.cli.app import _guard
+    from scanner.cli.boundary import guard as _guard
 
     raise SystemExit(_guard(_refresh, debug, src, out, snapshot_date, kev_file))
 
@@ -72,7 +72,7 @@ def _refresh(src: str, out: str | None, snapshot_date: str | None, kev_file: str
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def status_cmd(debug: bool) -> None:
     """Which lifecycle catalogue and KEV extract a scan would use, and how old they are."""
-    from scanner.cli.app import _guard
+    from scanner.cli.boundary import guard as _guard
 
     raise SystemExit(_guard(_status, debug))
 
