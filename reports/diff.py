@@ -42,6 +42,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reports import clean, markdown, model
+from scanner.vocab import STATUSES
 
 FAILING = ("fail", "waived")
 KINDS = ("new", "regressed", "became_overdue", "still_overdue", "no_longer_waived",
@@ -62,7 +63,6 @@ KIND_WORDS = {"new": "new", "regressed": "came back", "became_overdue": "became 
 OUT_OF_SCOPE = ("platform", "role", "sections")
 
 
-STATUSES = ("pass", "fail", "error", "not_applicable", "waived", "manual")
 _TEXT = ("host", "rule", "title", "control", "severity")
 _TEXT_OR_NONE = ("owner", "first_seen", "due", "message")
 

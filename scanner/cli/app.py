@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from reports import clean
+from reports import FORMATS, RENDERERS, clean
 from scanner import __version__, inventory, safeio, yamlio
 from scanner.cli.boundary import (
     EXIT_BAD_INPUT,
@@ -39,8 +39,7 @@ from scanner.ops import envpolicy
 from scanner.redact import Redactor
 from scanner.rules import baselines
 
-SCAN_FORMATS = ("console", "json", "html", "summary", "csv", "junit", "markdown")
-RENDERERS = {"html": "html", "csv": "csvout", "junit": "junit", "markdown": "markdown"}
+SCAN_FORMATS = FORMATS
 
 
 class _Finite(click.FloatRange):
@@ -819,7 +818,7 @@ def _schedule(inventory_path: str, scan_options: tuple[str, ...], every: str, at
     return 0
 
 
-REPORT_FORMATS = ("console", "summary", "html", "markdown", "json", "csv", "junit")
+REPORT_FORMATS = FORMATS
 # a contract period is dated within these (9999-12-31 overflowed the day after it)
 DATE_MIN, DATE_MAX = date(1970, 1, 1), date(2199, 12, 31)
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import os
 
+from reports import FILE_NAMES
 from scanner.errors import InputError
 
-FILE_NAMES = {"console": "report.txt", "summary": "summary.html", "html": "report.html",
-              "json": "result.json", "csv": "results.csv", "junit": "junit.xml",
-              "markdown": "report.md"}
+__all__ = ["FILE_NAMES", "folder_to_create", "is_folder", "plan"]
 
 
 def is_folder(path: str) -> bool:

@@ -124,3 +124,21 @@ def test_summarise_counts_and_the_exit_code() -> None:
     assert result.summarise(hosts[:1], [*results, {"status": "fail", "control": "backup"}])[
         "exit_code"] == vocab.EXIT_FINDINGS
     assert result.summarise(hosts[:1], results[:1])["exit_code"] == vocab.EXIT_OK
+
+
+def test_the_reports_words_cover_exactly_the_vocabularies() -> None:
+    from reports import model
+
+    assert tuple(model.CONTROL_TITLES) == vocab.CONTROLS
+    assert set(model.SEVERITY_WORDS) == set(vocab.SEVERITIES)
+    assert set(model.OWNER_WORDS) == set(vocab.OWNERS)
+    assert set(model.STATUS_WORDS) == set(vocab.STATUSES)
+
+
+def test_one_list_of_formats_for_scan_report_and_output_folders() -> None:
+    import reports
+    from scanner.cli import app
+    from scanner.ops import outputs
+
+    assert app.SCAN_FORMATS == app.REPORT_FORMATS == reports.FORMATS == tuple(outputs.FILE_NAMES)
+    assert set(reports.RENDERERS) < set(reports.FORMATS)
