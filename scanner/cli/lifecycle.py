@@ -19,6 +19,7 @@ import click
 
 from reports import clean
 from scanner import clock
+from scanner.lifecycle import build as lifecycle_build
 from scanner.lifecycle import catalogue as lifecycle
 
 
@@ -51,9 +52,9 @@ def _refresh(src: str, out: str | None, snapshot_date: str | None, kev_file: str
     from scanner.errors import InputError
 
     try:
-        done = lifecycle.refresh(Path(src), Path(out) if out else None, snapshot_date,
+        done = lifecycle_build.refresh(Path(src), Path(out) if out else None, snapshot_date,
                                  Path(kev_file) if kev_file else None)
-    except (lifecycle.BuildError, ValueError) as e:
+    except (lifecycle_build.BuildError, ValueError) as e:
         raise InputError(f"lifecycle refresh: {e}") from None
     click.echo(clean(f"{done['catalogue']}: {done['products']} products, snapshot "
                      f"{done['snapshot_date']} ({done['snapshot_basis']})"))

@@ -45,7 +45,7 @@ from scanner.engine.transports import nmap as nmap_transport
 from scanner.engine.transports import snmp as snmp_transport
 from scanner.errors import AuthError, CollectError, HostKeyError, UsageError
 from scanner.inventory import Host, Inventory
-from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle import firmware
 from scanner.rules.baselines import Rule
 
 NMAP_SECTION = "net.nmap"
@@ -166,7 +166,7 @@ def _record_section(
 def _firmware(rec: dict[str, Any], collected: datetime, opts: Options) -> None:
     """The device's firmware against the lifecycle catalogue (section net.firmware)."""
     try:
-        doc = lifecycle.device_lookup(rec["facts"], rec["fact_errors"], opts.lifecycle_local)
+        doc = firmware.device_lookup(rec["facts"], rec["fact_errors"], opts.lifecycle_local)
     except Exception as e:  # noqa: BLE001 - an unusable catalogue is this section's error only
         _record_section(rec, FIRMWARE_SECTION, "", collected, opts,
                         problem=f"lifecycle catalogue unusable: {e}")

@@ -1,5 +1,5 @@
 """``python -m scanner.lifecycle build``: derive the shipped lifecycle catalogue."""
 
-from scanner.lifecycle.catalogue import main
+from scanner.lifecycle.build import main
 
 raise SystemExit(main())

@@ -16,6 +16,7 @@ import pytest
 from scanner import inventory
 from scanner.errors import InputError
 from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle import firmware as lifecycle_firmware
 from scanner.lifecycle import overlay as devices
 
 ROOT = Path(__file__).parents[2]
@@ -198,22 +199,22 @@ def test_a_local_row_wins_over_the_shipped_data() -> None:
          "source": "https://provider.example/15-9-3-m-eol.html"},
         {"vendor": "Cisco", "model": "WS-C2960X-48FPD-L", "last_day_of_support": "2027-10-31",
          "source": "https://provider.example/2960x-eol.html"}], "inv.yaml")
-    doc = lifecycle.firmware_lookup("cisco-ios", "15.9(3)M4", vendor="Cisco",
+    doc = lifecycle_firmware.firmware_lookup("cisco-ios", "15.9(3)M4", vendor="Cisco",
                                     model="WS-C2960X-48FPD-L", local=rows)
     assert doc["release"]["class"] == "local" and doc["release"]["eol"] == "2029-07-27"
     assert doc["hardware"]["row"]["class"] == "local"
     assert doc["hardware"]["row"]["where"] == "inv.yaml: lifecycle[1]"
     assert doc["catalogue"]["local_rows"] == 2
-    plain = lifecycle.firmware_lookup("cisco-ios", "15.9(3)M4", vendor="Cisco",
+    plain = lifecycle_firmware.firmware_lookup("cisco-ios", "15.9(3)M4", vendor="Cisco",
                                       model="WS-C2960X-48FPD-L")
     assert plain["release"]["class"] == "secondary"
     assert plain["hardware"]["row"]["class"] == "secondary"
 
 
 def test_device_lookup_reads_a_record() -> None:
-    doc = lifecycle.device_lookup(
+    doc = lifecycle_firmware.device_lookup(
         {"firmware.product": "cisco-ios", "firmware.version": "12.2(55)SE12",
          "device.vendor": "Cisco", "device.model": "WS-C2960+24TC-L"}, {})
     assert doc["hardware"]["row"]["family"] == "Catalyst 2960-Plus"
-    doc = lifecycle.device_lookup({}, {"firmware.product": "unknown device: sysDescr 'x'"})
+    doc = lifecycle_firmware.device_lookup({}, {"firmware.product": "unknown device: sysDescr 'x'"})
     assert doc["reason"] == "unknown device: sysDescr 'x'"

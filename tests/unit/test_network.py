@@ -22,7 +22,9 @@ from scanner.engine.transports import nmap as nmap_transport
 from scanner.engine.transports import snmp as snmp_transport
 from scanner.errors import AuthError, UsageError
 from scanner.inventory import Host
+from scanner.lifecycle import build as lifecycle_build
 from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle import firmware as lifecycle_firmware
 
 ROOT = Path(__file__).parents[2]
 FIX = ROOT / "tests" / "fixtures"
@@ -243,13 +245,13 @@ def test_is_device() -> None:
     ("fortios", "v7.2.5", ["7.2.5", "7.2", "7"]),
 ])
 def test_firmware_cycles(product: str, version: str, cycles: list[str]) -> None:
-    assert lifecycle.firmware_cycles(product, version) == cycles
+    assert lifecycle_firmware.firmware_cycles(product, version) == cycles
 
 
 def test_kev_mapping_tells_ios_from_ios_xe() -> None:
-    ios = {e["cveID"] for e in lifecycle.firmware_lookup("cisco-ios", "15.0(2)SE4",
+    ios = {e["cveID"] for e in lifecycle_firmware.firmware_lookup("cisco-ios", "15.0(2)SE4",
                                                          catalogue=_with_ios())["kev"]["entries"]}
-    xe = {e["cveID"] for e in lifecycle.firmware_lookup("cisco-ios-xe", "17.9.1")["kev"][
+    xe = {e["cveID"] for e in lifecycle_firmware.firmware_lookup("cisco-ios-xe", "17.9.1")["kev"][
         "entries"]}
     assert "CVE-2023-20198" in xe and "CVE-2023-20198" not in ios  # IOS XE Web UI only
     assert "CVE-2004-1464" in ios and "CVE-2004-1464" not in xe  # IOS only
@@ -278,10 +280,10 @@ def test_refresh_writes_a_user_catalogue_that_newer_snapshots_replace_the_shippe
     (src / "SOURCE.md").unlink()  # a bare export: the date comes from the data (lower bound)
     out = tmp_path / "user"
     monkeypatch.setenv("UNDONE_LIFECYCLE_DIR", str(out))
-    done = lifecycle.refresh(src)
+    done = lifecycle_build.refresh(src)
     assert done["dir"] == str(out) and (out / "catalogue.json").exists()
     assert "lower bound" in done["snapshot_basis"]
-    again = lifecycle.refresh(src, snapshot_date="2099-01-01")
+    again = lifecycle_build.refresh(src, snapshot_date="2099-01-01")
     assert again["used_instead_of_shipped"] is True
     cat = lifecycle.load_catalogue()
     assert cat.snapshot_date.isoformat() == "2099-01-01" and cat.label == str(
@@ -291,8 +293,8 @@ def test_refresh_writes_a_user_catalogue_that_newer_snapshots_replace_the_shippe
 
 
 def test_refresh_rejects_a_folder_that_is_not_an_export(tmp_path: Path) -> None:
-    with pytest.raises(lifecycle.BuildError, match=r"products\.json"):
-        lifecycle.refresh(tmp_path, tmp_path / "out")
+    with pytest.raises(lifecycle_build.BuildError, match=r"products\.json"):
+        lifecycle_build.refresh(tmp_path, tmp_path / "out")
 
 
 def test_lifecycle_refresh_command(tmp_path: Path) -> None:
