@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import os
 import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from scanner import clock
 from scanner.engine import network, winbatch
 from scanner.engine.batch import build
 from scanner.engine.options import Options
+from scanner.engine.pool import CostGuard
 from scanner.engine.records import (
     host_stub,
     interrupted_stub,
@@ -362,100 +364,6 @@ def _connection_info(conn: dict[str, Any], host: Host) -> dict[str, Any]:
     return info
 
 
-DEFAULT_SITE_CONCURRENCY = 8  # sshd refuses at random from its 11th unauthenticated connection
-
-
-def site_of(host: Host) -> str | None:
-    """The site a host is reached through, for the per-site cap: its ``site`` variable, else its
-    jump host (every host behind one bastion shares the bastion and its link), else none."""
-    if host.site:
-        return host.site
-    return f"jump:{host.jump}" if host.jump else None
-
-
-class RateLimit:
-    """At most ``rate`` new connections a second across threads (a token bucket holding one
-    token: connections are spaced ``1/rate`` apart, never bunched)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self, cancel: threading.Event | None = None) -> None:
-        with self._lock:
-            at = max(time.monotonic(), self._next)
-            self._next = at + self.interval
-        delay = at - time.monotonic()
-        if delay > 0:
-            if cancel is not None:
-                cancel.wait(delay)
-            else:
-                time.sleep(delay)
-
-
-def _acquire(sem: threading.Semaphore, cancel: threading.Event | None) -> bool:
-    """Take a slot, giving up when the scan is interrupted."""
-    while not sem.acquire(timeout=0.2):
-        if cancel is not None and cancel.is_set():
-            return False
-    return True
-
-
-class _CostGuard:
-    """The cost guard around each host's collection: a slot of the site's cap (per site, the
-    smallest ``site_concurrency`` its hosts declare, default :data:`DEFAULT_SITE_CONCURRENCY`),
-    a slot of the run's shared budget (``Options.budget``), then a token of ``--max-rate``. The
-    host's own time limit starts only once it has all three."""
-
-    def __init__(self, hosts: Iterable[Host], opts: Options) -> None:
-        caps: dict[str, int] = {}
-        for h in hosts:
-            site = site_of(h)
-            if site is not None:
-                cap = h.site_concurrency or DEFAULT_SITE_CONCURRENCY
-                caps[site] = min(caps.get(site, cap), cap)
-        self.sites = {s: threading.BoundedSemaphore(c) for s, c in caps.items()}
-        self.rate = RateLimit(opts.max_rate) if opts.max_rate else None
-        self.budget = opts.budget
-
-    @staticmethod
-    def order(hosts: list[Host]) -> list[Host]:
-        """Hosts taken from each site in turn, so that workers waiting on one site's cap do not
-        hold up the hosts of another."""
-        queues: dict[str | None, list[Host]] = {}
-        for h in hosts:
-            queues.setdefault(site_of(h), []).append(h)
-        out: list[Host] = []
-        lists = list(queues.values())
-        for i in range(max((len(q) for q in lists), default=0)):
-            out.extend(q[i] for q in lists if i < len(q))
-        return out
-
-    def collect_host(self, host: Host, needed: list[Section], opts: Options,
-                     connector: ssh.Connector | None) -> dict[str, Any]:
-        cancel = opts.cancel
-        site = site_of(host)
-        sem = self.sites.get(site) if site is not None else None
-        if sem is not None and not _acquire(sem, cancel):
-            return interrupted_stub(host)
-        try:
-            if self.budget is not None and not _acquire(self.budget, cancel):
-                return interrupted_stub(host)
-            try:
-                if self.rate is not None and host.transport != "local":
-                    self.rate.wait(cancel)
-                if cancel is not None and cancel.is_set():
-                    return interrupted_stub(host)
-                return collect_host(host, needed, opts, connector)
-            finally:
-                if self.budget is not None:
-                    self.budget.release()
-        finally:
-            if sem is not None:
-                sem.release()
-
-
 #: seconds an interrupted scan waits for the hosts it was collecting to stop (each checks the
 #: interruption at least twice a second, and its connections are shut down)
 INTERRUPT_GRACE = 1.5
@@ -481,7 +389,7 @@ def collect(
     connector = ssh.Connector(opts.known_hosts)
     connector.cancelled = cancel
     connector.by_name = {h.name: h for h in hosts}
-    guard = _CostGuard(hosts, opts)
+    guard = CostGuard(hosts, opts)
     todo: queue.SimpleQueue[Host] = queue.SimpleQueue()
     for h in guard.order(hosts):
         todo.put(h)
@@ -494,7 +402,8 @@ def collect(
             except queue.Empty:
                 return
             try:
-                rec = guard.collect_host(h, plan(h, rules), opts, connector)
+                rec = guard.run(h, opts, functools.partial(collect_host, h, plan(h, rules), opts,
+                                                           connector))
             except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
                 rec = host_stub(h)
                 rec["error"] = one_line(f"internal error: {type(e).__name__}: {e}")

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from scanner import inventory, yamlio
-from scanner.engine import collect
-from scanner.engine.collect import _CostGuard, site_of
+from scanner.engine import collect, pool
 from scanner.engine.options import Options
+from scanner.engine.pool import CostGuard, site_of
 
 HOLD = 0.4  # seconds the server keeps each connection
 
@@ -143,9 +143,9 @@ all:
     assert site_of(by["pc01.branch.example.org"]) == "jump:admin@bastion.example.org"
     assert site_of(by["srv1.hq.example.org"]) == "hq"
     assert site_of(by["nas.example.org"]) is None
-    guard = _CostGuard(hs, Options())
+    guard = CostGuard(hs, Options())
     caps = {s: sem._value for s, sem in guard.sites.items()}
-    assert caps == {"jump:admin@bastion.example.org": collect.DEFAULT_SITE_CONCURRENCY, "hq": 4}
-    assert collect.DEFAULT_SITE_CONCURRENCY < 10  # below sshd's MaxStartups 10:30:100
+    assert caps == {"jump:admin@bastion.example.org": pool.DEFAULT_SITE_CONCURRENCY, "hq": 4}
+    assert pool.DEFAULT_SITE_CONCURRENCY < 10  # below sshd's MaxStartups 10:30:100
     order = [h.name for h in guard.order(hs)]
     assert order[:3] == ["pc01.branch.example.org", "srv1.hq.example.org", "nas.example.org"]
