@@ -1,8 +1,11 @@
 """The engine: plan -> collect, one host in, one host record out. No history, no command line.
 
-``collect`` plans the sections each host needs and collects them in one batched round trip
-(``batch`` builds the POSIX script and splits what comes back, ``winbatch`` the PowerShell
-one); ``network`` is the scanner-side collector for network devices (SNMP, network OS over SSH)
-and networks (nmap); ``dating`` dates pending security updates before evaluation;
-``transports/`` holds one module per way of reaching a host (ssh, winrm, local, snmp, nmap).
+``options`` (one scan's limits), ``records`` (the host record, a section record and the
+scanner-side ``scanner.connection`` section, each built in one place), ``collect`` (plan the
+sections each host needs; collect them in one batched round trip), ``pool`` (the cost guard:
+per-site caps, the run's budget, the connection rate), ``batch`` / ``winbatch`` (the POSIX and
+PowerShell batch and the splitter), ``network`` (the scanner-side collector for network devices
+over SNMP or their CLI, and networks with nmap), ``dating`` (dating pending security updates
+before evaluation), ``transports/`` (one module per way of reaching a host: ssh, winrm, local,
+snmp, nmap).
 """

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import hashlib
 import os
 import queue
 import re
@@ -33,6 +32,7 @@ from scanner.engine.records import (
     interrupted_stub,
     iso,
     record_connection,
+    section_record,
 )
 from scanner.engine.transports import INTERRUPTED, Stream, local, one_line, ssh
 from scanner.engine.transports import winrm as winrm_transport
@@ -250,18 +250,12 @@ def _record_sections(
         err_part = stream.stderr.parts.get(s.name)
         stdout = _text(part.data) if part else ""
         stderr = _text(err_part.data) if err_part else ""
-        srec: dict[str, Any] = {
-            "status": "ok",
-            "error": None,
-            "exit_code": part.exit_code if part else None,
-            "collected_at": iso(collected),
-            "script_sha256": digests.get(s.name),
-            "sha256": hashlib.sha256(part.data).hexdigest() if part else None,
-            "bytes": part.size if part else 0,
-            "truncated": bool(part and part.truncated),
-            "stdout": stdout[: opts.excerpt],
-            "stderr": stderr[: opts.excerpt // 4],
-        }
+        srec = section_record(collected, stdout[: opts.excerpt], stderr[: opts.excerpt // 4],
+                              raw=part.data if part else None,
+                              size=part.size if part else 0,
+                              exit_code=part.exit_code if part else None,
+                              script_sha256=digests.get(s.name),
+                              truncated=bool(part and part.truncated))
         problem = None
         if part is None:
             problem = "no output: " + (batch_problem or "the section did not start")

@@ -39,7 +39,7 @@ from probes import sections
 from probes.base import RawSection
 from scanner import clock
 from scanner.engine.options import Options
-from scanner.engine.records import CONNECTION, host_stub, record_connection
+from scanner.engine.records import CONNECTION, host_stub, record_connection, section_record
 from scanner.engine.transports import INTERRUPTED, one_line, ssh
 from scanner.engine.transports import nmap as nmap_transport
 from scanner.engine.transports import snmp as snmp_transport
@@ -126,18 +126,8 @@ def _record_section(
     """Parse one scanner-side section into the record (its facts, errors and evidence)."""
     section = sections()[name]
     data = stdout.encode("utf-8")
-    srec: dict[str, Any] = {
-        "status": "ok",
-        "error": None,
-        "exit_code": None,
-        "collected_at": _iso(collected),
-        "script_sha256": _sha(section.script),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "bytes": len(data),
-        "truncated": False,
-        "stdout": stdout[: opts.excerpt],
-        "stderr": stderr[: opts.excerpt // 4],
-    }
+    srec = section_record(collected, stdout[: opts.excerpt], stderr[: opts.excerpt // 4],
+                          raw=data, script_sha256=_sha(section.script))
     facts, errors = rec["facts"], rec["fact_errors"]
     if problem is None:
         try:

@@ -16,6 +16,7 @@ from probes.base import RawSection
 from probes.scanner import connection as connection_probe
 from scanner.engine.transports import INTERRUPTED
 from scanner.inventory import Host
+from scanner.result import SectionRecord
 
 #: the scanner-side section recorded for every host the scanner got far enough to know about
 CONNECTION = "scanner.connection"
@@ -23,6 +24,27 @@ CONNECTION = "scanner.connection"
 
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def section_record(collected: datetime, stdout: str, stderr: str = "", *,
+                   raw: bytes | bytearray | None,
+                   size: int | None = None, exit_code: int | None = None,
+                   script_sha256: str | None = None, truncated: bool = False) -> SectionRecord:
+    """A section as collected (a host record's ``sections[name]``): ``stdout`` and ``stderr``
+    as kept (the caller cuts them to its excerpt), ``raw`` the whole output the hash is of
+    (None: nothing came back), ``size`` its length when more came than ``raw`` holds."""
+    return {
+        "status": "ok",
+        "error": None,
+        "exit_code": exit_code,
+        "collected_at": iso(collected),
+        "script_sha256": script_sha256,
+        "sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
+        "bytes": size if size is not None else len(raw or b""),
+        "truncated": truncated,
+        "stdout": stdout,
+        "stderr": stderr,
+    }
 
 
 def host_stub(host: Host) -> dict[str, Any]:
@@ -63,18 +85,7 @@ def record_connection(rec: dict[str, Any], info: dict[str, Any], when: datetime)
     parsed = section.parse(
         RawSection(name=CONNECTION, stdout=text, exit_code=0, collected_at=when)
     )
-    rec["sections"][CONNECTION] = {
-        "status": "ok",
-        "error": None,
-        "exit_code": None,
-        "collected_at": iso(when),
-        "script_sha256": None,
-        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "bytes": len(text.encode("utf-8")),
-        "truncated": False,
-        "stdout": text,
-        "stderr": "",
-    }
+    rec["sections"][CONNECTION] = section_record(when, text, raw=text.encode("utf-8"))
     facts = rec.setdefault("facts", {})
     errors = rec.setdefault("fact_errors", {})
     facts.update(parsed.values)
