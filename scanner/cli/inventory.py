@@ -5,7 +5,7 @@ user, transport, device, jump host, become, roles, groups, and the kind of crede
 references only, never a secret), and the hosts it lists but does not scan, each with its
 reason. ``--host NAME`` prints one host. Without either, a table on a terminal (JSON when the
 output is not a terminal). This is the same view the tests compare with ``ansible-inventory
---list`` (tests/unit/test_inventory_ansible.py).
+--list`` (tests/unit/scanner/inventory/test_inventory_ansible.py).
 """
 
 from __future__ import annotations
