@@ -2,8 +2,8 @@
 platforms, the reasons a rule does not apply, the kinds of host error, and the exit codes.
 
 Each is a tuple (the order is the order people read them in) and a ``Literal`` type of the same
-words for the typed records (scanner/result.py); tests/unit/scanner/test_result_types.py checks that each
-tuple, its type and the JSON Schema's enum (scanner/schema/scan.schema.json) say the same.
+words for the typed records (scanner/result.py); tests/unit/scanner/test_result_types.py checks
+that each tuple, its type and the JSON Schema's enum (scanner/schema/scan.schema.json) say the same.
 
 These words are the contract. The history does not store them by their position here: it has its
 own explicit, versioned codes (scanner/history/), so reordering a tuple changes no stored row.

@@ -9,7 +9,8 @@ a run of digits as a number. So ``1.0~rc1 < 1.0 < 1.0+deb12u1 < 1.0-1``, and
 it comes from).
 
 Versions come from targets (untrusted): anything is accepted and ordered, in linear time; nothing
-raises. Tested against ``dpkg --compare-versions`` (tests/unit/scanner/lifecycle/test_debversion.py).
+raises. Tested against ``dpkg --compare-versions``
+(tests/unit/scanner/lifecycle/test_debversion.py).
 """
 
 from __future__ import annotations

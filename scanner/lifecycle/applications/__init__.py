@@ -4,8 +4,8 @@ product line still supported (Cyber Essentials v3.3, Danzell A6.5 and A6.2/A6.3)
 The probes inventory what is installed (``probes/*/applications``) and the browsers' extensions
 and update settings (``probes/*/browsers``); they never judge. Here, on the scanner side, after a
 host's sections are parsed, :func:`enrich` recognises the applications undone knows
-(:mod:`scanner.applications.products`), looks each up in the release catalogue
-(:mod:`scanner.applications.catalogue`) and derives facts the rules compare:
+(:mod:`scanner.lifecycle.applications.products`), looks each up in the release catalogue
+(:mod:`scanner.lifecycle.applications.catalogue`) and derives facts the rules compare:
 
 ``apps.outdated``
     one line per application a newer release of whose product line has been out for more than

@@ -1,8 +1,8 @@
 """``undone applications refresh``: download the vendors' release feeds, or read a folder of
-them, and write a new application catalogue (:mod:`scanner.applications.catalogue`).
+them, and write a new application catalogue (:mod:`scanner.lifecycle.applications.catalogue`).
 
 Online, each feed below is fetched (HTTP GET, at most
-:data:`scanner.applications.catalogue.MAX_FILE_BYTES` each, a timeout per request) into a
+:data:`scanner.lifecycle.applications.catalogue.MAX_FILE_BYTES` each, a timeout per request) into a
 temporary folder laid out as ``--from`` expects, with ``fetched.json`` recording the day; then
 the catalogue is built from it. ``--mirror URL`` fetches ``URL/<host>/<path>`` instead of
 ``https://<host>/<path>`` (a site that reaches the internet through a mirror; the tests use a

@@ -1,4 +1,4 @@
-"""The PowerShell batch (scanner.winbatch): markers the output cannot forge, per-section
+"""The PowerShell batch (scanner.engine.winbatch): markers the output cannot forge, per-section
 variables, the fixed bootstrap; and static checks of the Windows probe scripts, which cannot be
 run here (no PowerShell): ASCII only, balanced brackets, and no command that changes anything."""
 

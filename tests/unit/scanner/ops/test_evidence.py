@@ -317,7 +317,7 @@ def test_a_zip_bomb_bundle_verifies_in_bounded_memory(tmp_path: Path) -> None:
     assert bomb.stat().st_size < 4 * mib
     # VmHWM, the peak of this process's own memory: getrusage's ru_maxrss keeps the peak of
     # the process it was forked from (a full test run's pytest) across exec
-    code = ("import sys, time; from scanner import evidence; t = time.monotonic(); "
+    code = ("import sys, time; from scanner.ops import evidence; t = time.monotonic(); "
             "v = evidence.verify(sys.argv[1]); "
             "hwm = [int(x.split()[1]) for x in open('/proc/self/status') "
             "if x.startswith('VmHWM:')][0]; "

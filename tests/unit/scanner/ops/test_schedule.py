@@ -352,7 +352,7 @@ def test_the_capability_a_unit_grants_is_what_nmap_needs(tmp_path: Path) -> None
     assert SETPRIV is not None and NMAP is not None
     drop = [SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups"]
     cap = ["--inh-caps=+net_raw", "--ambient-caps=+net_raw"]
-    code = ("from scanner.transports import nmap; p = nmap.privileged(); "
+    code = ("from scanner.engine.transports import nmap; p = nmap.privileged(); "
             "print(p, ' '.join(nmap.arguments({}, p, 10)[0]))")
     with_cap = subprocess.run([*drop, *cap, sys.executable, "-c", code], capture_output=True,
                               text=True, timeout=60, cwd=ROOT)

@@ -1,7 +1,7 @@
 """Unknown is never a pass: for every probe section, output that tells nothing (empty, garbage,
 every command missing, every read denied, cut off) never makes a rule that needs the section
 pass. Each section's parser is fed the variants, the facts are evaluated with every shipped rule
-(``scanner.evaluate``, as a scan does), and every rule requiring the section must come out
+(``scanner.rules.evaluate``, as a scan does), and every rule requiring the section must come out
 ``error``, ``not_applicable`` (with its reason) or, with facts a person must read, ``manual``.
 
 The variants are built from the section's recorded fixtures (``tests/fixtures/<family>/<topic>``,
