@@ -3,9 +3,9 @@ document itself (``schema: undone.scan/1``, DESIGN.md §3), with :func:`summaris
 
 The JSON Schema (scanner/schema/scan.schema.json) is the contract for readers; these
 ``TypedDict`` s are the same contract for mypy. tests/unit/scanner/test_result_types.py checks
-that they agree: every record here has exactly the schema's properties, and a key is ``Required`` here
-exactly when the schema requires it. A key the engine keeps only while it works (none today)
-would have to be added to both.
+that they agree: every record here has exactly the schema's properties, and a key is
+``Required`` here exactly when the schema requires it. A key the engine keeps only while it
+works (none today) would have to be added to both.
 
 Only words of scanner/vocab.py appear in the ``Literal`` fields. This module imports nothing
 of undone but the vocabularies, so every stage (and, by the one exception import-linter allows,

@@ -1,6 +1,7 @@
 """One batch per Windows host: every needed PowerShell section in one script, sent once on
 standard input, framed by the same per-run markers as the POSIX batch
-(:mod:`scanner.engine.batch`), so the same :class:`~scanner.engine.batch.Splitter` takes the output apart.
+(:mod:`scanner.engine.batch`), so the same :class:`~scanner.engine.batch.Splitter` takes the
+output apart.
 
 How it runs on the target. The command line is a fixed bootstrap of a few hundred bytes
 (:data:`BOOTSTRAP`, passed with ``-EncodedCommand``) that reads the whole of standard input and
