@@ -21,6 +21,7 @@ from reports import clean
 from scanner import clock
 from scanner.lifecycle import build as lifecycle_build
 from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle import kev as lifecycle_kev
 
 
 @click.group("lifecycle")
@@ -80,7 +81,7 @@ def status_cmd(debug: bool) -> None:
 
 def _status() -> int:
     cat = lifecycle.load_catalogue()
-    kev = lifecycle.load_kev()
+    kev = lifecycle_kev.load_kev()
     age = cat.age_days(clock.now())
     click.echo(clean(f"catalogue: {cat.label} (snapshot {cat.snapshot_date}, {age} days old, "
                      f"{len(cat.products)} products)"))

@@ -21,6 +21,13 @@ from typing import Any
 from scanner.errors import InputError
 from scanner.lifecycle import overlay as _devices
 from scanner.lifecycle.catalogue import (
+    _default_catalogue,
+    _shipped_text,
+    catalogue_from_json,
+    user_dir,
+)
+from scanner.lifecycle.kev import Kev, kev_from_json
+from scanner.lifecycle.model import (
     _DATE_RE,
     CATALOGUE_FILE,
     KEV_FIELDS,
@@ -32,12 +39,6 @@ from scanner.lifecycle.catalogue import (
     PRODUCTS,
     SCHEMA,
     VERSION_PRODUCTS,
-    Kev,
-    _default_catalogue,
-    _shipped_text,
-    catalogue_from_json,
-    kev_from_json,
-    user_dir,
 )
 
 # --------------------------------------------------------------------------------------------

@@ -12,14 +12,9 @@ from datetime import date
 from typing import Any
 
 from scanner.lifecycle import overlay as _devices
-from scanner.lifecycle.catalogue import (
-    Catalogue,
-    Kev,
-    Release,
-    load_catalogue,
-    load_kev,
-    with_local,
-)
+from scanner.lifecycle.catalogue import load_catalogue, with_local
+from scanner.lifecycle.kev import Kev, load_kev
+from scanner.lifecycle.model import Catalogue, Release
 
 # --------------------------------------------------------------------------------------------
 # Firmware and network operating systems (scanner/network.py, probes/net/firmware.py)

@@ -25,6 +25,8 @@ from scanner.inventory import Host
 from scanner.lifecycle import build as lifecycle_build
 from scanner.lifecycle import catalogue as lifecycle
 from scanner.lifecycle import firmware as lifecycle_firmware
+from scanner.lifecycle import handkept as lifecycle_handkept
+from scanner.lifecycle import model as lifecycle_model
 
 ROOT = Path(__file__).parents[4]
 FIX = ROOT / "tests" / "fixtures"
@@ -258,17 +260,17 @@ def test_kev_mapping_tells_ios_from_ios_xe() -> None:
     assert "CVE-2018-0171" in ios and "CVE-2018-0171" in xe  # IOS and IOS XE
 
 
-def _with_ios() -> lifecycle.Catalogue:
+def _with_ios() -> lifecycle_model.Catalogue:
     """The shipped catalogue plus a test-only classic IOS entry (no real dates: for the KEV
     mapping only; the shipped overlay has none)."""
     from datetime import date
 
-    rel = lifecycle.Release(product="cisco-ios", cycle="15.0SE", title="Cisco IOS",
+    rel = lifecycle_model.Release(product="cisco-ios", cycle="15.0SE", title="Cisco IOS",
                             release_date=date(2010, 1, 1), eol=None, eol_flag=False, eoas=None,
                             eoes=None, lts=False, latest=None, latest_date=None,
                             source="https://vendor.example/test", checked_on=date(2026, 11, 22))
-    op = lifecycle.OverlayProduct("cisco-ios", "Cisco IOS", None, None, (rel,))
-    return lifecycle.merge_overlay(lifecycle.load_catalogue(), [op])
+    op = lifecycle_handkept.OverlayProduct("cisco-ios", "Cisco IOS", None, None, (rel,))
+    return lifecycle_handkept.merge_overlay(lifecycle.load_catalogue(), [op])
 
 
 def test_refresh_writes_a_user_catalogue_that_newer_snapshots_replace_the_shipped_one(

@@ -15,20 +15,11 @@ import pytest
 
 from scanner.errors import InputError
 from scanner.lifecycle import build as lifecycle_build
-from scanner.lifecycle import catalogue as lifecycle
-from scanner.lifecycle.catalogue import (
-    AGE_FACT,
-    OS_FACTS,
-    SNAPSHOT_FACT,
-    Catalogue,
-    Release,
-    enrich_os,
-    kev_for,
-    load_catalogue,
-    load_kev,
-    merge_overlay,
-    parse_overlay,
-)
+from scanner.lifecycle import model as lifecycle_model
+from scanner.lifecycle.catalogue import enrich_os, load_catalogue
+from scanner.lifecycle.handkept import merge_overlay, parse_overlay
+from scanner.lifecycle.kev import kev_for, load_kev
+from scanner.lifecycle.model import AGE_FACT, OS_FACTS, SNAPSHOT_FACT, Catalogue, Release
 
 REPO = Path(__file__).resolve().parents[4]
 SHIPPED = REPO / "baselines" / "lifecycle"
@@ -180,7 +171,7 @@ def test_version_dates_for_firmware(cat: Catalogue) -> None:
 
 
 def test_catalogue_holds_the_products_undone_needs(cat: Catalogue) -> None:
-    assert set(lifecycle.PRODUCTS) <= set(cat.products)
+    assert set(lifecycle_model.PRODUCTS) <= set(cat.products)
     assert cat.snapshot_date == date(2026, 8, 22)
     commits = {s["name"]: s["commit"] for s in cat.sources}
     assert commits["endoflife.date"] == "a70eca337600e7d721dc48112c271f98661d208b"
@@ -505,7 +496,7 @@ def test_overlay_new_product_needs_a_title(cat: Catalogue) -> None:
 def test_kev_for() -> None:
     mikrotik = kev_for("MikroTik", "RouterOS")
     assert {e["cveID"] for e in mikrotik} >= {"CVE-2018-14847"}
-    assert set(mikrotik[0]) == set(lifecycle.KEV_FIELDS)
+    assert set(mikrotik[0]) == set(lifecycle_model.KEV_FIELDS)
     forti = {e["product"] for e in kev_for("fortinet", "fortios")}
     assert "FortiOS" in forti and "FortiOS and FortiProxy" in forti
     assert kev_for("Nobody", "Nothing") == []

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from scanner.cli.app import cli
 from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle import model as lifecycle_model
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 
@@ -31,7 +32,7 @@ def valid_products() -> dict[str, Any]:
         slug: {"title": slug.title(), "category": "os", "releases": [
             {"releaseCycle": "1", "releaseDate": "2024-01-01", "eol": "2030-01-01",
              "latest": "1.2", "latestReleaseDate": "2024-06-01"}]}
-        for slug in lifecycle.PRODUCTS
+        for slug in lifecycle_model.PRODUCTS
     }
 
 
@@ -75,7 +76,7 @@ def garbage(draw: st.DrawFn) -> tuple[str, bytes]:
         return target, json.dumps(draw(json_value)).encode()
     rng = random.Random(draw(st.integers(0, 2**32)))
     if target == "products.json":
-        slug = rng.choice(list(lifecycle.PRODUCTS))
+        slug = rng.choice(list(lifecycle_model.PRODUCTS))
         holder: dict[str, Any] = base[slug]
         if kind == "mutate" and rng.random() < 0.6:
             holder = base[slug]["releases"][0]
@@ -85,7 +86,7 @@ def garbage(draw: st.DrawFn) -> tuple[str, bytes]:
     if kind == "drop":
         del holder[key]
         if target == "products.json" and rng.random() < 0.3:
-            del base[rng.choice(list(lifecycle.PRODUCTS))]
+            del base[rng.choice(list(lifecycle_model.PRODUCTS))]
     else:
         new = draw(json_value)
         if new == holder[key]:
