@@ -20,6 +20,7 @@ import click
 from reports import clean
 from scanner import clock
 from scanner.lifecycle import advisories
+from scanner.lifecycle import advisories_refresh as lifecycle_advisories_refresh
 
 
 @click.group("advisories")
@@ -59,8 +60,8 @@ def _refresh(src: str | None, out: str | None, only: str | None, urls: dict[str,
         raise InputError("advisories refresh: --from reads files; the --*-url options are for "
                          "downloading (give one or the other)")
     try:
-        done = advisories.refresh(Path(src) if src else None, Path(out) if out else None,
-                                  only, urls)
+        done = lifecycle_advisories_refresh.refresh(Path(src) if src else None,
+                                                    Path(out) if out else None, only, urls)
     except advisories.AdvisoryError as e:
         raise InputError(f"advisories refresh: {e}") from None
     for name, meta in done["sources"].items():

@@ -20,6 +20,7 @@ from typing import Any
 
 from scanner.errors import InputError
 from scanner.lifecycle import overlay as _devices
+from scanner.lifecycle import overlay_build as lifecycle_overlay_build
 from scanner.lifecycle.catalogue import (
     _default_catalogue,
     _shipped_text,
@@ -326,7 +327,7 @@ def render(src: Path, snapshot_date: str | None = None) -> dict[str, str]:
     absent = [s for s in OPTIONAL_PRODUCTS if s not in all_products]
     notice = _notice(snapshot, sources, kev, wanted, absent)
     try:
-        devices = _devices.render_device_overlay(src)
+        devices = lifecycle_overlay_build.render_device_overlay(src)
     except _devices.OverlayBuildError as e:
         raise BuildError(str(e)) from None
     return {

@@ -17,6 +17,7 @@ from scanner.engine import dating
 from scanner.history.store import History
 from scanner.inventory import Contract
 from scanner.lifecycle import advisories
+from scanner.lifecycle import advisories_refresh as lifecycle_advisories_refresh
 from scanner.rules import baselines
 from scanner.rules.evaluate import compile_rules, evaluate_host
 from scanner.scan import host_view
@@ -40,7 +41,7 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> advisories.Catalogue:
     for f in sorted((ADV / "ubuntu").glob("USN-*.json")):
         (src / f.name).write_bytes(f.read_bytes())
     out = tmp_path_factory.mktemp("cat")
-    advisories.refresh(src, out)
+    lifecycle_advisories_refresh.refresh(src, out)
     cat = advisories.load(str(out / advisories.FILE))
     assert cat is not None
     return cat

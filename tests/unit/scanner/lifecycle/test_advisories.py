@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from scanner.cli.app import cli
 from scanner.lifecycle import advisories
+from scanner.lifecycle import advisories_refresh as lifecycle_advisories_refresh
 
 ROOT = Path(__file__).resolve().parents[4]
 ADV = ROOT / "tests" / "fixtures" / "advisories"
@@ -34,19 +35,19 @@ def _lines(path: Path) -> list[str]:
 
 
 def test_dsa_list_entries_as_the_tracker_writes_them() -> None:
-    entries = list(advisories.parse_debian_list(_lines(ADV / "debian" /
+    entries = list(lifecycle_advisories_refresh.parse_debian_list(_lines(ADV / "debian" /
                                                        "DSA-list.first150entries.txt"), "DSA"))
     assert len(entries) == 150  # every entry of the excerpt names one bullseye fix
     assert entries[0] == ("bullseye", "xorg-server", "2:1.20.11-1+deb11u6", "2023-03-29",
                           "DSA-5380-1")
-    multi = list(advisories.parse_debian_list(
+    multi = list(lifecycle_advisories_refresh.parse_debian_list(
         _lines(ADV / "debian" / "DSA-list.multirelease-sample.txt"), "DSA"))
     assert ("buster", "libpgjava", "42.2.5-2+deb10u1", "2022-07-31", "DSA-5196-1") in multi
     assert ("bullseye", "libpgjava", "42.2.15-1+deb11u1", "2022-07-31", "DSA-5196-1") in multi
 
 
 def test_dsa_list_edge_cases() -> None:
-    entries = list(advisories.parse_debian_list(
+    entries = list(lifecycle_advisories_refresh.parse_debian_list(
         _lines(ADV / "debian" / "DSA-list.edgecases-sample.txt"), "DSA"))
     versions = {e[2] for e in entries}
     assert not any(v.startswith("<") for v in versions)  # <end-of-life>, <not-affected>
@@ -57,22 +58,22 @@ def test_dsa_list_edge_cases() -> None:
     assert ("jessie", "akonadi", "1.13.0-2+deb8u2", "2016-11-15", "DSA-3714-1") in entries
     # DSA-2275-1: one release fixed, the other not affected
     assert [e[0] for e in entries if e[4] == "DSA-2275-1"] == ["squeeze"]
-    old = list(advisories.parse_debian_list(
+    old = list(lifecycle_advisories_refresh.parse_debian_list(
         _lines(ADV / "debian" / "DSA-list.oldest-tail15.txt"), "DSA"))
     assert ("woody", "openssl094", "0.9.4-6.woody.2", "2002-07-30", "DSA-136") in old
     assert ("woody", "libapache-mod-ssl", "2.8.9-2", "2002-07-02", "DSA-135") in old
 
 
 def test_dla_list() -> None:
-    entries = list(advisories.parse_debian_list(_lines(DLA_FILE), "DLA"))
+    entries = list(lifecycle_advisories_refresh.parse_debian_list(_lines(DLA_FILE), "DLA"))
     assert len(entries) == 150
     assert entries[0][:2] == ("buster", "firmware-nonfree")
     # a DLA file read as DSA gives nothing: the prefix is checked
-    assert list(advisories.parse_debian_list(_lines(DLA_FILE), "DSA")) == []
+    assert list(lifecycle_advisories_refresh.parse_debian_list(_lines(DLA_FILE), "DSA")) == []
 
 
 def test_usn_records() -> None:
-    got = {f.name: list(advisories.parse_usn(json.loads(f.read_text()))) for f in USN_FILES}
+    got = {f.name: list(lifecycle_advisories_refresh.parse_usn(json.loads(f.read_text()))) for f in USN_FILES}
     assert ("ubuntu:22.04", "openssl", "3.0.2-0ubuntu1.19", "2025-02-20T17:40:04Z",
             "USN-7278-1") in got["USN-7278-1.json"]
     assert {e[0] for e in got["USN-8194-1.json"]} == {"ubuntu-pro:20.04", "ubuntu-pro:22.04",
@@ -80,10 +81,10 @@ def test_usn_records() -> None:
     assert ("ubuntu-pro:16.04", "glance", "2:12.0.0-0ubuntu2+esm1", "2026-04-22T18:04:46Z",
             "USN-8199-1") in got["USN-8199-1.json"]
     assert {e[1] for e in got["USN-7851-2.json"]} == {"runc-app", "runc-stable"}
-    assert advisories.ubuntu_release("Ubuntu:Pro:FIPS-updates:22.04:LTS") == "ubuntu-pro:22.04"
-    assert advisories.ubuntu_release("Debian:12") is None
-    assert list(advisories.parse_usn({"id": "USN-1-1", "published": "not a date"})) == []
-    assert list(advisories.parse_usn(["not", "a", "record"])) == []
+    assert lifecycle_advisories_refresh.ubuntu_release("Ubuntu:Pro:FIPS-updates:22.04:LTS") == "ubuntu-pro:22.04"
+    assert lifecycle_advisories_refresh.ubuntu_release("Debian:12") is None
+    assert list(lifecycle_advisories_refresh.parse_usn({"id": "USN-1-1", "published": "not a date"})) == []
+    assert list(lifecycle_advisories_refresh.parse_usn(["not", "a", "record"])) == []
 
 
 # ---------------------------------------------------------------------------- building
@@ -240,7 +241,7 @@ def test_a_tarball_that_is_not_one_is_refused(tmp_path: Path) -> None:
     src.mkdir()
     (src / "osv-all.tar.xz").write_bytes(lzma.compress(b"just text, no tar"))
     with pytest.raises(advisories.AdvisoryError, match="not a readable tar archive"):
-        advisories.refresh(src, tmp_path / "out", only="ubuntu")
+        lifecycle_advisories_refresh.refresh(src, tmp_path / "out", only="ubuntu")
 
 
 # ---------------------------------------------------------------------------- matching
@@ -248,7 +249,7 @@ def test_a_tarball_that_is_not_one_is_refused(tmp_path: Path) -> None:
 
 @pytest.fixture
 def catalogue(folder: Path, tmp_path: Path) -> advisories.Catalogue:
-    advisories.refresh(folder, tmp_path / "cat")
+    lifecycle_advisories_refresh.refresh(folder, tmp_path / "cat")
     cat = advisories.load(str(tmp_path / "cat" / advisories.FILE))
     assert cat is not None
     return cat
@@ -289,7 +290,7 @@ def test_the_earliest_advisory_between_installed_and_candidate(
 def test_a_release_is_dated_only_with_both_debian_lists(folder: Path, tmp_path: Path) -> None:
     (folder / "DLA" / "list").unlink()
     (folder / "DLA").rmdir()
-    advisories.refresh(folder, tmp_path / "cat")
+    lifecycle_advisories_refresh.refresh(folder, tmp_path / "cat")
     cat = advisories.load(str(tmp_path / "cat" / advisories.FILE))
     assert cat is not None
     assert "no debian-dla data" in str(cat.missing("debian"))
@@ -300,6 +301,6 @@ def test_hostile_list_lines_parse_in_linear_time() -> None:
     for ch in " -[|:\t":
         line = "\t[bullseye] - x " + ch * (2 << 20)
         t0 = time.perf_counter()
-        list(advisories.parse_debian_list(["[01 Jan 2020] DSA-1-1 x - y", line,
+        list(lifecycle_advisories_refresh.parse_debian_list(["[01 Jan 2020] DSA-1-1 x - y", line,
                                            "[" + ch * (2 << 20)], "DSA"))
         assert time.perf_counter() - t0 < 1.0

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from scanner.lifecycle import debversion
-from scanner.lifecycle.advisories import parse_debian_list, parse_usn
+from scanner.lifecycle.advisories_refresh import parse_debian_list, parse_usn
 
 ROOT = Path(__file__).resolve().parents[4]
 EDGE = [

@@ -18,6 +18,7 @@ from scanner.errors import InputError
 from scanner.lifecycle import catalogue as lifecycle
 from scanner.lifecycle import firmware as lifecycle_firmware
 from scanner.lifecycle import overlay as devices
+from scanner.lifecycle import overlay_build as lifecycle_overlay_build
 
 ROOT = Path(__file__).parents[4]
 SHIPPED = json.loads((ROOT / "baselines" / "lifecycle" / "device-overlay.json").read_text())
@@ -59,18 +60,18 @@ def test_unknown_dates_are_left_out_never_guessed() -> None:
     ("secondary (news, 2022-02-15)", "secondary"),
 ])
 def test_source_classes(text: str, cls: str) -> None:
-    assert devices.source_class(text, "x") == cls
+    assert lifecycle_overlay_build.source_class(text, "x") == cls
 
 
 def test_an_unclassified_source_stops_the_build() -> None:
     with pytest.raises(devices.OverlayBuildError, match="neither primary nor secondary"):
-        devices.source_class("a blog", "overlay.yaml: x")
+        lifecycle_overlay_build.source_class("a blog", "overlay.yaml: x")
 
 
 def test_month_only_dates_take_the_last_day() -> None:
-    assert devices._shared_date("October 2022 (extended; high/critical fixes only)", "x") == (
+    assert lifecycle_overlay_build._shared_date("October 2022 (extended; high/critical fixes only)", "x") == (
         date(2022, 10, 31))
-    assert devices._shared_date("unknown (not in PR)", "x") is None
+    assert lifecycle_overlay_build._shared_date("unknown (not in PR)", "x") is None
 
 
 @pytest.mark.parametrize("vendor, model, family", [
