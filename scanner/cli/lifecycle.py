@@ -21,6 +21,7 @@ from reports import clean
 from scanner import clock
 from scanner.lifecycle import build as lifecycle_build
 from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle import catalogue_refresh as lifecycle_catalogue_refresh
 from scanner.lifecycle import kev as lifecycle_kev
 
 
@@ -53,8 +54,9 @@ def _refresh(src: str, out: str | None, snapshot_date: str | None, kev_file: str
     from scanner.errors import InputError
 
     try:
-        done = lifecycle_build.refresh(Path(src), Path(out) if out else None, snapshot_date,
-                                 Path(kev_file) if kev_file else None)
+        done = lifecycle_catalogue_refresh.refresh(Path(src), Path(out) if out else None,
+                                                   snapshot_date,
+                                                   Path(kev_file) if kev_file else None)
     except (lifecycle_build.BuildError, ValueError) as e:
         raise InputError(f"lifecycle refresh: {e}") from None
     click.echo(clean(f"{done['catalogue']}: {done['products']} products, snapshot "

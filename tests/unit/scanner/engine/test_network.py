@@ -24,6 +24,7 @@ from scanner.errors import AuthError, UsageError
 from scanner.inventory import Host
 from scanner.lifecycle import build as lifecycle_build
 from scanner.lifecycle import catalogue as lifecycle
+from scanner.lifecycle import catalogue_refresh as lifecycle_catalogue_refresh
 from scanner.lifecycle import firmware as lifecycle_firmware
 from scanner.lifecycle import handkept as lifecycle_handkept
 from scanner.lifecycle import model as lifecycle_model
@@ -282,10 +283,10 @@ def test_refresh_writes_a_user_catalogue_that_newer_snapshots_replace_the_shippe
     (src / "SOURCE.md").unlink()  # a bare export: the date comes from the data (lower bound)
     out = tmp_path / "user"
     monkeypatch.setenv("UNDONE_LIFECYCLE_DIR", str(out))
-    done = lifecycle_build.refresh(src)
+    done = lifecycle_catalogue_refresh.refresh(src)
     assert done["dir"] == str(out) and (out / "catalogue.json").exists()
     assert "lower bound" in done["snapshot_basis"]
-    again = lifecycle_build.refresh(src, snapshot_date="2099-01-01")
+    again = lifecycle_catalogue_refresh.refresh(src, snapshot_date="2099-01-01")
     assert again["used_instead_of_shipped"] is True
     cat = lifecycle.load_catalogue()
     assert cat.snapshot_date.isoformat() == "2099-01-01" and cat.label == str(
@@ -296,7 +297,7 @@ def test_refresh_writes_a_user_catalogue_that_newer_snapshots_replace_the_shippe
 
 def test_refresh_rejects_a_folder_that_is_not_an_export(tmp_path: Path) -> None:
     with pytest.raises(lifecycle_build.BuildError, match=r"products\.json"):
-        lifecycle_build.refresh(tmp_path, tmp_path / "out")
+        lifecycle_catalogue_refresh.refresh(tmp_path, tmp_path / "out")
 
 
 def test_lifecycle_refresh_command(tmp_path: Path) -> None:
