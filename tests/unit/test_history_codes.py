@@ -193,7 +193,7 @@ def test_reordering_the_tuples_changes_nothing_stored_or_read(
     _assert_reads_as_golden(_fixture_copy(tmp_path), tmp_path)
     # and a new one stores the codes of V1, whatever the tuples' order
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, (status, severity, owner) in enumerate([
             ("fail", "high", "client"), ("waived", "critical", "shared"),
             ("fail", "info", "provider"), ("manual", "low", "provider"),
@@ -201,7 +201,7 @@ def test_reordering_the_tuples_changes_nothing_stored_or_read(
         rows.append({"host": "h1", "rule": f"T-{i}", "title": "t", "control": "backup",
                      "severity": severity, "owner": owner, "status": status,
                      "observed": {}, "expected": "x", "message": "m", "evidence": []})
-    doc = {"scan": {"id": "s1", "started_at": "2026-12-01T00:00:00Z"},
+    doc: dict[str, Any] = {"scan": {"id": "s1", "started_at": "2026-12-01T00:00:00Z"},
            "tool": {"version": "test"}, "summary": {}, "rules": {},
            "hosts": [{"name": "h1", "address": "10.0.0.1", "transport": "ssh",
                       "platform": "linux", "reachable": True,
@@ -210,15 +210,15 @@ def test_reordering_the_tuples_changes_nothing_stored_or_read(
     path = tmp_path / "new.sqlite"
     with History(path) as h:
         record_all(h, doc, now=now)
-        back = {r["rule"]: r for r in h.document("s1")["results"]}
+        back = {res["rule"]: res for res in h.document("s1")["results"]}
     with sqlite3.connect(path) as c:
-        status = {rule: code for rule, code in c.execute(
+        stored = {rule: code for rule, code in c.execute(
             "SELECT r.rule, c.status FROM changes c JOIN rules r ON r.id = c.rule")}
         findings = {rule: (sev, own) for rule, sev, own in c.execute(
             "SELECT r.rule, f.severity, f.owner FROM findings f JOIN rules r ON r.id = f.rule")}
         kinds = {k for (k,) in c.execute("SELECT kind FROM events")}
     for r in rows:
-        assert status[r["rule"]] == V1["status"][r["status"]], r
+        assert stored[r["rule"]] == V1["status"][r["status"]], r
         assert back[r["rule"]]["status"] == r["status"]
         if r["status"] in ("fail", "waived"):
             assert findings[r["rule"]] == (V1["severity"][r["severity"]],
