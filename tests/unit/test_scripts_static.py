@@ -324,9 +324,11 @@ def ps_syntax_errors(text: str) -> list[str]:
 
 # Cmdlet verbs that only read (or only shape what was read); a probe's every command is one of
 # these, a function of the prelude or the script (undone_*), or a command below.
-READ_VERBS = {"Get", "Test", "Select", "Where", "ForEach", "Sort", "Measure", "Group", "Compare",
-              "ConvertTo", "ConvertFrom", "Join", "Split", "Resolve", "Format"}
+# (not Test-: Test-Connection opens a connection; not Format-: Format-Volume)
+READ_VERBS = {"Get", "Select", "Where", "ForEach", "Sort", "Measure", "Group", "Compare",
+              "ConvertTo", "ConvertFrom", "Join", "Split"}
 READ_COMMANDS = {
+    "Test-Path": "whether a path exists",
     "New-Object": "makes a .NET object in memory (a COM update searcher, a list)",
     "Import-Module": "loads a module's commands into the session (Veeam's, to read its jobs)",
     "Out-String": "formats in memory", "Out-Null": "discards",
@@ -487,7 +489,8 @@ def test_the_powershell_parse_catches_syntax_errors(script: str) -> None:
     "Get-Date | Out-File C:\\x.txt", "Get-Date > C:\\x.txt",
     "undone_native 'net.exe' @('accounts', '/maxpwage:1')",
     "undone_native 'sc.exe' @('config', 'x')",
-    "Invoke-WebRequest https://example.org",
+    "Invoke-WebRequest https://example.org", "Format-Volume -DriveLetter D",
+    "Test-NetConnection 192.0.2.1 -Port 443", "& 'C:\\Tools\\fix.exe' /all",
 ])
 def test_the_powershell_read_only_check_catches_writes(script: str) -> None:
     assert ps_read_only_problems(script, _prelude_functions()), script
