@@ -46,217 +46,43 @@ import urllib.parse
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, TypeVar
 
-from scanner import __version__, clock
+from scanner import __version__
 from scanner.errors import InputError
+from scanner.history.codes import (
+    CLOSED_WHY_CODES,
+    CODES,
+    CODES_MIGRATION,
+    CODES_VERSION,
+    EVENT_CODES,
+    FAILING,
+    MIGRATIONS,
+    NOT_NEEDED_TO_READ,
+    OWNER_CODES,
+    RESOLVING,
+    SEVERITY_CODES,
+    STATUS_CODES,
+    STATUS_NAMES,
+)
+from scanner.history.events import (
+    maintenance_events,
+)
+from scanner.history.times import (
+    DEFAULT_DAYS,
+    _day_iso,
+    _dt,
+    _parse_time,
+    _ts,
+    due_days,
+    iso,
+    utcnow,
+)
 
 _T = TypeVar("_T")
 
-DEFAULT_DAYS: dict[str, int] = {"critical": 14, "high": 14, "medium": 30, "low": 90, "info": 180}
-
-# -- the stored codes ------------------------------------------------------------------------
-# A stored status, severity, owner, maintenance kind and reason a finding closed is a small
-# integer. What each integer means is written here, literally: never derived from the order of
-# a tuple, so reordering a vocabulary anywhere cannot change the meaning of a stored row. A code
-# is never renumbered or reused; a new name takes the next free number in a new codes version,
-# added by a new migration that inserts its rows into the file's own ``codes`` table (0004 holds
-# version 1). Opening a file checks its ``codes`` table against these maps (_check_codes), so a
-# file written with other codes is refused rather than misread. Version 1 is also the encoding
-# of every history written before the table existed (undone 0.2.0 numbered its tuples in exactly
-# this order; tests/fixtures/history/ holds such a file and what it must read as).
-CODES_VERSION = 1
-STATUS_CODES: Mapping[str, int] = MappingProxyType({
-    "pass": 0, "fail": 1, "error": 2, "not_applicable": 3, "waived": 4, "manual": 5,
-    "absent": 6})
-SEVERITY_CODES: Mapping[str, int] = MappingProxyType({
-    "critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4})
-OWNER_CODES: Mapping[str, int] = MappingProxyType({"provider": 0, "client": 1, "shared": 2})
-EVENT_CODES: Mapping[str, int] = MappingProxyType({"patch": 0, "backup": 1, "signatures": 2})
-CLOSED_WHY_CODES: Mapping[str, int] = MappingProxyType({"rule changed": 1,
-                                                       "no longer checked": 2})
-# each kind of code: its map, and the table.column that stores it
-CODES: Mapping[str, Mapping[str, int]] = MappingProxyType({
-    "status": STATUS_CODES, "severity": SEVERITY_CODES, "owner": OWNER_CODES,
-    "event": EVENT_CODES, "closed_why": CLOSED_WHY_CODES})
-CODES_MIGRATION = "0004_codes_v1"  # the migration that records version 1 in the file
-
-
-def _names(codes: Mapping[str, int]) -> Mapping[int, str]:
-    names = {code: name for name, code in codes.items()}
-    if len(names) != len(codes):
-        raise AssertionError("two names share a stored code")
-    return MappingProxyType(names)
-
-
-STATUS_NAMES = _names(STATUS_CODES)
-SEVERITY_NAMES = _names(SEVERITY_CODES)
-OWNER_NAMES = _names(OWNER_CODES)
-EVENT_NAMES = _names(EVENT_CODES)
-CLOSED_WHY = _names(CLOSED_WHY_CODES)
-N_STATUS = max(STATUS_NAMES) + 1  # size of a list of counts indexed by status code
-
-FAILING = frozenset((STATUS_CODES["fail"], STATUS_CODES["waived"]))
-RESOLVING = frozenset((STATUS_CODES["pass"], STATUS_CODES["not_applicable"]))
-# the order reports list severities and owners in (presentation only: nothing stored follows it)
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-OWNERS = ("provider", "client", "shared")
-CONTROLS = (
-    "firewalls", "secure-configuration", "security-update-management", "user-access-control",
-    "malware-protection", "backup", "asset-management",
-)
-
-# Maintenance a host reports about itself, and the control each kind serves.
-EVENT_KINDS = {"patch": "security-update-management", "backup": "backup",
-               "signatures": "malware-protection"}
-# Facts holding the time of a maintenance event, by kind (see maintenance_events).
-EVENT_FACTS = {
-    "patch": ("patch.last_upgrade_at",),
-    "backup": ("backup.last_success_at", "backup.last_snapshot_at"),
-    "signatures": ("av.last_update_at", "clamav.last_update_at"),
-}
-EVENT_FALLBACK = {"signatures": ("av.signature_date", "clamav.signature_date")}
-EVENT_LISTS = {  # list facts: entries {time key: ...}, one event each
-    "backup.repositories": ("backup", "last_success_at"),
-    "av.products": ("signatures", "last_update_at"),
-}
-
-MIGRATIONS: tuple[tuple[str, str], ...] = (
-    ("0001_initial", """
-        CREATE TABLE scans (
-            id INTEGER PRIMARY KEY,
-            uid TEXT NOT NULL UNIQUE,
-            started_at INTEGER NOT NULL,
-            finished_at INTEGER,
-            inventory TEXT,
-            meta TEXT NOT NULL,
-            summary TEXT
-        );
-        CREATE TABLE hosts (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE,
-            address TEXT,
-            transport TEXT,
-            platform TEXT
-        );
-        CREATE TABLE rules (
-            id INTEGER PRIMARY KEY,
-            rule TEXT NOT NULL UNIQUE,
-            meta TEXT NOT NULL
-        );
-        CREATE TABLE blobs (
-            id INTEGER PRIMARY KEY,
-            digest INTEGER NOT NULL,
-            body BLOB NOT NULL
-        );
-        CREATE INDEX blobs_digest ON blobs (digest);
-        CREATE TABLE scan_hosts (
-            scan INTEGER NOT NULL,
-            host INTEGER NOT NULL,
-            offset INTEGER NOT NULL,
-            reachable INTEGER NOT NULL,
-            error INTEGER,
-            n_pass INTEGER NOT NULL,
-            n_fail INTEGER NOT NULL,
-            n_error INTEGER NOT NULL,
-            n_na INTEGER NOT NULL,
-            n_waived INTEGER NOT NULL,
-            n_manual INTEGER NOT NULL,
-            n_overdue INTEGER NOT NULL,
-            PRIMARY KEY (scan, host)
-        ) WITHOUT ROWID;
-        CREATE TABLE changes (
-            scan INTEGER NOT NULL,
-            host INTEGER NOT NULL,
-            rule INTEGER NOT NULL,
-            status INTEGER NOT NULL,
-            detail INTEGER,
-            PRIMARY KEY (scan, host, rule)
-        ) WITHOUT ROWID;
-        CREATE TABLE current (
-            host INTEGER NOT NULL,
-            rule INTEGER NOT NULL,
-            status INTEGER NOT NULL,
-            finding INTEGER,
-            episodes INTEGER NOT NULL,
-            PRIMARY KEY (host, rule)
-        ) WITHOUT ROWID;
-        CREATE TABLE findings (
-            id INTEGER PRIMARY KEY,
-            host INTEGER NOT NULL,
-            rule INTEGER NOT NULL,
-            episode INTEGER NOT NULL,
-            severity INTEGER NOT NULL,
-            owner INTEGER NOT NULL,
-            opened_scan INTEGER NOT NULL,
-            opened_at INTEGER NOT NULL,
-            due_day INTEGER NOT NULL,
-            last_seen_scan INTEGER NOT NULL,
-            last_seen_at INTEGER NOT NULL,
-            closed_scan INTEGER,
-            closed_at INTEGER
-        );
-        CREATE TABLE events (
-            host INTEGER NOT NULL,
-            kind INTEGER NOT NULL,
-            at INTEGER NOT NULL,
-            scan INTEGER NOT NULL,
-            detail TEXT,
-            PRIMARY KEY (at, host, kind)
-        ) WITHOUT ROWID
-    """),
-    # When undone first saw each pending security update (scanner/dating.py, the "history"
-    # basis): one row per update still pending (deleted once it is not), with when the host's
-    # pending list had last been read before it appeared (NULL: it was pending at the first
-    # read, so its arrival was not seen); and per host when its list was last read.
-    ("0002_pending_updates", """
-        CREATE TABLE pending_updates (
-            host INTEGER NOT NULL,
-            key TEXT NOT NULL,
-            first_scan INTEGER NOT NULL,
-            first_at INTEGER NOT NULL,
-            before_at INTEGER,
-            PRIMARY KEY (host, key)
-        ) WITHOUT ROWID;
-        CREATE TABLE update_lists (
-            host INTEGER PRIMARY KEY,
-            last_scan INTEGER NOT NULL,
-            last_at INTEGER NOT NULL
-        )
-    """),
-    # Why a finding closed, when it was not a fix (reports/diff.py's classification): 1 the
-    # rule's check changed (a threshold in the baseline), 2 it left the scope (not_applicable
-    # for its platform, role or sections). NULL: fixed. Time-to-fix figures count fixes only.
-    ("0003_finding_closed_why", """
-        ALTER TABLE findings ADD COLUMN closed_why INTEGER
-    """),
-    # What each stored code means (codes version 1, the maps above), kept in the file itself so
-    # that it says how to read it. Rows are only ever added, by later codes versions.
-    (CODES_MIGRATION, """
-        CREATE TABLE codes (
-            kind TEXT NOT NULL,
-            code INTEGER NOT NULL,
-            name TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            PRIMARY KEY (kind, code)
-        ) WITHOUT ROWID;
-        INSERT INTO codes (kind, code, name, version) VALUES
-            ('status', 0, 'pass', 1), ('status', 1, 'fail', 1), ('status', 2, 'error', 1),
-            ('status', 3, 'not_applicable', 1), ('status', 4, 'waived', 1),
-            ('status', 5, 'manual', 1), ('status', 6, 'absent', 1),
-            ('severity', 0, 'critical', 1), ('severity', 1, 'high', 1),
-            ('severity', 2, 'medium', 1), ('severity', 3, 'low', 1), ('severity', 4, 'info', 1),
-            ('owner', 0, 'provider', 1), ('owner', 1, 'client', 1), ('owner', 2, 'shared', 1),
-            ('event', 0, 'patch', 1), ('event', 1, 'backup', 1), ('event', 2, 'signatures', 1),
-            ('closed_why', 1, 'rule changed', 1), ('closed_why', 2, 'no longer checked', 1)
-    """),
-)
-# Migrations a read-only reader can do without: a file from before CODES_MIGRATION was written
-# with codes version 1 (what the migration would record), so it reads as it is.
-NOT_NEEDED_TO_READ = frozenset((CODES_MIGRATION,))
 OUT_OF_SCOPE = ("platform", "role", "sections")  # not_applicable reasons that are not fixes
 HOST_PROFILE = ("roles", "roles_inferred", "roles_inferred_from", "roles_source", "owner")
 
@@ -320,97 +146,6 @@ def default_path() -> str:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
                                                           "share")
     return os.path.join(base, "undone", "history.sqlite")
-
-
-def due_days(contract_days: Mapping[str, int] | None) -> dict[str, int]:
-    """Days allowed per severity: the contract's, and :data:`DEFAULT_DAYS` for the rest."""
-    days = dict(DEFAULT_DAYS)
-    days.update(contract_days or {})
-    return days
-
-
-def utcnow() -> datetime:
-    return clock.now()
-
-
-def _ts(dt: datetime) -> int:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp())
-
-
-def _dt(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
-def iso(ts: int | None) -> str | None:
-    return None if ts is None else _dt(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _day_iso(day: int | None) -> str | None:
-    return None if day is None else date.fromordinal(day).isoformat()
-
-
-def _parse_time(value: Any) -> int | None:
-    """An ISO 8601 date or date-time (UTC when no zone) as epoch seconds, or None."""
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        if len(text) == 10:
-            return _ts(datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC))
-        return _ts(datetime.fromisoformat(text))
-    except ValueError:
-        return None
-
-
-def parse_scan_time(value: str) -> int:
-    ts = _parse_time(value)
-    if ts is None:
-        raise ValueError(f"not an ISO 8601 time: {value!r}")
-    return ts
-
-
-def maintenance_events(facts: Mapping[str, Any]) -> list[tuple[str, int, str]]:
-    """(kind, when, detail) of the maintenance a host's facts report, each once.
-
-    ``patch``: each run in ``patch.recent`` that upgraded packages (installs and removals are
-    not maintenance), and ``patch.last_upgrade_at``.
-    ``backup``: ``backup.last_success_at`` (and each repository's in ``backup.repositories``).
-    ``signatures``: ``av.last_update_at`` (each product's in ``av.products``); when no update
-    time is known, ``av.signature_date``, the date of the signatures in use.
-    """
-    out: dict[tuple[str, int], str] = {}
-    recent = facts.get("patch.recent")
-    if isinstance(recent, list):
-        for run in recent:
-            if not isinstance(run, dict):
-                continue
-            at = _parse_time(run.get("at"))
-            upgraded = run.get("upgraded")
-            counts = isinstance(upgraded, int) and upgraded > 0
-            # a patch run is an upgrade (probes/posix/patch_history.py says which counted);
-            # dnf's runs carry no per-action count
-            if at is not None and (run.get("counted") is True or counts):
-                out[("patch", at)] = (f"{upgraded} packages upgraded" if counts
-                                      else "packages upgraded")
-    for kind, names in EVENT_FACTS.items():
-        found = False
-        for name in names + EVENT_FALLBACK.get(kind, ()):
-            if found and name in EVENT_FALLBACK.get(kind, ()):
-                break
-            at = _parse_time(facts.get(name))
-            if at is not None:
-                out.setdefault((kind, at), "")
-                found = True
-    for name, (kind, key) in EVENT_LISTS.items():
-        items = facts.get(name)
-        if isinstance(items, list):
-            for item in items:
-                at = _parse_time(item.get(key)) if isinstance(item, dict) else None
-                if at is not None:
-                    out.setdefault((kind, at), str(item.get("name") or "")[:80])
-    return [(k, at, d) for (k, at), d in sorted(out.items(), key=lambda kv: kv[0][1])]
 
 
 def _detail(r: Mapping[str, Any]) -> dict[str, Any]:
@@ -1101,251 +836,11 @@ class History:
     @_reading
     def period(self, start: date | None = None, end: date | None = None,
                now: datetime | None = None) -> dict[str, Any]:
-        """The contract-period document (``undone.period/1``) for ``start``..``end`` inclusive:
-        compliance per control over time, findings opened and closed, mean time to remediate,
-        SLA breaches per month, and each host's maintenance timeline."""
-        now_ts = _ts(now or utcnow())
-        first = self.db.execute("SELECT MIN(started_at) FROM scans").fetchone()[0]
-        if start is None:
-            start = _dt(first).date() if first is not None else _dt(now_ts).date()
-        if end is None:
-            end = _dt(now_ts).date()
-        if end < start:
-            raise InputError(f"--from {start} is after --to {end}")
-        t0 = _ts(datetime.combine(start, datetime.min.time(), UTC))
-        t1 = _ts(datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC))
-        rules = self._rules()
-        hosts = self._hosts()
-        scans = self.db.execute("SELECT id, uid, started_at, finished_at, meta FROM scans "
-                                "WHERE started_at < ? ORDER BY id", (t1,)).fetchall()
-        in_period = [s for s in scans if s[2] >= t0]
-        meta = json.loads(in_period[-1][4]) if in_period else (
-            json.loads(scans[-1][4]) if scans else {})
-        months = _months(start, end)
-        month_of = {m: i for i, m in enumerate(months)}
+        """The contract-period document (``undone.period/1``): scanner/history/period.py."""
+        from scanner.history import period as period_mod
 
-        # compliance per control after each scan in the period, by replaying the changes; a
-        # scan's figures count only the hosts it reached (a host it did not reach, or did not
-        # scan, adds nothing but its checks that could not run), so each point has its coverage
-        counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0] * N_STATUS)
-        state: dict[tuple[int, int], int] = {}
-        points: dict[str, list[dict[str, Any]]] = {c: [] for c in CONTROLS}
-        coverage: list[dict[str, Any]] = []
-        scan_ids = [s[0] for s in scans]
-        changes = self.db.execute("SELECT scan, host, rule, status FROM changes WHERE scan <= ? "
-                                  "ORDER BY scan", (scan_ids[-1] if scan_ids else 0,))
-        pending = next(changes, None)
-        seen_hosts: set[int] = set()
-        in_ids = {s[0] for s in in_period}
-        landed_by_scan: dict[int, list[tuple[int, int, int, int | None]]] = defaultdict(list)
-        if in_ids:
-            for sid_, hid_, reach_, n_err, err_ in self.db.execute(
-                    "SELECT scan, host, reachable, n_error, error FROM scan_hosts WHERE scan >= ?"
-                    " AND scan <= ?", (min(in_ids), max(in_ids))):
-                landed_by_scan[int(sid_)].append((int(hid_), int(reach_), int(n_err), err_))
-        for sid, uid, started, _, _ in scans:
-            while pending is not None and pending[0] <= sid:
-                _, h, r, st = pending
-                control = rules[r][1].get("control")
-                if control in CONTROLS:
-                    old = state.get((h, r))
-                    if old is not None:
-                        counts[(h, control)][old] -= 1
-                    counts[(h, control)][st] += 1
-                state[(h, r)] = st
-                pending = next(changes, None)
-            if sid not in in_ids:
-                continue
-            landed_here = landed_by_scan.get(sid, [])
-            per_control = {c: [0] * N_STATUS for c in CONTROLS}
-            for hid, reach, _, err in landed_here:
-                if reach:
-                    for c in CONTROLS:
-                        hc = counts.get((hid, c))
-                        if hc is not None:
-                            for i, k in enumerate(hc):
-                                per_control[c][i] += k
-                else:  # not reached: its rows as the scan gave them, or its pairs not run
-                    kept = self._blob_value(err).get("results") if err is not None else None
-                    if isinstance(kept, list):
-                        for rid, code, _ in kept:
-                            kc = rules[int(rid)][1].get("control")
-                            if kc in per_control:
-                                per_control[kc][int(code)] += 1
-                    else:
-                        for c in CONTROLS:
-                            hc = counts.get((hid, c))
-                            if hc is not None:
-                                per_control[c][STATUS_CODES["error"]] += sum(
-                                    k for i, k in enumerate(hc) if STATUS_NAMES.get(i) != "absent")
-            sums = [0] * N_STATUS
-            for c in CONTROLS:
-                n = per_control[c]
-                sums = [a + b for a, b in zip(sums, n, strict=True)]
-                np_, nf, nw, ne = (n[STATUS_CODES[k]] for k in ("pass", "fail", "waived",
-                                                                "error"))
-                if np_ + nf + nw + ne:
-                    points[c].append({"at": iso(started), "scan": uid, "pass": np_, "fail": nf,
-                                      "waived": nw, "not_run": ne,
-                                      "compliance": _pct(np_, np_ + nf)})
-            np_, nf, ne = (sums[STATUS_CODES[k]] for k in ("pass", "fail", "error"))
-            coverage.append({"at": iso(started), "scan": uid, "pass": np_, "fail": nf,
-                             "not_run": ne, "compliance": _pct(np_, np_ + nf),
-                             "hosts": len(landed_here),
-                             "hosts_reached": sum(1 for x in landed_here if x[1])})
-        for (hid,) in self.db.execute("SELECT DISTINCT host FROM scan_hosts WHERE scan IN "
-                                      "(SELECT id FROM scans WHERE started_at >= ? AND "
-                                      "started_at < ?)", (t0, t1)):
-            seen_hosts.add(int(hid))
-        controls: dict[str, Any] = {}
-        for c in CONTROLS:
-            pts = points[c]
-            if not pts:
-                continue
-            by_month: dict[str, float | None] = {}
-            for pt in pts:
-                by_month[pt["at"][:7]] = pt["compliance"]
-            controls[c] = {"points": pts, "start": pts[0]["compliance"],
-                           "end": pts[-1]["compliance"], "by_month": by_month,
-                           "not_run_end": pts[-1]["not_run"]}
+        return period_mod.period(self, start, end, now)
 
-        # findings opened and closed, time to remediate, SLA breaches
-        days = due_days(meta.get("days"))
-        opened, closed, breaches = [], [], []
-        per_month: list[dict[str, Any]] = [
-            {"month": m, "opened": 0, "closed": 0, "breaches": 0, "remediated_days": []}
-            for m in months]
-        mttr: dict[str, dict[str, list[float]]] = {"all": {"all": []}, "by_severity": {},
-                                                   "by_owner": {}}
-        open_at_end = overdue_at_end = 0
-        end_day = end.toordinal()
-        today_day = _dt(now_ts).date().toordinal()
-        # overdue is counted as of the period's end, or today when the end is still to come:
-        # never at a future date
-        as_of_day = min(end_day, today_day)
-        open_windows: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
-        closed_other: list[dict[str, Any]] = []
-        for (h, r, episode, sev, owner, o_at, due_day, last_at, c_at, c_why) in self.db.execute(
-                "SELECT host, rule, episode, severity, owner, opened_at, due_day, last_seen_at, "
-                "closed_at, closed_why FROM findings WHERE opened_at < ?", (t1,)):
-            rule, rmeta = rules[r]
-            control = rmeta.get("control") or ""
-            open_windows[h].append((control, o_at, c_at if c_at is not None else 1 << 62))
-            closed_in = c_at is not None and t0 <= c_at < t1
-            item = {"host": hosts[h][0], "rule": rule, "title": rmeta.get("title") or rule,
-                    "control": control, "severity": SEVERITY_NAMES[sev],
-                    "owner": OWNER_NAMES[owner],
-                    "first_seen": iso(o_at), "last_seen": iso(last_at), "due": _day_iso(due_day),
-                    "resolved": iso(c_at) if c_at is not None and c_at < t1 else None,
-                    "reopened": episode > 1}
-            if o_at >= t0:
-                opened.append(item)
-                per_month[month_of[_dt(o_at).strftime("%Y-%m")]]["opened"] += 1
-            if closed_in and c_at is not None and c_why is not None:
-                # closed, but not fixed (the rule changed, it left the scope): listed apart,
-                # never in a time-to-fix figure
-                closed_other.append({**item, "why": CLOSED_WHY.get(int(c_why), "not fixed")})
-            elif closed_in and c_at is not None:
-                took = round((c_at - o_at) / 86400, 1)
-                closed.append({**item, "days_open": took})
-                m = per_month[month_of[_dt(c_at).strftime("%Y-%m")]]
-                m["closed"] += 1
-                m["remediated_days"].append(took)
-                mttr["all"]["all"].append(took)
-                mttr["by_severity"].setdefault(SEVERITY_NAMES[sev], []).append(took)
-                mttr["by_owner"].setdefault(OWNER_NAMES[owner], []).append(took)
-            closed_day = _dt(c_at).date().toordinal() if c_at is not None else None
-            still_open_at_end = c_at is None or c_at >= t1
-            if still_open_at_end:
-                open_at_end += 1
-                overdue_at_end += as_of_day > due_day
-            # a breach: still open the day after its due date, and that day is in the period
-            breach_day = due_day + 1
-            if (closed_day is None or closed_day > due_day) and \
-                    start.toordinal() <= breach_day <= min(end_day, today_day):
-                month = date.fromordinal(breach_day).strftime("%Y-%m")
-                per_month[month_of[month]]["breaches"] += 1
-                late_until = closed_day if closed_day is not None else min(end_day, today_day)
-                breaches.append({**item, "days_late": max(0, late_until - due_day)})
-        for pm in per_month:
-            rd = pm.pop("remediated_days")
-            pm["mttr_days"] = round(sum(rd) / len(rd), 1) if rd else None
-            pm["compliance"] = {c: v["by_month"].get(pm["month"]) for c, v in controls.items()}
-
-        def mean(xs: list[float]) -> dict[str, Any]:
-            return {"count": len(xs), "mean_days": round(sum(xs) / len(xs), 1) if xs else None}
-
-        # maintenance timeline per host
-        maintenance = []
-        ev_rows = self.db.execute("SELECT host, kind, at, detail FROM events WHERE at >= ? AND "
-                                  "at < ? ORDER BY at", (t0, t1)).fetchall()
-        by_host: dict[int, list[tuple[str, int, str]]] = defaultdict(list)
-        for h, kind, at, detail in ev_rows:
-            by_host[int(h)].append((EVENT_NAMES[kind], int(at), detail or ""))
-        for h in sorted(seen_hosts | set(by_host), key=lambda x: hosts[x][0]):
-            events = []
-            summary: dict[str, dict[str, Any]] = {}
-            previous: dict[str, int] = {}
-            for kind, at, detail in by_host.get(h, []):
-                control = EVENT_KINDS.get(kind, "")
-                reactive = any(c == control and o <= at < cl for c, o, cl in open_windows[h])
-                events.append({"kind": kind, "at": iso(at), "detail": detail,
-                               "proactive": not reactive})
-                s = summary.setdefault(kind, {"count": 0, "proactive": 0, "reactive": 0,
-                                              "last": None, "longest_gap_days": None})
-                s["count"] += 1
-                s["reactive" if reactive else "proactive"] += 1
-                s["last"] = iso(at)
-                if kind in previous:
-                    gap = round((at - previous[kind]) / 86400, 1)
-                    s["longest_gap_days"] = max(s["longest_gap_days"] or 0, gap)
-                previous[kind] = at
-            findings_opened = sum(1 for it in opened if it["host"] == hosts[h][0])
-            maintenance.append({"host": hosts[h][0], "events": events, "summary": summary,
-                                "findings_opened": findings_opened})
-        return {
-            "schema": "undone.period/1",
-            "tool": {"name": "undone", "version": __version__},
-            "period": {"from": start.isoformat(), "to": end.isoformat(),
-                       "generated_at": iso(now_ts)},
-            "estate": meta.get("estate") or {},
-            "contract_days": days,
-            "scans": {"total": len(in_period),
-                      "complete": sum(1 for s in in_period if s[3] is not None),
-                      "interrupted": sum(1 for s in in_period if s[3] is None),
-                      "first": iso(in_period[0][2]) if in_period else None,
-                      "last": iso(in_period[-1][2]) if in_period else None},
-            "hosts": sorted(hosts[h][0] for h in seen_hosts),
-            "controls": controls,
-            "months": per_month,
-            "opened": sorted(opened, key=lambda i: (i["first_seen"], i["host"], i["rule"])),
-            "closed": sorted(closed, key=lambda i: (i["resolved"], i["host"], i["rule"])),
-            "mttr": {"all": mean(mttr["all"]["all"]),
-                     "by_severity": {s: mean(mttr["by_severity"][s]) for s in SEVERITIES
-                                     if s in mttr["by_severity"]},
-                     "by_owner": {o: mean(mttr["by_owner"][o]) for o in OWNERS
-                                  if o in mttr["by_owner"]}},
-            "breaches": sorted(breaches, key=lambda i: (i["due"], i["host"], i["rule"])),
-            "closed_not_fixed": sorted(closed_other, key=lambda i: (i["resolved"] or "",
-                                                                    i["host"], i["rule"])),
-            "open_at_end": {"total": open_at_end, "overdue": overdue_at_end,
-                            "as_of": date.fromordinal(as_of_day).isoformat()},
-            "coverage": coverage,
-            "maintenance": maintenance,
-        }
-
-
-def _pct(n: int, d: int) -> float | None:
-    return round(100.0 * n / d, 1) if d else None
-
-
-def _months(start: date, end: date) -> list[str]:
-    out = []
-    y, m = start.year, start.month
-    while (y, m) <= (end.year, end.month):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
 
 
 def check_file(path: str) -> None:

@@ -128,9 +128,9 @@ def test_it_reads_identically_after_todays_undone_migrated_it(tmp_path: Path) ->
 
 
 def test_the_maps_are_literal_versioned_and_never_renumbered() -> None:
-    """Each map is a literal of name: integer in scanner/history/store.py, not derived from a tuple's
+    """Each map is a literal of name: integer in scanner/history/codes.py, not derived from a tuple's
     order, and every code of version 1 keeps its meaning."""
-    tree = ast.parse((ROOT / "scanner" / "history" / "store.py").read_text())
+    tree = ast.parse((ROOT / "scanner" / "history" / "codes.py").read_text())
     literal: dict[str, dict[str, int]] = {}
     for node in tree.body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
@@ -162,7 +162,8 @@ def test_the_maps_are_literal_versioned_and_never_renumbered() -> None:
     assert set(vocab.STATUSES) | {"absent"} == set(history.STATUS_CODES)
     assert set(vocab.SEVERITIES) == set(history.SEVERITY_CODES)
     assert set(vocab.OWNERS) == set(history.OWNER_CODES)
-    assert set(history.EVENT_KINDS) == set(history.EVENT_CODES)
+    from scanner.history import events
+    assert set(events.EVENT_KINDS) == set(history.EVENT_CODES)
 
 
 def _reorder_every_vocabulary(monkeypatch: pytest.MonkeyPatch) -> int:
@@ -172,18 +173,22 @@ def _reorder_every_vocabulary(monkeypatch: pytest.MonkeyPatch) -> int:
     import reports.model
     import scanner.inventory
     import scanner.scan
+    import scanner.history.events
+    import scanner.history.period
     import scanner.vocab
 
     n = 0
-    for module in (history, scanner.vocab, scanner.scan, scanner.inventory, reports.model,
-                   reports.diff):
+    for module in (history, scanner.history.period, scanner.vocab, scanner.scan,
+                   scanner.inventory, reports.model, reports.diff):
         for name in ("STATUSES", "SEVERITIES", "OWNERS", "CONTROLS", "EVENT_NAMES"):
             value = getattr(module, name, None)
             if isinstance(value, tuple) and len(value) > 1:
                 monkeypatch.setattr(module, name, tuple(reversed(value)))
                 n += 1
-    kinds = dict(reversed(list(history.EVENT_KINDS.items())))
-    monkeypatch.setattr(history, "EVENT_KINDS", kinds)
+    events = scanner.history.events
+    kinds = dict(reversed(list(events.EVENT_KINDS.items())))
+    monkeypatch.setattr(events, "EVENT_KINDS", kinds)
+    monkeypatch.setattr(scanner.history.period, "EVENT_KINDS", kinds)
     return n
 
 
