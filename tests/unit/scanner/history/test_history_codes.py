@@ -171,10 +171,10 @@ def _reorder_every_vocabulary(monkeypatch: pytest.MonkeyPatch) -> int:
     undone's modules hold (what a refactor that "tidies" a vocabulary would do)."""
     import reports.diff
     import reports.model
-    import scanner.inventory
-    import scanner.scan
     import scanner.history.events
     import scanner.history.period
+    import scanner.inventory
+    import scanner.scan
     import scanner.vocab
 
     n = 0
