@@ -9,8 +9,11 @@ every open.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 # -- the stored codes ------------------------------------------------------------------------
 # A stored status, severity, owner, maintenance kind and reason a finding closed is a small
@@ -190,3 +193,18 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
 # Migrations a read-only reader can do without: a file from before CODES_MIGRATION was written
 # with codes version 1 (what the migration would record), so it reads as it is.
 NOT_NEEDED_TO_READ = frozenset((CODES_MIGRATION,))
+
+#: what of a host's record is kept as its profile (roles and owner)
+HOST_PROFILE = ("roles", "roles_inferred", "roles_inferred_from", "roles_source", "owner")
+
+
+# a stored blob: canonical JSON, zlib-compressed when that is smaller
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str).encode("utf-8")
+
+
+def _unpack(body: bytes) -> Any:
+    if body[:1] != b"{":
+        body = zlib.decompress(body)
+    return json.loads(body)
