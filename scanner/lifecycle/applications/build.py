@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from scanner.lifecycle.applications import catalogue
+from scanner.lifecycle.applications import sources as lifecycle_sources
 
 _MIT = """\
 Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     src, out = Path(args.src), Path(args.out)
     try:
-        cat = catalogue.build(src)
+        cat = lifecycle_sources.build(src)
         source_md = (src / "SOURCE.md").read_text(encoding="utf-8")
     except (catalogue.BuildError, OSError) as e:
         print(f"applications build: {e}", file=sys.stderr)

@@ -28,6 +28,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.lifecycle.applications import catalogue
+from scanner.lifecycle.applications import sources as lifecycle_sources
 
 CHROME_PLATFORMS = ("win64", "mac", "linux")
 CHROME_PAGES = 5  # pages of 1000 releases per platform: years of Chrome stable releases
@@ -41,7 +42,7 @@ M365_PATHS = (
 )
 # endoflife.date products whose cycles (API v1) and versions (release-data) are fetched;
 # Firefox's versions come from Mozilla (endoflife.date does not mark ESR builds)
-ENDOFLIFE_SLUGS = tuple(sorted(catalogue.ENDOFLIFE))
+ENDOFLIFE_SLUGS = tuple(sorted(lifecycle_sources.ENDOFLIFE))
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def refresh(src: Path | None = None, out: Path | None = None, mirror: str | None
             src = Path(tmp)
             if save is not None:
                 shutil.copytree(tmp, save, dirs_exist_ok=True)
-        new = catalogue.build(src, snapshot_date, previous)
+        new = lifecycle_sources.build(src, snapshot_date, previous)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import pytest
 
 from scanner.lifecycle import applications
-from scanner.lifecycle.applications import catalogue, feeds, products, versions
+from scanner.lifecycle.applications import catalogue, feeds, products, sources, versions
 
 ROOT = Path(__file__).parents[4]
 FEEDS = ROOT / "tests" / "fixtures" / "applications" / "feeds"
@@ -163,7 +163,7 @@ def test_real_feed_formats_build_a_catalogue(tmp_path: Path) -> None:
     # the real endoflife.date API v1 answer (Go) read as if it were LibreOffice's: the format
     shutil.copy(FEEDS / "endoflife-api" / "go.json",
                 tmp_path / "feeds" / "endoflife-api" / "libreoffice.json")
-    cat = catalogue.build(tmp_path / "feeds")
+    cat = sources.build(tmp_path / "feeds")
     ff = cat.products["firefox"]
     assert ff.tracks["esr-115"].versions["115.9.1esr"] == date(2024, 3, 22)
     assert ff.tracks["esr-115"].complete and ff.tracks["esr-115"].as_of == date(2024, 6, 1)
@@ -186,7 +186,7 @@ def test_real_feed_formats_build_a_catalogue(tmp_path: Path) -> None:
 
 def test_source_dates_without_a_record_are_lower_bounds(tmp_path: Path) -> None:
     shutil.copytree(FEEDS / "mozilla", tmp_path / "mozilla")
-    cat = catalogue.build(tmp_path)
+    cat = sources.build(tmp_path)
     src = next(s for s in cat.sources if s["id"] == "mozilla/firefox.json")
     # the newest release in the (trimmed) file: 115.11.0esr and 126.0.1, 2024-05-28
     assert src["date"] == "2024-05-28" and "lower bound" in src["date_basis"]
@@ -196,14 +196,14 @@ def test_incomplete_tracks_keep_what_earlier_refreshes_saw(tmp_path: Path) -> No
     first = tmp_path / "a"
     (first / "microsoft365").mkdir(parents=True)
     shutil.copy(FEEDS / "microsoft365" / "MonthlyEnterprise.json", first / "microsoft365")
-    old = catalogue.build(first, "2023-06-20")
+    old = sources.build(first, "2023-06-20")
     second = tmp_path / "b"
     (second / "microsoft365").mkdir(parents=True)
     doc = json.loads((FEEDS / "microsoft365" / "MonthlyEnterprise.json").read_text())
     doc["buildVersion"]["buildVersionString"] = "16.0.16327.20418"
     doc["availabilityDate"] = "2023-07-11T17:00:00Z"
     (second / "microsoft365" / "MonthlyEnterprise.json").write_text(json.dumps(doc))
-    new = catalogue.build(second, "2023-07-12", previous=old)
+    new = sources.build(second, "2023-07-12", previous=old)
     builds = new.products["m365"].tracks["MonthlyEnterprise"].versions
     assert set(builds) == {"16.0.16327.20324", "16.0.16327.20418"}
 
@@ -216,12 +216,12 @@ def test_garbage_feeds_are_one_line_errors(tmp_path: Path, bad: str) -> None:
     (tmp_path / "mozilla" / "firefox.json").write_text(bad)
     if bad.startswith('{"releases": {"firefox-1"'):
         # an undated release is kept without a date, never invented
-        cat = catalogue.build(tmp_path, "2024-01-01")
+        cat = sources.build(tmp_path, "2024-01-01")
         assert all(d is None for t in cat.products.get(
             "firefox", catalogue.ProductData("firefox")).tracks.values() for d in t.versions.values())
         return
     with pytest.raises(catalogue.BuildError) as e:
-        catalogue.build(tmp_path)
+        sources.build(tmp_path)
     assert "firefox.json" in str(e.value) and "\n" not in str(e.value)
 
 
