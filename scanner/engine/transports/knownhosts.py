@@ -42,11 +42,22 @@ import hmac
 import os
 import re
 import stat
-import struct
-import time
 from dataclasses import dataclass, field
 
 import paramiko
+
+from scanner.engine.transports.hostcerts import (
+    Certificate,
+    check_certificate,
+    parse_certificate,
+)
+from scanner.engine.transports.sshwire import (
+    CERT_ALGORITHMS,
+    CERT_SUFFIX,
+    PLAIN_ALGORITHMS,
+    blob_type,
+    fingerprint_blob,
+)
 
 MAX_FILE = 16 * 1024 * 1024  # bytes of one known_hosts file read
 MAX_LINE = 16 * 1024  # an RSA 16384-bit certificate line is about 6 KiB
@@ -55,29 +66,6 @@ _KEY_TYPE = re.compile(r"[A-Za-z0-9@._+-]{1,80}")
 _HASHED = re.compile(r"\|1\|([A-Za-z0-9+/=]+)\|([A-Za-z0-9+/=]+)")
 # what undone writes: a host name, an IPv4/IPv6 literal (zone allowed), [that]:port
 _RECORDABLE = re.compile(r"(?:\[[0-9A-Za-z._:%-]{1,253}\]:[0-9]{1,5}|[0-9A-Za-z._:%-]{1,253})")
-#: key fields (SSH strings / mpints) after the type in a plain public key blob
-KEY_FIELDS = {
-    "ssh-ed25519": 1,
-    "ecdsa-sha2-nistp256": 2,
-    "ecdsa-sha2-nistp384": 2,
-    "ecdsa-sha2-nistp521": 2,
-    "ssh-rsa": 2,
-    "ssh-dss": 4,
-}
-CERT_SUFFIX = "-cert-v01@openssh.com"
-HOST_CERT = 2
-# certificate types a client may negotiate, by plain key type (RSA certificates are offered
-# as rsa-sha2-*-cert: paramiko 4+ never signs with SHA-1)
-CERT_ALGORITHMS = {
-    "ssh-ed25519": ("ssh-ed25519-cert-v01@openssh.com",),
-    "ecdsa-sha2-nistp256": ("ecdsa-sha2-nistp256-cert-v01@openssh.com",),
-    "ecdsa-sha2-nistp384": ("ecdsa-sha2-nistp384-cert-v01@openssh.com",),
-    "ecdsa-sha2-nistp521": ("ecdsa-sha2-nistp521-cert-v01@openssh.com",),
-    "ssh-rsa": ("rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com"),
-}
-PLAIN_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
-
-
 class Refused(Exception):
     """A known_hosts file cannot be used as asked (undone's own file is a link, not a regular
     file, not the scanner user's, or a name is not one undone records)."""
@@ -91,51 +79,6 @@ def default_own_file() -> str:
 
 def lookup_name(address: str, port: int) -> str:
     return address if port == 22 else f"[{address}]:{port}"
-
-
-# -- SSH wire format ---------------------------------------------------------------------------
-
-
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def string(self) -> bytes:
-        if self.pos + 4 > len(self.data):
-            raise ValueError("truncated")
-        (n,) = struct.unpack(">I", self.data[self.pos : self.pos + 4])
-        end = self.pos + 4 + n
-        if end > len(self.data):
-            raise ValueError("truncated")
-        out = self.data[self.pos + 4 : end]
-        self.pos = end
-        return out
-
-    def uint(self, size: int) -> int:
-        if self.pos + size > len(self.data):
-            raise ValueError("truncated")
-        value = int.from_bytes(self.data[self.pos : self.pos + size], "big")
-        self.pos += size
-        return value
-
-    def strings(self) -> list[bytes]:
-        out = []
-        while self.pos < len(self.data):
-            out.append(self.string())
-        return out
-
-
-def _pack(*parts: bytes) -> bytes:
-    return b"".join(struct.pack(">I", len(p)) + p for p in parts)
-
-
-def blob_type(blob: bytes) -> str:
-    return _Reader(blob).string().decode("ascii")
-
-
-def fingerprint_blob(blob: bytes) -> str:
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
 # -- patterns ----------------------------------------------------------------------------------
@@ -340,87 +283,6 @@ def append(path: str, name: str, key: paramiko.PKey) -> Entry:
     finally:
         os.close(fd)
     return Entry("", (name,), key.get_name(), blob, path, 0)
-
-
-# -- host certificates -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Certificate:
-    key_type: str  # the certified key's plain type
-    key_blob: bytes  # the certified key, as a plain public key blob
-    serial: int
-    cert_type: int
-    key_id: str
-    principals: tuple[str, ...]
-    valid_after: int
-    valid_before: int
-    critical: bytes
-    ca_blob: bytes
-    signature: bytes
-    signed: bytes  # the bytes the CA signed
-
-
-def parse_certificate(blob: bytes) -> Certificate:
-    """An OpenSSH certificate (PROTOCOL.certkeys); raises ValueError if it is not one."""
-    r = _Reader(blob)
-    cert_type_name = r.string().decode("ascii")
-    if not cert_type_name.endswith(CERT_SUFFIX):
-        raise ValueError("not a certificate")
-    plain = cert_type_name[: -len(CERT_SUFFIX)]
-    if plain not in KEY_FIELDS:
-        raise ValueError(f"certificates of {plain} keys are not supported")
-    r.string()  # nonce
-    numbers = [r.string() for _ in range(KEY_FIELDS[plain])]
-    serial = r.uint(8)
-    ctype = r.uint(4)
-    key_id = r.string().decode("utf-8", "replace")
-    principals = tuple(p.decode("utf-8", "replace") for p in _Reader(r.string()).strings())
-    after, before = r.uint(8), r.uint(8)
-    critical = r.string()
-    r.string()  # extensions (none are defined for host certificates)
-    r.string()  # reserved
-    ca_blob = r.string()
-    signed = blob[: r.pos]
-    signature = r.string()
-    if r.pos != len(blob):
-        raise ValueError("trailing data")
-    return Certificate(plain, _pack(plain.encode(), *numbers), serial, ctype, key_id,
-                       principals, after, before, critical, ca_blob, signature, signed)
-
-
-def check_certificate(cert: Certificate, host: str, ca: Entry, now: float | None = None) -> None:
-    """Raise ValueError (with a one-line reason) unless ``cert`` is a host certificate for
-    ``host``, valid at ``now``, with no critical options, signed by ``ca``."""
-    if cert.ca_blob != ca.blob:
-        raise ValueError("it was signed by another certificate authority")
-    if cert.cert_type != HOST_CERT:
-        raise ValueError("it is not a host certificate")
-    t = int(time.time() if now is None else now)
-    if t < cert.valid_after:
-        raise ValueError("it is not valid yet")
-    if t >= cert.valid_before:
-        raise ValueError("it has expired")
-    if not cert.principals:
-        raise ValueError("it names no host (no principals): undone refuses such certificates")
-    if host.lower() not in (p.lower() for p in cert.principals):
-        raise ValueError(f"it is not issued for {host} (principals: "
-                         f"{', '.join(cert.principals)[:200]})")
-    if cert.critical:
-        raise ValueError("it carries critical options, which host certificates cannot have")
-    try:
-        sig_alg = _Reader(cert.signature).string().decode("ascii")
-        ca_key = paramiko.PKey.from_type_string(ca.key_type, ca.blob)
-    except (ValueError, UnicodeDecodeError, paramiko.SSHException) as e:
-        raise ValueError(f"its signature cannot be read ({type(e).__name__})") from None
-    if sig_alg == "ssh-rsa":
-        raise ValueError("it is signed with SHA-1 (ssh-rsa), which undone does not accept")
-    try:
-        good = ca_key.verify_ssh_sig(cert.signed, paramiko.Message(cert.signature))
-    except Exception:  # noqa: BLE001 - any failure to verify is a bad signature
-        good = False
-    if not good:
-        raise ValueError("its signature does not verify with the certificate authority's key")
 
 
 @dataclass
