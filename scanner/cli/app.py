@@ -981,10 +981,11 @@ def evidence_verify(bundle: str, public_key: str | None, debug: bool) -> None:
 
 def _evidence_verify(bundle: str, public_key: str | None) -> int:
     from scanner.ops import evidence as ev
+    from scanner.ops import evidence_verify
 
     keys = ev.load_public_keys(public_key) if public_key else []
-    verdict = ev.verify(bundle, trusted=keys)
-    for line in ev.report_lines(bundle, verdict):
+    verdict = evidence_verify.verify(bundle, trusted=keys)
+    for line in evidence_verify.report_lines(bundle, verdict):
         click.echo(clean(line), err=not (verdict.ok and verdict.trusted))
     if not verdict.ok:
         return 1

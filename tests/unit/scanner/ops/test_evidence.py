@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from scanner.errors import InputError
 from scanner.ops import evidence
+from scanner.ops import evidence_verify as evidence_verify_mod
 from tests.unit.reports.test_reports import HOSTILE, doc
 
 ROOT = Path(__file__).parents[4]
@@ -69,7 +70,7 @@ def test_folder_bundle_verifies_and_names_every_changed_file(tmp_path: Path, key
     assert files == ["baselines/mine.yaml", "inventory/inventory.yaml", "manifest.json",
                      "manifest.sig", "result.json", "sections/etc_web1/posix.os.out",
                      "sections/etc_web1/posix.sshd.err", "sections/etc_web1/posix.sshd.out"]
-    v = evidence.verify(str(bundle), evidence.load_public_key(str(key) + ".pub"))
+    v = evidence_verify_mod.verify(str(bundle), evidence.load_public_key(str(key) + ".pub"))
     assert v.ok and v.files == 6 and v.key_source == "given"
     man = json.loads((bundle / "manifest.json").read_text())
     assert man["scan"] == "20261122T000000Z-abc123"
@@ -81,17 +82,17 @@ def test_folder_bundle_verifies_and_names_every_changed_file(tmp_path: Path, key
         changed[len(changed) // 2] ^= 0x01
         path.write_bytes(bytes(changed))
         try:
-            v = evidence.verify(str(bundle))
+            v = evidence_verify_mod.verify(str(bundle))
             assert not v.ok, rel
             assert any(rel in p for p, _ in v.problems), (rel, v.problems)
         finally:
             path.write_bytes(original)
-    assert evidence.verify(str(bundle)).ok
+    assert evidence_verify_mod.verify(str(bundle)).ok
 
 
 def test_zip_bundle_names_a_changed_member(tmp_path: Path, key: Path) -> None:
     bundle = make(tmp_path, key, "bundle.zip")
-    assert evidence.verify(str(bundle)).ok
+    assert evidence_verify_mod.verify(str(bundle)).ok
     with zipfile.ZipFile(bundle) as z:
         infos = {i.filename: i for i in z.infolist()}
     data = bytearray(bundle.read_bytes())
@@ -103,7 +104,7 @@ def test_zip_bundle_names_a_changed_member(tmp_path: Path, key: Path) -> None:
         changed[start + info.compress_size // 2] ^= 0x01
         damaged = tmp_path / "damaged.zip"
         damaged.write_bytes(bytes(changed))
-        v = evidence.verify(str(damaged))
+        v = evidence_verify_mod.verify(str(damaged))
         assert not v.ok and any(name in p for p, _ in v.problems), (name, v.problems)
 
 
@@ -111,14 +112,14 @@ def test_added_missing_and_other_signer(tmp_path: Path, key: Path) -> None:
     bundle = make(tmp_path, key, "bundle")
     (bundle / "extra.txt").write_text("x")
     (bundle / "sections/etc_web1/posix.sshd.err").unlink()
-    v = evidence.verify(str(bundle))
+    v = evidence_verify_mod.verify(str(bundle))
     assert ("extra.txt", "added: not in the manifest") in v.problems
     assert ("sections/etc_web1/posix.sshd.err", "missing") in v.problems
     other = tmp_path / "other.pem"
     evidence.keygen(str(other))
     sub = tmp_path / "sub"
     sub.mkdir()
-    v = evidence.verify(str(make(sub, key, "b2")), evidence.load_public_key(str(other) + ".pub"))
+    v = evidence_verify_mod.verify(str(make(sub, key, "b2")), evidence.load_public_key(str(other) + ".pub"))
     assert not v.ok and any("signed by another key" in w for _, w in v.problems)
 
 
@@ -186,7 +187,7 @@ def test_a_bundle_resigned_with_another_key_is_never_ok_without_a_trusted_key(
     assert undone("evidence", "verify", str(bundle), "--public-key", pub).returncode == 0
     forged_key = Ed25519PrivateKey.generate()
     resign(bundle, forged_key)
-    assert evidence.verify(str(bundle)).ok  # intact as the forger sealed it...
+    assert evidence_verify_mod.verify(str(bundle)).ok  # intact as the forger sealed it...
     p = undone("evidence", "verify", str(bundle))
     assert p.returncode == 3 and "ok:" not in p.stdout  # ...so never "ok" (was exit 0)
     p = undone("evidence", "verify", str(bundle), "--public-key", pub)
@@ -248,15 +249,15 @@ def test_zip_members_no_bundle_holds_are_refused(tmp_path: Path, key: Path) -> N
     }
     for name, content in cases.items():
         bad = _rezip(tmp_path / "bad.zip", content)
-        v = evidence.verify(str(bad), evidence.load_public_key(str(key) + ".pub"))
+        v = evidence_verify_mod.verify(str(bad), evidence.load_public_key(str(key) + ".pub"))
         assert not v.ok and any(p == name for p, _ in v.problems), (name, v.problems)
         p = undone("evidence", "verify", str(bad), "--public-key", str(key) + ".pub")
         assert p.returncode == 1 and "Traceback" not in p.stderr, (name, p.stderr)
         assert "ok:" not in p.stdout
-    dup = evidence.verify(str(_rezip(tmp_path / "dup.zip", cases["result.json"])))
+    dup = evidence_verify_mod.verify(str(_rezip(tmp_path / "dup.zip", cases["result.json"])))
     assert ("result.json", "appears 2 times in the ZIP file: a second copy could be extracted "
             "instead of the one checked; not a bundle undone wrote") in dup.problems
-    assert evidence.verify(str(_rezip(tmp_path / "same.zip", members))).ok  # the control
+    assert evidence_verify_mod.verify(str(_rezip(tmp_path / "same.zip", members))).ok  # the control
 
 
 def test_folder_bundle_with_a_fifo_or_a_linked_folder_is_refused_without_hanging(
@@ -264,7 +265,7 @@ def test_folder_bundle_with_a_fifo_or_a_linked_folder_is_refused_without_hanging
     bundle = make(tmp_path, key, "bundle")
     os.mkfifo(bundle / "sections" / "pipe.out")
     (bundle / "linked").symlink_to("/etc", target_is_directory=True)
-    v = evidence.verify(str(bundle))
+    v = evidence_verify_mod.verify(str(bundle))
     assert ("sections/pipe.out", "not a regular file, not part of a bundle") in v.problems
     assert ("linked", "is a symbolic link, not part of a bundle") in v.problems
 
@@ -317,8 +318,8 @@ def test_a_zip_bomb_bundle_verifies_in_bounded_memory(tmp_path: Path) -> None:
     assert bomb.stat().st_size < 4 * mib
     # VmHWM, the peak of this process's own memory: getrusage's ru_maxrss keeps the peak of
     # the process it was forked from (a full test run's pytest) across exec
-    code = ("import sys, time; from scanner.ops import evidence; t = time.monotonic(); "
-            "v = evidence.verify(sys.argv[1]); "
+    code = ("import sys, time; from scanner.ops import evidence_verify; t = time.monotonic(); "
+            "v = evidence_verify.verify(sys.argv[1]); "
             "hwm = [int(x.split()[1]) for x in open('/proc/self/status') "
             "if x.startswith('VmHWM:')][0]; "
             "print(v.ok, round(time.monotonic() - t, 1), hwm // 1024, "
@@ -342,7 +343,7 @@ def test_bundle_files_are_private_and_never_written_through_a_link(tmp_path: Pat
     (tmp_path / f"bundle.zip.tmp-{os.getpid()}").symlink_to(victim)
     make(tmp_path, key, "bundle.zip")
     assert victim.read_text() == "precious\n"
-    assert (target.stat().st_mode & 0o777) == 0o600 and evidence.verify(str(target)).ok
+    assert (target.stat().st_mode & 0o777) == 0o600 and evidence_verify_mod.verify(str(target)).ok
     folder = make(tmp_path, key, "folder")
     for p in [folder, *folder.rglob("*")]:
         want = 0o700 if p.is_dir() else 0o600
