@@ -204,6 +204,10 @@ def test_period_charts_are_not_black_and_never_repeat_a_date(tab: Tab, tmp_path:
             const s = t.ownerSVGElement.getBoundingClientRect(), r = t.getBoundingClientRect();
             return r.left >= s.left - 1 && r.right <= s.right + 1; })"""), name
         tab.shot(ARTIFACTS / f"{name}.png", height=1800)
+        # a line drawn over another with the same values (closed and SLA breaches per month)
+        # is dashed, so the one beneath still shows
+        assert tab.js("""Array.from(document.querySelectorAll('svg polyline.line-b')).every(
+            l => getComputedStyle(l).strokeDasharray !== 'none')"""), name
     assert tab.js("document.querySelectorAll('svg path[class^=area]').length") >= 1
 
 
