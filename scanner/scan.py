@@ -18,7 +18,7 @@ from scanner import clock as scanner_clock
 from scanner.baselines import Baseline, Rule
 from scanner.collect import Options, collect
 from scanner.errors import InputError
-from scanner.evaluate import CompiledRule, HostView, compile_rules, evaluate_host, exit_code
+from scanner.evaluate import CompiledRule, HostView, Memo, compile_rules, evaluate_host, exit_code
 from scanner.inventory import Inventory
 
 SCHEMA = "undone.scan/1"
@@ -121,6 +121,7 @@ def run(
         lifecycle_local=lifecycle.local_overlay(inventory.lifecycle))
     rules = [r for b in baselines for r in b.rules]
     compiled: list[CompiledRule] = compile_rules(rules, params)
+    memo = Memo()  # what evaluation remembers from host to host, for this scan only
     hosts = list(inventory.hosts)
     if host_filter:
         wanted = set(host_filter)
@@ -170,7 +171,7 @@ def run(
         # host is when the inventory does not say, recorded in the host's record
         roles.assign(rec)
         res = evaluate_host(host_view(rec), compiled, inventory.contract, inventory.waivers,
-                            now().date())
+                            now().date(), memo=memo)
         per_host[rec["name"]] = res
         if on_host is not None:
             on_host(rec, res)
