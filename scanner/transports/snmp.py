@@ -56,6 +56,7 @@ from probes.snmp._varbinds import format_varbind
 from probes.snmp.community import DEFAULT_COMMUNITIES
 from scanner.errors import AuthError
 from scanner.inventory import Host
+from scanner.transports import unset_variable
 
 AUTH = {
     "md5": usmHMACMD5AuthProtocol,
@@ -104,7 +105,7 @@ def _auth_data(host: Host, secret: Callable[[str], str | None]) -> Any:
             raise AuthError(f"no {what} configured")
         value = secret(name)
         if value is None or value == "":
-            raise AuthError(f"environment variable {name} ({what}) is not set")
+            raise AuthError(unset_variable(what))
         return value
 
     if (host.snmp_version or "2c") == "2c":
@@ -112,12 +113,10 @@ def _auth_data(host: Host, secret: Callable[[str], str | None]) -> Any:
         return CommunityData(need(host.community_env, "community_env"), mpModel=1)  # noqa: S508
     auth_key = secret(host.snmp_auth_key_env) if host.snmp_auth_key_env else None
     if host.snmp_auth_key_env and not auth_key:
-        raise AuthError(f"environment variable {host.snmp_auth_key_env} (snmp_auth_key_env) is "
-                        "not set")
+        raise AuthError(unset_variable("snmp_auth_key_env"))
     priv_key = secret(host.snmp_priv_key_env) if host.snmp_priv_key_env else None
     if host.snmp_priv_key_env and not priv_key:
-        raise AuthError(f"environment variable {host.snmp_priv_key_env} (snmp_priv_key_env) is "
-                        "not set")
+        raise AuthError(unset_variable("snmp_priv_key_env"))
     return UsmUserData(
         host.snmp_user or "",
         authKey=auth_key,
