@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -241,3 +242,48 @@ def test_hostile_names_and_lines_in_clamav_listings(tmp_path: Path) -> None:
     assert "99999" not in versions and "27831" in versions
     names = [p["name"] for p in rec["facts"]["av.products"]]
     assert "Microsoft Defender for Endpoint" not in names
+
+
+
+# -- earlier notes of issue 15: a missing awk or grep never reads as an empty result -------------
+
+_TOOL_WORD = {t: re.compile(rf"(^|[|;&({{`]|\$\(|then|do|else)\s*{t}\s")
+              for t in ("awk", "grep")}
+
+
+def _uses(script: str, tool: str) -> bool:
+    code = "\n".join(ln for ln in script.splitlines() if not ln.lstrip().startswith("#"))
+    return bool(_TOOL_WORD[tool].search(code))
+
+
+@needs_root
+@pytest.mark.parametrize("tool", ["awk", "grep"])
+def test_a_section_whose_tool_is_missing_is_an_error_never_empty(tmp_path: Path,
+                                                                 tool: str) -> None:
+    """Every POSIX section script that runs ``awk`` or ``grep`` as a command, run on this
+    machine with that tool made unusable (a non-executable file bound over it in a private mount
+    namespace: the batch sets its own PATH): the section ends in error (its script names the
+    missing tool) and none of its facts has a value. Before, a pipeline into a missing awk
+    printed nothing and the section read as "nothing there" (posix.patch_history: no upgrade
+    recorded)."""
+    variants = {"awk": ("awk", "mawk", "gawk", "nawk", "original-awk"),
+                "grep": ("grep", "egrep", "fgrep")}[tool]
+    real = {os.path.realpath(p) for v in variants if (p := shutil.which(v, path=PATH))}
+    real = {p for p in real if os.path.basename(p) in variants}  # egrep may be a script
+    assert real, f"{tool} is not installed here"
+    blank = tmp_path / "not-executable"
+    blank.write_text("")
+    blank.chmod(0o644)
+    names = sorted(n for n, s in sections().items()
+                   if n.startswith("posix.") and _uses(s.script, tool))
+    assert names, f"no section runs {tool}?"
+    rec = _in_namespace({p: blank for p in sorted(real)}, names)
+    for name in names:
+        status, provides = rec["sections"][name], sections()[name].provides
+        if status["status"] == "error":  # the script stopped: undone_need
+            assert f"needs {tool}, which is not on the target" in status["error"], status
+        else:  # the script lists its tools (applications, browsers): the parser sees the gap
+            assert all(tool in (rec["fact_errors"].get(f) or "") for f in provides), (
+                name, {f: rec["fact_errors"].get(f) for f in provides})
+        valued = sorted(f for f in provides if f in rec["facts"])
+        assert valued == [], (name, valued)
