@@ -106,6 +106,19 @@ def test_a_baseline_that_is_not_a_file_is_refused(here: Path, kind: str) -> None
     assert time.monotonic() - t < 30
 
 
+@pytest.mark.parametrize("kind", ["zero", "fifo"])
+def test_a_waivers_file_that_is_not_a_file_is_refused(here: Path, kind: str) -> None:
+    """Issue 15: /dev/zero as a waivers file was read without limit; a FIFO would hang."""
+    path = {"zero": "/dev/zero", "fifo": str(here / "fifo")}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    t = time.monotonic()
+    p = undone(*scan_argv(here, "--no-history", "--waivers", path), timeout=60)
+    assert p.returncode == 2, p.stderr
+    one_line(p.stderr, path)
+    assert time.monotonic() - t < 30
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (["--to", "9999-12-31"], "expected a date from 1970-01-01 to 2199-12-31"),
     (["--from", "0001-01-01"], "expected a date from"),

@@ -140,14 +140,15 @@ def test_a_forged_duplicate_block_is_an_error_never_the_last_word() -> None:
 # ------------------------------------------------ /etc and /var listings in a mount namespace
 
 _ENGINE = """
-import json, sys
+import json, os, sys
 from probes import sections
 from scanner.collect import Options, collect_host
 from scanner.inventory import Host
 host = Host(name="local1", address="localhost", transport="local", roles=("server",),
             platform="linux")
 names = sys.argv[1].split(",")
-rec = collect_host(host, [sections()[n] for n in names], Options(timeout=120, section_timeout=60))
+rec = collect_host(host, [sections()[n] for n in names], Options(
+    timeout=120, section_timeout=60, excerpt=int(os.environ.get("UNDONE_TEST_EXCERPT", 8192))))
 print(json.dumps(rec, default=str))
 """
 
@@ -287,3 +288,36 @@ def test_a_section_whose_tool_is_missing_is_an_error_never_empty(tmp_path: Path,
                 name, {f: rec["fact_errors"].get(f) for f in provides})
         valued = sorted(f for f in provides if f in rec["facts"])
         assert valued == [], (name, valued)
+
+
+@needs_root
+def test_sudoers_includes_on_garbage_stay_bounded(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Earlier note of issue 15: the include walk of ``accounts.sh`` (``for ... in $(awk ...)``)
+    grew without bound on garbage. A sudoers bound over /etc/sudoers in a private mount
+    namespace names 20,000 includes (globs, ``$(...)``, long words, files including
+    themselves): the walk lists at most 64 files, 32 includes a file and 5 levels, globs are
+    never expanded, and the section ends in seconds."""
+    import time
+
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    for i in range(40):  # files that include each other and themselves
+        (inc / f"f{i}").write_text("".join(f"#include {inc}/f{j}\n" for j in range(40)))
+    words = ["/etc/*", "$(touch /tmp/undone-pwned)", "`id`", "x" * 5000, "/etc/sudoers",
+             f"{inc}/f0", "\"/etc/passwd\"", "@includedir /etc"]
+    sudoers = tmp_path / "sudoers"
+    sudoers.write_text("root ALL=(ALL:ALL) ALL\n" + "".join(
+        f"#include {words[i % len(words)]}{i}\n@include {inc}/f{i % 40}\n"
+        for i in range(10_000)))
+    sudoers.chmod(0o440)
+    monkeypatch.setenv("UNDONE_TEST_EXCERPT", str(1 << 24))  # the record keeps all it read
+    t = time.monotonic()
+    rec = _in_namespace({"/etc/sudoers": sudoers}, ["posix.accounts"])
+    took = time.monotonic() - t
+    out = rec["sections"]["posix.accounts"]["stdout"]
+    blocks = [ln for ln in out.split("\n") if ln.startswith("@@block sudoers.")]
+    assert 1 < len(blocks) <= 64, len(blocks)
+    assert not os.path.exists("/tmp/undone-pwned")
+    assert "/etc/passwd" not in [ln.removeprefix("# undone-path: ") for ln in out.split("\n")]
+    assert took < 60, took
