@@ -51,6 +51,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import rfc1902, rfc1905
 
+from probes.base import escape_line
 from probes.snmp import _identity as ident
 from probes.snmp._varbinds import format_varbind
 from probes.snmp.community import DEFAULT_COMMUNITIES
@@ -155,7 +156,11 @@ def _line(oid: Any, value: Any) -> str:
 
 
 def _block(name: str, rc: int, text: str) -> str:
-    body = text if text.endswith("\n") or not text else text + "\n"
+    """One block; a line of the agent's data that begins with ``@@`` (a ``sysDescr`` or
+    ``sysLocation`` holding line breaks) is escaped as the prelude escapes it, so it cannot
+    forge a block (issue 15, M5)."""
+    body = "\n".join(escape_line(ln) for ln in text.split("\n"))
+    body = body if body.endswith("\n") or not body else body + "\n"
     return f"@@block {name}\n{body}@@rc {rc}\n"
 
 
