@@ -69,15 +69,19 @@ def _date_ticks(times: list[datetime], x: Any, n: int = 6) -> list[dict[str, Any
     step = span / (n - 1)
     ticks: list[dict[str, Any]] = []
     last_day = None
+    last = ""
     for i in range(n):
         t = lo + step * i
+        # the moment a label names (scans minutes apart: "7 Dec 13:10" then "13:10" is one)
+        moment = f"{t:%Y-%m-%d %H:%M}" if hours else ""
         if hours:
             text = f"{t:%H:%M}" if t.date() == last_day else f"{t.day} {t:%b %H:%M}"
             last_day = t.date()
         else:
             text = f"{t.day} {t:%b}" if span.days < 300 else f"{t:%b %Y}"
-        if ticks and ticks[-1]["label"] == text:
+        if ticks and (moment or text) == last:
             continue
+        last = moment or text
         ticks.append({"x": x(t), "label": text, "anchor": "middle"})
     ticks[0]["anchor"] = "start"
     if len(ticks) > 1:

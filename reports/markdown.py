@@ -156,6 +156,28 @@ def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
         pct = "" if c["compliance"] is None else f" ({c['compliance']:g}%)"
         lines.append(f"| {esc(c['title'])} | {counts.get('pass', 0)}{pct} | "
                      f"{counts.get('fail', 0)} | {c['overdue']} | {counts.get('error', 0)} |")
+    lines += _not_checked_here(doc)
     lines += ["", f"*Scan {esc(scan['id'])}, undone {esc(doc.get('tool', {}).get('version', ''))}"
               ".*", ""]
     out.write("\n".join(lines))
+
+
+def _not_checked_here(doc: dict[str, Any]) -> list[str]:
+    """Per computer, the rules that do not apply there and why, as the console's line under
+    each host says it (nothing vanishes; the CSV and JSON give each rule's reason)."""
+    of_host: dict[str, list[dict[str, Any]]] = {}
+    for r in doc.get("results", []):
+        of_host.setdefault(r["host"], []).append(r)
+    rows = []
+    role = model.NA_WORDS["role"]
+    for h in doc.get("hosts", []):
+        na = model.not_applicable(of_host.get(h["name"], []))
+        if na["count"]:
+            why = ", ".join(f"{n} {words}" + (f": {', '.join(na['role'])}" if words == role
+                                              else "") for words, n in na["by_reason"])
+            rows.append(f"| {cell(h['name'])} | {model.plural(na['count'], 'rule')} | "
+                        f"{cell(why)} |")
+    if not rows:
+        return []
+    return ["", "## Not checked here (does not apply)", "", "| Computer | Rules | Why |",
+            "|---|---:|---|", *rows]

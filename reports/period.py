@@ -100,6 +100,22 @@ def overdue_words(pdoc: dict[str, Any]) -> str:
     return f"{o['overdue']} overdue on {model.day(o.get('as_of') or pdoc['period']['to'])}"
 
 
+def fixed_words(pdoc: dict[str, Any]) -> Any:
+    """What the "Fixed" column says of a finding: the day it was fixed, "not yet", or, for one
+    closed without a fix (the rule changed, no longer checked), that and the day, never a date
+    that reads as a fix."""
+    why = {(i["host"], i["rule"], i["first_seen"]): i["why"]
+           for i in pdoc.get("closed_not_fixed") or []}
+
+    def words(item: dict[str, Any]) -> str:
+        if not item.get("resolved"):
+            return "not yet"
+        reason = why.get((item["host"], item["rule"], item["first_seen"]))
+        day = model.day(item["resolved"])
+        return f"not fixed: {reason} ({day})" if reason else day
+    return words
+
+
 def month_name(month: str, short: bool = False) -> str:
     """``2026-03`` as ``March 2026`` (``Mar 26`` when short)."""
     try:
@@ -120,7 +136,7 @@ def context(pdoc: dict[str, Any]) -> dict[str, Any]:
         "timeline": _timeline(pdoc), "maintenance": maint, "kind_words": KIND_WORDS,
         "max_rows": MAX_ROWS, "timeline_hosts": min(len(maint), MAX_TIMELINE_HOSTS),
         "month_name": month_name, "coverage_line": coverage_line(pdoc),
-        "overdue_words": overdue_words(pdoc),
+        "overdue_words": overdue_words(pdoc), "fixed_words": fixed_words(pdoc),
     }
 
 
@@ -211,13 +227,14 @@ def _markdown(pdoc: dict[str, Any], out: TextIO) -> None:
         lines.append(f"| {mo['month']} | {mo['opened']} | {mo['closed']} | {mo['breaches']} | "
                      f"{mo['mttr_days'] if mo['mttr_days'] is not None else ''} |")
     if pdoc["breaches"]:
+        fixed = fixed_words(pdoc)
         lines += ["", "## SLA breaches", "",
                   "| Computer | Check | Severity | Due | Days late | Resolved |",
                   "|---|---|---|---|---:|---|"]
         for b in pdoc["breaches"][:MAX_ROWS]:
             lines.append(f"| {cell(b['host'])} | {esc(b['rule'])} {esc(b['title'])} | "
                          f"{b['severity']} | {model.day(b['due'])} | {b['days_late']} | "
-                         f"{model.day(b['resolved']) or 'not yet'} |")
+                         f"{fixed(b)} |")
     lines += ["", "## Maintenance per host", "",
               "| Computer | Verdict | Patches | Backups | Signatures |", "|---|---|---|---|---|"]
     for h in pdoc["maintenance"]:

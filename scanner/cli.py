@@ -164,13 +164,17 @@ def _load_waivers(path: str) -> tuple[inventory.Waiver, ...]:
               help="YAML file of waivers (rule, hosts, reason, approved_by, expires).")
 @click.option("--quiet", "-q", is_flag=True, help="No per-host progress lines on stderr.")
 @click.option("--pretty", is_flag=True, help="Indent JSON output.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Console report: under each computer, every rule that does not apply there "
+                   "with why; findings' texts uncut.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: tuple[str, ...],
          output: tuple[str, ...], db_path: str | None, no_history: bool, evidence_path: str | None,
          signing_key: str | None, host_list: tuple[str, ...], concurrency: int, timeout: float,
          connect_timeout: float, section_timeout: int, trust_on_first_use: bool,
          known_hosts: str | None, waivers_file: str | None, quiet: bool, pretty: bool,
-         debug: bool, notify_opt: bool | None = None, max_rate: float | None = None) -> None:
+         debug: bool, notify_opt: bool | None = None, max_rate: float | None = None,
+         verbose: bool = False) -> None:
     """Scan the hosts of INVENTORY_FILE (or, without one, this machine).
 
     Each host is recorded in the history as it lands (unless --no-history), so an interrupted
@@ -196,7 +200,7 @@ def scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: tuple
                   concurrency, timeout, connect_timeout, section_timeout, trust_on_first_use,
                   known_hosts, waivers_file, quiet, pretty,
                   _Keep(db_path, no_history, evidence_path, signing_key), notify=notify_opt,
-                  max_rate=max_rate)
+                  max_rate=max_rate, verbose=verbose)
     raise SystemExit(code)
 
 
@@ -339,7 +343,7 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
           connect_timeout: float, section_timeout: int, trust_on_first_use: bool,
           known_hosts: str | None, waivers_file: str | None, quiet: bool, pretty: bool,
           keep: _Keep | None = None, notify: bool | None = None,
-          max_rate: float | None = None) -> int:
+          max_rate: float | None = None, verbose: bool = False) -> int:
     import dataclasses
 
     from scanner import scan as scan_mod
@@ -470,7 +474,7 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
                                    seen=hist.updates_seen if hist is not None else None)
             redactor.value(doc)  # (each host's record and results already were, as they landed)
             if stop.signal:  # the history keeps the hosts that finished, the scan unfinished
-                return _interrupted(doc, stop.signal, pairs, pretty, new_folder)
+                return _interrupted(doc, stop.signal, pairs, pretty, new_folder, verbose)
             if hist is not None:
                 hist.finish(doc)
                 if inv.notify is not None and notify is not False:
@@ -486,7 +490,7 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
                 progress.stop()
             if hist is not None:
                 hist.close()
-    _write_all(doc, pairs, pretty, new_folder)
+    _write_all(doc, pairs, pretty, new_folder, verbose)
     if not quiet:
         from scanner.multi import summary_line
 
@@ -544,7 +548,7 @@ def _stop_on_signals() -> Iterator[_Stop]:
 
 
 def _interrupted(doc: dict[str, Any], signame: str, pairs: list[tuple[str, str | None]],
-                 pretty: bool, new_folder: str | None = None) -> int:
+                 pretty: bool, new_folder: str | None = None, verbose: bool = False) -> int:
     """Report an interrupted scan as such (never as "everything checked passed"): the
     document says ``complete: false``, its exit code is at least 3, and the process exits
     128 + the signal's number."""
@@ -553,7 +557,7 @@ def _interrupted(doc: dict[str, Any], signame: str, pairs: list[tuple[str, str |
     from scanner.collect import mark_interrupted
 
     mark_interrupted(doc, signame)
-    _write_all(doc, pairs, pretty, new_folder)
+    _write_all(doc, pairs, pretty, new_folder, verbose)
     done = sum(1 for h in doc.get("hosts", []) if h.get("error_kind") != "interrupted")
     click.echo(clean(f"undone: interrupted by {signame}: {done} of {len(doc.get('hosts', []))} "
                      "hosts finished and were recorded; the rest were not scanned"), err=True)
@@ -586,7 +590,8 @@ def _notify(cfg: dict[str, Any], change: dict[str, Any], doc: dict[str, Any], fm
         click.echo(clean(f"undone: {word}: {o.detail}"), err=True)
 
 
-def _render(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool) -> str:
+def _render(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool,
+            verbose: bool = False) -> str:
     """The result document in ``fmt`` (one module per format in ``reports``)."""
     import importlib
 
@@ -604,7 +609,7 @@ def _render(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool) -> 
 
         color = None if output is None and sys.stdout.isatty() else False
         width = None if output is None and sys.stdout.isatty() else 110
-        console.render(doc, buf, color=color, width=width)
+        console.render(doc, buf, color=color, width=width, verbose=verbose)
     else:
         module = importlib.import_module(f"reports.{RENDERERS[fmt]}")
         module.render(doc, buf)
@@ -624,18 +629,19 @@ def _emit(text: str, output: str | None) -> None:
         _quiet_stdout()
 
 
-def _write(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool) -> None:
-    _emit(_render(doc, fmt, output, pretty), output)
+def _write(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool,
+           verbose: bool = False) -> None:
+    _emit(_render(doc, fmt, output, pretty, verbose), output)
 
 
 def _write_all(doc: dict[str, Any], pairs: list[tuple[str, str | None]], pretty: bool,
-               new_folder: str | None = None) -> None:
+               new_folder: str | None = None, verbose: bool = False) -> None:
     """Every report asked for, from the one document (scanner/outputs.py), into
     ``new_folder`` (made here, 0700) when the one --output was a folder still to make."""
     if new_folder:
         safeio.private_dir(new_folder)
     for fmt, output in pairs:
-        _write(doc, fmt, output, pretty)
+        _write(doc, fmt, output, pretty, verbose)
 
 
 def _kind(data: Any) -> str:
@@ -943,10 +949,13 @@ def _load_doc(spec: str, hist_path: str | None) -> dict[str, Any]:
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="UNDONE_DB",
               help="History file. Default: $UNDONE_DB, else ~/.local/share/undone/history.sqlite.")
 @click.option("--pretty", is_flag=True, help="Indent JSON output.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Console report: under each computer, every rule that does not apply there "
+                   "with why; findings' texts uncut.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def report(scan_id: str | None, date_from: str | None, date_to: str | None,
            diff: tuple[str, str] | None, list_scans: bool, fmt: str, output: str | None,
-           db_path: str | None, pretty: bool, debug: bool) -> None:
+           db_path: str | None, pretty: bool, debug: bool, verbose: bool = False) -> None:
     """Render a report from the history.
 
     With SCAN_ID (default: the latest scan), that scan's report, rebuilt from the history.
@@ -955,12 +964,12 @@ def report(scan_id: str | None, date_from: str | None, date_to: str | None,
     maintenance timeline. With --diff OLD NEW, what changed between two scans.
     """
     raise SystemExit(_guard(_report, debug, scan_id, date_from, date_to, diff or None,
-                            list_scans, fmt, output, db_path, pretty))
+                            list_scans, fmt, output, db_path, pretty, verbose))
 
 
 def _report(scan_id: str | None, date_from: str | None, date_to: str | None,
             diff: tuple[str, str] | None, list_scans: bool, fmt: str, output: str | None,
-            db_path: str | None, pretty: bool) -> int:
+            db_path: str | None, pretty: bool, verbose: bool = False) -> int:
     from scanner import history
 
     modes = [m for m, on in (("SCAN_ID", scan_id), ("--from/--to", date_from or date_to),
@@ -1009,7 +1018,7 @@ def _report(scan_id: str | None, date_from: str | None, date_to: str | None,
     else:
         with history.open_history(db_path, create=False, readonly=True) as h:
             doc = h.document(scan_id)
-        buf.write(_render(doc, fmt, output, pretty))
+        buf.write(_render(doc, fmt, output, pretty, verbose))
     _emit(buf.getvalue(), output)
     return 0
 

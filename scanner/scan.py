@@ -178,8 +178,11 @@ def run(
     records = collect(hosts, rules, opts, landed, named=inventory.hosts)
     # the network phase: one nmap run per declared network (not with --hosts: a partial scan)
     nets = [] if host_filter else network.scan_networks(inventory, rules, opts, landed)
-    names = [h.name for h in hosts] + [n["name"] for n in nets]
-    results = [r for name in names for r in per_host.get(name, [])]
+    # by host name, then rule: the order of the same scan's report rebuilt from the history
+    records.sort(key=lambda h: str(h["name"]))
+    names = sorted([h.name for h in hosts] + [n["name"] for n in nets])
+    results = [r for name in names
+               for r in sorted(per_host.get(name, []), key=lambda r: str(r["rule"]))]
     doc["scan"]["finished_at"] = _iso(now())
     doc["hosts"] = records
     doc["results"] = results

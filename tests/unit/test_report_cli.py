@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -228,3 +229,61 @@ def test_a_live_progress_line_on_a_terminal(setup: dict[str, str]) -> None:
     assert "scanning" in text and "2/2" in text and "hosts" in text, text
     assert "not reached" in text  # the live line counts unreachable hosts so far
     assert "undone: alpha (" not in text  # no plain per-host lines on a terminal
+
+
+def test_verbose_console_lists_every_rule_that_does_not_apply(setup: dict[str, str]) -> None:
+    """Nothing vanishes from the console either: `-v` names, under each computer, every rule
+    that does not apply there with why (without it, a count per reason)."""
+    Path(setup["bl"]).write_text(BASELINE + """\
+  - id: TS-WIN-001
+    title: The machine runs Windows
+    control: asset-management
+    severity: info
+    applies_to: {platforms: [windows]}
+    requires: [posix.os]
+    check: {fact: os.family, eq: windows}
+    rationale: Test rule for another system.
+    remediation: Nothing to do.
+    references: {}
+""")
+    why = "a rule for Windows; this is a Linux host: TS-WIN-001"
+    for args in ((), ("-v",)):
+        p = scan(setup, "--format", "console", *args)
+        assert p.returncode == 1, p.stderr
+        assert p.stdout.count("not checked here: 3 rules (2 for other systems, 1 with a "
+                              "precondition not met)") == 2, p.stdout
+        assert (p.stdout.count(why) == 2) is bool(args), p.stdout  # alpha and beta
+        p = undone("report", "--db", setup["db"], *args)
+        assert p.returncode == 0, p.stderr
+        assert (p.stdout.count(why) == 2) is bool(args), p.stdout
+
+
+def test_the_report_of_a_recorded_scan_is_the_scans_own(setup: dict[str, str]) -> None:
+    """`undone report` of a scan gives the files the scan wrote, byte for byte (the HTML says
+    it was rebuilt from the history, and nothing else differs): the same rows in the same order,
+    whatever the inventory's order of hosts and the baselines' order of rules."""
+    d = Path(setup["dir"])
+    Path(setup["inv"]).write_text(
+        "estate: {name: Test School, provider: Test IT}\n"
+        "all: {hosts: {zulu: {transport: local}, alpha: {transport: local}}}\n")
+    Path(setup["bl"]).write_text(BASELINE.replace("TS-OS-001", "TS-OS-009"))
+    formats = {"console": "report.txt", "csv": "results.csv", "junit": "junit.xml",
+               "markdown": "report.md", "html": "report.html", "summary": "summary.html"}
+    args = [a for f in formats for a in ("-f", f)]
+    p = scan(setup, *args, "-o", str(d / "scan") + "/")
+    assert p.returncode == 1, p.stderr
+    for fmt, name in formats.items():
+        p = undone("report", "--db", setup["db"], "-f", fmt, "-o", str(d / f"report-{name}"))
+        assert p.returncode == 0, p.stderr
+        live = (d / "scan" / name).read_text(encoding="utf-8")
+        rebuilt = (d / f"report-{name}").read_text(encoding="utf-8")
+        if fmt in ("html", "summary"):
+            rebuilt = rebuilt.replace(" · rebuilt from the history", "")
+        if fmt == "junit":  # how long each host took is not kept in the history
+            live, rebuilt = (re.sub(r' time="[0-9.]+"', "", x) for x in (live, rebuilt))
+        assert rebuilt == live, fmt
+    rows = list(csv.DictReader(io.StringIO((d / "scan" / "results.csv").read_text(
+        encoding="utf-8-sig"))))
+    ours = [(r["host"], r["rule"]) for r in rows if r["rule"].startswith("TS-")]
+    assert ours == [("alpha", "TS-OS-002"), ("alpha", "TS-OS-009"),
+                    ("zulu", "TS-OS-002"), ("zulu", "TS-OS-009")]

@@ -39,3 +39,24 @@ def test_hostile_text_is_neutralised() -> None:
     assert "\\[link\\](http://192.0.2.9) \\*x\\*" in text
     assert "web\\|1" in text
     assert "\x1b" not in text
+
+
+def test_each_computer_says_what_does_not_apply_there_and_why() -> None:
+    """Nothing vanishes in a ticket either: per computer, how many rules do not apply and why,
+    naming the rules its role left out (as the console's line under each host)."""
+    d = doc(message="sshd.permitrootlogin is 'yes'")
+    base = d["results"][0]
+    for rule, reason, message in (
+            ("CE-WIN-001", "platform", "does not apply: a rule for Windows; this is a Linux host"),
+            ("CE-WIN-002", "platform", "does not apply: a rule for Windows; this is a Linux host"),
+            ("PM-BAK-001", "role", "does not apply: a rule for hosts with the role server; the "
+                                   "inventory gives this host the role endpoint"),
+            ("PM-BAK-002", "precondition", "does not apply: backup.count at least 1 does not "
+                                           "hold")):
+        d["results"].append({**base, "rule": rule, "status": "not_applicable",
+                             "na_reason": reason, "message": message, "first_seen": None,
+                             "due": None, "overdue_days": None})
+    out = render(d)
+    assert "## Not checked here (does not apply)" in out
+    assert ("| web1 | 4 rules | 2 for other systems, 1 with a precondition not met, 1 for "
+            "other roles: PM-BAK-001 |") in out

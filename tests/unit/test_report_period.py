@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,15 @@ def test_rule_changes_and_scope_changes_are_not_fixes(tmp_path: Path) -> None:
         period.render(p, out, fmt, color=False, width=120)
         assert "rule changed" in out.getvalue() or fmt == "console"
         assert "Closed without a fix" in out.getvalue() or fmt == "markdown"
+    # the list of findings opened never shows a closing that was not a fix as a day in its
+    # "Fixed" column (it read as fixed on that day)
+    out = io.StringIO()
+    period.render(p, out, "html")
+    opened = out.getvalue().split("<h2>Findings opened in the period</h2>")[1].split("<h2>")[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(
+        r"<tr><td>(\w+)</td>.*?<td>([^<]*)</td></tr>", opened)}
+    assert rows == {"a": "10 Jan 2026", "b": "not fixed: rule changed (10 Jan 2026)",
+                    "c": "not fixed: no longer checked (10 Jan 2026)"}, rows
     h.close()
 
 
@@ -139,3 +149,8 @@ def test_the_axis_never_repeats_a_date() -> None:
     c = charts.lines([{"name": "x", "tone": "a", "points": [(t, 1) for t in year]}])
     labels = [t["label"] for t in c["xticks"]]
     assert len(labels) == len(set(labels)), labels
+    # scans minutes apart: "7 Dec 13:10" then "13:10" would name one minute twice
+    minutes = ["2026-12-07T13:10:38Z", "2026-12-07T13:11:02Z"]
+    c = charts.lines([{"name": "x", "tone": "c", "points": [(t, 50) for t in minutes]}],
+                     percent=True)
+    assert [t["label"] for t in c["xticks"]] == ["7 Dec 13:10", "13:11"], c["xticks"]
