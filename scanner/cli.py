@@ -28,6 +28,7 @@ from scanner import __version__, baselines, envpolicy, inventory, safeio, yamlio
 from scanner.collect import Options
 from scanner.errors import BusyError, InputError, UndoneError
 from scanner.redact import Redactor
+from scanner.transports import one_line
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 4
@@ -58,7 +59,7 @@ class _Exit(Exception):
 
 def _fail_input(problems: list[str]) -> None:
     for line in problems:
-        click.echo(clean(line), err=True)
+        click.echo(clean(one_line(line)), err=True)
     raise _Exit(EXIT_BAD_INPUT)
 
 
@@ -83,7 +84,7 @@ def _guard(fn: Callable[..., int], debug: bool, *args: Any, **kwargs: Any) -> in
         return EXIT_BROKEN_PIPE
     except InputError as e:
         for line in e.problems:
-            click.echo(clean(line), err=True)
+            click.echo(clean(one_line(line)), err=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         click.echo("undone: interrupted", err=True)
@@ -94,8 +95,8 @@ def _guard(fn: Callable[..., int], debug: bool, *args: Any, **kwargs: Any) -> in
     except (UndoneError, Exception) as e:  # the one place a bug becomes a line  # noqa: BLE001 - one failure must not stop the rest
         if debug:
             traceback.print_exc()
-        click.echo(f"undone: internal error: {type(e).__name__}: {clean(e)} "
-                   "(run with --debug for the traceback)", err=True)
+        click.echo(clean(one_line(f"undone: internal error: {type(e).__name__}: {e} "
+                                  "(run with --debug for the traceback)")), err=True)
         return EXIT_INTERNAL
 
 
@@ -246,7 +247,7 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
 
     def log(line: str) -> None:
         with out_lock:
-            click.echo(clean(line), err=True)
+            click.echo(clean(one_line(line)), err=True)
 
     settings = multi.Settings(
         baselines=bls,
@@ -257,13 +258,24 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
         output=output, db_dir=db_dir or multi.default_db_dir(), notify=notify_opt,
         trust_on_first_use=trust_on_first_use, known_hosts=None,
         log=log if not quiet else (lambda line: None))
-    index = multi.run(folder, settings)
+    with _stop_on_signals() as stop:  # as for one inventory: a signal stops every estate
+        settings.options.cancel = stop.event
+        settings.stopped_by = lambda: stop.signal
+        index = multi.run(folder, settings)
     if fmt == "json":
         click.echo(json.dumps(index, indent=2, ensure_ascii=False))
     else:
         for line in multi.console_lines(index):
             click.echo(line)
         click.echo(clean(f"index: {os.path.join(output, 'index.html')}"))
+    if stop.signal:
+        import signal
+
+        left = sum(1 for e in index["estates"] if e["status"] == "interrupted")
+        click.echo(clean(f"undone: interrupted by {stop.signal}: {left} of "
+                         f"{len(index['estates'])} estates not started; the others kept the "
+                         "hosts that finished"), err=True)
+        return 128 + int(getattr(signal, stop.signal))
     code: int = index["exit_code"]
     return code
 
@@ -1111,6 +1123,7 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
     except Exception as e:  # noqa: BLE001 - outside any command's guard (while parsing): a bug
-        click.echo(f"undone: internal error: {type(e).__name__}: {clean(e)}", err=True)
+        click.echo(clean(one_line(f"undone: internal error: {type(e).__name__}: {e}")),
+                   err=True)
         return EXIT_INTERNAL
     return rv if isinstance(rv, int) else 0

@@ -16,7 +16,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -551,8 +551,11 @@ def collect(
     rules: list[Rule],
     opts: Options,
     on_host: Callable[[dict[str, Any]], None] | None = None,
+    named: Sequence[Host] = (),
 ) -> list[dict[str, Any]]:
     """Collect every host with bounded concurrency; ``on_host`` sees each record as it lands.
+    ``named``: every host of the inventory (also those not selected), so that a jump host named
+    by its inventory name is found with its own credentials (issue 15, L8).
 
     When ``opts.cancel`` is set (or a KeyboardInterrupt reaches this thread), no new host
     starts, every connection is shut down, hosts that finished are kept (``on_host`` saw them),
@@ -565,7 +568,7 @@ def collect(
         opts = dataclasses.replace(opts, cancel=cancel)
     connector = ssh.Connector(opts.known_hosts)
     connector.cancelled = cancel
-    connector.by_name = {h.name: h for h in hosts}
+    connector.by_name = {h.name: h for h in [*named, *hosts]}
     guard = _CostGuard(hosts, opts)
     todo: queue.SimpleQueue[Host] = queue.SimpleQueue()
     for h in guard.order(hosts):

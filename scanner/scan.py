@@ -176,7 +176,7 @@ def run(
         if on_host is not None:
             on_host(rec, res)
 
-    records = collect(hosts, rules, opts, landed)
+    records = collect(hosts, rules, opts, landed, named=inventory.hosts)
     # the network phase: one nmap run per declared network (not with --hosts: a partial scan)
     nets = [] if host_filter else network.scan_networks(inventory, rules, opts, landed)
     # by host name, then rule: the order of the same scan's report rebuilt from the history

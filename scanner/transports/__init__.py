@@ -26,6 +26,15 @@ _ONE_LINE = str.maketrans(_LINE_BREAKS)
 INTERRUPTED = "the scan was interrupted"
 
 
+def unset_variable(key: str) -> str:
+    """A host's error when the environment variable its ``key`` (``password_env``,
+    ``community_env`` ...) names is not set. The name is not repeated: it travels into reports,
+    the history and notifications, and a secret written into the key by mistake would travel
+    with it (issue 15, L4); the inventory says which variable it is."""
+    return (f"the environment variable named by {key} is not set on the scanner (its name is "
+            "not repeated here: see the inventory)")
+
+
 def one_line(text: object) -> str:
     """``text`` as one line: every line break (also U+0085, U+2028, U+2029) escaped."""
     return str(text).translate(_ONE_LINE)

@@ -33,7 +33,7 @@ import paramiko
 from scanner.batch import Batch
 from scanner.errors import AuthError, CollectError, HostKeyError, UnreachableError
 from scanner.inventory import Host
-from scanner.transports import Stream, knownhosts, new_stream, one_line, pump
+from scanner.transports import Stream, knownhosts, new_stream, one_line, pump, unset_variable
 
 # paramiko logs its transport thread's failures (a tarpit, a reset) with tracebacks; with no
 # handler of its own, Python's last-resort handler would print them on stderr. What matters
@@ -323,9 +323,7 @@ class Connector:
         if host.password_env:
             pw = os.environ.get(host.password_env)
             if pw is None:
-                raise AuthError(
-                    f"environment variable {host.password_env} (password_env) is not set"
-                )
+                raise AuthError(unset_variable("password_env"))
             kwargs["password"] = pw
         if (bastion and host.name.startswith("jump:")) or (
             not host.key_file and not host.password_env and not host.agent

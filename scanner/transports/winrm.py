@@ -63,7 +63,7 @@ from scanner import winbatch
 from scanner.batch import Batch
 from scanner.errors import AuthError, CollectError, UnreachableError
 from scanner.inventory import Host
-from scanner.transports import INTERRUPTED, Stream, new_stream
+from scanner.transports import INTERRUPTED, Stream, new_stream, unset_variable
 
 CHUNK = 32 * 1024  # bytes of standard input per Send (an envelope holds 150 KiB, base64 grows 4/3)
 #: bytes of one HTTP response read at most: pywinrm asks for envelopes of at most 150 KiB
@@ -367,7 +367,7 @@ def run(host: Host, batch: Batch, deadline: float, opts: Options) -> Stream:
     if host.password_env:
         password = os.environ.get(host.password_env)
         if password is None:
-            raise AuthError(f"environment variable {host.password_env} (password_env) is not set")
+            raise AuthError(unset_variable("password_env"))
     timeout = max(0.5, min(opts.connect_timeout, deadline - time.monotonic()))
     cert: dict[str, Any] | None = None
     if https:
