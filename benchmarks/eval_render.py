@@ -2,7 +2,12 @@
 network. Target (issue 3): 10,000 hosts × 100 rules evaluated and rendered to JSON in under 5 s
 and under 1 GiB of memory.
 
-    python benchmarks/eval_render.py [--hosts 10000] [--rules 100] [--runs 3]
+    python benchmarks/eval_render.py [--hosts 10000] [--rules 100] [--runs 3] [--mixed]
+        [--tree OTHER_CHECKOUT ...] [--save benchmarks/results/eval_render.json]
+
+With ``--tree``, the same runs are made with the code of each other checkout too (e.g. main
+before a change: ``git worktree add /tmp/before main``), interleaved run by run, so that a
+before/after ratio is measured under the same load on a shared machine.
 
 Each run is a fresh child process, so peak RSS (ru_maxrss) is that run's alone. Facts come from
 tests/fixtures/scan/facts-estate-server.json (a real scan of a test-estate Debian 12 server: six
@@ -27,7 +32,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 FACTS = ROOT / "tests" / "fixtures" / "scan" / "facts-estate-server.json"
 
@@ -37,7 +41,7 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
 
     from reports import jsonout
     from scanner.inventory import Contract
-    from scanner.rules import baselines
+    from scanner.rules import baselines, evaluate
     from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
 
     base = json.loads(FACTS.read_text())
@@ -86,7 +90,10 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
         )
     t_setup = time.perf_counter() - t0
     t1 = time.perf_counter()
+    c1 = time.process_time()
     contract = Contract()
+    # one memo for the scan, as scanner/scan.py passes (main before issue 17: a module global)
+    kw = {"memo": evaluate.Memo()} if hasattr(evaluate, "Memo") else {}
     by_status: dict[str, int] = {}
     by_control: dict[str, dict[str, int]] = {}
     count = 0
@@ -103,7 +110,7 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
                 fact_errors=h["fact_errors"],
                 sections=h["sections"],
             )
-            res = evaluate_host(view, compiled, contract)
+            res = evaluate_host(view, compiled, contract, **kw)
             nonlocal count
             count += len(res)
             for r in res:  # the summary, counted as results stream out (none is kept)
@@ -129,11 +136,21 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
     return {
         "results": count,
         "eval_render_s": wall,
+        "eval_render_cpu_s": time.process_time() - c1,
         "setup_s": t_setup,
         "cpu_s": cpu,
         "bytes": os.path.getsize(out_path),
         "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def _load() -> str:
+    """What else runs on the machine: load average and the busiest other processes."""
+    la = os.getloadavg()
+    top = subprocess.run(["ps", "-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"],
+                         capture_output=True, text=True, check=False).stdout.splitlines()[:5]
+    return (f"load average {la[0]:.1f} {la[1]:.1f} {la[2]:.1f} on {os.cpu_count()} CPUs; "
+            "busiest: " + ", ".join(" ".join(t.split()) for t in top))
 
 
 def main() -> int:
@@ -143,44 +160,56 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--mixed", action="store_true",
                     help="every shipped rule, not only those for a Linux server")
+    ap.add_argument("--tree", action="append", default=[],
+                    help="another checkout to measure the same way (interleaved)")
+    ap.add_argument("--save", help="write every run and the medians to this JSON file")
+    ap.add_argument("--dir", help="write the document in this folder (default: a temporary "
+                    "one; /dev/shm keeps a busy disk out of the wall time)")
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--out")
     a = ap.parse_args()
     if a.child:
         print(json.dumps(child(a.hosts, a.rules, a.out, a.mixed)))
         return 0
-    runs = []
-    with tempfile.TemporaryDirectory() as d:
+    trees = [str(ROOT), *(str(Path(t).resolve()) for t in a.tree)]
+    runs: dict[str, list[dict[str, float]]] = {t: [] for t in trees}
+    loads = []
+    with tempfile.TemporaryDirectory(dir=a.dir) as d:
         for _ in range(a.runs):
-            p = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    "--hosts",
-                    str(a.hosts),
-                    "--rules",
-                    str(a.rules),
-                    "--out",
-                    f"{d}/doc.json",
-                    *(["--mixed"] if a.mixed else []),
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            runs.append(json.loads(p.stdout))
-    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    print(
-        f"{a.hosts} hosts x {a.rules} rules = {int(med['results'])} results, "
-        f"median of {a.runs} runs"
-    )
-    print(
-        f"  evaluate + render JSON: {med['eval_render_s']:.2f} s wall "
-        f"(setup of synthetic facts {med['setup_s']:.2f} s, CPU total {med['cpu_s']:.2f} s)"
-    )
-    print(f"  JSON written: {med['bytes'] / 2**20:.0f} MiB; peak RSS {med['maxrss_mib']:.0f} MiB")
-    print(json.dumps({"median": med, "runs": runs}))
+            for tree in trees:
+                loads.append(_load())
+                p = subprocess.run(
+                    [sys.executable, __file__, "--child", "--hosts", str(a.hosts),
+                     "--rules", str(a.rules), "--out", f"{d}/doc.json",
+                     *(["--mixed"] if a.mixed else [])],
+                    capture_output=True, text=True, check=True,
+                    env={**os.environ, "PYTHONPATH": tree},
+                )
+                runs[tree].append(json.loads(p.stdout))
+    medians = {}
+    for tree in trees:
+        med = {k: statistics.median(r[k] for r in runs[tree]) for k in runs[tree][0]}
+        medians[tree] = med
+        print(f"{tree}: {a.hosts} hosts x {a.rules} rules = {int(med['results'])} results, "
+              f"median of {a.runs} runs")
+        print(f"  evaluate + render JSON: {med['eval_render_s']:.2f} s wall, "
+              f"{med.get('eval_render_cpu_s', float('nan')):.2f} s CPU (setup of synthetic "
+              f"facts {med['setup_s']:.2f} s; CPU with setup {med['cpu_s']:.2f} s)")
+        print(f"  JSON written: {med['bytes'] / 2**20:.0f} MiB; "
+              f"peak RSS {med['maxrss_mib']:.0f} MiB")
+    this = medians[trees[0]]
+    for tree in trees[1:]:
+        other = medians[tree]
+        print(f"ratio {ROOT.name} / {Path(tree).name}: wall "
+              f"{this['eval_render_s'] / other['eval_render_s']:.2f}, "
+              f"CPU {this['eval_render_cpu_s'] / other['eval_render_cpu_s']:.2f}")
+    report = {"hosts": a.hosts, "rules": a.rules, "mixed": a.mixed, "python": sys.version,
+              "dir": a.dir or tempfile.gettempdir(),
+              "cpus": os.cpu_count(), "load": loads,
+              "trees": {t: {"median": medians[t], "runs": runs[t]} for t in trees}}
+    if a.save:
+        Path(a.save).write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report))
     return 0
 
 

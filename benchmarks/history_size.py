@@ -139,7 +139,7 @@ def simulate(path: Path, hosts: int, rules_n: int, days: int, churn: float,
                 results = state[name]
             h.record(rec, results, landed)
         # changes=False: what changed since the previous scan (a rebuilt document and a diff,
-        # scanner/history.py) costs reading, not storage, which is what this measures
+        # scanner/history/store.py) costs reading, not storage, which is what this measures
         h.finish({**doc, "summary": {"exit_code": 1}}, now + timedelta(minutes=3),
                  changes=False)
         h.close()

@@ -25,6 +25,7 @@ STATUS_WORDS = {
     "invalid": "invalid inventory",
     "busy": "busy (another scan was running)",
     "error": "internal error",
+    "interrupted": "interrupted (the run was stopped)",
 }
 
 

@@ -25,7 +25,13 @@ from scanner.lifecycle import catalogue as lifecycle
 from scanner.result import SCHEMA, summarise
 from scanner.rules import roles
 from scanner.rules.baselines import Baseline, Rule
-from scanner.rules.evaluate import CompiledRule, HostView, compile_rules, evaluate_host
+from scanner.rules.evaluate import (
+    CompiledRule,
+    HostView,
+    Memo,
+    compile_rules,
+    evaluate_host,
+)
 
 
 def _iso(dt: datetime) -> str:
@@ -56,7 +62,7 @@ def merged_params(baselines: list[Baseline], inventory: Inventory) -> dict[str, 
 
 def host_view(rec: dict[str, Any]) -> HostView:
     """What evaluation reads of a host record; the roles are those that scope its rules
-    (declared, else inferred: scanner/roles.py)."""
+    (declared, else inferred: scanner/rules/roles.py)."""
     scoped, source = roles.effective(rec)
     return HostView(
         name=rec["name"], platform=rec.get("platform"), roles=scoped,
@@ -97,7 +103,7 @@ def run(
     lands, and may add to its results (history sets ``first_seen``, ``due``, ``overdue_days``).
     ``clock`` (default: the system clock, UTC) gives every time the scan records.
     ``seen(host)`` is what the caller's history knows of the host's pending updates, for dating
-    them (scanner/dating.py); without it only advisories and bounds date them.
+    them (scanner/engine/dating.py); without it only advisories and bounds date them.
     """
     now = clock or scanner_clock.now
     params = merged_params(baselines, inventory)
@@ -107,6 +113,7 @@ def run(
         lifecycle_local=lifecycle.local_overlay(inventory.lifecycle))
     rules = [r for b in baselines for r in b.rules]
     compiled: list[CompiledRule] = compile_rules(rules, params)
+    memo = Memo()  # what evaluation remembers from host to host, for this scan only
     hosts = list(inventory.hosts)
     if host_filter:
         wanted = set(host_filter)
@@ -156,12 +163,12 @@ def run(
         # host is when the inventory does not say, recorded in the host's record
         roles.assign(rec)
         res = evaluate_host(host_view(rec), compiled, inventory.contract, inventory.waivers,
-                            now().date())
+                            now().date(), memo=memo)
         per_host[rec["name"]] = res
         if on_host is not None:
             on_host(rec, res)
 
-    records = collect(hosts, rules, opts, landed)
+    records = collect(hosts, rules, opts, landed, named=inventory.hosts)
     # the network phase: one nmap run per declared network (not with --hosts: a partial scan)
     nets = [] if host_filter else network.scan_networks(inventory, rules, opts, landed)
     # by host name, then rule: the order of the same scan's report rebuilt from the history

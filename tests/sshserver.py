@@ -217,7 +217,8 @@ def _relay(chan: paramiko.Channel, dest: tuple[str, int]) -> None:
             if not d:
                 break
             chan.sendall(d)
-    chan.close()
+    with contextlib.suppress(OSError, EOFError):  # the client may have hung up already
+        chan.close()
     s.close()
 
 

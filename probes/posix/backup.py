@@ -127,7 +127,7 @@ def environment(
 ) -> dict[str, str]:
     """Variables for the section's script: per declared backup its kind, repository, password
     file and password (from the scanner's environment variable ``password_env`` names), or a
-    marker naming the variable when it is unset or empty."""
+    marker (``password_env``, never the name) when it is unset or empty."""
     backups = list(config.get("backups") or [])[:MAX_REPOSITORIES]
     env = {"UNDONE_BK_N": str(len(backups)), "UNDONE_BK_TIMEOUT": str(tool_timeout(len(backups)))}
     for i, b in enumerate(backups, 1):
@@ -142,7 +142,9 @@ def environment(
             if value:
                 env[f"UNDONE_BK{i}_SECRET"] = value
             else:
-                env[f"UNDONE_BK{i}_NOSECRET"] = str(name)
+                # a marker, not the name: a secret written into password_env by mistake
+                # must reach neither the target nor the section's output (issue 15, L4)
+                env[f"UNDONE_BK{i}_NOSECRET"] = "password_env"
     return env
 
 
@@ -278,9 +280,9 @@ def _credentials(r: dict[str, Any], meta: dict[str, str], needed: bool) -> bool:
     """False (and the entry in error) when the repository's credentials are not usable."""
     state = meta.get("secret", "")
     if state.startswith("missing "):
-        name = state[8:].strip()
-        _error(r, f"environment variable {name} is not set (password_env of this backup); "
-                  "the repository was not read")
+        # not named: a secret written into password_env by mistake would reach every report
+        _error(r, "the environment variable named by this backup's password_env is not set "
+                  "on the scanner; the repository was not read")
         return False
     pwfile = meta.get("password_file")
     if state != "set" and pwfile in ("unreadable", "absent"):

@@ -7,6 +7,7 @@
 # (dpkg-query, reads /var/lib/dpkg/status), so the scanner can tell security upgrades apart.
 # Privilege: none on Debian and RHEL defaults (these logs are world-readable); root if not.
 # Writes nothing.
+undone_need awk sort head tail tr
 undone_cmd tz date +%z
 _ph_read() {
   # print a log file, decompressing .gz; 126 when it cannot be read

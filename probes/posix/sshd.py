@@ -194,6 +194,12 @@ def _from_sshd_t(block: Block) -> dict[str, list[str]] | str:
     return values
 
 
+#: Include patterns times files undone tries in one parse: a real sshd_config needs a few
+#: hundred; a hostile output with thousands of patterns and files would cost minutes (issue 15,
+#: M1). Past it the walk stops following includes and what is unset is unknown.
+MAX_INCLUDE_MATCHES = 100_000
+
+
 @dataclass
 class _Walk:
     files: dict[str, Block]
@@ -203,6 +209,7 @@ class _Walk:
     uncertain_after: str | None = None  # the unreadable file after which unset keys are unknown
     unsure: set[str] = field(default_factory=set)
     read: list[str] = field(default_factory=list)
+    matched: int = 0  # Include patterns tried against files, bounded by MAX_INCLUDE_MATCHES
 
 
 _UNLISTED = "# undone-unlisted:"
@@ -320,9 +327,17 @@ def _walk_file(walk: _Walk, path: str, depth: int, context: str) -> None:
         if context == "other":
             continue
         if key == "include":
-            for pattern in _words(value):
+            # each pattern once: a hostile line repeating one word thousands of times costs a
+            # match per file, not per word (issue 15, M1)
+            for pattern in dict.fromkeys(_words(value)):
                 if not pattern.startswith("/"):
                     pattern = "/etc/ssh/" + pattern
+                walk.matched += len(walk.files)
+                if walk.matched > MAX_INCLUDE_MATCHES:
+                    if walk.uncertain_after is None:
+                        walk.uncertain_after = (f"{path} (more Include patterns and files than "
+                                                "undone follows)")
+                    break
                 for found in sorted(p for p in walk.files if glob_match(pattern, p)):
                     _walk_file(walk, found, depth + 1, context)
             continue

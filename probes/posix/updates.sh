@@ -9,6 +9,7 @@
 # Privilege: none for apt. dnf as a non-root user may find no metadata cache (reported as an
 # error); run as root for dnf hosts. Writes nothing, installs nothing, refreshes nothing; dnf 4
 # opens its own logs in /var/log on every run, so it runs with logfilelevel=0, its quietest.
+undone_need grep head
 _upd_units() {
   # "unit state" per unit, from systemctl is-enabled; 127 when systemctl is missing
   if ! command -v systemctl >/dev/null 2>&1; then

@@ -4,7 +4,8 @@
 Canonical's USN data (OSV) and keeps a compact index of them in the user's data folder:
 ``$UNDONE_ADVISORIES_DIR``, else ``$XDG_DATA_HOME/undone/advisories``, else
 ``~/.local/share/undone/advisories`` (or ``--out``). ``--from DIR`` builds it from files brought
-in by hand, for machines without internet (what the folder may hold: scanner/advisories.py).
+in by hand, for machines without internet (what the folder may hold:
+scanner/lifecycle/advisories.py).
 ``--only debian`` or ``--only ubuntu`` refreshes one side and keeps the other.
 
 ``undone advisories status`` says what the catalogue holds (sources, releases, newest advisory)

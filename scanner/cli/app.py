@@ -3,7 +3,7 @@
 Exit codes (DESIGN.md §3): 0 every rule passed or is waived; 1 at least one ``fail``; 2 bad usage
 or invalid input (nothing scanned); 3 no ``fail`` but the scan is incomplete; 4 an internal error
 (a bug: one line, ``--debug`` for the traceback); 5 another scan of the same estate is running
-(scanner/lock.py; nothing scanned). ``evidence verify`` gives 3 for a bundle that is intact but
+(scanner/ops/lock.py; nothing scanned). ``evidence verify`` gives 3 for a bundle that is intact but
 whose signer no trusted key vouches for; a closed standard output (``undone rules | head``) ends
 a command quietly with 141 (128 + SIGPIPE, as the shells report it). Usage errors are one line.
 """
@@ -34,6 +34,7 @@ from scanner.cli.boundary import fail_input as _fail_input
 from scanner.cli.boundary import guard as _guard
 from scanner.cli.boundary import quiet_stdout as _quiet_stdout
 from scanner.engine.options import Options
+from scanner.engine.transports import one_line
 from scanner.errors import InputError
 from scanner.ops import envpolicy
 from scanner.redact import Redactor
@@ -164,7 +165,8 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
                  section_timeout: int, trust_on_first_use: bool, known_hosts: str | None,
                  quiet: bool, notify_opt: bool | None, max_rate: float | None,
                  single_only: bool) -> int:
-    """``undone scan FOLDER``: every inventory in the folder, one estate each (scanner/multi.py)."""
+    """``undone scan FOLDER``: every inventory in the folder, one estate each
+    (scanner/ops/estates.py)."""
     import threading
 
     from scanner.ops import estates as multi
@@ -202,7 +204,7 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
 
     def log(line: str) -> None:
         with out_lock:
-            click.echo(clean(line), err=True)
+            click.echo(clean(one_line(line)), err=True)
 
     settings = multi.Settings(
         baselines=bls,
@@ -213,13 +215,24 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
         output=output, db_dir=db_dir or multi.default_db_dir(), notify=notify_opt,
         trust_on_first_use=trust_on_first_use, known_hosts=None,
         log=log if not quiet else (lambda line: None))
-    index = multi.run(folder, settings)
+    with _stop_on_signals() as stop:  # as for one inventory: a signal stops every estate
+        settings.options.cancel = stop.event
+        settings.stopped_by = lambda: stop.signal
+        index = multi.run(folder, settings)
     if fmt == "json":
         click.echo(json.dumps(index, indent=2, ensure_ascii=False))
     else:
         for line in multi.console_lines(index):
             click.echo(line)
         click.echo(clean(f"index: {os.path.join(output, 'index.html')}"))
+    if stop.signal:
+        import signal
+
+        left = sum(1 for e in index["estates"] if e["status"] == "interrupted")
+        click.echo(clean(f"undone: interrupted by {stop.signal}: {left} of "
+                         f"{len(index['estates'])} estates not started; the others kept the "
+                         "hosts that finished"), err=True)
+        return 128 + int(getattr(signal, stop.signal))
     code: int = index["exit_code"]
     return code
 
@@ -335,7 +348,7 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
     from scanner.ops import outputs
 
     pairs: list[tuple[str, str | None]] = []
-    try:  # which report goes where: several from one scan (scanner/outputs.py)
+    try:  # which report goes where: several from one scan (scanner/ops/outputs.py)
         pairs = outputs.plan((fmt,) if isinstance(fmt, str) else fmt,
                              (output,) if isinstance(output, str) else output or ())
     except InputError as e:
@@ -471,7 +484,8 @@ class _Stop:
 @contextlib.contextmanager
 def _stop_on_signals() -> Iterator[_Stop]:
     """While scanning, SIGINT, SIGTERM and SIGHUP stop the scan instead of killing the process:
-    hosts not finished stop within a second or two, what finished is kept (scanner/collect.py).
+    hosts not finished stop within a second or two, what finished is kept
+    (scanner/engine/collect.py).
     A second signal stops at once."""
     import signal
 
@@ -511,7 +525,7 @@ def _interrupted(doc: dict[str, Any], signame: str, pairs: list[tuple[str, str |
 
 def _notify(cfg: dict[str, Any], change: dict[str, Any], doc: dict[str, Any], fmt: str,
             output: str | None) -> None:
-    """Send word of what changed (scanner/notify.py); one line per channel on stderr. A failed
+    """Send word of what changed (scanner/ops/notify.py); one line per channel on stderr. A failed
     notification does not change the scan's exit code."""
     from scanner.ops import notify as notify_mod
 
@@ -581,7 +595,7 @@ def _write(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool,
 
 def _write_all(doc: dict[str, Any], pairs: list[tuple[str, str | None]], pretty: bool,
                new_folder: str | None = None, verbose: bool = False) -> None:
-    """Every report asked for, from the one document (scanner/outputs.py), into
+    """Every report asked for, from the one document (scanner/ops/outputs.py), into
     ``new_folder`` (made here, 0700) when the one --output was a folder still to make."""
     if new_folder:
         safeio.private_dir(new_folder)
@@ -1069,6 +1083,7 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
     except Exception as e:  # noqa: BLE001 - outside any command's guard (while parsing): a bug
-        click.echo(f"undone: internal error: {type(e).__name__}: {clean(e)}", err=True)
+        click.echo(clean(one_line(f"undone: internal error: {type(e).__name__}: {e}")),
+                   err=True)
         return EXIT_INTERNAL
     return rv if isinstance(rv, int) else 0

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from reports import clean
+from scanner.engine.transports import one_line
 from scanner.errors import BusyError, InputError, UndoneError
 from scanner.vocab import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_INTERNAL
 
@@ -33,7 +34,7 @@ class Exit(Exception):
 
 def fail_input(problems: list[str]) -> None:
     for line in problems:
-        click.echo(clean(line), err=True)
+        click.echo(clean(one_line(line)), err=True)
     raise Exit(EXIT_BAD_INPUT)
 
 
@@ -58,7 +59,7 @@ def guard(fn: Callable[..., int], debug: bool, *args: Any, **kwargs: Any) -> int
         return EXIT_BROKEN_PIPE
     except InputError as e:
         for line in e.problems:
-            click.echo(clean(line), err=True)
+            click.echo(clean(one_line(line)), err=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         click.echo("undone: interrupted", err=True)
@@ -69,8 +70,8 @@ def guard(fn: Callable[..., int], debug: bool, *args: Any, **kwargs: Any) -> int
     except (UndoneError, Exception) as e:  # the one place a bug becomes a line  # noqa: BLE001 - one failure must not stop the rest
         if debug:
             traceback.print_exc()
-        click.echo(f"undone: internal error: {type(e).__name__}: {clean(e)} "
-                   "(run with --debug for the traceback)", err=True)
+        click.echo(clean(one_line(f"undone: internal error: {type(e).__name__}: {e} "
+                                  "(run with --debug for the traceback)")), err=True)
         return EXIT_INTERNAL
 
 

@@ -1,6 +1,6 @@
 """``collect_tenant``: one tenant in, one host-shaped record out (never raises).
 
-The record has the keys of a ``hosts[]`` entry of the result document (scanner/collect.py
+The record has the keys of a ``hosts[]`` entry of the result document (scanner/engine/collect.py
 ``_host_stub``): ``name``, ``address`` (the tenant id, or the Google customer and the admin
 acted as), ``transport`` (``graph`` or ``google``), ``platform`` (``m365`` or
 ``google-workspace``), ``roles`` (``["tenant"]``), ``reachable`` (a token was obtained),

@@ -16,7 +16,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -61,7 +61,7 @@ OS_SECTIONS = ("posix.os", "windows.os")
 def plan(host: Host, rules: list[Rule]) -> list[Section]:
     """The sections this host needs: those its applicable rules require, for its transport.
     Without declared roles, the host's roles are inferred from the facts this collects
-    (scanner/roles.py): the rules of every role it could be inferred to have are planned."""
+    (scanner/rules/roles.py): the rules of every role it could be inferred to have are planned."""
     family = FAMILY_OF_TRANSPORT.get(host.transport)
     if family is None:
         return []
@@ -368,8 +368,11 @@ def collect(
     rules: list[Rule],
     opts: Options,
     on_host: Callable[[dict[str, Any]], None] | None = None,
+    named: Sequence[Host] = (),
 ) -> list[dict[str, Any]]:
     """Collect every host with bounded concurrency; ``on_host`` sees each record as it lands.
+    ``named``: every host of the inventory (also those not selected), so that a jump host named
+    by its inventory name is found with its own credentials (issue 15, L8).
 
     When ``opts.cancel`` is set (or a KeyboardInterrupt reaches this thread), no new host
     starts, every connection is shut down, hosts that finished are kept (``on_host`` saw them),
@@ -382,7 +385,7 @@ def collect(
         opts = dataclasses.replace(opts, cancel=cancel)
     connector = ssh.Connector(opts.known_hosts)
     connector.cancelled = cancel
-    connector.by_name = {h.name: h for h in hosts}
+    connector.by_name = {h.name: h for h in [*named, *hosts]}
     guard = CostGuard(hosts, opts)
     todo: queue.SimpleQueue[Host] = queue.SimpleQueue()
     for h in guard.order(hosts):

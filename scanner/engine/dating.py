@@ -6,7 +6,7 @@ dates each pending security update here, with what the scanner side knows:
 
 1. **advisory**: the earliest advisory of the host's release for the update's source package
    whose fixed version is newer than the installed one and not newer than the candidate
-   (scanner/advisories.py). Exact: the day the fix was published.
+   (scanner/lifecycle/advisories.py). Exact: the day the fix was published.
 2. **history**: the first scan that saw the update pending, provided an earlier scan of the same
    host had read its pending updates without it (undone saw it arrive; a host whose first scan
    already showed it pending says nothing about when it arrived). Exact about undone's own

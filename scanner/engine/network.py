@@ -12,7 +12,7 @@ sections with the raw output as evidence), so that evaluate.py judges them with 
   firmware, ``snmp.system``) or over SSH in "cli" mode (``platform: network`` and a ``device``:
   read-only commands, probes/netos/), plus the default-community probe (``snmp.community``,
   unless ``check_default_community: false``) and the firmware's lifecycle (``net.firmware``,
-  from the lifecycle catalogue). scanner/collect.py hands such hosts here.
+  from the lifecycle catalogue). scanner/engine/collect.py hands such hosts here.
 
 Scope: :class:`Scope` refuses any target that is not inside a declared network and is not an
 inventory host's address; nmap gets nothing else. Devices are inventory hosts, so their
@@ -332,7 +332,8 @@ def scan_network(
     t0 = time.monotonic()
     rec["started_at"] = _iso(clock.now())
     timeout = max(opts.timeout, 300.0)
-    run = nmap_transport.run(network["cidr"], network, scope.check, timeout, is_privileged)
+    run = nmap_transport.run(network["cidr"], network, scope.check, timeout, is_privileged,
+                             cancel=opts.cancel)
     collected = clock.now()
     rec["connection"] = {"transport": "nmap", "privileged": run.privileged,
                          "udp_scanned": run.udp_scanned, "args": run.args}
@@ -374,14 +375,16 @@ def scan_networks(
     scope = Scope(inventory)
     addresses = _addresses(inventory.hosts)
     records = []
+    cancel = opts.cancel
     for network in inventory.networks:
-        if opts.cancel is not None and opts.cancel.is_set():
-            # interrupted: the networks not scanned are reported as such, never recorded
+        rec = None if cancel is not None and cancel.is_set() else scan_network(
+            network, inventory, opts, scope, addresses=addresses)
+        if rec is None or (cancel is not None and cancel.is_set() and rec.get("error")):
+            # interrupted (its nmap killed): reported as not scanned, never recorded
             rec = network_stub(network)
             rec["error"], rec["error_kind"] = f"not scanned: {INTERRUPTED}", "interrupted"
             records.append(rec)
             continue
-        rec = scan_network(network, inventory, opts, scope, addresses=addresses)
         records.append(rec)
         if on_record is not None:
             on_record(rec)

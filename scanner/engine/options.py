@@ -21,7 +21,7 @@ class Options:
     max_catalogue_age_days: int = 400
     lifecycle_local: Any = None  # the local lifecycle overlay (scanner.lifecycle.local_overlay)
     # the cost guard: new connections a second for this scan (None: no limit), and a budget of
-    # host slots shared with other scans of one run (scanner/multi.py: many estates at once)
+    # host slots shared with other scans of one run (scanner/ops/estates.py: many estates at once)
     max_rate: float | None = None
     budget: threading.Semaphore | None = None
     # undone's own known_hosts (--known-hosts): the only file trust on first use writes to

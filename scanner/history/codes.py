@@ -144,7 +144,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             PRIMARY KEY (at, host, kind)
         ) WITHOUT ROWID
     """),
-    # When undone first saw each pending security update (scanner/dating.py, the "history"
+    # When undone first saw each pending security update (scanner/engine/dating.py, the "history"
     # basis): one row per update still pending (deleted once it is not), with when the host's
     # pending list had last been read before it appeared (NULL: it was pending at the first
     # read, so its arrival was not seen); and per host when its list was last read.

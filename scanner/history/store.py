@@ -575,7 +575,7 @@ class History:
     @_reading
     def updates_seen(self, host: str) -> Any:
         """What this history knows of ``host``'s pending security updates, for dating them
-        (a :class:`scanner.dating.Seen`), or None for a host it has never read a list of."""
+        (a :class:`scanner.engine.dating.Seen`), or None for a host it has never read a list of."""
         from scanner.engine.dating import Seen
 
         row = self.db.execute("SELECT u.last_at, u.host FROM update_lists u JOIN hosts h "

@@ -58,7 +58,7 @@ HOST_KEYS: dict[str, str] = {
     # the client's and the provider's administrator identities (probes/access/identity.py)
     "client_admins": "identities",
     "provider_admins": "identities",
-    # network devices (scanner/network.py): the device's kind, SNMP credentials by reference
+    # network devices (scanner/engine/network.py): the device's kind, SNMP credentials by reference
     "device": "device",
     "community_env": "envname",
     "snmp_version": "snmp_version",
@@ -75,7 +75,7 @@ HOST_KEYS: dict[str, str] = {
     "winrm_cert_pin": "cert_pin",
     "winrm_cert_validation": "cert_validation",
     "winrm_allow_ntlm_over_http": "bool",  # NTLM over HTTP can be relayed: refused without it
-    # the cost guard (scanner/collect.py): hosts of one site (default: behind one jump host)
+    # the cost guard (scanner/engine/collect.py): hosts of one site (default: behind one jump host)
     # are collected at most site_concurrency at a time (default 8: under sshd's MaxStartups 10)
     "site": "str",
     "site_concurrency": "concurrency",

@@ -312,7 +312,7 @@ def _parse_params(raw: Any, p: _Problems) -> dict[str, Any]:
     return out
 
 
-# -- notify: where to send word of a change (scanner/notify.py) ---------------------------------
+# -- notify: where to send word of a change (scanner/ops/notify.py) ---------------------------
 
 NOTIFY_KINDS = ("new", "regressed", "overdue", "no_longer_waived", "newly_waived",
                 "no_longer_checked", "rule_changed", "unreachable", "reachable", "fixed")

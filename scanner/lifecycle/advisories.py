@@ -9,7 +9,7 @@ day it was published. This module keeps them as a compact index::
     {source: {release: {source package: [[fixed version, published, advisory id], ...]}}}
 
 (``release`` is ``debian:bookworm``, ``ubuntu:22.04`` or ``ubuntu-pro:22.04``), in one JSON file
-in the user's data folder, built by ``undone advisories refresh`` (scanner/cli_advisories.py):
+in the user's data folder, built by ``undone advisories refresh`` (scanner/cli/advisories.py):
 
 - from the network: the two Debian lists from the security tracker's repository on
   salsa.debian.org, and Canonical's OSV tarball (``osv-all.tar.xz``, of which only ``osv/usn/``
@@ -19,13 +19,13 @@ in the user's data folder, built by ``undone advisories refresh`` (scanner/cli_a
   ``USN-*.json`` files (a clone of canonical/ubuntu-security-notices: ``osv/usn/``).
 
 Nothing is shipped: advisory data is the user's to fetch, and without it pending updates are
-dated by the scan history or only bounded (scanner/dating.py). Where the data comes from and
+dated by the scan history or only bounded (scanner/engine/dating.py). Where the data comes from and
 under what terms is kept in the file (``sources``) and shown by ``undone advisories status``.
 
 Matching (:meth:`Catalogue.earliest`): a pending update of source package *p* from *installed*
 to *candidate* is dated by the earliest advisory for *p* and the host's release whose fixed
 version is newer than *installed* and not newer than *candidate* (Debian version order,
-scanner/debversion.py). A catalogue that is out of date never dates an update wrongly: the
+scanner/lifecycle/debversion.py). A catalogue that is out of date never dates an update wrongly: the
 advisories it lacks are all newer than the ones it has, so the earliest match is the same; an
 update whose advisory it lacks is simply not dated by it. A Debian release is dated only when
 both lists are present (a release moves from DSA to DLA when it goes to LTS, and an update can

@@ -17,7 +17,7 @@ from scanner.lifecycle.kev import Kev, load_kev
 from scanner.lifecycle.model import Catalogue, Release
 
 # --------------------------------------------------------------------------------------------
-# Firmware and network operating systems (scanner/network.py, probes/net/firmware.py)
+# Firmware and network operating systems (scanner/engine/network.py, probes/net/firmware.py)
 # --------------------------------------------------------------------------------------------
 
 # KEV names a product loosely; per catalogue slug: the vendor and a pattern of its product names.
@@ -125,7 +125,7 @@ def firmware_lookup(
     are None; ``vendor`` and ``model`` (``device.vendor``, ``device.model``) find the hardware's
     end of support; ``local`` is the inventory's (and data folder's) local overlay, which wins
     over every other source. Each date carries its source and class (see
-    scanner/lifecycle_overlay.py: a secondary source can prove a failure, never a pass)."""
+    scanner/lifecycle/overlay.py: a secondary source can prove a failure, never a pass)."""
     from probes.net.firmware import version_key  # the one version order, shared with the parser
 
     cat = with_local(catalogue or load_catalogue(), local)
@@ -199,7 +199,8 @@ def device_lookup(
     facts: Mapping[str, Any], errors: Mapping[str, str], local: Any = None
 ) -> dict[str, Any]:
     """:func:`firmware_lookup` for a device record's facts (``firmware.product``,
-    ``firmware.version``, ``device.vendor``, ``device.model``): the one call scanner/network.py
+    ``firmware.version``, ``device.vendor``, ``device.model``): the one call
+    scanner/engine/network.py
     makes, so the lookup's inputs live here."""
     def text(key: str) -> str | None:
         value = facts.get(key)

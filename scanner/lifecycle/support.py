@@ -3,7 +3,8 @@
 
 The lifecycle catalogue gives a release's end of regular support (``os.eol_date``) and of its
 extended support (``os.eoes_date``: Debian LTS, Ubuntu ESM, RHEL ELS, Windows ESU), and
-scanner/lifecycle.py whether each is still running. Whether extended support means the host gets
+scanner/lifecycle/catalogue.py whether each is still running. Whether extended support means the
+host gets
 fixes depends on the vendor: Debian LTS is free and comes through the same security repository;
 Windows ESU only with a licence installed (``os.esu_licensed``, read on the host); Ubuntu ESM and
 RHEL ELS only with a subscription undone does not see. This module derives, before evaluation:
@@ -16,7 +17,7 @@ RHEL ELS only with a subscription undone does not see. This module derives, befo
 - ``os.security_fixes_days_left``: days from the scan to that day (negative once past);
 - ``os.support_summary``: the same in a sentence a head teacher can read.
 
-Data only, like scanner/dating.py: the rules decide what passes.
+Data only, like scanner/engine/dating.py: the rules decide what passes.
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """Many estates in one run: ``undone scan FOLDER`` scans every inventory in a folder (one per
 client) and writes an index of them all.
 
+A signal (SIGINT, SIGTERM, SIGHUP; ``Options.cancel``, set by the command line) stops the run as
+it stops one scan: no estate or host starts, each estate under way keeps the hosts that finished
+in its report and history (its scan stays unfinished there, its document says ``interrupted``,
+nobody is notified), estates not started are listed as ``interrupted``, and the index is written.
+
 Each inventory (``*.yaml`` / ``*.yml`` directly in the folder; hidden files are skipped) is one
 estate, keyed by its file name: ``acme.yaml`` is the estate ``acme``. Each estate gets
 
-- its own history, ``<db folder>/acme.sqlite``, and its own lock beside it (scanner/lock.py),
+- its own history, ``<db folder>/acme.sqlite``, and its own lock beside it (scanner/ops/lock.py),
   so estates are never compared with each other and two runs never scan one estate at once;
 - its own report and result document in the output folder: ``acme.html`` and ``acme.json``;
-- its own notifications (the inventory's ``notify`` section, scanner/notify.py);
+- its own notifications (the inventory's ``notify`` section, scanner/ops/notify.py);
 - its own exit code, per the contract (0, 1, 3; 2 for an invalid inventory, 5 when another scan
   of it was running, 4 for an internal error).
 
@@ -43,7 +48,9 @@ from typing import Any
 from reports import clean
 from reports import index as index_report
 from scanner import __version__, clock, inventory, safeio
+from scanner.engine.collect import mark_interrupted
 from scanner.engine.options import Options
+from scanner.engine.transports import INTERRUPTED, one_line
 from scanner.errors import BusyError, InputError
 from scanner.history import store as history
 from scanner.ops import envpolicy, lock, notify
@@ -126,6 +133,13 @@ class Settings:
     known_hosts: str | None = None
     log: Callable[[str], None] = lambda line: None
     clock: Callable[[], datetime] | None = None
+    # the signal that stopped the run (SIGINT, SIGTERM, SIGHUP), once ``options.cancel`` is set
+    stopped_by: Callable[[], str | None] = lambda: None
+
+    def interrupted(self) -> str | None:
+        cancel = self.options.cancel
+        return (self.stopped_by() or "a signal") if cancel is not None and cancel.is_set() \
+            else None
 
 
 @dataclass
@@ -175,7 +189,7 @@ class _Loaded:
 def _load_all(paths: list[str]) -> list[_Loaded]:
     """Load every inventory; refuse estates that would share a history and a report
     (``acme.yaml`` and ``acme.yml``), and check every estate's variables against the others'
-    (scanner/envpolicy.py). One inventory's problem never stops the others."""
+    (scanner/ops/envpolicy.py). One inventory's problem never stops the others."""
     loaded = []
     for path in paths:
         item = _Loaded(path, estate_key(path))
@@ -184,7 +198,7 @@ def _load_all(paths: list[str]) -> list[_Loaded]:
         except InputError as e:
             item.problems = [clean(p) for p in e.problems]
         except Exception as e:  # noqa: BLE001 - one estate's failure must not stop the others
-            item.crashed = clean(f"internal error: {type(e).__name__}: {e}")
+            item.crashed = clean(one_line(f"internal error: {type(e).__name__}: {e}"))
             if os.environ.get("UNDONE_DEBUG"):
                 traceback.print_exc()
         loaded.append(item)
@@ -230,6 +244,12 @@ def scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore |
     est = Estate(key=key, name=key, inventory=os.path.abspath(item.path))
     prefix = f"undone: {key}: "
     db = os.path.join(settings.db_dir, f"{key}.sqlite")
+    if settings.interrupted() is not None:  # stopped before this estate started
+        est.status, est.exit_code = "interrupted", 3
+        est.problems = [f"not scanned: {INTERRUPTED}"]
+        with contextlib.suppress(Exception):
+            _last_good(est, db, settings.output)
+        return est
     if item.crashed is not None:  # a bug met while loading it: this estate only
         est.status, est.exit_code, est.problems = "error", 4, [item.crashed]
         with contextlib.suppress(Exception):
@@ -249,7 +269,7 @@ def scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore |
             settings.log(f"{prefix}{line}")
     except Exception as e:  # noqa: BLE001 - one estate's failure must not stop the others
         est.status, est.exit_code = "error", 4
-        est.problems = [clean(f"internal error: {type(e).__name__}: {e}")]
+        est.problems = [clean(one_line(f"internal error: {type(e).__name__}: {e}"))]
         with contextlib.suppress(Exception):
             _last_good(est, db, settings.output)
         settings.log(f"{prefix}{est.problems[0]}")
@@ -293,8 +313,15 @@ def _scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore 
                                on_start=on_start, clock=settings.clock,
                                seen=hist.updates_seen)
             redactor.value(doc)
-            hist.finish(doc)
-            if want_notify and inv.notify is not None:
+            signame = settings.interrupted()
+            if signame is not None:  # the history keeps what finished, the scan unfinished
+                mark_interrupted(doc, signame)
+                done = sum(1 for h in doc["hosts"] if h.get("error_kind") != "interrupted")
+                est.problems = [f"interrupted by {signame}: {done} of {len(doc['hosts'])} "
+                                "hosts finished and were recorded"]
+            else:
+                hist.finish(doc)
+            if signame is None and want_notify and inv.notify is not None:
                 try:
                     change = notify.from_history(hist, doc)
                 except Exception as e:  # noqa: BLE001 - notifying must not fail the scan

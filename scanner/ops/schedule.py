@@ -19,6 +19,10 @@ What the units say, and why:
 - ``Documentation=``: this page's source, ``docs/operations.md``, where it is installed (a
   ``file:`` reference that exists on this machine; see :func:`documentation_uri`).
 - Standard error goes to the journal: one line per host and a summary line per scan.
+- ``--known-hosts <state folder>/<name>.known_hosts`` (``<name>/known_hosts`` for a folder;
+  unless the scan options name one): undone's own known_hosts, the only file trust on first use
+  writes, kept per schedule in the unit's private, writable state folder rather than under a
+  home folder that ``ProtectHome=read-only`` keeps read-only (issue 15, H1).
 
 **Least privilege** (issue 15, M7). A system unit runs as a dedicated user, ``undone`` by default
 (``--run-as USER``; ``--run-as dynamic`` for systemd's ``DynamicUser=yes``; ``--run-as root``
@@ -198,10 +202,15 @@ class Schedule:
         if self.folder:
             keep = ["--db", os.path.join(self.state_dir, self.name, "history"),
                     "--output", os.path.join(self.state_dir, self.name, "reports")]
+            known = os.path.join(self.state_dir, self.name, "known_hosts")
         else:
             keep = ["--db", os.path.join(self.state_dir, f"{self.name}.sqlite"),
                     "--format", "html",
                     "--output", os.path.join(self.state_dir, f"{self.name}.html")]
+            known = os.path.join(self.state_dir, f"{self.name}.known_hosts")
+        if not any(a == "--known-hosts" or a.startswith("--known-hosts=")
+                   for a in self.scan_args):  # trust on first use writes only in the state
+            keep += ["--known-hosts", known]
         return [*self.command, "scan", self.inventory, *keep, *self.scan_args]
 
     @property

@@ -51,7 +51,7 @@ class Rule:
     # plain-language text for a result: "fail" leads a failure's message (the technical detail
     # follows), "not_applicable" replaces the generic "does not apply" (say what to do)
     messages: tuple[tuple[str, str], ...] = ()
-    # what is wrong, in words (scanner/findings.py): heading, sentence template(s), and the
+    # what is wrong, in words (scanner/rules/findings.py): heading, sentence template(s), and the
     # remediation of each platform when it differs; None for a rule without one
     finding: Any = None
 

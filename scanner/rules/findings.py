@@ -29,10 +29,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?:\|([a-z_]+)(?::([^{}|]{1,60}))?)?\}")
 MAX_VALUE = 300  # characters of one filled value
@@ -126,17 +125,6 @@ def _number(v: Any) -> str:
 
 
 def _day(v: Any) -> str | None:
-    if isinstance(v, str):
-        return _day_text(v)
-    return _day_value(v)
-
-
-@lru_cache(maxsize=4096)
-def _day_text(v: str) -> str | None:
-    return _day_value(v)
-
-
-def _day_value(v: Any) -> str | None:
     if isinstance(v, datetime):
         dt = v.astimezone(UTC)
     elif isinstance(v, date):
@@ -337,12 +325,6 @@ FILTERS: dict[str, Filter] = {
 WITH_ARGUMENT = frozenset({"of"})
 
 
-# per placeholder (fact, filter, argument): the last list or mapping filled and its words. A host's
-# list is read by several rules (CE-SU-002 and PM-UPD-001 both list its pending updates); only
-# the last object is kept, and it is compared by identity, so nothing stale is ever reused.
-_LAST_VALUE: dict[tuple[str, str, str], tuple[Any, str, str | None]] = {}
-
-
 def fill(t: Template, facts: Mapping[str, Any], bases: Bases) -> str | None:
     """The template with the host's values, or None when a placeholder has no value."""
     out: list[str] = []
@@ -354,17 +336,7 @@ def fill(t: Template, facts: Mapping[str, Any], bases: Bases) -> str | None:
         v = facts.get(fact)
         if v is None:
             return None
-        if isinstance(v, list | dict):  # the same object as last time: the same words
-            key = (fact, flt, arg)
-            seen = _LAST_VALUE.get(key)
-            basis = str((bases.get(fact) or {}).get("basis") or "") if bases else ""
-            if seen is not None and seen[0] is v and seen[1] == basis:
-                text = seen[2]
-            else:
-                text = FILTERS.get(flt, _f_plain)(v, fact, bases, arg)
-                _LAST_VALUE[key] = (v, basis, text)
-        else:
-            text = FILTERS.get(flt, _f_plain)(v, fact, bases, arg)
+        text = FILTERS.get(flt, _f_plain)(v, fact, bases, arg)
         if text is None or text == "":
             return None
         out.append(_cut(text, MAX_TEXT if flt == "updates" else MAX_VALUE))
@@ -374,103 +346,21 @@ def fill(t: Template, facts: Mapping[str, Any], bases: Bases) -> str | None:
 Condition = Callable[..., tuple[Any, ...]]
 
 
-_SCALARS = (str, int, float, bool, type(None))
-FREEZE_LIMIT = 64  # items of a list or mapping frozen into a key; bigger ones are filled
-
-
-def _freeze(v: Any) -> Any:
-    """``v`` as a hashable key: lists as tuples, mappings as tuples of items (in their order);
-    TypeError when too big or not plain data."""
-    if isinstance(v, _SCALARS):
-        return v
-    if isinstance(v, list):
-        if len(v) > FREEZE_LIMIT:
-            raise TypeError("too long")
-        return tuple(map(_freeze, v))
-    if isinstance(v, dict):
-        if len(v) > FREEZE_LIMIT:
-            raise TypeError("too big")
-        return tuple((k, _freeze(x)) for k, x in v.items())
-    raise TypeError(type(v).__name__)
-
-
-# lists and mappings frozen lately, by identity (each kept alive with its frozen form): a host's
-# list is read by several rules, and freezing it once is enough
-_FROZEN: dict[int, tuple[Any, Any]] = {}
-FROZEN_SIZE = 1024
-
-
-def _frozen(v: Any) -> Any:
-    if isinstance(v, _SCALARS):
-        return v
-    seen = _FROZEN.get(id(v))
-    if seen is not None and seen[0] is v:
-        return seen[1]
-    f = _freeze(v)
-    if len(_FROZEN) >= FROZEN_SIZE:
-        _FROZEN.clear()
-    _FROZEN[id(v)] = (v, f)
-    return f
-MEMO_SIZE = 4096
-IDENTITY_SIZE = 256
-
-
 @dataclass(frozen=True)
 class Compiled:
     """A rule's finding ready to fill: the heading, the alternatives (condition or None, template)
-    and the advice per platform. ``facts``: every fact it reads; when they are all plain values
-    the sentence is remembered for those values (many hosts share them), so filling costs a
-    dictionary look-up after the first host."""
+    and the advice per platform. ``facts``: every fact it reads (what evaluation's memo keys the
+    sentence by, scanner/rules/evaluate.py: hosts with the same values get the same words, so
+    filling
+    is done once per distinct state, not per host)."""
 
     title: str
     alternatives: tuple[tuple[Condition | None, Template], ...]
     advice: tuple[tuple[str, str], ...] = ()
     facts: tuple[str, ...] = ()
-    memo: dict[tuple[Any, ...], str | None] = field(default_factory=dict, compare=False,
-                                                    repr=False)
-    by_identity: dict[tuple[Any, ...], tuple[str | None, tuple[Any, ...]]] = field(
-        default_factory=dict, compare=False, repr=False)
 
     def text(self, facts: Mapping[str, Any], errors: Mapping[str, str], bases: Bases
              ) -> str | None:
-        # (errors never change the words: a condition on a fact in error is not true, as on
-        # a missing one, and a placeholder without a value is skipped either way)
-        if not self.facts:
-            return self._text(facts, errors, bases)
-        state: tuple[Any, ...] = ()
-        if bases:
-            state = tuple(str((bases.get(f) or {}).get("basis") or "") for f in self.facts)
-        # 1. the same objects as a recent call (copies of a rule on one host, hosts sharing
-        # values): each entry keeps its objects alive, so an identity is never reused for
-        # another object while it is remembered
-        ident: tuple[Any, ...] = tuple(map(id, map(facts.get, self.facts)))
-        if state:
-            ident += state
-        got = self.by_identity.get(ident)
-        if got is not None:
-            return got[0]
-        values = tuple(map(facts.get, self.facts))
-        # 2. the same values (text, numbers, and small lists and mappings of them, frozen:
-        # hosts at one patch level have equal pending lists); a fact is of one type on every
-        # host, so True and 1 never meet in one key
-        try:
-            key: tuple[Any, ...] | None = (tuple(map(_frozen, values)), state)
-            hit: Any = self.memo.get(key, self)  # type: ignore[arg-type]
-        except TypeError:  # too big or not plain: fill it
-            hit, key = self, None
-        if hit is self:
-            hit = self._text(facts, errors, bases)
-            if key is not None:
-                if len(self.memo) >= MEMO_SIZE:
-                    self.memo.clear()
-                self.memo[key] = hit
-        if len(self.by_identity) >= IDENTITY_SIZE:
-            self.by_identity.clear()
-        self.by_identity[ident] = (hit, values)
-        return cast("str | None", hit)
-
-    def _text(self, facts: Mapping[str, Any], errors: Mapping[str, str], bases: Bases
-              ) -> str | None:
         for cond, t in self.alternatives:
             if cond is not None and cond(facts, errors, bases)[0] is not True:
                 continue

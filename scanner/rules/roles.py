@@ -12,12 +12,13 @@ inferred from what was collected, by :func:`infer`, and recorded in the host's r
 ``roles_source``         where the host's roles came from: ``inventory`` (declared: they win,
                          and narrow the rules), ``inferred`` (none declared, inferred from facts:
                          recorded, but they never narrow scope; such a host is judged by every
-                         rule for the roles in :data:`INFERABLE`, see scanner/evaluate.py
+                         rule for the roles in :data:`INFERABLE`, see scanner/rules/evaluate.py
                          ``scope``), ``none`` (none declared, none inferred)
 
 The inference (a derivation over facts, like the lifecycle's ``os.supported``) runs on the
 scanner side once a host has landed and before it is evaluated (scanner/scan.py); evaluation
-(scanner/evaluate.py) stays pure and reads only the record. Probes never classify: they collect.
+(scanner/rules/evaluate.py) stays pure and reads only the record. Probes never classify: they
+collect.
 
 What is inferred (DESIGN.md §5, "Nothing silently out of scope"):
 
@@ -39,7 +40,7 @@ from typing import Any
 
 SOURCES = ("inventory", "inferred", "none")
 #: the roles :func:`infer` can give a host of each target family: what a host without declared
-#: roles needs collected (scanner/collect.py plans the sections of rules for these roles)
+#: roles needs collected (scanner/engine/collect.py plans the sections of rules for these roles)
 INFERABLE: dict[str, tuple[str, ...]] = {
     "posix": ("server", "endpoint"),
     "windows": ("endpoint", "server", "domain-controller"),

@@ -172,3 +172,69 @@ def test_a_host_that_stalls_after_authentication_is_in_the_errors_summary(
     assert rec["error_kind"] == "timeout" and "time limit (3s)" in rec["error"]
     assert [e["host"] for e in doc["errors"]] == ["stalled"]
     assert doc["errors"][0]["kind"] == "timeout"
+
+
+def test_a_signal_stops_a_folder_run_keeps_what_finished_and_writes_the_index(
+        tmp_path: Path, servers: dict[str, SSHServer]) -> None:
+    """Folder mode (scanner/ops/estates.py): before, SIGTERM killed undone at once (no report, no
+    index, the estate's history holding an unfinished scan with no word why) and SIGINT waited
+    for every running host. Now the estate under way keeps the host that finished, marked
+    interrupted (history unfinished), the estate not started is listed as interrupted, the
+    index is written, and undone exits 128 + the signal's number within about two seconds.
+    ``--concurrency 1``: estates and hosts one at a time, in order (alpha: fast1, then slow0,
+    which stalls; bravo waits)."""
+    folder = tmp_path / "estates"
+    folder.mkdir()
+    for name, picked in (("alpha", ["fast1", "slow0"]), ("bravo", ["fast2"])):
+        d = tmp_path / name
+        d.mkdir()
+        text = inventory(d, {n: servers[n] for n in picked}).read_text()
+        (folder / f"{name}.yaml").write_text(  # each estate its own variable (L2)
+            text.replace("UNDONE_TEST_SSH_PW", f"{name.upper()}_PW"))
+    out, dbs = tmp_path / "out", tmp_path / "db"
+    env = dict(os.environ, HOME=str(tmp_path), ALPHA_PW=PW, BRAVO_PW=PW)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "scan", str(folder), "--output", str(out), "--db",
+         str(dbs), "--timeout", "60", "--concurrency", "1", "--baseline", "cyber-essentials"],
+        env=env, cwd=str(ROOT), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or []), daemon=True)
+    reader.start()
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end and proc.poll() is None and not any(
+                ln.startswith("undone: alpha: fast1 ") for ln in lines):
+            time.sleep(0.1)
+        time.sleep(0.5)  # slow0 is being collected (it stalls)
+        assert proc.poll() is None, "".join(lines)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(10)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(5)
+    text = "".join(lines)
+    print(f"folder run: stopped {took:.2f}s after SIGTERM")
+    assert took < 2.5, took
+    assert code == 128 + signal.SIGTERM, text
+    assert "Traceback" not in text and "internal error" not in text, text
+    assert "undone: interrupted by SIGTERM: 1 of 2 estates not started" in text, text
+    index = json.loads((out / "index.json").read_text())
+    rows = {e["key"]: e for e in index["estates"]}
+    assert rows["bravo"]["status"] == "interrupted"
+    assert rows["bravo"]["problems"] == ["not scanned: the scan was interrupted"]
+    assert not (dbs / "bravo.sqlite").exists() or not sqlite3.connect(
+        dbs / "bravo.sqlite").execute("SELECT count(*) FROM scans").fetchone()[0]
+    assert rows["alpha"]["exit_code"] != 0
+    doc = json.loads((out / "alpha.json").read_text())
+    assert doc["scan"]["complete"] is False and doc["scan"]["interrupted"] == "SIGTERM"
+    hosts = {h["name"]: h for h in doc["hosts"]}
+    assert hosts["fast1"]["reachable"] and hosts["slow0"]["error_kind"] == "interrupted"
+    assert "everything checked passed" not in (out / "alpha.html").read_text().lower()
+    with sqlite3.connect(dbs / "alpha.sqlite") as c:
+        (finished,) = c.execute("SELECT finished_at FROM scans").fetchone()
+        recorded = {n for (n,) in c.execute(
+            "SELECT h.name FROM scan_hosts s JOIN hosts h ON h.id = s.host")}
+    assert finished is None and recorded == {"fast1"}

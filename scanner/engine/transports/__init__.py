@@ -1,6 +1,7 @@
 """Transports: how a batch reaches a host and its output comes back.
 
-Each transport takes a host and a :class:`~scanner.batch.Batch`, runs the batch once, and returns
+Each transport takes a host and a :class:`~scanner.engine.batch.Batch`, runs the batch once, and
+returns
 a :class:`Stream`: the two split output streams, the exit status, and what is known about the
 connection (host key fingerprint, whether it was accepted on first use). A host that cannot be
 reached raises a :class:`~scanner.errors.CollectError` subclass with a one-line reason.
@@ -24,6 +25,15 @@ _ONE_LINE = str.maketrans(_LINE_BREAKS)
 
 #: why a host's collection stopped when the scan was interrupted (SIGINT, SIGTERM, SIGHUP)
 INTERRUPTED = "the scan was interrupted"
+
+
+def unset_variable(key: str) -> str:
+    """A host's error when the environment variable its ``key`` (``password_env``,
+    ``community_env`` ...) names is not set. The name is not repeated: it travels into reports,
+    the history and notifications, and a secret written into the key by mistake would travel
+    with it (issue 15, L4); the inventory says which variable it is."""
+    return (f"the environment variable named by {key} is not set on the scanner (its name is "
+            "not repeated here: see the inventory)")
 
 
 def one_line(text: object) -> str:

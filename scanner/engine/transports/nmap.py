@@ -1,4 +1,5 @@
-"""The nmap transport (python-nmap over the nmap binary): one run over one declared network.
+"""The nmap transport (the nmap binary, its XML on standard output): one run over one declared
+network.
 
 What every run does, whatever the caller asks:
 
@@ -12,21 +13,29 @@ What every run does, whatever the caller asks:
 * ``--max-rate`` from the network's ``rate``; ``-sV`` only where the network asks for service
   versions; ``-oX -``: the XML report is the raw output, parsed by probes/net/nmap.py.
 
-A target is refused before nmap starts unless the caller's scope allows it (scanner/network.py:
+A target is refused before nmap starts unless the caller's scope allows it
+(scanner/engine/network.py:
 inside a declared network, or an inventory host's address): this module never scans an address
 it was not given leave to.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.errors import CollectError
+from scanner.engine.transports import INTERRUPTED
+
+#: how often a running nmap is checked for an interruption, in seconds
+POLL_S = 0.2
 
 #: TCP ports scanned on every network unless its entry says more: the admin interfaces and
 #: risky services of shared/reference/cyber-essentials.md (FW7) and the common services around
@@ -59,7 +68,7 @@ CAP_NET_RAW = 13  # linux/capability.h
 def privileged() -> bool:
     """Whether nmap run from here may use raw sockets (SYN and UDP scans, ARP discovery): root,
     or ``CAP_NET_RAW`` in this process's effective set (a scheduled unit grants it, ambient, to
-    its dedicated user; scanner/schedule.py)."""
+    its dedicated user; scanner/ops/schedule.py)."""
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         return True
     try:
@@ -115,10 +124,15 @@ def run(
     timeout: float = 600.0,
     is_privileged: bool | None = None,
     nmap_path: Sequence[str] = ("nmap",),
+    cancel: threading.Event | None = None,
 ) -> Run:
     """Scan ``target`` (a declared network's CIDR) once. ``allowed(target)`` must accept it
     (it raises when the target is outside the inventory's scope); nothing is sent otherwise.
-    Errors of the run (nmap missing, timed out, failed) are in ``Run.error``."""
+    Errors of the run (nmap missing, timed out, failed, interrupted) are in ``Run.error``.
+
+    nmap runs in a session (process group) of its own, started here rather than through
+    python-nmap, which hides its process: when ``cancel`` is set (a signal stopped the scan) or
+    the time runs out, the whole group is killed within a fraction of a second (issue 15)."""
     allowed(target)
     is_priv = privileged() if is_privileged is None else is_privileged
     args, portlist, scanned, scan_udp = arguments(network, is_priv, timeout)
@@ -126,24 +140,42 @@ def run(
                  privileged=is_priv, udp_scanned=scan_udp, ports_scanned=scanned)
     result.started = time.time()
     t0 = time.monotonic()
-    if shutil.which(nmap_path[0]) is None:
+    path = shutil.which(nmap_path[0])
+    if path is None:
         result.error = f"{nmap_path[0]} is not installed on the scanner (apt install nmap)"
         return result
-    import nmap  # python-nmap: imported here so that an inventory without networks needs none
-
     try:
-        scanner = nmap.PortScanner(nmap_search_path=tuple(nmap_path))
-        scanner.scan(hosts=target, ports=portlist, arguments=" ".join(args),
-                     timeout=int(timeout))
-        raw = scanner.get_nmap_last_output()
-        result.xml = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    except nmap.PortScannerTimeout:
-        result.error = f"nmap did not finish within {timeout:g}s"
-    except nmap.PortScannerError as e:
-        result.error = f"nmap failed: {' '.join(str(e).split())[:300]}"
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv, the target checked by allowed()
+            [path, *result.args[1:]], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     except OSError as e:
         result.error = f"nmap could not run: {e}"
-    except CollectError:
-        raise
+        return result
+    end = t0 + timeout
+    out = err = b""
+    try:
+        while True:
+            if cancel is not None and cancel.is_set():
+                result.error = INTERRUPTED
+                break
+            if time.monotonic() >= end:
+                result.error = f"nmap did not finish within {timeout:g}s"
+                break
+            try:
+                out, err = proc.communicate(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                proc.communicate(timeout=5)
+    if result.error is None:
+        result.xml = out.decode("utf-8", "replace")
+        if proc.returncode != 0 or "</nmaprun>" not in result.xml:
+            why = err.decode("utf-8", "replace") or f"exit status {proc.returncode}"
+            result.error = f"nmap failed: {' '.join(why.split())[:300]}"
     result.duration = time.monotonic() - t0
     return result

@@ -51,9 +51,11 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import rfc1902, rfc1905
 
+from probes.base import escape_line
 from probes.snmp import _identity as ident
 from probes.snmp._varbinds import format_varbind
 from probes.snmp.community import DEFAULT_COMMUNITIES
+from scanner.engine.transports import unset_variable
 from scanner.errors import AuthError
 from scanner.inventory import Host
 
@@ -104,7 +106,7 @@ def _auth_data(host: Host, secret: Callable[[str], str | None]) -> Any:
             raise AuthError(f"no {what} configured")
         value = secret(name)
         if value is None or value == "":
-            raise AuthError(f"environment variable {name} ({what}) is not set")
+            raise AuthError(unset_variable(what))
         return value
 
     if (host.snmp_version or "2c") == "2c":
@@ -112,12 +114,10 @@ def _auth_data(host: Host, secret: Callable[[str], str | None]) -> Any:
         return CommunityData(need(host.community_env, "community_env"), mpModel=1)  # noqa: S508
     auth_key = secret(host.snmp_auth_key_env) if host.snmp_auth_key_env else None
     if host.snmp_auth_key_env and not auth_key:
-        raise AuthError(f"environment variable {host.snmp_auth_key_env} (snmp_auth_key_env) is "
-                        "not set")
+        raise AuthError(unset_variable("snmp_auth_key_env"))
     priv_key = secret(host.snmp_priv_key_env) if host.snmp_priv_key_env else None
     if host.snmp_priv_key_env and not priv_key:
-        raise AuthError(f"environment variable {host.snmp_priv_key_env} (snmp_priv_key_env) is "
-                        "not set")
+        raise AuthError(unset_variable("snmp_priv_key_env"))
     return UsmUserData(
         host.snmp_user or "",
         authKey=auth_key,
@@ -156,7 +156,11 @@ def _line(oid: Any, value: Any) -> str:
 
 
 def _block(name: str, rc: int, text: str) -> str:
-    body = text if text.endswith("\n") or not text else text + "\n"
+    """One block; a line of the agent's data that begins with ``@@`` (a ``sysDescr`` or
+    ``sysLocation`` holding line breaks) is escaped as the prelude escapes it, so it cannot
+    forge a block (issue 15, M5)."""
+    body = "\n".join(escape_line(ln) for ln in text.split("\n"))
+    body = body if body.endswith("\n") or not body else body + "\n"
     return f"@@block {name}\n{body}@@rc {rc}\n"
 
 

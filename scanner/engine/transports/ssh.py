@@ -31,7 +31,7 @@ from typing import Any
 import paramiko
 
 from scanner.engine.batch import Batch
-from scanner.engine.transports import Stream, knownhosts, new_stream, one_line, pump
+from scanner.engine.transports import Stream, knownhosts, new_stream, one_line, pump, unset_variable
 from scanner.errors import AuthError, CollectError, HostKeyError, UnreachableError
 from scanner.inventory import Host
 
@@ -323,9 +323,7 @@ class Connector:
         if host.password_env:
             pw = os.environ.get(host.password_env)
             if pw is None:
-                raise AuthError(
-                    f"environment variable {host.password_env} (password_env) is not set"
-                )
+                raise AuthError(unset_variable("password_env"))
             kwargs["password"] = pw
         if (bastion and host.name.startswith("jump:")) or (
             not host.key_file and not host.password_env and not host.agent

@@ -26,7 +26,8 @@ Security defaults (pywinrm's own are plain HTTP with Basic auth; undone's are no
 * Credentials by reference only (``password_env``); no proxy from the environment.
 
 One round trip: open a shell (code page 65001), start ``powershell.exe`` with a fixed bootstrap
-(:data:`scanner.winbatch.BOOTSTRAP`), send the whole batch with the WS-Management Send operation
+(:data:`scanner.engine.winbatch.BOOTSTRAP`), send the whole batch with the WS-Management Send
+operation
 (in 32 KiB pieces, the last marked End), then Receive until the command is done, the host's
 deadline passes or the output cap is hit; then signal terminate and delete the shell. Output goes
 through the same splitter as SSH output. A host that drops the connection mid-stream keeps what
@@ -61,7 +62,7 @@ from winrm.transport import Transport as WinRMHTTPTransport
 
 from scanner.engine import winbatch
 from scanner.engine.batch import Batch
-from scanner.engine.transports import INTERRUPTED, Stream, new_stream
+from scanner.engine.transports import INTERRUPTED, Stream, new_stream, unset_variable
 from scanner.errors import AuthError, CollectError, UnreachableError
 from scanner.inventory import Host
 
@@ -367,7 +368,7 @@ def run(host: Host, batch: Batch, deadline: float, opts: Options) -> Stream:
     if host.password_env:
         password = os.environ.get(host.password_env)
         if password is None:
-            raise AuthError(f"environment variable {host.password_env} (password_env) is not set")
+            raise AuthError(unset_variable("password_env"))
     timeout = max(0.5, min(opts.connect_timeout, deadline - time.monotonic()))
     cert: dict[str, Any] | None = None
     if https:

@@ -316,7 +316,7 @@ def check_allowlist(value: Any, key: str = "extension_allowlist") -> tuple[
 def enrich_record(sections: Mapping[str, Mapping[str, Any]], facts: dict[str, Any],
                   errors: dict[str, str], collected_at: datetime,
                   allowlist: Iterable[str] | None) -> None:
-    """The engine's hook (scanner/collect.py), after a host's sections are parsed: adds the
+    """The engine's hook (scanner/engine/collect.py), after a host's sections are parsed: adds the
     derived facts of :func:`enrich` to ``facts``/``errors`` in place. When the applications
     section could not be collected, its derived facts are errors with the section's reason."""
     def state(names: tuple[str, ...]) -> tuple[bool, str | None]:

@@ -325,7 +325,7 @@ def test_windows_sections_that_failed_are_errors() -> None:
 
 # ------------------------------------------------------------------ worst case at the section cap
 
-CAP = 2 * 1024 * 1024  # scanner/batch.py DEFAULT_SECTION_CAP
+CAP = 2 * 1024 * 1024  # scanner/engine/batch.py DEFAULT_SECTION_CAP
 
 
 def _worst_cases() -> list[tuple[Any, str, str]]:

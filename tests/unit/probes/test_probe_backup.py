@@ -76,11 +76,13 @@ def test_environment_carries_secrets_by_reference_and_markers_for_unset() -> Non
     assert env["UNDONE_BK1_SECRET"] == "s3cret one"
     assert env["UNDONE_BK1_REPO"] == "/srv/r"
     assert env["UNDONE_BK1_KIND"] == "restic"
-    # unset and empty variables: a marker naming the variable, never an empty password
+    # unset and empty variables: a marker, never an empty password, nor the variable's name (a
+    # secret written into password_env by mistake would reach the target: issue 15, L4)
     assert "UNDONE_BK2_SECRET" not in env
-    assert env["UNDONE_BK2_NOSECRET"] == "PW_B"
+    assert env["UNDONE_BK2_NOSECRET"] == "password_env"
     assert "UNDONE_BK3_SECRET" not in env
-    assert env["UNDONE_BK3_NOSECRET"] == "PW_C"
+    assert env["UNDONE_BK3_NOSECRET"] == "password_env"
+    assert not any("PW_B" in v or "PW_C" in v for v in env.values())
     assert env["UNDONE_BK4_PWFILE"] == "/etc/pw"
     assert "UNDONE_BK4_SECRET" not in env and "UNDONE_BK4_NOSECRET" not in env
     assert env["UNDONE_BK5_KIND"] == "rsnapshot"
@@ -149,7 +151,7 @@ def test_restic_ok() -> None:
         ("restic_missing_repo", "repository not found"),
         ("restic_corrupt_config", "panic"),
         ("restic_corrupt_snapshot", "repository damaged: restic could not load 1 snapshot"),
-        ("restic_env_unset", "environment variable FIXTURE_RESTIC_PW is not set"),
+        ("restic_env_unset", "named by this backup's password_env is not set"),
         ("restic_hangs", "timed out after 5 s"),
         ("borg_wrong_passphrase", "wrong passphrase"),
         ("borg_unknown_to_user", "borg has no record of this repository for this user"),

@@ -1,5 +1,5 @@
 """Issue 15 M5: blocks inside a section cannot be forged by data. Real section scripts run on this
-machine through the engine (``scanner.collect.collect_host``, local transport, as
+machine through the engine (``scanner.engine.collect.collect_host``, local transport, as
 tests/unit/scanner/engine/test_backup_local.py does), with hostile names in every listing a probe prints: a
 declared backup folder, /etc/sudoers.d, /etc/ssh/sshd_config.d, /etc/cron.d, ClamAV's database
 directory, and freshclam's log. A hostile name holds line breaks, tabs, ``@@block``/``@@rc``
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -140,7 +141,7 @@ def test_a_forged_duplicate_block_is_an_error_never_the_last_word() -> None:
 # ------------------------------------------------ /etc and /var listings in a mount namespace
 
 _ENGINE = """
-import json, sys
+import json, os, sys
 from probes import sections
 from scanner.engine.collect import collect_host
 from scanner.engine.options import Options
@@ -148,7 +149,8 @@ from scanner.inventory import Host
 host = Host(name="local1", address="localhost", transport="local", roles=("server",),
             platform="linux")
 names = sys.argv[1].split(",")
-rec = collect_host(host, [sections()[n] for n in names], Options(timeout=120, section_timeout=60))
+rec = collect_host(host, [sections()[n] for n in names], Options(
+    timeout=120, section_timeout=60, excerpt=int(os.environ.get("UNDONE_TEST_EXCERPT", 8192))))
 print(json.dumps(rec, default=str))
 """
 
@@ -243,3 +245,81 @@ def test_hostile_names_and_lines_in_clamav_listings(tmp_path: Path) -> None:
     assert "99999" not in versions and "27831" in versions
     names = [p["name"] for p in rec["facts"]["av.products"]]
     assert "Microsoft Defender for Endpoint" not in names
+
+
+
+# -- earlier notes of issue 15: a missing awk or grep never reads as an empty result -------------
+
+_TOOL_WORD = {t: re.compile(rf"(^|[|;&({{`]|\$\(|then|do|else)\s*{t}\s")
+              for t in ("awk", "grep")}
+
+
+def _uses(script: str, tool: str) -> bool:
+    code = "\n".join(ln for ln in script.splitlines() if not ln.lstrip().startswith("#"))
+    return bool(_TOOL_WORD[tool].search(code))
+
+
+@needs_root
+@pytest.mark.parametrize("tool", ["awk", "grep"])
+def test_a_section_whose_tool_is_missing_is_an_error_never_empty(tmp_path: Path,
+                                                                 tool: str) -> None:
+    """Every POSIX section script that runs ``awk`` or ``grep`` as a command, run on this
+    machine with that tool made unusable (a non-executable file bound over it in a private mount
+    namespace: the batch sets its own PATH): the section ends in error (its script names the
+    missing tool) and none of its facts has a value. Before, a pipeline into a missing awk
+    printed nothing and the section read as "nothing there" (posix.patch_history: no upgrade
+    recorded)."""
+    variants = {"awk": ("awk", "mawk", "gawk", "nawk", "original-awk"),
+                "grep": ("grep", "egrep", "fgrep")}[tool]
+    real = {os.path.realpath(p) for v in variants if (p := shutil.which(v, path=PATH))}
+    real = {p for p in real if os.path.basename(p) in variants}  # egrep may be a script
+    assert real, f"{tool} is not installed here"
+    blank = tmp_path / "not-executable"
+    blank.write_text("")
+    blank.chmod(0o644)
+    names = sorted(n for n, s in sections().items()
+                   if n.startswith("posix.") and _uses(s.script, tool))
+    assert names, f"no section runs {tool}?"
+    rec = _in_namespace({p: blank for p in sorted(real)}, names)
+    for name in names:
+        status, provides = rec["sections"][name], sections()[name].provides
+        if status["status"] == "error":  # the script stopped: undone_need
+            assert f"needs {tool}, which is not on the target" in status["error"], status
+        else:  # the script lists its tools (applications, browsers): the parser sees the gap
+            assert all(tool in (rec["fact_errors"].get(f) or "") for f in provides), (
+                name, {f: rec["fact_errors"].get(f) for f in provides})
+        valued = sorted(f for f in provides if f in rec["facts"])
+        assert valued == [], (name, valued)
+
+
+@needs_root
+def test_sudoers_includes_on_garbage_stay_bounded(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Earlier note of issue 15: the include walk of ``accounts.sh`` (``for ... in $(awk ...)``)
+    grew without bound on garbage. A sudoers bound over /etc/sudoers in a private mount
+    namespace names 20,000 includes (globs, ``$(...)``, long words, files including
+    themselves): the walk lists at most 64 files, 32 includes a file and 5 levels, globs are
+    never expanded, and the section ends in seconds."""
+    import time
+
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    for i in range(40):  # files that include each other and themselves
+        (inc / f"f{i}").write_text("".join(f"#include {inc}/f{j}\n" for j in range(40)))
+    words = ["/etc/*", "$(touch /tmp/undone-pwned)", "`id`", "x" * 5000, "/etc/sudoers",
+             f"{inc}/f0", "\"/etc/passwd\"", "@includedir /etc"]
+    sudoers = tmp_path / "sudoers"
+    sudoers.write_text("root ALL=(ALL:ALL) ALL\n" + "".join(
+        f"#include {words[i % len(words)]}{i}\n@include {inc}/f{i % 40}\n"
+        for i in range(10_000)))
+    sudoers.chmod(0o440)
+    monkeypatch.setenv("UNDONE_TEST_EXCERPT", str(1 << 24))  # the record keeps all it read
+    t = time.monotonic()
+    rec = _in_namespace({"/etc/sudoers": sudoers}, ["posix.accounts"])
+    took = time.monotonic() - t
+    out = rec["sections"]["posix.accounts"]["stdout"]
+    blocks = [ln for ln in out.split("\n") if ln.startswith("@@block sudoers.")]
+    assert 1 < len(blocks) <= 64, len(blocks)
+    assert not os.path.exists("/tmp/undone-pwned")
+    assert "/etc/passwd" not in [ln.removeprefix("# undone-path: ") for ln in out.split("\n")]
+    assert took < 60, took

@@ -237,3 +237,34 @@ def test_cisco_version_special_and_experimental_builds(descr: str, product: str,
     """First lines of real `show version` outputs (ntc-templates special build; genieparser
     asr1k golden output; a CDP neighbour's software line, all in SOURCE.md files)."""
     assert ident.cisco_version(descr)[:2] == (product, version)  # type: ignore[index]
+
+
+def test_an_agents_string_with_line_breaks_cannot_forge_a_block() -> None:
+    """Issue 15, M5, for the SNMP transport, which frames its blocks in Python: anyone who can
+    set ``sysLocation`` (a write community) put ``@@rc``/``@@block`` lines in it; the
+    transport wrote them as they came, so they ended the system block early and forged the
+    next one (or made the section an error). Now they are escaped as the prelude escapes data,
+    and the value comes back whole. The transport's own formatting (``_line``, ``_block``) on
+    pysnmp values, then the section's parser."""
+    from pysnmp.proto import rfc1902
+
+    from probes.base import split_blocks
+    from scanner.engine.transports import snmp as snmp_transport
+
+    forged = ("Rack 4\n@@rc 0\n@@block entity\n.1.3.6.1.2.1.47.1.1.1.1.10.1 = STRING: "
+              "\"99.9(9)\"\n@@rc 0\n@@block vendor")
+    descr = "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE4"
+    values = {ident.SYS_DESCR: rfc1902.OctetString(descr.encode()),
+              ident.SYS_NAME: rfc1902.OctetString(b"sw1"),
+              ident.SYS_LOCATION: rfc1902.OctetString(forged.encode())}
+    lines = [snmp_transport._line(oid, v) for oid, v in values.items()]
+    out = (snmp_transport._block("system", 0, "\n".join(lines))
+           + snmp_transport._block("entity", 0, "") + snmp_transport._block("vendor", 0, ""))
+    blocks = split_blocks(out)
+    assert list(blocks) == ["system", "entity", "vendor"]
+    assert blocks["entity"].text.strip() == "" and blocks["vendor"].text.strip() == ""
+    vbs = parse_varbinds(blocks["system"].text)
+    assert vbs[ident.SYS_LOCATION.lstrip(".")].value == forged
+    facts = system.parse(RawSection("snmp.system", out))
+    assert facts.values["snmp.entities"] == [] and facts.values["firmware.software_revisions"] == []
+    assert facts.values["firmware.version"] == "15.0(2)SE4", (facts.values, facts.errors)

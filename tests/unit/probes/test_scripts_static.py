@@ -4,7 +4,7 @@
 Shell scripts: shellcheck at its strictest severity (``style``) for the shell the script is run
 with, and a syntax check by that shell (``dash -n`` and ``bash --posix -n`` for POSIX ``sh``, the
 probes' shell on targets; ``bash -n`` for bash). A probe section is also checked as it runs: the
-prelude and the section as one script, and the whole batch ``scanner.batch`` sends.
+prelude and the section as one script, and the whole batch ``scanner.engine.batch`` sends.
 
 PowerShell cannot run here, and is not in the package registries this project installs from, so
 each ``.ps1`` is parsed by tree-sitter's PowerShell grammar (``tree-sitter-powershell``, from

@@ -106,6 +106,19 @@ def test_a_baseline_that_is_not_a_file_is_refused(here: Path, kind: str) -> None
     assert time.monotonic() - t < 30
 
 
+@pytest.mark.parametrize("kind", ["zero", "fifo"])
+def test_a_waivers_file_that_is_not_a_file_is_refused(here: Path, kind: str) -> None:
+    """Issue 15: /dev/zero as a waivers file was read without limit; a FIFO would hang."""
+    path = {"zero": "/dev/zero", "fifo": str(here / "fifo")}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    t = time.monotonic()
+    p = undone(*scan_argv(here, "--no-history", "--waivers", path), timeout=60)
+    assert p.returncode == 2, p.stderr
+    one_line(p.stderr, path)
+    assert time.monotonic() - t < 30
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (["--to", "9999-12-31"], "expected a date from 1970-01-01 to 2199-12-31"),
     (["--from", "0001-01-01"], "expected a date from"),
@@ -305,3 +318,34 @@ def test_baseline_values_validate_accepts_the_scan_can_judge(
                                           "check: {fact: os.family, lt: .nan}"))
     assert main(["validate", str(threshold)]) == 2
     one_line(capsys.readouterr().err, "rules[0].check.lt: nan is not a finite number")
+
+
+@pytest.mark.parametrize("where", ["command", "folder estate"])
+def test_an_internal_error_is_one_line_whatever_its_text(
+        here: Path, where: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15, L3: an exception whose text holds line breaks (a library quoting a file or a
+    target, U+2028 included) forged extra lines in the journal through the "internal error"
+    line of a command, or of one estate in a folder run."""
+    forged = "boom\nundone: web01 (10.0.0.1) ok 1ms pass=99\r\u2028undone: done: 0 fail"
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(forged)
+
+    if where == "command":
+        monkeypatch.setattr("scanner.cli.app._rules", crash)
+        argv = ["rules"]
+    else:
+        monkeypatch.setattr("scanner.inventory.load", crash)
+        folder = here / "estates"
+        folder.mkdir()
+        (folder / "acme.yaml").write_text((here / "inv.yaml").read_text())
+        argv = ["scan", str(folder), "-b", str(here / "bl.yaml"), "-o", str(here / "out"),
+                "--db", str(here / "db")]
+    assert main(argv) == 4
+    err = capsys.readouterr().err
+    crashed = [ln for ln in err.splitlines() if "internal error" in ln]
+    assert len(crashed) == 1, err
+    assert "RuntimeError: boom\\nundone: web01" in crashed[0] and "\\u2028" in crashed[0]
+    assert not any(ln.startswith("undone: web01") or ln.startswith("undone: done: 0")
+                   for ln in err.splitlines()), err

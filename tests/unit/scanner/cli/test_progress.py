@@ -1,4 +1,4 @@
-"""What a scan shows while it runs (scanner/progress.py): a live line on a terminal, plain lines
+"""What a scan shows while it runs (scanner/cli/progress.py): a live line on a terminal, plain lines
 otherwise, and a host that could not be reached is one line, never one per rule."""
 
 from __future__ import annotations

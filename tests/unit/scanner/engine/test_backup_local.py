@@ -1,5 +1,5 @@
 """posix.backup end to end on this machine: real restic and borg repositories made in temporary
-directories, scanned through the engine (``scanner.collect.collect_host`` with a local host that
+directories, scanned through the engine (``scanner.engine.collect.collect_host`` with a local host that
 declares them, passwords in the scanner's environment as the inventory names them).
 
 It proves: backdated snapshots give the ages they should; a wrong password, a missing repository
@@ -250,7 +250,8 @@ def test_wrong_password_and_missing_repository_are_errors(env: None, repos: Repo
     assert offsite["status"] == "ok"  # the scan went on
     assert gone["status"] == "error" and "not found" in gone["error"]
     assert unset["status"] == "error"
-    assert "environment variable UNDONE_TEST_NOT_SET is not set" in unset["error"]
+    assert "named by this backup's password_env is not set" in unset["error"]
+    assert "UNDONE_TEST_NOT_SET" not in unset["error"]  # L4: the name may be the secret
     assert "backup.last_success_age_days" not in rec["facts"]
     reason = rec["fact_errors"]["backup.last_success_age_days"]
     assert "wrong password" in reason and "nightly" in reason

@@ -1,7 +1,7 @@
 """Cloud tenants end to end without a tenant: the tenants section of an inventory is loaded,
 each tenant is read by scanner/cloud/ from the HTTPS server of tests/cloud_server.py (MSAL and
 google-auth signing in to it for real), parsed, and judged by the rules of baselines/cloud.yaml
-through scanner.evaluate, as a scan does. The tenants are data: tests/fixtures/cloud/tenants."""
+through scanner.rules.evaluate, as a scan does. The tenants are data: tests/fixtures/cloud/tenants."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dating pending security updates before evaluation (scanner/dating.py): advisory, else the
+"""Dating pending security updates before evaluation (scanner/engine/dating.py): advisory, else the
 scan history, else the probe's lower bound; and what CE-SU-002 makes of each. Every age here is
 judged at a fixed moment (NOW)."""
 

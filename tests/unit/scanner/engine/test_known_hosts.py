@@ -310,3 +310,38 @@ def test_a_revoked_key_is_a_failed_host_key_rule_not_an_unknown(tmp_path: Path) 
     results = {r["rule"]: r for r in evaluate_host(
         host_view(rec), compile_rules(rules, {}), Contract())}
     assert results["UNDONE-SSH-001"]["status"] == "fail", results["UNDONE-SSH-001"]
+
+
+def test_a_bastion_not_selected_by_hosts_still_uses_its_own_credentials(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``undone scan --hosts t``, where t's jump host is the inventory host ``bastion`` (not
+    selected): before, the bastion was looked up among the selected hosts only, not found, and
+    taken for a ``user@host`` written in place: offered the agent and default keys, never its
+    own password, so the connection failed. Now it is found by name with its own credentials."""
+    import json
+
+    from scanner.cli.app import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.setenv("UNDONE_TEST_BASTION_PW", "bastion-pw")
+    monkeypatch.setenv("UNDONE_TEST_TARGET_PW", "target-pw")
+    with serving(SSHServer("empty", passwords={"ops": "bastion-pw"})) as jump, \
+            serving(SSHServer("empty", passwords={"root": "target-pw"})) as target:
+        kh = tmp_path / "kh"
+        kh.write_text(f"{jump.known_hosts_line()}\n{target.known_hosts_line()}\n")
+        inv = tmp_path / "inv.yaml"
+        inv.write_text(json.dumps({"all": {"hosts": {
+            "bastion": {"address": "127.0.0.1", "port": jump.port, "user": "ops",
+                        "password_env": "UNDONE_TEST_BASTION_PW", "known_hosts": str(kh)},
+            "t": {"address": "127.0.0.1", "port": target.port, "user": "root",
+                  "password_env": "UNDONE_TEST_TARGET_PW", "known_hosts": str(kh),
+                  "jump": "bastion"}}}}))
+        out = tmp_path / "scan.json"
+        main(["scan", str(inv), "--hosts", "t", "--no-history", "-q", "-b", "connection",
+              "--format", "json", "-o", str(out)])
+    doc = json.loads(out.read_text())
+    assert [h["name"] for h in doc["hosts"]] == ["t"]
+    assert jump.log.auth == [("ops", "password", "bastion-pw")]
+    assert target.log.auth == [("root", "password", "target-pw")]
+    assert doc["hosts"][0]["reachable"], doc["hosts"][0].get("error")

@@ -1,4 +1,4 @@
-"""scanner/network.py and its transports without a network: the scope that refuses targets, nmap's
+"""scanner/engine/network.py and its transports without a network: the scope that refuses targets, nmap's
 arguments, device records from recorded answers, the lifecycle lookup and refresh, and the
 ``undone lifecycle`` command. (The real thing runs in tests/integration/test_network_estate.py.)"""
 
@@ -96,7 +96,7 @@ def test_scan_network_record_when_nmap_is_missing(monkeypatch: pytest.MonkeyPatc
     i = inv()
 
     def fake_run(target: str, net: dict[str, Any], allowed: Any, timeout: float,
-                 priv: bool | None) -> nmap_transport.Run:
+                 priv: bool | None, **_: Any) -> nmap_transport.Run:
         allowed(target)
         return nmap_transport.Run(target=target, args=["nmap", "-n"], error="nmap is not "
                                   "installed on the scanner (apt install nmap)")
@@ -130,7 +130,7 @@ def test_scan_network_from_a_recorded_report(monkeypatch: pytest.MonkeyPatch) ->
                         "inv")
 
     def fake_run(target: str, net: dict[str, Any], allowed: Any, timeout: float,
-                 priv: bool | None) -> nmap_transport.Run:
+                 priv: bool | None, **_: Any) -> nmap_transport.Run:
         allowed(target)
         return nmap_transport.Run(target=target, args=["nmap"], xml=stem.with_suffix(
             ".out").read_text(), privileged=True, udp_scanned=True,
@@ -213,16 +213,17 @@ def test_collect_device_without_its_community_set() -> None:
     rec = network.collect_device(_device(community_env="UNDONE_TEST_SURELY_UNSET"), Options(),
                                  secret=lambda name: None)
     assert rec["reachable"] is False and rec["error_kind"] == "auth"
-    assert "UNDONE_TEST_SURELY_UNSET" in rec["error"]
+    assert "community_env is not set" in rec["error"]
+    assert "UNDONE_TEST_SURELY_UNSET" not in rec["error"]  # L4: the name may be the secret
 
 
 def test_snmp_credentials_by_reference() -> None:
-    with pytest.raises(AuthError, match=r"COMM_ENV \(community_env\) is not set"):
+    with pytest.raises(AuthError, match=r"named by community_env is not set"):
         snmp_transport._auth_data(_device(community_env="COMM_ENV"), lambda n: None)
     v3 = _device(snmp_version="3", snmp_user="mon", snmp_auth_protocol="sha256",
                  snmp_auth_key_env="AK", snmp_priv_protocol="aes", snmp_priv_key_env="PK",
                  community_env=None)
-    with pytest.raises(AuthError, match=r"PK \(snmp_priv_key_env\) is not set"):
+    with pytest.raises(AuthError, match=r"named by snmp_priv_key_env is not set"):
         snmp_transport._auth_data(v3, {"AK": "authkey123"}.get)
     data = snmp_transport._auth_data(v3, {"AK": "authkey123", "PK": "privkey123"}.get)
     assert data.userName == "mon"
@@ -317,3 +318,81 @@ def test_lifecycle_refresh_command(tmp_path: Path) -> None:
                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env)
     assert bad.returncode == 2 and "products.json" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+# -- a signal stops a running nmap (issue 15) -----------------------------------------------------
+
+
+def _marked(mark: str) -> list[int]:
+    """Processes whose environment carries ``UNDONE_TEST_MARK=mark``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"UNDONE_TEST_MARK={mark}".encode() in env:
+            found.append(int(pid))
+    return found
+
+
+def test_an_interrupted_scan_kills_its_running_nmap(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before, nmap ran inside python-nmap, which hides its process: a signal left the scan
+    waiting for nmap to end by itself (up to the network's time limit, minutes) and, under
+    SIGTERM to undone alone, nmap running after undone. Now nmap's whole process group is
+    killed within a fraction of a second and the network is "not scanned: the scan was
+    interrupted", never recorded. The stand-in nmap (first in PATH) sends nothing: it waits on
+    a child, so that the group kill is shown too."""
+    import threading
+    import time
+    import uuid
+
+    from scanner.rules import baselines
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "nmap").write_text("#!/bin/sh\n/bin/sleep 300 &\nwait\n")
+    (fake / "nmap").chmod(0o755)
+    mark = str(uuid.uuid4())
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    monkeypatch.setenv("UNDONE_TEST_MARK", mark)
+    rules = [r for b in baselines.load() for r in b.rules]
+    cancel = threading.Event()
+    landed: list[dict[str, Any]] = []
+    out: list[list[dict[str, Any]]] = []
+    worker = threading.Thread(target=lambda: out.append(network.scan_networks(
+        inv(), rules, Options(cancel=cancel), landed.append)), daemon=True)
+    worker.start()
+    end = time.monotonic() + 10
+    while len(_marked(mark)) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
+    assert len(_marked(mark)) >= 2, "the stand-in nmap and its child should be running"
+    t0 = time.monotonic()
+    cancel.set()
+    worker.join(5)
+    took = time.monotonic() - t0
+    assert not worker.is_alive() and took < 1.5, took
+    time.sleep(0.2)
+    assert _marked(mark) == [], "nmap (or its child) outlived the interruption"
+    assert [(r["name"], r["error_kind"], r["error"]) for r in out[0]] == [
+        (f"network:{n}", "interrupted", "not scanned: the scan was interrupted")
+        for n in ("lan", "dmz")]
+    assert landed == []  # nothing recorded for a network not scanned
+
+
+@pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap not installed")
+def test_nmap_runs_and_reports_on_loopback() -> None:
+    """The runner that replaced python-nmap's: a real nmap (``-n``) over 127.0.0.1 only gives
+    its whole XML report; a failing run gives nmap's own words."""
+    i = inventory.parse({"all": {"hosts": {"here": {"address": "127.0.0.1"}}},
+                         "networks": [{"name": "lo", "cidr": "127.0.0.1/32"}]}, "inv")
+    scope = network.Scope(i)
+    run = nmap_transport.run("127.0.0.1/32", i.networks[0], scope.check, timeout=60)
+    assert run.error is None, run.error
+    assert run.args[:2] == ["nmap", "-oX"] and "-n" in run.args
+    assert run.xml.lstrip().startswith("<?xml") and run.xml.rstrip().endswith("</nmaprun>")
+    assert '<address addr="127.0.0.1"' in run.xml
+    bad = nmap_transport.run("127.0.0.1/32", {**i.networks[0], "rate": -1}, scope.check,
+                             timeout=60)
+    assert bad.error is not None and bad.error.startswith("nmap failed: ")

@@ -1,4 +1,4 @@
-"""The read loop every shell transport shares (scanner/transports/__init__.py): a host that
+"""The read loop every shell transport shares (scanner/engine/transports/__init__.py): a host that
 sends nothing is stopped as stalled after the idle time, an interrupted scan stops it within
 half a second, and errors quoting a target's words stay one line (issue 15, L3)."""
 

@@ -458,7 +458,7 @@ all:
         "all:\n  vars: {site_concurency: 3}\n  hosts:\n    a.example.org:\n")[0]
 
 
-# -- network devices and networks (scanner/network.py) -------------------------------------------
+# -- network devices and networks (scanner/engine/network.py) -------------------------------------------
 
 
 def test_snmp_device_with_credentials_by_reference() -> None:

@@ -1,4 +1,4 @@
-"""The advisory catalogue (scanner/advisories.py, `undone advisories`): the real list formats
+"""The advisory catalogue (scanner/lifecycle/advisories.py, `undone advisories`): the real list formats
 (tests/fixtures/advisories/SOURCE.md), the download path against an HTTP server on 127.0.0.1,
 building from a folder, what `status` says, matching by Debian version order, and input that is
 not advisory data."""

@@ -1,4 +1,4 @@
-"""Debian version ordering (scanner/debversion.py) against dpkg itself: every version string of
+"""Debian version ordering (scanner/lifecycle/debversion.py) against dpkg itself: every version string of
 real data at hand (the advisory samples, the estate's package lists, this machine's dpkg status)
 and the awkward cases, sorted by undone and checked pair by pair with
 ``dpkg --compare-versions``."""

@@ -1,4 +1,4 @@
-"""CE-SU-001 and PM-OS-001 tell one story (scanner/support.py): who still sends the release
+"""CE-SU-001 and PM-OS-001 tell one story (scanner/lifecycle/support.py): who still sends the release
 security fixes and for how long, from the shipped lifecycle catalogue, at a fixed moment."""
 
 from __future__ import annotations

@@ -222,3 +222,46 @@ def test_redactor_masks_known_credentials_anywhere() -> None:
            "p@ss/w0rd": 1}
     assert r.value(doc) == {"error": "restic said: wrong password ***",
                             "list": ["key *** here"], "***": 1}
+
+
+# -- L4: a secret written into a *_env key --------------------------------------------------------
+
+def test_a_secret_written_as_a_variable_name_is_in_no_output(
+        here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The community string (or password) written into ``community_env`` / ``password_env``
+    instead of a variable's name: when it looks like a name, validation cannot tell, and the
+    host's error used to repeat it ("environment variable c0mmunitySecret (community_env) is not
+    set") into the result, reports, the history and notifications. Now the error names the key,
+    never its value. A loopback SSH server and an SNMP device on 127.0.0.1 (nothing is sent to
+    it: the credentials are refused first); a backup's password_env likewise."""
+    from tests.sshserver import SSHServer, serving
+
+    secrets = ("Winter2026", "c0mmunitySecret", "BackupPassw0rd")
+    with serving(SSHServer("empty", passwords={"root": "pw"})) as srv:
+        kh = here / "known_hosts"
+        kh.write_text(srv.known_hosts_line() + "\n")
+        inv = here / "inv.yaml"
+        inv.write_text(json.dumps({"all": {"hosts": {
+            "web": {"address": "127.0.0.1", "port": srv.port, "user": "root",
+                    "password_env": secrets[0], "known_hosts": str(kh)},
+            "sw": {"address": "127.0.0.1", "transport": "snmp", "community_env": secrets[1]},
+            "here": {"transport": "local", "backups": [
+                {"kind": "restic", "name": "r", "repository": "/srv/none",
+                 "password_env": secrets[2]}]}}}}))
+        out, db = here / "scan.json", here / "h.sqlite"
+        code = main(["scan", str(inv), "-b", str(here / "bl.yaml"), "-b",
+                     str(here / "backup.yaml"), "--format", "json", "-o", str(out),
+                     "--db", str(db)])
+    assert code in (1, 3)
+    doc = json.loads(out.read_text())
+    hosts = {h["name"]: h for h in doc["hosts"]}
+    assert "password_env is not set" in hosts["web"]["error"]
+    assert "community_env is not set" in hosts["sw"]["error"]
+    backup = json.dumps(hosts["here"])
+    assert "password_env is not set" in backup
+    printed = capsys.readouterr()
+    dump = "\n".join(sqlite3.connect(db).iterdump())
+    for secret in secrets:
+        for where, text in (("result", out.read_text()), ("stderr", printed.err),
+                            ("stdout", printed.out), ("history", dump)):
+            assert secret not in text, (secret, where)

@@ -351,3 +351,23 @@ def test_bundle_files_are_private_and_never_written_through_a_link(tmp_path: Pat
     with pytest.raises(InputError, match="symbolic link"):
         (tmp_path / "linked").symlink_to(tmp_path / "elsewhere")
         evidence.check_target(str(tmp_path / "linked"))
+
+
+def test_a_bundle_with_more_members_than_undone_verifies_is_refused_unread(
+        tmp_path: Path, key: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """M3's member-count cap, as a ZIP file and as a folder (the cap lowered to the bundle's
+    size, so that the test needs no 100,001 files): one line, before any member is hashed."""
+    (tmp_path / "z").mkdir()
+    genuine_zip = make(tmp_path / "z", key, "bundle.zip")
+    genuine_dir = make(tmp_path, key, "bundle")
+    pub = evidence.load_public_key(str(key) + ".pub")
+    assert evidence_verify_mod.verify(str(genuine_zip), pub).ok and evidence_verify_mod.verify(str(genuine_dir), pub).ok
+    monkeypatch.setattr(evidence_verify_mod, "MAX_MEMBERS", 3)
+    hashed: list[str] = []
+    real = evidence_verify_mod.hashlib.sha256
+    monkeypatch.setattr(evidence_verify_mod.hashlib, "sha256", lambda *a: hashed.append("x") or real(*a))
+    for bundle, words in ((genuine_zip, "verifies at most 3"), (genuine_dir, "more than 3")):
+        with pytest.raises(InputError, match=words) as e:
+            evidence_verify_mod.verify(str(bundle), pub)
+        assert len(e.value.problems) == 1 and "\n" not in e.value.problems[0]
+    assert hashed == []

@@ -216,7 +216,7 @@ def test_the_helper(tmp_path: Path) -> None:
     assert all((tmp_path / d).stat().st_mode & 0o777 == 0o700 for d in ("d1", "d1/d2"))
 
 
-# -- several reports from one scan (scanner/outputs.py): which format goes where --
+# -- several reports from one scan (scanner/ops/outputs.py): which format goes where --
 
 def test_one_format_goes_to_standard_output_or_its_file() -> None:
     assert outputs.plan((), ()) == [("console", None)]

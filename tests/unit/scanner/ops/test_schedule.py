@@ -4,6 +4,7 @@ checked field by field and by `sh -n`."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -171,8 +172,9 @@ def test_folder_of_inventories_gets_a_folder_for_history_and_reports(tmp_path: P
     (folder / "acme.yaml").write_text(INVENTORY)
     s = schedule.make(str(folder), "daily", "01:00", state_dir="/srv/undone")
     assert s.folder and s.name == "undone-clients"
-    assert s.argv[-4:] == ["--db", "/srv/undone/undone-clients/history", "--output",
-                           "/srv/undone/undone-clients/reports"]
+    assert s.argv[-6:] == ["--db", "/srv/undone/undone-clients/history", "--output",
+                           "/srv/undone/undone-clients/reports", "--known-hosts",
+                           "/srv/undone/undone-clients/known_hosts"]
     assert "StateDirectory" not in schedule.service_text(s)  # not the default state folder
 
 
@@ -363,3 +365,39 @@ def test_the_capability_a_unit_grants_is_what_nmap_needs(tmp_path: Path) -> None
     syn = subprocess.run([*drop, *cap, NMAP, "-n", "--privileged", "-sS", "-p", "9",
                           "127.0.0.1"], capture_output=True, text=True, timeout=60)
     assert syn.returncode == 0 and "9/tcp" in syn.stdout, syn.stdout + syn.stderr
+
+
+def test_trust_on_first_use_in_a_unit_records_keys_in_its_state_folder_only(
+        tmp_path: Path) -> None:
+    """Issue 15, H1: trust on first use writes only undone's own known_hosts, "under its state
+    folder". The scheduled command line (the unit's and the cron line's) names
+    ``<state>/known_hosts``: run as scheduled against an SSH server on 127.0.0.1, the key lands
+    there and nowhere under the home folder (which ``ProtectHome=read-only`` keeps read-only, so
+    before, a unit's first use could not record anything)."""
+    from tests.sshserver import SSHServer, serving
+
+    state, home = tmp_path / "state", tmp_path / "home"
+    state.mkdir(mode=0o700)
+    home.mkdir()
+    with serving(SSHServer("empty", passwords={"root": "pw"})) as srv:
+        inv = tmp_path / "acme.yaml"
+        inv.write_text(json.dumps({"all": {"hosts": {"h": {
+            "address": "127.0.0.1", "port": srv.port, "user": "root",
+            "password_env": "UNDONE_TEST_SSH_PW"}}}}))
+        s = schedule.make(str(inv), "daily", "02:00", state_dir=str(state),
+                          scan_args=["--trust-on-first-use", "--quiet"],
+                          command=[sys.executable, "-m", "scanner"])
+        own = state / "undone-acme.known_hosts"
+        env = dict(os.environ, HOME=str(home), UNDONE_TEST_SSH_PW="pw")
+        env.pop("XDG_DATA_HOME", None)
+        p = subprocess.run(s.argv, cwd=state, env=env, capture_output=True, text=True,
+                           timeout=120, check=False)
+        assert p.returncode in (0, 1, 3), p.stderr
+        assert own.read_text() == srv.known_hosts_line() + "\n"
+        assert [f for f in home.rglob("*") if f.is_file()] == []
+    assert s.argv[s.argv.index("--known-hosts") + 1] == str(own)
+    # an explicit --known-hosts among the scan options is kept, not doubled
+    mine = schedule.make(str(inv), "daily", "02:00", state_dir=str(state),
+                         scan_args=["--known-hosts=/etc/undone/known_hosts"])
+    assert "--known-hosts" not in mine.argv
+    assert mine.argv[-1] == "--known-hosts=/etc/undone/known_hosts"

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 from scanner.inventory import Contract, Waiver
+from scanner.result import exit_code
 from scanner.rules.baselines import Rule
 from scanner.rules.evaluate import (
     HostView,
     compile_condition,
     compile_rules,
     evaluate_host,
-    exit_code,
 )
 
 

@@ -1,4 +1,4 @@
-"""Findings in words (scanner/findings.py): every shipped rule says what is wrong as a sentence
+"""Findings in words (scanner/rules/findings.py): every shipped rule says what is wrong as a sentence
 about the machine, filled from its facts, with the rule logic kept apart in ``message``."""
 
 from __future__ import annotations

@@ -163,16 +163,16 @@ def test_every_fact_a_rule_uses_is_provided_by_its_sections() -> None:
 
     derived = {"os.supported", "os.eol_date", "os.days_to_eol", "os.extended_support",
                "os.eoes_date", "os.lifecycle_product", "lifecycle.snapshot_date"}  # added by scanner.lifecycle from posix.os facts
-    # added by scanner.support from those (who still sends security fixes, until when)
+    # added by scanner.lifecycle.support from those (who still sends security fixes, until when)
     derived |= {"os.security_fixes", "os.security_fixes_until", "os.security_fixes_days_left",
                 "os.support_summary"}
-    # added by scanner.dating before evaluation (security upgrades among the patch runs)
+    # added by scanner.engine.dating before evaluation (security upgrades among the patch runs)
     derived |= {"patch.security_runs_30d", "patch.security_runs_90d",
                 "patch.security_runs_365d"}
-    # added by scanner.collect from what the WinRM transport did about the host's certificate
+    # added by scanner.engine.collect from what the WinRM transport did about the host's certificate
     derived |= {"winrm.certificate_validation", "winrm.certificate_sha256",
                 "winrm.certificate_not_after", "winrm.ntlm_over_http"}
-    # added by scanner.applications from the applications and browsers sections' facts
+    # added by scanner.lifecycle.applications from the applications and browsers sections' facts
     from scanner.lifecycle import applications
 
     derived |= set(applications.FACTS) | {"browsers.extension_allowlist_declared",

@@ -1,6 +1,6 @@
 """Nothing silently out of scope (DESIGN.md §5): every selected rule appears for every host,
 judged, ``not_applicable`` with its reason, or ``error`` with why; a host without roles gets roles
-inferred from its facts (scanner/roles.py) and is in scope for malware protection and backups;
+inferred from its facts (scanner/rules/roles.py) and is in scope for malware protection and backups;
 roles narrow the scope visibly.
 
 Hosts are built from recorded facts: the two recorded scans in tests/fixtures/scan (this
@@ -69,7 +69,7 @@ def record(name: str, platform: str | None, facts: dict[str, Any],
            errors: dict[str, str] | None = None, *, transport: str = "ssh",
            reachable: bool = True, declared: tuple[str, ...] = (),
            secs: list[str] | None = None, error: str | None = None) -> dict[str, Any]:
-    """A host record shaped as scanner/collect.py writes it."""
+    """A host record shaped as scanner/engine/collect.py writes it."""
     if secs is None:
         secs = (_family("windows") if platform == "windows" or transport == "winrm"
                 else _family("posix")) + ["scanner.connection"]

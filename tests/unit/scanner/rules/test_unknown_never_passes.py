@@ -76,7 +76,7 @@ KNOWN: dict[tuple[str, str], str] = {
 
 
 def _platform(section: Section) -> str:
-    if section.name == "net.nmap":  # a network's record (scanner/network.py)
+    if section.name == "net.nmap":  # a network's record (scanner/engine/network.py)
         return "segment"
     if section.family in ("net", "snmp", "netos"):  # a network device's record
         return "network"
