@@ -137,8 +137,8 @@ def test_the_reports_words_cover_exactly_the_vocabularies() -> None:
 
 def test_one_list_of_formats_for_scan_report_and_output_folders() -> None:
     import reports
-    from scanner.cli import app
+    from scanner.cli import report, scan
     from scanner.ops import outputs
 
-    assert app.SCAN_FORMATS == app.REPORT_FORMATS == reports.FORMATS == tuple(outputs.FILE_NAMES)
+    assert scan.SCAN_FORMATS == report.REPORT_FORMATS == reports.FORMATS == tuple(outputs.FILE_NAMES)
     assert set(reports.RENDERERS) < set(reports.FORMATS)

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scanner import inventory, yamlio
-from scanner.cli.app import _load_waivers
+from scanner.cli.scan import _load_waivers
 from scanner.errors import InputError
 from scanner.rules import baselines
 
