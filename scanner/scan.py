@@ -122,13 +122,15 @@ def run(
     rules = [r for b in baselines for r in b.rules]
     compiled: list[CompiledRule] = compile_rules(rules, params)
     hosts = list(inventory.hosts)
+    tenants = list(inventory.tenants)  # cloud tenants (scanner/cloud), judged like hosts
     if host_filter:
         wanted = set(host_filter)
-        unknown = wanted - {h.name for h in hosts}
+        unknown = wanted - {h.name for h in hosts} - {t.name for t in tenants}
         if unknown:
             raise InputError("--hosts: no such host in the inventory: "
                              + ", ".join(sorted(unknown)))
         hosts = [h for h in hosts if h.name in wanted]
+        tenants = [t for t in tenants if t.name in wanted]
     started = now()
     scan_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     per_host: dict[str, list[dict[str, Any]]] = {}
@@ -150,7 +152,7 @@ def run(
         "rules": {r.id: rule_doc(r) for r in rules},
     }
     if on_start is not None:
-        on_start(doc, len(hosts))
+        on_start(doc, len(hosts) + len(tenants))
 
     advisory_data: list[tuple[advisories.Catalogue | None, str | None]] = []
 
@@ -176,9 +178,14 @@ def run(
             on_host(rec, res)
 
     records = collect(hosts, rules, opts, landed)
+    if tenants:  # each tenant read-only over its API; one that cannot be read says why
+        from scanner.cloud import collect as cloud
+
+        records += cloud.collect_tenants(tenants, cloud.default_options(now), landed,
+                                         opts.cancel)
     # the network phase: one nmap run per declared network (not with --hosts: a partial scan)
     nets = [] if host_filter else network.scan_networks(inventory, rules, opts, landed)
-    names = [h.name for h in hosts] + [n["name"] for n in nets]
+    names = [h["name"] for h in records] + [n["name"] for n in nets]
     results = [r for name in names for r in per_host.get(name, [])]
     doc["scan"]["finished_at"] = _iso(now())
     doc["hosts"] = records
