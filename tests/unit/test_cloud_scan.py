@@ -117,7 +117,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                          "admin_email": world["admin_email"], **world["inventory"]}
         keys.append(key_file)
     inventory = {
-        "all": {"hosts": {"office-pc": {"address": "127.0.0.1", "port": 9,
+        # a Linux host scanned (this machine) and one nobody answers on
+        "all": {"hosts": {"this-linux": {"transport": "local"},
+                          "office-pc": {"address": "127.0.0.1", "port": 9,
                                         "user": "audit", "platform": "linux",
                                         "connect_timeout": 2}}},
         "estate": {"name": "Greenfield Primary School"},
@@ -169,7 +171,7 @@ def _results(doc: dict[str, Any], host: str) -> dict[str, dict[str, Any]]:
 
 def test_one_document_holds_the_machine_and_every_tenant(run: Run) -> None:
     names = [h["name"] for h in run.doc["hosts"]]
-    assert names == ["office-pc", *ENTRA, GHOST, *GOOGLE]
+    assert names == ["this-linux", "office-pc", *ENTRA, GHOST, *GOOGLE]
     by = {h["name"]: h for h in run.doc["hosts"]}
     for name in ENTRA:
         assert (by[name]["transport"], by[name]["platform"]) == ("graph", "m365")
@@ -178,7 +180,10 @@ def test_one_document_holds_the_machine_and_every_tenant(run: Run) -> None:
         assert (by[name]["transport"], by[name]["platform"]) == ("google", "google-workspace")
         assert by[name]["reachable"], by[name]["error"]
     assert run.code == 1  # findings
-    assert run.doc["summary"]["hosts_total"] == 7
+    assert run.doc["summary"]["hosts_total"] == 8
+    linux = _results(run.doc, "this-linux")
+    assert by["this-linux"]["reachable"] and by["this-linux"]["platform"] == "linux"
+    assert {r["status"] for rid, r in linux.items() if rid.startswith("CE-")} & {P, F}
     # the document is the contract: it validates against the shipped schema, tenants included
     from importlib import resources
 
@@ -219,8 +224,9 @@ def test_reasons_name_the_licence_and_the_permission(run: Run) -> None:
         "Your provider can administer your tenant and you cannot")
 
 
-def test_the_machine_gets_the_cloud_rules_as_not_applicable(run: Run) -> None:
-    res = _results(run.doc, "office-pc")
+@pytest.mark.parametrize("machine", ["this-linux", "office-pc"])
+def test_the_machines_get_the_cloud_rules_as_not_applicable(run: Run, machine: str) -> None:
+    res = _results(run.doc, machine)
     cloud = {rid: r for rid, r in res.items() if rid.startswith("CL-")}
     assert len(cloud) == 21
     for r in cloud.values():
@@ -302,14 +308,14 @@ def test_no_secret_in_any_output_or_the_history(run: Run) -> None:
 def test_every_format_reports_the_tenants(run: Run) -> None:
     text = {p.name: p.read_text(encoding="utf-8") for p in run.out.iterdir()}
     for name in ("report.txt", "report.html", "results.csv", "junit.xml"):
-        for tenant in (*ENTRA, GHOST, *GOOGLE):
+        for tenant in ("this-linux", *ENTRA, GHOST, *GOOGLE):
             assert tenant in text[name], (name, tenant)
     # the markdown (a ticket or a chat message) has the findings and what was not reached
     for tenant in ("msp-only", "no-p1-perms", GHOST, "google-fail"):
         assert tenant in text["report.md"], tenant
-    assert "7 systems" in text["report.md"]
+    assert "8 systems" in text["report.md"]
     # the one-page summary: the systems counted, what to ask for first, what was not reached
-    assert "7 systems" in text["summary.html"]
+    assert "8 systems" in text["summary.html"]
     words = " ".join(re.sub(r"<[^>]+>", " ", text["summary.html"]).split())
     assert "MFA is not required of every user (msp-only" in words
     assert "ghost-tenant" in text["summary.html"]
@@ -343,7 +349,7 @@ def test_validate_and_inventory_know_tenants(run: Run, capsys: pytest.CaptureFix
                                              ) -> None:
     inv = run.folder / "inventory.yaml"
     assert main(["validate", str(inv)]) == 0
-    assert "1 hosts, 6 tenants" in capsys.readouterr().out
+    assert "2 hosts, 6 tenants" in capsys.readouterr().out
     assert main(["inventory", str(inv), "--list"]) == 0
     listed = json.loads(capsys.readouterr().out)
     school = listed["tenants"]["school-sd"]
@@ -393,7 +399,7 @@ def test_the_html_report_in_chromium(run: Run) -> None:
             srv.close()
     text = info["text"]
     assert info["width"] <= 1100
-    for name in ("office-pc", *ENTRA, GHOST, *GOOGLE):
+    for name in ("this-linux", "office-pc", *ENTRA, GHOST, *GOOGLE):
         assert name in text, name
     assert "Your provider can administer your tenant and you cannot" in text
     requests = [e["params"]["request"]["url"] for e in b.events
@@ -490,3 +496,26 @@ def test_the_example_inventorys_tenants_block_is_valid() -> None:
     got = parse_tenants(yaml.safe_load("\n".join(block))["tenants"], "inventory.example.yaml")
     assert [(t.name, t.platform) for t in got] == [("school-m365", "m365"),
                                                    ("acme-google", "google-workspace")]
+
+
+def test_a_sign_in_endpoint_that_does_not_answer(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listens: the tenant is recorded as unreachable with the endpoint named, every
+    rule of its platform is an error with that reason, and the scan's exit code says so."""
+    key_folder = tmp_path / "keys"
+    key_folder.mkdir()
+    cert, key = cs.make_app_certificate(key_folder, "school")
+    tenant = {**GOOD, "certificate_file": str(cert), "private_key_file": str(key)}
+    inv = _write(tmp_path, {"tenants": {"school": tenant}})
+    closed = "https://127.0.0.1:9"
+    monkeypatch.setattr(cloud_collect, "default_options", lambda now=None: cloud_collect.Options(
+        login_url=closed, graph_url=closed, request_timeout=5, sleep=lambda s: None))
+    out = tmp_path / "result.json"
+    code = main(["scan", str(inv), "--no-history", "-q", "-f", "json", "-o", str(out)])
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    (rec,) = doc["hosts"]
+    assert (rec["name"], rec["reachable"], rec["error_kind"]) == ("school", False, "unreachable")
+    assert f"sign-in endpoint {closed} did not answer" in rec["error"]
+    ent = [r for r in doc["results"] if r["rule"].startswith("CL-ENT-")]
+    assert len(ent) == 12 and all(r["status"] == E and rec["error"] in r["message"] for r in ent)
+    assert code == doc["summary"]["exit_code"] != 0
