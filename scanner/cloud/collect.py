@@ -69,12 +69,20 @@ def _prompt(message: str) -> None:
     sys.stderr.flush()
 
 
+def _terminal() -> bool:
+    """A person at the terminal (stdin and stderr both one), as device-code sign-in needs."""
+    try:
+        return bool(sys.stdin and sys.stdin.isatty() and sys.stderr and sys.stderr.isatty())
+    except (ValueError, OSError):  # closed streams: no one there
+        return False
+
+
 def default_options(clock: Callable[[], datetime] | None = None) -> Options:
     """The options a scan reads tenants with: Microsoft's and Google's own endpoints; the
     device-code message on the terminal when a person is there (else device-code sign-in is
     refused, as a scheduled scan must). ``clock``: the scan's clock. The test suite replaces
     this function to point the endpoints at its own server; nothing else moves them."""
-    opts = Options(device_prompt=_prompt if sys.stdin.isatty() and sys.stderr.isatty() else None)
+    opts = Options(device_prompt=_prompt if _terminal() else None)
     if clock is not None:
         opts.clock = clock
     return opts

@@ -519,3 +519,19 @@ def test_a_sign_in_endpoint_that_does_not_answer(tmp_path: Path,
     ent = [r for r in doc["results"] if r["rule"].startswith("CL-ENT-")]
     assert len(ent) == 12 and all(r["status"] == E and rec["error"] in r["message"] for r in ent)
     assert code == doc["summary"]["exit_code"] != 0
+
+
+def test_a_stopped_scan_reads_no_further_tenant() -> None:
+    """Stopped (Ctrl-C, SIGTERM): the tenants not read come back as interrupted, never judged."""
+    import threading
+
+    from scanner.cloud.config import parse_tenants
+
+    tenants = list(parse_tenants({"a": GOOD, "b": GOOD}, "inventory.yaml"))
+    stop = threading.Event()
+    stop.set()
+    seen: list[dict[str, Any]] = []
+    got = cloud_collect.collect_tenants(tenants, cloud_collect.Options(), seen.append, stop)
+    assert [(r["name"], r["error_kind"]) for r in got] == [("a", "interrupted"),
+                                                          ("b", "interrupted")]
+    assert seen == []
