@@ -42,6 +42,7 @@ from typing import Any, Protocol
 from scanner import findings
 from scanner.baselines import Rule
 from scanner.inventory import Contract, Waiver
+from scanner.roles import INFERABLE
 
 # A compiled condition: (values, errors, bases) -> (state, observed, reasons, failures)
 #   state: True, False, or None (unknown); bases: how inexact values are known (Basis below)
@@ -426,10 +427,6 @@ def _words(items: Iterable[str], last: str = "and") -> str:
     return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + f" {last} " + xs[-1]
 
 
-def _article(word: str) -> str:
-    return ("an " if word[:1] in "aeiou" else "a ") + word
-
-
 # A rule's scope on a host: None (judge it), or (status, na_reason, message). The status is
 # "error" with the reason "platform" only when the host's platform is unknown: what it is cannot
 # be told, so the rule is not checked, never "does not apply".
@@ -440,7 +437,7 @@ _PLATFORM_FAMILY = {"linux": "posix", "macos": "posix", "bsd": "posix", "windows
 
 def scope(rule: Rule, host: HostView) -> Scope:
     """Whether a selected rule is judged on this host, and if not, why: its platforms, its roles
-    (those the inventory declares, else those inferred from the facts), or sections of a
+    (only those the inventory declares: inferred roles never narrow scope), or sections of a
     family this host does not have. A precondition (``when``) is judged later, on the facts."""
     platform = host.platform
     if platform is None and host.transport in TRANSPORT_PLATFORMS:
@@ -458,17 +455,26 @@ def scope(rule: Rule, host: HostView) -> Scope:
             this = HOST_WORDS.get(platform, "platform " + platform)
             return ("not_applicable", "platform", f"does not apply: a rule for {wanted}; "
                                                   f"this is {this}")
+    # A role narrows scope only when written down (issue 13). A host without declared roles is
+    # judged by every rule for the roles a host of its family can be (INFERABLE: endpoint and
+    # server, so malware protection and backups are never left out on a guess) and for the
+    # roles its facts point to; a rule for a role only a declaration gives (a Linux gateway, a
+    # backup host) is not applicable, and says so.
     source = host.roles_source or ("inventory" if host.roles else "none")
-    if rule.roles and source != "none" and not set(rule.roles) & set(host.roles):
-        wanted = _words(rule.roles, "or")
+    if rule.roles and source != "none":
         if source == "inventory":
+            held = set(host.roles)
             why = (f"the inventory gives this host the role{'s' if len(host.roles) > 1 else ''} "
                    f"{_words(host.roles)}")
         else:
-            why = (f"this host was taken to be {_article(_words(host.roles))} from its facts, "
-                   "as the inventory gives it no roles (declare its roles to change that)")
-        return ("not_applicable", "role",
-                f"does not apply: a rule for hosts with the role {wanted}; {why}")
+            family = _PLATFORM_FAMILY.get(platform or "", "")
+            held = set(host.roles) | set(INFERABLE.get(family, ()))
+            why = ("the inventory gives this host no roles, and only a declared role makes a "
+                   "host one of these")
+        if not set(rule.roles) & held:
+            wanted = _words(rule.roles, "or")
+            return ("not_applicable", "role",
+                    f"does not apply: a rule for hosts with the role {wanted}; {why}")
     if platform is not None:
         own = _PLATFORM_FAMILY.get(platform)
         families = {s.split(".", 1)[0] for s in rule.requires}

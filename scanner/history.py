@@ -17,6 +17,8 @@ Tables (migrations are named and recorded in ``migrations``)::
     findings     one row per failing episode: opened, due, last seen, closed; episode > 1: reopened
     events       maintenance the hosts themselves reported (packages upgraded, backups taken,
                  malware signatures updated), once each
+    codes        what each stored status, severity, owner, event kind and closing reason means
+                 (the literal, versioned maps of :data:`CODES`, checked on every open)
 
 The life of a finding: it opens when a pair first fails (``fail``, or ``waived``: a waiver hides
 nothing); ``pass`` or ``not_applicable`` closes it (resolved); ``error``, ``manual`` or a rule
@@ -46,6 +48,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from scanner import __version__, clock
@@ -55,10 +58,50 @@ _T = TypeVar("_T")
 
 DEFAULT_DAYS: dict[str, int] = {"critical": 14, "high": 14, "medium": 30, "low": 90, "info": 180}
 
-STATUSES = ("pass", "fail", "error", "not_applicable", "waived", "manual", "absent")
-CODE = {s: i for i, s in enumerate(STATUSES)}
-FAILING = frozenset((CODE["fail"], CODE["waived"]))
-RESOLVING = frozenset((CODE["pass"], CODE["not_applicable"]))
+# -- the stored codes ------------------------------------------------------------------------
+# A stored status, severity, owner, maintenance kind and reason a finding closed is a small
+# integer. What each integer means is written here, literally: never derived from the order of
+# a tuple, so reordering a vocabulary anywhere cannot change the meaning of a stored row. A code
+# is never renumbered or reused; a new name takes the next free number in a new codes version,
+# added by a new migration that inserts its rows into the file's own ``codes`` table (0004 holds
+# version 1). Opening a file checks its ``codes`` table against these maps (_check_codes), so a
+# file written with other codes is refused rather than misread. Version 1 is also the encoding
+# of every history written before the table existed (undone 0.2.0 numbered its tuples in exactly
+# this order; tests/fixtures/history/ holds such a file and what it must read as).
+CODES_VERSION = 1
+STATUS_CODES: Mapping[str, int] = MappingProxyType({
+    "pass": 0, "fail": 1, "error": 2, "not_applicable": 3, "waived": 4, "manual": 5,
+    "absent": 6})
+SEVERITY_CODES: Mapping[str, int] = MappingProxyType({
+    "critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4})
+OWNER_CODES: Mapping[str, int] = MappingProxyType({"provider": 0, "client": 1, "shared": 2})
+EVENT_CODES: Mapping[str, int] = MappingProxyType({"patch": 0, "backup": 1, "signatures": 2})
+CLOSED_WHY_CODES: Mapping[str, int] = MappingProxyType({"rule changed": 1,
+                                                       "no longer checked": 2})
+# each kind of code: its map, and the table.column that stores it
+CODES: Mapping[str, Mapping[str, int]] = MappingProxyType({
+    "status": STATUS_CODES, "severity": SEVERITY_CODES, "owner": OWNER_CODES,
+    "event": EVENT_CODES, "closed_why": CLOSED_WHY_CODES})
+CODES_MIGRATION = "0004_codes_v1"  # the migration that records version 1 in the file
+
+
+def _names(codes: Mapping[str, int]) -> Mapping[int, str]:
+    names = {code: name for name, code in codes.items()}
+    if len(names) != len(codes):
+        raise AssertionError("two names share a stored code")
+    return MappingProxyType(names)
+
+
+STATUS_NAMES = _names(STATUS_CODES)
+SEVERITY_NAMES = _names(SEVERITY_CODES)
+OWNER_NAMES = _names(OWNER_CODES)
+EVENT_NAMES = _names(EVENT_CODES)
+CLOSED_WHY = _names(CLOSED_WHY_CODES)
+N_STATUS = max(STATUS_NAMES) + 1  # size of a list of counts indexed by status code
+
+FAILING = frozenset((STATUS_CODES["fail"], STATUS_CODES["waived"]))
+RESOLVING = frozenset((STATUS_CODES["pass"], STATUS_CODES["not_applicable"]))
+# the order reports list severities and owners in (presentation only: nothing stored follows it)
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 OWNERS = ("provider", "client", "shared")
 CONTROLS = (
@@ -69,8 +112,6 @@ CONTROLS = (
 # Maintenance a host reports about itself, and the control each kind serves.
 EVENT_KINDS = {"patch": "security-update-management", "backup": "backup",
                "signatures": "malware-protection"}
-EVENT_NAMES = tuple(EVENT_KINDS)
-EVENT_CODES = {k: i for i, k in enumerate(EVENT_NAMES)}
 # Facts holding the time of a maintenance event, by kind (see maintenance_events).
 EVENT_FACTS = {
     "patch": ("patch.last_upgrade_at",),
@@ -192,8 +233,30 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("0003_finding_closed_why", """
         ALTER TABLE findings ADD COLUMN closed_why INTEGER
     """),
+    # What each stored code means (codes version 1, the maps above), kept in the file itself so
+    # that it says how to read it. Rows are only ever added, by later codes versions.
+    (CODES_MIGRATION, """
+        CREATE TABLE codes (
+            kind TEXT NOT NULL,
+            code INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (kind, code)
+        ) WITHOUT ROWID;
+        INSERT INTO codes (kind, code, name, version) VALUES
+            ('status', 0, 'pass', 1), ('status', 1, 'fail', 1), ('status', 2, 'error', 1),
+            ('status', 3, 'not_applicable', 1), ('status', 4, 'waived', 1),
+            ('status', 5, 'manual', 1), ('status', 6, 'absent', 1),
+            ('severity', 0, 'critical', 1), ('severity', 1, 'high', 1),
+            ('severity', 2, 'medium', 1), ('severity', 3, 'low', 1), ('severity', 4, 'info', 1),
+            ('owner', 0, 'provider', 1), ('owner', 1, 'client', 1), ('owner', 2, 'shared', 1),
+            ('event', 0, 'patch', 1), ('event', 1, 'backup', 1), ('event', 2, 'signatures', 1),
+            ('closed_why', 1, 'rule changed', 1), ('closed_why', 2, 'no longer checked', 1)
+    """),
 )
-CLOSED_WHY = {1: "rule changed", 2: "no longer checked"}
+# Migrations a read-only reader can do without: a file from before CODES_MIGRATION was written
+# with codes version 1 (what the migration would record), so it reads as it is.
+NOT_NEEDED_TO_READ = frozenset((CODES_MIGRATION,))
 OUT_OF_SCOPE = ("platform", "role", "sections")  # not_applicable reasons that are not fixes
 HOST_PROFILE = ("roles", "roles_inferred", "roles_inferred_from", "roles_source", "owner")
 
@@ -446,7 +509,7 @@ class History:
         if newer:
             raise InputError(f"{self.path}: written by a newer undone (migration {newer[-1]}); "
                              "use that version, or another --db")
-        missing = [n for n in known if n not in applied]
+        missing = [n for n in known if n not in applied and n not in NOT_NEEDED_TO_READ]
         if missing:
             raise InputError(f"{self.path}: the history needs upgrading ({missing[0]}), which a "
                              "read-only file does not allow; run `undone scan` on it where it can "
@@ -455,13 +518,48 @@ class History:
     def _check_tables(self) -> None:
         """Every table and column this undone reads is there (a damaged or foreign file is
         refused here, not halfway through a report)."""
+        recorded = self._codes_recorded()
         for table, cols in TABLES.items():
+            if table == "codes" and not recorded:
+                continue  # read-only, from before the table: codes version 1 (_check_codes)
             have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
             lost = [c for c in cols if c not in have]
             if lost:
                 raise InputError(f"{self.path}: not a usable undone history (table {table} "
                                  f"{'is missing' if not have else 'lacks ' + lost[0]}); give "
                                  "another --db")
+        if recorded:
+            self._check_codes()
+
+    def _codes_recorded(self) -> bool:
+        """Whether the file records its codes (it has had CODES_MIGRATION): always, once a
+        writable open has migrated it."""
+        return self.db.execute("SELECT 1 FROM migrations WHERE name = ?",
+                               (CODES_MIGRATION,)).fetchone() is not None
+
+    def _check_codes(self) -> None:
+        """The file's ``codes`` table says what its stored integers mean: each must mean the
+        same here (CODES), or every report of it would be wrong; refused, never misread."""
+        rows = self.db.execute("SELECT kind, code, name, version FROM codes").fetchall()
+        seen: dict[str, set[int]] = defaultdict(set)
+        for kind, code, name, version in rows:
+            ours = CODES.get(kind, {})
+            here = {c: n for n, c in ours.items()}.get(code)
+            if isinstance(version, int) and version > CODES_VERSION and here is None:
+                raise InputError(f"{self.path}: written by a newer undone (stored codes "
+                                 f"version {version}: {kind} {code} is {name!r}); use that "
+                                 "version, or another --db")
+            if here != name:
+                raise InputError(f"{self.path}: not a history this undone can read: its stored "
+                                 f"{kind} code {code} means {name!r}, here "
+                                 f"{'nothing' if here is None else repr(here)}; give another "
+                                 "--db")
+            seen[kind].add(code)
+        for kind, codes in CODES.items():
+            lost = sorted(set(codes.values()) - seen[kind])
+            if lost:
+                raise InputError(f"{self.path}: not a usable undone history (its codes table "
+                                 f"lacks {kind} {lost[0]}); give another --db")
 
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS migrations "
@@ -610,20 +708,20 @@ class History:
                     "SELECT c.rule, c.status, c.finding, c.episodes, f.opened_at, f.due_day "
                     "FROM current c LEFT JOIN findings f ON f.id = c.finding WHERE c.host = ?",
                     (hid,))} if reachable else {}
-            counts = dict.fromkeys(range(len(STATUSES)), 0)
+            counts = dict.fromkeys(STATUS_NAMES, 0)
             overdue = 0
             seen: set[int] = set()
             still_open: list[tuple[int, int, int]] = []
             unreached: list[list[int]] = []  # an unreachable host's rows, kept as they were
             for r in results:
                 if not reachable:
-                    counts[CODE[r["status"]]] += 1
-                    unreached.append([self._rule_id(r), CODE[r["status"]],
+                    counts[STATUS_CODES[r["status"]]] += 1
+                    unreached.append([self._rule_id(r), STATUS_CODES[r["status"]],
                                       self._blob(_detail(r))])
                     continue
                 rid = self._rule_id(r)
                 seen.add(rid)
-                code = CODE[r["status"]]
+                code = STATUS_CODES[r["status"]]
                 counts[code] += 1
                 prev_code, finding, episodes, opened_at, due_day = current.get(
                     rid, (None, None, 0, None, None))
@@ -640,8 +738,8 @@ class History:
                             "INSERT INTO findings (host, rule, episode, severity, owner, "
                             "opened_scan, opened_at, due_day, last_seen_scan, last_seen_at) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (hid, rid, episodes, SEVERITIES.index(r["severity"]),
-                             OWNERS.index(r["owner"]), scan, ts, due_day, scan, ts))
+                            (hid, rid, episodes, SEVERITY_CODES[r["severity"]],
+                             OWNER_CODES[r["owner"]], scan, ts, due_day, scan, ts))
                         finding = int(cur.lastrowid or 0)
                         self.since["new" if episodes == 1 else "regressed"].append(pair)
                     elif code in RESOLVING and finding is not None:
@@ -659,17 +757,18 @@ class History:
                     still_open.append((scan, ts, finding))
                     r["first_seen"] = iso(opened_at)
                     r["due"] = _day_iso(due_day)
-                    if code == CODE["fail"]:
+                    if code == STATUS_CODES["fail"]:
                         r["overdue_days"] = max(0, today - due_day)
                         overdue += r["overdue_days"] > 0
                     if episodes > 1:
                         r["reopened"] = True
             for rid, (prev_code, *_) in current.items():
-                if rid not in seen and prev_code != CODE["absent"]:
+                if rid not in seen and prev_code != STATUS_CODES["absent"]:
                     db.execute("INSERT OR REPLACE INTO changes (scan, host, rule, status, detail)"
-                               " VALUES (?, ?, ?, ?, NULL)", (scan, hid, rid, CODE["absent"]))
+                               " VALUES (?, ?, ?, ?, NULL)",
+                               (scan, hid, rid, STATUS_CODES["absent"]))
                     db.execute("UPDATE current SET status = ? WHERE host = ? AND rule = ?",
-                               (CODE["absent"], hid, rid))
+                               (STATUS_CODES["absent"], hid, rid))
             if still_open:
                 db.executemany("UPDATE findings SET last_seen_scan = ?, last_seen_at = ? "
                                "WHERE id = ?", still_open)
@@ -691,8 +790,8 @@ class History:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (scan, hid, max(0, ts - self._scan_started), int(bool(rec.get("reachable"))),
                  self._blob(profile),
-                 counts[CODE["pass"]], counts[CODE["fail"]], counts[CODE["error"]],
-                 counts[CODE["not_applicable"]], counts[CODE["waived"]], counts[CODE["manual"]],
+                 *(counts[STATUS_CODES[k]] for k in ("pass", "fail", "error", "not_applicable",
+                                                     "waived", "manual")),
                  overdue))
             self._record_pending(hid, scan, ts, rec.get("facts") or {})
             events = maintenance_events(rec.get("facts") or {})
@@ -710,7 +809,7 @@ class History:
         """Why a finding closes when it is not a fix (reports/diff.py's classification): the
         rule's check changed since it was recorded failing (1), or it left the scope (2)."""
         if r["status"] == "not_applicable" and r.get("na_reason") in OUT_OF_SCOPE:
-            return 2
+            return CLOSED_WHY_CODES["no longer checked"]
         row = self.db.execute("SELECT detail FROM changes WHERE host = ? AND rule = ? AND "
                               "scan < ? AND detail IS NOT NULL ORDER BY scan DESC LIMIT 1",
                               (hid, rid, self._scan)).fetchone()
@@ -718,7 +817,7 @@ class History:
             body = self.db.execute("SELECT body FROM blobs WHERE id = ?", (row[0],)).fetchone()
             before = _unpack(body[0]).get("e") if body else None
             if before is not None and before != r.get("expected"):
-                return 1
+                return CLOSED_WHY_CODES["rule changed"]
         return None
 
     def _record_pending(self, hid: int, scan: int, ts: int, facts: Mapping[str, Any]) -> None:
@@ -922,7 +1021,7 @@ class History:
             res: dict[str, Any] = {
                 "host": hosts[hid][0], "rule": rule, "title": rmeta.get("title") or rule,
                 "control": rmeta.get("control"), "severity": rmeta.get("severity"),
-                "owner": d.get("ow") or "provider", "status": STATUSES[status],
+                "owner": d.get("ow") or "provider", "status": STATUS_NAMES[status],
                 "observed": d.get("o") or {}, "expected": d.get("e") or "",
                 "message": d.get("m") or "", "evidence": [], "first_seen": None, "due": None,
                 "overdue_days": None}
@@ -945,7 +1044,7 @@ class History:
                  for hid, kept in kept_rows.items() for rid, code, bid in kept]
         for (hid, rid), (status, detail) in sorted(
                 rows, key=lambda kv: (hosts[kv[0][0]][0], rules[kv[0][1]][0])):
-            if STATUSES[status] == "absent":
+            if STATUS_NAMES[status] == "absent":
                 continue
             res = result(hid, rid, status, blob(detail))
             if hid in kept_rows:  # not reached: the rows the scan gave, nothing judged
@@ -965,7 +1064,7 @@ class History:
                 episode, opened, due_day = f
                 res["first_seen"] = iso(opened)
                 res["due"] = _day_iso(due_day)
-                if STATUSES[status] == "fail":
+                if STATUS_NAMES[status] == "fail":
                     when = started + landed[hid][0]
                     res["overdue_days"] = max(0, _dt(when).date().toordinal() - due_day)
                 if episode > 1:
@@ -1028,7 +1127,7 @@ class History:
         # compliance per control after each scan in the period, by replaying the changes; a
         # scan's figures count only the hosts it reached (a host it did not reach, or did not
         # scan, adds nothing but its checks that could not run), so each point has its coverage
-        counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0] * len(STATUSES))
+        counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0] * N_STATUS)
         state: dict[tuple[int, int], int] = {}
         points: dict[str, list[dict[str, Any]]] = {c: [] for c in CONTROLS}
         coverage: list[dict[str, Any]] = []
@@ -1058,7 +1157,7 @@ class History:
             if sid not in in_ids:
                 continue
             landed_here = landed_by_scan.get(sid, [])
-            per_control = {c: [0] * len(STATUSES) for c in CONTROLS}
+            per_control = {c: [0] * N_STATUS for c in CONTROLS}
             for hid, reach, _, err in landed_here:
                 if reach:
                     for c in CONTROLS:
@@ -1077,19 +1176,19 @@ class History:
                         for c in CONTROLS:
                             hc = counts.get((hid, c))
                             if hc is not None:
-                                per_control[c][CODE["error"]] += sum(
-                                    k for i, k in enumerate(hc) if STATUSES[i] != "absent")
-            sums = [0] * len(STATUSES)
+                                per_control[c][STATUS_CODES["error"]] += sum(
+                                    k for i, k in enumerate(hc) if STATUS_NAMES.get(i) != "absent")
+            sums = [0] * N_STATUS
             for c in CONTROLS:
                 n = per_control[c]
                 sums = [a + b for a, b in zip(sums, n, strict=True)]
-                np_, nf, nw, ne = (n[CODE["pass"]], n[CODE["fail"]], n[CODE["waived"]],
-                                   n[CODE["error"]])
+                np_, nf, nw, ne = (n[STATUS_CODES[k]] for k in ("pass", "fail", "waived",
+                                                                "error"))
                 if np_ + nf + nw + ne:
                     points[c].append({"at": iso(started), "scan": uid, "pass": np_, "fail": nf,
                                       "waived": nw, "not_run": ne,
                                       "compliance": _pct(np_, np_ + nf)})
-            np_, nf, ne = sums[CODE["pass"]], sums[CODE["fail"]], sums[CODE["error"]]
+            np_, nf, ne = (sums[STATUS_CODES[k]] for k in ("pass", "fail", "error"))
             coverage.append({"at": iso(started), "scan": uid, "pass": np_, "fail": nf,
                              "not_run": ne, "compliance": _pct(np_, np_ + nf),
                              "hosts": len(landed_here),
@@ -1134,7 +1233,8 @@ class History:
             open_windows[h].append((control, o_at, c_at if c_at is not None else 1 << 62))
             closed_in = c_at is not None and t0 <= c_at < t1
             item = {"host": hosts[h][0], "rule": rule, "title": rmeta.get("title") or rule,
-                    "control": control, "severity": SEVERITIES[sev], "owner": OWNERS[owner],
+                    "control": control, "severity": SEVERITY_NAMES[sev],
+                    "owner": OWNER_NAMES[owner],
                     "first_seen": iso(o_at), "last_seen": iso(last_at), "due": _day_iso(due_day),
                     "resolved": iso(c_at) if c_at is not None and c_at < t1 else None,
                     "reopened": episode > 1}
@@ -1152,8 +1252,8 @@ class History:
                 m["closed"] += 1
                 m["remediated_days"].append(took)
                 mttr["all"]["all"].append(took)
-                mttr["by_severity"].setdefault(SEVERITIES[sev], []).append(took)
-                mttr["by_owner"].setdefault(OWNERS[owner], []).append(took)
+                mttr["by_severity"].setdefault(SEVERITY_NAMES[sev], []).append(took)
+                mttr["by_owner"].setdefault(OWNER_NAMES[owner], []).append(took)
             closed_day = _dt(c_at).date().toordinal() if c_at is not None else None
             still_open_at_end = c_at is None or c_at >= t1
             if still_open_at_end:

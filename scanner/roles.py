@@ -9,9 +9,11 @@ inferred from what was collected, by :func:`infer`, and recorded in the host's r
                          declares roles, so that a person can compare the two)
 ``roles_inferred_from``  which facts, in words ("Windows ProductType workstation"), or why none
                          could be inferred
-``roles_source``         where the roles that scope the rules came from: ``inventory`` (declared:
-                         they win), ``inferred`` (none declared, inferred from facts), ``none``
-                         (none declared, none inferred: no rule is left out for its roles)
+``roles_source``         where the host's roles came from: ``inventory`` (declared: they win,
+                         and narrow the rules), ``inferred`` (none declared, inferred from facts:
+                         recorded, but they never narrow scope; such a host is judged by every
+                         rule for the roles in :data:`INFERABLE`, see scanner/evaluate.py
+                         ``scope``), ``none`` (none declared, none inferred)
 
 The inference (a derivation over facts, like the lifecycle's ``os.supported``) runs on the
 scanner side once a host has landed and before it is evaluated (scanner/scan.py); evaluation

@@ -269,7 +269,8 @@ def test_migrations_are_named_and_a_newer_history_is_refused(tmp_path: Path) -> 
     History(path).close()
     with sqlite3.connect(path) as db:
         assert [r[0] for r in db.execute("SELECT name FROM migrations")] == [
-            "0001_initial", "0002_pending_updates", "0003_finding_closed_why"]
+            "0001_initial", "0002_pending_updates", "0003_finding_closed_why",
+            "0004_codes_v1"]
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     History(path).close()  # reopening applies nothing twice
     with sqlite3.connect(path) as db:

@@ -239,17 +239,23 @@ def test_explicit_roles_narrow_the_scope_and_say_so() -> None:
     assert out["by_rule"]["CE-NET-004"].get("na_reason") != "role"  # now a gateway's rule
 
 
-def test_an_inferred_role_leaves_out_only_rules_for_other_roles_and_says_it_was_inferred() -> None:
-    laptop = evaluated(one("win-win11_pro_23h2"))["by_rule"]
-    assert laptop["PM-WIN-002"].get("na_reason") is None  # BitLocker: a laptop's rule
-    assert laptop["CE-MP-001"].get("na_reason") is None
-    bak = laptop["PM-BAK-001"]
-    assert (bak["status"], bak["na_reason"]) == ("not_applicable", "role")
-    assert "taken to be an endpoint from its facts" in bak["message"]
-    assert "declare its roles" in bak["message"]
+def test_an_inferred_role_is_recorded_but_never_narrows_scope() -> None:
+    """Issue 13: "A role narrows scope only when written down." A Windows 11 PC with no roles is
+    taken to be an endpoint (recorded), yet the backup rules written for servers are judged on
+    it, and a domain controller with no roles still gets the laptop's BitLocker rule."""
+    pc = evaluated(one("win-win11_pro_23h2"))
+    assert pc["rec"]["roles_inferred"] == ["endpoint"] and pc["rec"]["roles_source"] == "inferred"
+    laptop = pc["by_rule"]
+    for rule in ("PM-WIN-002", "CE-MP-001", "PM-BAK-001"):
+        assert laptop[rule].get("na_reason") != "role", laptop[rule]
+    assert laptop["PM-BAK-001"]["status"] != "not_applicable"
     server = evaluated(one("win-server2022_dc"))["by_rule"]
-    assert server["PM-WIN-002"]["na_reason"] == "role"
+    assert server["PM-WIN-002"].get("na_reason") != "role"
     assert server["PM-BAK-001"].get("na_reason") is None
+    # a Linux host is a gateway only when written down
+    gw = evaluated(one("facts-estate-server"))["by_rule"]["CE-NET-004"]
+    assert (gw["status"], gw["na_reason"]) == ("not_applicable", "role")
+    assert "only a declared role makes a host one of these" in gw["message"]
 
 
 @pytest.mark.parametrize("platform", ["linux", "macos", "windows", "bsd"])
@@ -266,6 +272,13 @@ def test_a_host_without_roles_is_in_scope_for_every_ce_control_of_its_platform(
     for control in {r.control for r in ce}:
         in_scope = [r.id for r in ce if r.control == control and scope(r, view) is None]
         assert in_scope, f"{control}: no rule in scope on a {platform} host without roles"
+    # no rule for endpoints or servers is left out for a role: only a declared role narrows;
+    # what is left out is a rule for a role only a declaration gives (a gateway), and it says so
+    for rule in RULES:
+        got = scope(rule, view)
+        if got is not None and got[1] == "role":
+            assert not set(rule.roles) & {"endpoint", "server"}, (rule.id, got)
+            assert "the inventory gives this host no roles" in got[2]
 
 
 # -- platforms, unknown systems, unreachable hosts ---------------------------------------------
@@ -427,8 +440,8 @@ def test_console_and_html_say_what_was_not_checked_on_each_host_and_why() -> Non
     page = buf.getvalue()
     assert f"Not checked here: {linux_na} checks that do not apply" in page
     assert "<details class=\"na\">" in page
-    assert "a rule for hosts with the role server or backup-host or nas".replace(
-        " or backup-host or", ", backup-host or") in page  # PM-BAK on the laptop, and why
+    assert "a rule for hosts with the role gateway, firewall or router" in page  # CE-NET-004
+    assert "only a declared role makes a host one of these" in page  # ... and why
     assert "role: endpoint (inferred)" in page
     assert 'title="inferred from its facts: a Windows client edition' in page
 
