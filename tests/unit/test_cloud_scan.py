@@ -118,7 +118,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         keys.append(key_file)
     inventory = {
         # a Linux host scanned (this machine) and one nobody answers on
-        "all": {"hosts": {"this-linux": {"transport": "local"},
+        "all": {"hosts": {"this-linux": {"transport": "local", "client_admins": ["root"]},
                           "office-pc": {"address": "127.0.0.1", "port": 9,
                                         "user": "audit", "platform": "linux",
                                         "connect_timeout": 2}}},
@@ -384,16 +384,22 @@ def test_the_html_report_in_chromium(run: Run) -> None:
             b.drain(0.5)
             info = b.call("Runtime.evaluate", {"returnByValue": True, "expression": """({
                 text: document.body.innerText,
-                width: document.documentElement.scrollWidth})"""},
+                width: document.documentElement.scrollWidth,
+                access: [...document.querySelectorAll('h2')].filter(
+                    h => h.innerText.startsWith('Who can administer'))
+                    .map(h => h.getBoundingClientRect().top + window.scrollY)[0]})"""},
                 session=session)["result"]["value"]
             metrics = b.call("Page.getLayoutMetrics", session=session)["cssContentSize"]
-            shot = b.call("Page.captureScreenshot", {
-                "format": "png", "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": metrics["width"],
-                         "height": min(metrics["height"], 16000), "scale": 1}},
-                session=session)
             ARTIFACTS.mkdir(exist_ok=True)
-            (ARTIFACTS / "report-tenants.png").write_bytes(base64.b64decode(shot["data"]))
+            # the top of the report, and who can administer each machine and tenant
+            for name, top in (("report-tenants.png", 0), ("report-tenants-access.png",
+                                                          info["access"] or 0)):
+                shot = b.call("Page.captureScreenshot", {
+                    "format": "png", "captureBeyondViewport": True,
+                    "clip": {"x": 0, "y": top, "width": metrics["width"],
+                             "height": min(metrics["height"] - top, 2400), "scale": 1}},
+                    session=session)
+                (ARTIFACTS / name).write_bytes(base64.b64decode(shot["data"]))
         finally:
             b.close()
             srv.close()
@@ -402,6 +408,11 @@ def test_the_html_report_in_chromium(run: Run) -> None:
     for name in ("this-linux", "office-pc", *ENTRA, GHOST, *GOOGLE):
         assert name in text, name
     assert "Your provider can administer your tenant and you cannot" in text
+    assert info["access"], "the access view (who can administer each system) is in the report"
+    # who can administer the machine, beside who can administer each tenant
+    access = text[text.index("Who can administer each system"):]
+    assert "this-linux" in access and "Cloud tenants" in access
+    assert access.index("this-linux") < access.index("Cloud tenants")
     requests = [e["params"]["request"]["url"] for e in b.events
                 if e.get("method") == "Network.requestWillBeSent"]
     assert requests == [url], requests
