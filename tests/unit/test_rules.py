@@ -16,6 +16,8 @@ from scanner.inventory import Contract
 CASES = yamlio.load_file(Path(__file__).parents[1] / "rules" / "cases.yaml")
 # the rules of baselines/applications.yaml have their own cases file
 CASES.update(yamlio.load_file(Path(__file__).parents[1] / "rules" / "applications.yaml"))
+# and those of baselines/cloud.yaml (tenants; tests/unit/test_cloud_rules.py adds its own checks)
+CASES.update(yamlio.load_file(Path(__file__).parents[1] / "rules" / "cloud.yaml"))
 BASELINES = baselines.load()
 RULES = {r.id: r for b in BASELINES for r in b.rules}
 PARAMS: dict[str, Any] = {}
