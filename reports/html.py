@@ -117,6 +117,7 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
         "rule_heading": lambda r: model.heading(rules.get(r["rule"]) or {}, r["title"]),
         "access_rows": access.access_view(doc) if access.in_use(doc) else [],
         "tenant_rows": tenants.tenant_view(doc),
+        "noun": model.system_noun(doc),  # computers, or systems when tenants are among them
         "trend_chart": _trend(doc),
         "undated_firmware": undated.devices(doc),
         "applications": applications.estate(doc),

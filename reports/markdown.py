@@ -36,7 +36,7 @@ def _hosts(names: list[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _item(it: dict[str, Any], ask: str | None) -> list[str]:
+def _item(it: dict[str, Any], ask: str | None, noun: str = "computer") -> list[str]:
     tags = [model.SEVERITY_WORDS.get(it["severity"], it["severity"])]
     if it["overdue_days"] > 0:
         tags.append(f"**overdue by {model.plural(it['overdue_days'], 'day')}**")
@@ -47,11 +47,11 @@ def _item(it: dict[str, Any], ask: str | None) -> list[str]:
     lines = [f"### {esc(it['heading'])}", "",
              f"*{' · '.join(tags)} · {esc(model.control_title(it['control']))} · "
              f"{esc(it['rule'])}*", "",
-             f"- **Where:** {_hosts(it['hosts'])} ({model.plural(len(it['hosts']), 'computer')})"]
+             f"- **Where:** {_hosts(it['hosts'])} ({model.plural(len(it['hosts']), noun)})"]
     for host, text in it["findings"][:5]:
         lines.append(f"- **Found on {esc(host)}:** {esc(text)}")
     if len(it["findings"]) > 5:
-        lines.append(f"- and on {model.plural(len(it['findings']) - 5, 'more computer')}")
+        lines.append(f"- and on {model.plural(len(it['findings']) - 5, 'more ' + noun)}")
     if it["first_seen"]:
         lines.append(f"- **First seen:** {model.day(it['first_seen'])}")
     if it["rationale"]:
@@ -69,18 +69,19 @@ def _item(it: dict[str, Any], ask: str | None) -> list[str]:
 
 def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
     h = model.headline(doc)
+    noun = model.system_noun(doc)  # computers, or systems when tenants are among them
     provider = h["provider"] or "your IT provider"
     scan = doc["scan"]
     lines = [f"# What {esc(provider)} has left undone", ""]
     sub = [esc(h["estate_name"])] if h["estate_name"] else []
-    sub += [f"checked {model.when(scan['started_at'])}", model.plural(h["hosts"], "computer")]
+    sub += [f"checked {model.when(scan['started_at'])}", model.plural(h["hosts"], noun)]
     if h["unreachable"]:
         sub.append(f"{h['unreachable']} not reached")
     lines += [" · ".join(sub), ""]
     if h["provider_items"]:
         who = esc(provider)
         text = (f"**{who[:1].upper() + who[1:]} has {model.plural(h['provider_items'], 'item')} "
-                f"left undone on {model.plural(h['provider_hosts'], 'computer')}")
+                f"left undone on {model.plural(h['provider_hosts'], noun)}")
         if h["overdue_provider_items"]:
             text += (f"; {h['overdue_provider_items']} overdue, the oldest by "
                      f"{model.plural(h['oldest_overdue'], 'day')}")
@@ -98,14 +99,14 @@ def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
     lines += [f"## Left undone by {esc(provider)}", ""]
     provider_items = model.items(doc, ("provider",))
     for it in provider_items:
-        lines += _item(it, provider)
+        lines += _item(it, provider, noun)
     if not provider_items:
         lines += ["Nothing.", ""]
     other = model.items(doc, ("client", "shared"))
     if other:
         lines += ["## For you, or shared with the provider", ""]
         for it in other:
-            lines += _item(it, None)
+            lines += _item(it, None, noun)
 
     unchecked = model.not_checked(doc)
     if unchecked:

@@ -310,6 +310,13 @@ def today_of(doc: dict[str, Any]) -> date:
 MACHINE_PLATFORMS = ("linux", "windows", "macos", "bsd", "network", None)
 
 
+def system_noun(doc: dict[str, Any]) -> str:
+    """What the reports call the document's hosts: computers, or systems when cloud tenants
+    (or declared networks) are among them."""
+    hosts = doc.get("hosts", [])
+    return "computer" if all(h.get("platform") in MACHINE_PLATFORMS for h in hosts) else "system"
+
+
 def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for r in results:
@@ -329,8 +336,7 @@ def coverage(doc: dict[str, Any]) -> dict[str, Any]:
     reached = sum(1 for h in hosts if h.get("reachable"))
     p, f = counts.get("pass", 0), counts.get("fail", 0)
     pct = compliance(counts)
-    noun = ("computer" if all(h.get("platform") in MACHINE_PLATFORMS for h in hosts)
-            else "system")
+    noun = system_noun(doc)
     not_run = counts.get("error", 0)
     on = f"on {reached} of {plural(total, noun)}" if total != 1 else (
         f"on the one {noun}" if reached else f"the one {noun} could not be checked")

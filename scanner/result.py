@@ -48,6 +48,12 @@ class SectionRecord(TypedDict, total=False):
     truncated: Required[bool]
     stdout: str
     stderr: str
+    # cloud tenants (transport graph, google): the section's API reads, those that failed, the
+    # HTTP requests sent, and the time waited as HTTP 429 asked
+    calls: int
+    failed_calls: int
+    requests: int
+    throttled_seconds: float
 
 
 class FactBasis(TypedDict, total=False):

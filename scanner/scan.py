@@ -115,13 +115,15 @@ def run(
     compiled: list[CompiledRule] = compile_rules(rules, params)
     memo = Memo()  # what evaluation remembers from host to host, for this scan only
     hosts = list(inventory.hosts)
+    tenants = list(inventory.tenants)  # cloud tenants (scanner/cloud), judged like hosts
     if host_filter:
         wanted = set(host_filter)
-        unknown = wanted - {h.name for h in hosts}
+        unknown = wanted - {h.name for h in hosts} - {t.name for t in tenants}
         if unknown:
             raise InputError("--hosts: no such host in the inventory: "
                              + ", ".join(sorted(unknown)))
         hosts = [h for h in hosts if h.name in wanted]
+        tenants = [t for t in tenants if t.name in wanted]
     started = now()
     scan_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     per_host: dict[str, list[dict[str, Any]]] = {}
@@ -143,7 +145,7 @@ def run(
         "rules": {r.id: rule_doc(r) for r in rules},
     }
     if on_start is not None:
-        on_start(doc, len(hosts))
+        on_start(doc, len(hosts) + len(tenants))
 
     advisory_data: list[tuple[advisories.Catalogue | None, str | None]] = []
 
@@ -169,11 +171,17 @@ def run(
             on_host(rec, res)
 
     records = collect(hosts, rules, opts, landed, named=inventory.hosts)
+    if tenants:  # each tenant read-only over its API; one that cannot be read says why
+        from scanner.engine.cloud import collect as cloud
+
+        records += cloud.collect_tenants(tenants, cloud.default_options(now), landed,
+                                         opts.cancel)
     # the network phase: one nmap run per declared network (not with --hosts: a partial scan)
     nets = [] if host_filter else network.scan_networks(inventory, rules, opts, landed)
     # by host name, then rule: the order of the same scan's report rebuilt from the history
     records.sort(key=lambda h: str(h["name"]))
-    names = sorted([h.name for h in hosts] + [n["name"] for n in nets])
+    names = sorted({h.name for h in hosts} | {str(h["name"]) for h in records}
+                   | {str(n["name"]) for n in nets})
     results = [r for name in names
                for r in sorted(per_host.get(name, []), key=lambda r: str(r["rule"]))]
     doc["scan"]["finished_at"] = _iso(now())

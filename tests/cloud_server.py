@@ -451,7 +451,12 @@ class _Handler(BaseHTTPRequestHandler):
         if m:
             tid = m.group(1)
             if tid not in self.srv.tenants:
-                raise Reply(400, {"error": "invalid_tenant"})
+                # as login.microsoftonline.com answers (error code AADSTS90002, documented in
+                # Microsoft Entra's authentication error codes)
+                raise Reply(400, {"error": "invalid_tenant", "error_description": (
+                    f"AADSTS90002: Tenant '{tid}' not found. Check to make sure you have the "
+                    "correct tenant ID and are signing into the correct cloud."),
+                    "error_codes": [90002]})
             base = f"{self.srv.url}/{tid}"
             raise Reply(200, {
                 "token_endpoint": f"{base}/oauth2/v2.0/token",

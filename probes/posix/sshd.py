@@ -206,7 +206,9 @@ class _Walk:
     values: dict[str, list[str]] = field(default_factory=dict)
     # values set in "Match all" blocks: they override the global ones for every connection
     match_all: dict[str, list[str]] = field(default_factory=dict)
-    uncertain_after: str | None = None  # the unreadable file after which unset keys are unknown
+    # the file (and why: not readable, a line too long, too many Include matches) after which
+    # keys not yet set are unknown
+    uncertain_after: str | None = None
     unsure: set[str] = field(default_factory=set)
     read: list[str] = field(default_factory=list)
     matched: int = 0  # Include patterns tried against files, bounded by MAX_INCLUDE_MATCHES
@@ -270,7 +272,8 @@ def _from_files(
             continue
         if walk.uncertain_after is not None:
             errors[key] = (
-                f"{walk.uncertain_after}: not readable, so the value is unknown (run as root)"
+                f"{walk.uncertain_after}, so the value is unknown (run as root so sshd -T "
+                "reports it)"
             )
             walk.values.pop(key, None)
             continue
@@ -306,11 +309,11 @@ def _walk_file(walk: _Walk, path: str, depth: int, context: str) -> None:
         return
     if not block.ok:
         if not block.absent and walk.uncertain_after is None:
-            walk.uncertain_after = path
+            walk.uncertain_after = f"{path}: not readable"
         return
     walk.read.append(path)
     if block.has_long_line and walk.uncertain_after is None:
-        walk.uncertain_after = f"{path} (a line longer than undone reads)"
+        walk.uncertain_after = f"{path}: a line longer than undone reads"
     for line in block.lines():
         s = line.strip()
         if not s or s.startswith("#"):
@@ -335,8 +338,8 @@ def _walk_file(walk: _Walk, path: str, depth: int, context: str) -> None:
                 walk.matched += len(walk.files)
                 if walk.matched > MAX_INCLUDE_MATCHES:
                     if walk.uncertain_after is None:
-                        walk.uncertain_after = (f"{path} (more Include patterns and files than "
-                                                "undone follows)")
+                        walk.uncertain_after = (f"{path}: more Include patterns and files than "
+                                                "undone follows")
                     break
                 for found in sorted(p for p in walk.files if glob_match(pattern, p)):
                     _walk_file(walk, found, depth + 1, context)

@@ -42,7 +42,7 @@ PROVIDES = (
     "connection.host_key_type",
 )
 
-TRANSPORTS = ("ssh", "local", "winrm", "snmp", "nmap")
+TRANSPORTS = ("ssh", "local", "winrm", "snmp", "nmap", "graph", "google")  # graph, google: tenants
 _LINE = re.compile(r"^([a-z_]+): ?(.*)$")
 _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 _KEY_TYPE = re.compile(r"^[a-z0-9@.-]{3,64}$")

@@ -119,6 +119,7 @@ def _validate(files: tuple[str, ...]) -> int:
                 if problems:
                     raise InputError(problems)
                 click.echo(f"{clean(path)}: valid inventory ({len(inv.hosts)} hosts"
+                           + (f", {len(inv.tenants)} tenants" if inv.tenants else "")
                            + (f", {len(inv.unscannable)} not scanned" if inv.unscannable else "")
                            + ")")
                 inventories.append(inv)

@@ -55,7 +55,26 @@ def document(inv: Inventory) -> dict[str, Any]:
         "hosts": {h.name: host_view(h) for h in inv.hosts},
         "not_scanned": {u.name: {"reason": u.reason, "connection": u.connection,
                                  "groups": list(u.groups)} for u in inv.unscannable},
+        "tenants": {t.name: tenant_view(t) for t in inv.tenants},
     }
+
+
+def tenant_view(t: Any) -> dict[str, Any]:
+    """One cloud tenant as the dry run shows it: where undone signs in, and with what (the
+    files and variable named, never a secret)."""
+    keys = ("platform", "auth", "tenant_id", "client_id", "certificate_file", "private_key_file",
+            "private_key_passphrase_env", "service_account_file", "admin_email", "customer",
+            "client_admins", "provider_admins", "break_glass", "owner", "timeout",
+            "max_user_requests")
+    out = {k: getattr(t, k) for k in keys}
+    if t.platform == "m365":
+        for k in ("service_account_file", "admin_email", "customer"):
+            del out[k]
+    else:
+        for k in ("tenant_id", "client_id", "certificate_file", "private_key_file",
+                  "private_key_passphrase_env"):
+            del out[k]
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
 def _table(doc: dict[str, Any]) -> str:
@@ -75,6 +94,9 @@ def _table(doc: dict[str, Any]) -> str:
                  f"{doc['reader']} reader)")
     for name, u in doc["not_scanned"].items():
         lines.append(clean(f"not scanned: {name}: {u['reason']}"))
+    for name, t in doc.get("tenants", {}).items():
+        where = t.get("tenant_id") or f"{t.get('customer')} as {t.get('admin_email')}"
+        lines.append(clean(f"tenant to scan: {name}: {t['platform']} {where} ({t['auth']})"))
     return "\n".join(lines)
 
 
@@ -104,6 +126,9 @@ def _inventory(path: str, as_list: bool, host_name: str | None, reader: str) -> 
     if host_name is not None:
         if host_name in doc["hosts"]:
             click.echo(json.dumps(doc["hosts"][host_name], indent=2))
+            return 0
+        if host_name in doc["tenants"]:
+            click.echo(json.dumps(doc["tenants"][host_name], indent=2))
             return 0
         if host_name in doc["not_scanned"]:
             click.echo(json.dumps({"not_scanned": doc["not_scanned"][host_name]}, indent=2))

@@ -6,6 +6,6 @@ sections each host needs; collect them in one batched round trip), ``pool`` (the
 per-site caps, the run's budget, the connection rate), ``batch`` / ``winbatch`` (the POSIX and
 PowerShell batch and the splitter), ``network`` (the scanner-side collector for network devices
 over SNMP or their CLI, and networks with nmap), ``dating`` (dating pending security updates
-before evaluation), ``transports/`` (one module per way of reaching a host: ssh, winrm, local,
-snmp, nmap).
+before evaluation), ``cloud/`` (Microsoft 365 and Google Workspace tenants, read over their
+APIs), ``transports/`` (one module per way of reaching a host: ssh, winrm, local, snmp, nmap).
 """

@@ -5,7 +5,8 @@ groups beside ``all`` are its children), so users start from the inventory they 
 Ansible's connection variables are understood (``ansible_host``, ``ansible_port``,
 ``ansible_user``, ``ansible_ssh_private_key_file``, ``ansible_connection``, ``ansible_become``,
 ``-J``/``ProxyJump`` in ``ansible_ssh_common_args``). Beside the groups, undone's own top-level
-sections: ``estate``, ``contract``, ``networks``, ``waivers``, ``params``.
+sections: ``estate``, ``contract``, ``networks``, ``waivers``, ``params``, and ``tenants`` (cloud
+tenants, parsed by scanner/inventory/tenants.py).
 
 Validation is strict where undone owns the meaning and tolerant elsewhere: a variable that is
 neither undone's nor Ansible's is ignored, unless it is a near miss of an undone key, which is an
@@ -71,6 +72,7 @@ from scanner.inventory.sections import (
     _parse_params,
     _parse_waivers,
 )
+from scanner.inventory.tenants import parse_tenants
 from scanner.lifecycle import catalogue as lifecycle
 
 
@@ -130,7 +132,8 @@ def split_document(data: Any, label: str) -> tuple[dict[str, Any], dict[str, Any
     for key, value in data.items():
         if not isinstance(key, str):
             bad.append(f"{label}: top-level key {key!r} is not text")
-        elif key in SECTIONS and not (key in ("networks", "lifecycle") and isinstance(value, dict)):
+        elif key in SECTIONS and not ((key in ("networks", "lifecycle") and isinstance(value, dict))
+                                      or (key == "tenants" and _is_group(value))):
             sections[key] = value
         else:
             guess = near_miss(key, SECTIONS)
@@ -141,6 +144,11 @@ def split_document(data: Any, label: str) -> tuple[dict[str, Any], dict[str, Any
     if bad:
         raise InventoryError(bad)
     return sections, groups
+
+
+def _is_group(value: Any) -> bool:
+    """An Ansible group (hosts/vars/children only), not undone's section of the same name."""
+    return isinstance(value, dict) and bool(value) and set(value) <= set(GROUP_KEYS)
 
 
 def _base_dir(label: str, base_dir: str | os.PathLike[str] | None) -> Path | None:
@@ -183,14 +191,16 @@ def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, diale
     local_lifecycle, lifecycle_problems = lifecycle.parse_inventory_section(
         sections.get("lifecycle"), label)
     p.lines.extend(lifecycle_problems)
+    tenants = _parse_tenants(sections.get("tenants"), label, raws, p)
     layers_seen: set[int] = set()
     for raw in raws:
         for layer in raw.layers:
             if id(layer.vars) not in layers_seen:
                 layers_seen.add(id(layer.vars))
                 _check_names(layer, dialect, p)
-    if not raws and not p.lines:
-        p.add("all", "no hosts: expected at least one host under all.hosts or a group's hosts")
+    if not raws and not tenants and not p.lines:
+        p.add("all", "no hosts: expected at least one host under all.hosts or a group's hosts, "
+                     "or a tenant under tenants")
 
     hosts: list[Host] = []
     unscannable: list[_conn.Unscannable] = []
@@ -280,7 +290,7 @@ def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, diale
         by_key[key] = len(hosts)
         hosts.append(host)
     names = ({h.name for h in hosts} | set(alias_of) | {u.name for u in unscannable}
-             | {f"network:{n['name']}" for n in networks})
+             | {f"network:{n['name']}" for n in networks} | {t.name for t in tenants})
     for w in waivers:
         for hn in w.hosts:
             if hn != "*" and hn not in names and not p.lines:
@@ -304,7 +314,20 @@ def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, diale
         dialect=dialect,
         reader=reader,
         lifecycle=local_lifecycle,
+        tenants=tenants,
     )
+
+
+def _parse_tenants(raw: Any, label: str, raws: list[_walk.RawHost],
+                   p: _Problems) -> tuple[Any, ...]:
+    """The ``tenants:`` section (scanner/inventory/tenants.py); its problems join the others."""
+    if raw is None:
+        return ()
+    try:
+        return parse_tenants(raw, label, {r.name for r in raws})
+    except InventoryError as e:
+        p.lines.extend(e.problems)
+        return ()
 
 
 _INI_LINE = re.compile(r"(?m)^[ \t]*\[[^\]\n]+\][ \t]*$|^[^\s#;:=]+[ \t]+\w+=\S")
@@ -387,7 +410,7 @@ def with_waivers(inv: Inventory, waivers: tuple[Waiver, ...], label: str) -> Inv
     """``inv`` with the waivers of a separate file (``--waivers FILE``) added; each host a waiver
     names must be one of the inventory's (an alias counts as its machine)."""
     names = {h.name for h in inv.hosts} | {u.name for u in inv.unscannable} | {
-        f"network:{n['name']}" for n in inv.networks}
+        f"network:{n['name']}" for n in inv.networks} | {t.name for t in inv.tenants}
     alias_of = {a: h.name for h in inv.hosts for a in h.aliases}
     p = _Problems(label)
     for i, w in enumerate(waivers):

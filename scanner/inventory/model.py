@@ -15,7 +15,8 @@ from scanner.inventory.connection import Unscannable
 MAX_CONTRACT_DAYS = 3650  # ten years: a due date beyond that is a typing mistake
 PREFIX = "undone_"  # undone's own settings in an Ansible inventory: undone_roles, undone_port, ...
 
-SECTIONS = ("estate", "contract", "networks", "waivers", "params", "notify", "lifecycle")
+SECTIONS = ("estate", "contract", "networks", "waivers", "params", "notify", "lifecycle",
+            "tenants")
 GROUP_KEYS = ("hosts", "vars", "children")
 
 ROLES = (
@@ -260,6 +261,7 @@ class Inventory:
     dialect: str = "undone"
     reader: str = "built-in"  # or "ansible-core" (the undone[ansible] extra)
     lifecycle: Any = None  # the local lifecycle overlay (scanner.lifecycle.parse_inventory_section)
+    tenants: tuple[Any, ...] = ()  # cloud tenants: scanner.inventory.tenants.TenantConfig
 
 
 def local_inventory() -> Inventory:

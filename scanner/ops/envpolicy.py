@@ -83,6 +83,10 @@ def references(inv: Any) -> list[tuple[str, str, bool]]:
                 for k, v in b.items():
                     if str(k).endswith("_env") and isinstance(v, str):
                         out.append((f"{where}.backups[{i}].{k}", v, True))
+    for t in getattr(inv, "tenants", ()):  # a cloud tenant's key passphrase
+        if getattr(t, "private_key_passphrase_env", None):
+            out.append((f"tenants.{t.name}.private_key_passphrase_env",
+                        t.private_key_passphrase_env, True))
     notify = getattr(inv, "notify", None)
     if isinstance(notify, Mapping):
         for channel, cfg in notify.items():

@@ -24,7 +24,8 @@ from scanner import safeio, yamlio
 from scanner.errors import BaselineError, InputError
 from scanner.rules import findings
 
-SHIPPED = ("cyber-essentials", "maintenance", "connection", "client-access", "applications")
+SHIPPED = ("cyber-essentials", "maintenance", "connection", "client-access", "applications",
+           "cloud")
 DEFAULT = SHIPPED
 # judged on every scan whatever baselines are chosen: what the scanner itself found while
 # connecting (a changed host key is a finding of its own, never silently dropped)

@@ -131,8 +131,9 @@ def run(
     Errors of the run (nmap missing, timed out, failed, interrupted) are in ``Run.error``.
 
     nmap runs in a session (process group) of its own, started here rather than through
-    python-nmap, which hides its process: when ``cancel`` is set (a signal stopped the scan) or
-    the time runs out, the whole group is killed within a fraction of a second (issue 15)."""
+    python-nmap (no longer a dependency), which hid its process: when ``cancel`` is set (a
+    signal stopped the scan) or the time runs out, the whole group is killed within a fraction
+    of a second (issue 15)."""
     allowed(target)
     is_priv = privileged() if is_privileged is None else is_privileged
     args, portlist, scanned, scan_udp = arguments(network, is_priv, timeout)

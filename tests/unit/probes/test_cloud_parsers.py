@@ -1,7 +1,7 @@
 """The cloud parsers (probes/cloud/) on the real response samples of tests/fixtures/cloud/samples
 (Microsoft's and Google's published examples, other projects' fixtures: see SOURCE.md there).
 
-A bundle is what scanner/cloud/ writes for a tenant: the calls with their status, and what the
+A bundle is what scanner/engine/cloud/ writes for a tenant: the calls with their status, and what the
 successful ones returned. Each test builds one from the samples (plus, where a sample needs a
 companion no public sample shows, a hand-made one, said so) and checks the facts."""
 

@@ -16,7 +16,6 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from scanner.rules.evaluate import compile_rules, evaluate_host
 from tests.unit.scanner.rules import test_scope
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-BASELINES = baselines.load([*baselines.SHIPPED, str(resources.files("baselines") / "cloud.yaml")])
+BASELINES = baselines.load(list(baselines.SHIPPED))  # the cloud baseline is one of them
 RULES = [r for b in BASELINES for r in b.rules]
 PARAMS: dict[str, Any] = {}
 for _b in BASELINES:

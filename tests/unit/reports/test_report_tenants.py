@@ -1,5 +1,5 @@
 """The cloud tenant view (reports/tenants.py) in the reports, next to the machines' access
-view: a result document holding tenant records as scanner/cloud/ collects them (read from the
+view: a result document holding tenant records as scanner/engine/cloud/ collects them (read from the
 test HTTPS server of tests/unit/scanner/engine/test_cloud_collect.py, judged by baselines/cloud.yaml) and
 machine records whose administrators the accounts parser derived from recorded outputs."""
 

@@ -17,6 +17,9 @@ from scanner.rules.evaluate import NOT_HOSTS, HostView, compile_rules, evaluate_
 CASES = yamlio.load_file(Path(__file__).parents[3] / "rules" / "cases.yaml")
 # the rules of baselines/applications.yaml have their own cases file
 CASES.update(yamlio.load_file(Path(__file__).parents[3] / "rules" / "applications.yaml"))
+# and those of baselines/cloud.yaml (tenants; tests/unit/scanner/rules/test_cloud_rules.py adds its own
+# checks)
+CASES.update(yamlio.load_file(Path(__file__).parents[3] / "rules" / "cloud.yaml"))
 BASELINES = baselines.load()
 RULES = {r.id: r for b in BASELINES for r in b.rules}
 PARAMS: dict[str, Any] = {}

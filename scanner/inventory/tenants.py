@@ -43,7 +43,7 @@ from typing import Any
 
 from probes.cloud import _common
 from scanner.errors import InventoryError
-from scanner.inventory import near_miss
+from scanner.inventory.checks import near_miss
 
 PLATFORMS = ("m365", "google-workspace")
 AUTHS = {"m365": ("certificate", "device-code"), "google-workspace": ("service-account",)}

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,8 +30,9 @@ from typing import Any
 from probes import sections
 from probes.base import RawSection
 from probes.cloud._common import SCHEMA
-from scanner.cloud import missing_extra
-from scanner.cloud.config import TenantConfig
+from scanner.engine.cloud import missing_extra
+from scanner.engine.records import record_connection, section_record
+from scanner.inventory.tenants import TenantConfig
 
 SECTION = {"m365": "cloud.entra", "google-workspace": "cloud.google"}
 TRANSPORT = {"m365": "graph", "google-workspace": "google"}
@@ -58,6 +62,78 @@ class Options:
     keep_bundle: bool = False
     sleep: Callable[[float], None] = field(default=time.sleep)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def _prompt(message: str) -> None:
+    sys.stderr.write(message.rstrip() + "\n")
+    sys.stderr.flush()
+
+
+def _terminal() -> bool:
+    """A person at the terminal (stdin and stderr both one), as device-code sign-in needs."""
+    try:
+        return bool(sys.stdin and sys.stdin.isatty() and sys.stderr and sys.stderr.isatty())
+    except (ValueError, OSError):  # closed streams: no one there
+        return False
+
+
+def default_options(clock: Callable[[], datetime] | None = None) -> Options:
+    """The options a scan reads tenants with: Microsoft's and Google's own endpoints; the
+    device-code message on the terminal when a person is there (else device-code sign-in is
+    refused, as a scheduled scan must). ``clock``: the scan's clock. The test suite replaces
+    this function to point the endpoints at its own server; nothing else moves them."""
+    opts = Options(device_prompt=_prompt if _terminal() else None)
+    if clock is not None:
+        opts.clock = clock
+    return opts
+
+
+def interrupted(tenant: TenantConfig, why: str) -> dict[str, Any]:
+    """The record of a tenant a stopped scan did not read (never judged, never recorded)."""
+    rec = stub(tenant)
+    rec["error"], rec["error_kind"] = f"not scanned: {why}", "interrupted"
+    return rec
+
+
+def collect_tenants(tenants: list[TenantConfig], opts: Options,
+                    on_record: Callable[[dict[str, Any]], None] | None = None,
+                    cancel: threading.Event | None = None, workers: int = 4
+                    ) -> list[dict[str, Any]]:
+    """Every tenant, a few at a time; ``on_record`` sees each record as it lands (in this
+    thread). When ``cancel`` is set, no new tenant starts and those not finished come back as
+    interrupted (:func:`interrupted`, never given to ``on_record``)."""
+    if not tenants:
+        return []
+    todo: queue.SimpleQueue[TenantConfig] = queue.SimpleQueue()
+    for t in tenants:
+        todo.put(t)
+    landed: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+    stop = cancel or threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                t = todo.get_nowait()
+            except queue.Empty:
+                return
+            landed.put(collect_tenant(t, opts))  # never raises
+
+    threads = [threading.Thread(target=work, name=f"undone-tenant-{i}", daemon=True)
+               for i in range(max(1, min(workers, len(tenants))))]
+    for th in threads:
+        th.start()
+    records: dict[str, dict[str, Any]] = {}
+    while len(records) < len(tenants) and not stop.is_set():
+        try:
+            rec = landed.get(timeout=0.2)
+        except queue.Empty:
+            if not any(th.is_alive() for th in threads) and landed.empty():
+                break
+            continue
+        records[rec["name"]] = rec
+        if on_record is not None:
+            on_record(rec)
+    return [records.get(t.name) or interrupted(t, "the scan was stopped") for t in tenants]
 
 
 def _iso(dt: datetime) -> str:
@@ -98,16 +174,20 @@ def collect_tenant(tenant: TenantConfig, opts: Options | None = None) -> dict[st
     except Exception as e:  # noqa: BLE001 - one tenant's failure must not stop the scan
         rec["error"] = f"unexpected error reading the tenant: {type(e).__name__}: {e}"[:500]
         rec["error_kind"] = "error"
-    rec["finished_at"] = _iso(opts.clock())
+    finished = opts.clock()
+    # the scanner's own section, as for every record: how undone reached the tenant (its API,
+    # never SSH), so a rule about SSH host keys says it does not apply rather than "not collected"
+    record_connection(rec, {"transport": rec["transport"]}, finished)
+    rec["finished_at"] = _iso(finished)
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
     return rec
 
 
 def _collect(tenant: TenantConfig, opts: Options, rec: dict[str, Any], t0: float) -> None:
-    from scanner.cloud import auth
-    from scanner.cloud import entra as entra_reader
-    from scanner.cloud import google as google_reader
-    from scanner.cloud.http import Limits, Reader, ReadOnlySession
+    from scanner.engine.cloud import auth
+    from scanner.engine.cloud import entra as entra_reader
+    from scanner.engine.cloud import google as google_reader
+    from scanner.engine.cloud.http import Limits, Reader, ReadOnlySession
 
     aopts = auth.AuthOptions(login_url=opts.login_url, ca_bundle=opts.ca_bundle,
                              google_token_uris=opts.google_token_uris,
@@ -162,22 +242,14 @@ def _record(rec: dict[str, Any], tenant: TenantConfig, bundle: dict[str, Any],
     text = json.dumps(bundle, sort_keys=True, separators=(",", ":"))
     ledger = json.dumps(bundle["calls"], sort_keys=True, indent=1)
     failed = sum(1 for c in bundle["calls"].values() if not c.get("ok"))
-    rec["sections"][name] = {
-        "status": "ok",
-        "error": None,
-        "exit_code": None,
-        "collected_at": _iso(collected),
-        "script_sha256": hashlib.sha256(section.script.encode("utf-8")).hexdigest(),
-        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "bytes": len(text.encode("utf-8")),
-        "truncated": False,  # a call whose answer was too big failed, and says so
-        "stdout": ledger[: opts.excerpt],
-        "stderr": "",
-        "calls": len(bundle["calls"]),
-        "failed_calls": failed,
-        "requests": requests_made,
-        "throttled_seconds": round(waited, 1),
-    }
+    srec = section_record(collected, ledger[: opts.excerpt], raw=text.encode("utf-8"),
+                          script_sha256=hashlib.sha256(section.script.encode("utf-8")).hexdigest())
+    # (truncated stays false: a call whose answer was too big failed, and says so)
+    srec["calls"] = len(bundle["calls"])
+    srec["failed_calls"] = failed
+    srec["requests"] = requests_made
+    srec["throttled_seconds"] = round(waited, 1)
+    rec["sections"][name] = srec
     parsed = section.parse(RawSection(name=name, stdout=text, exit_code=0,
                                       collected_at=collected, config=tenant.probe_config()))
     rec["facts"] = dict(parsed.values)

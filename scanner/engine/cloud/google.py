@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from probes.cloud import google as spec
-from scanner.cloud.http import Reader
+from scanner.engine.cloud.http import Reader
 
 #: the read-only scopes undone asks for (domain-wide delegation must allow each)
 SCOPES = sorted(set(spec.SCOPES.values()))

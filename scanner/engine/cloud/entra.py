@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from probes.cloud import entra as spec
-from scanner.cloud.http import Reader
+from scanner.engine.cloud.http import Reader
 
 
 def classify(permission: str, licence: str | None) -> Any:

@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from scanner.cloud.config import TenantConfig
+from scanner.inventory.tenants import TenantConfig
 
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -91,7 +91,7 @@ def _claims(token: str) -> dict[str, Any]:
 
 
 def _session(opts: AuthOptions) -> requests.Session:
-    from scanner.cloud.http import Session
+    from scanner.engine.cloud.http import Session
 
     s = Session()
     s.verify = opts.ca_bundle or True
@@ -132,6 +132,14 @@ def entra_token(tenant: TenantConfig, opts: AuthOptions) -> Token:
         raise AuthFailure("network", f"sign-in endpoint {opts.login_url} did not answer: "
                                      f"{str(e).splitlines()[0][:200]}") from None
     except ValueError as e:  # MSAL: an unusable key or certificate, or an unknown authority
+        if str(e).startswith("Unable to get authority configuration"):
+            # the sign-in endpoint's OpenID discovery refused the tenant (Microsoft answers
+            # 400 invalid_tenant, AADSTS90002); MSAL keeps only its own words
+            raise AuthFailure("auth", f"sign-in to tenant {tenant.tenant_id} refused: the "
+                                      f"sign-in endpoint {opts.login_url} does not know this "
+                                      "tenant (Microsoft: AADSTS90002); check tenant_id: the "
+                                      "directory (tenant) id or the tenant's primary domain"
+                              ) from None
         raise AuthFailure("config", f"sign-in to tenant {tenant.tenant_id} could not start: "
                                     f"{str(e).splitlines()[0][:300]}") from None
     if not isinstance(result, dict) or "access_token" not in result:
