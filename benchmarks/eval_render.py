@@ -42,7 +42,8 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
     from reports import jsonout
     from scanner.inventory import Contract
     from scanner.rules import baselines, evaluate
-    from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
+    from scanner.rules.evaluate import compile_rules, evaluate_host
+    from scanner.rules.scope import HostView
 
     base = json.loads(FACTS.read_text())
     bls = baselines.load()

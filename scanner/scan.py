@@ -25,13 +25,8 @@ from scanner.lifecycle import catalogue as lifecycle
 from scanner.result import SCHEMA, summarise
 from scanner.rules import roles
 from scanner.rules.baselines import Baseline, Rule
-from scanner.rules.evaluate import (
-    CompiledRule,
-    HostView,
-    Memo,
-    compile_rules,
-    evaluate_host,
-)
+from scanner.rules.evaluate import CompiledRule, Memo, compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 
 
 def _iso(dt: datetime) -> str:

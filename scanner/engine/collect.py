@@ -41,8 +41,9 @@ from scanner.inventory import Host
 from scanner.lifecycle import applications
 from scanner.lifecycle import catalogue as lifecycle
 from scanner.rules.baselines import Rule
-from scanner.rules.evaluate import POSIX_PLATFORMS
 from scanner.rules.roles import INFERABLE
+from scanner.rules.scope import may_apply
+from scanner.vocab import POSIX_PLATFORMS
 
 FAMILY_OF_TRANSPORT = {"ssh": "posix", "local": "posix", "winrm": "windows"}
 PLATFORM_OF_FAMILY = {
@@ -70,11 +71,8 @@ def plan(host: Host, rules: list[Rule]) -> list[Section]:
     wanted: set[str] = set(ALWAYS)
     roles = set(host.roles or INFERABLE[family])
     for r in rules:
-        if r.roles and not set(r.roles) & roles:
-            continue
-        if r.platforms and not set(r.platforms) & set(platforms):
-            continue
-        wanted.update(r.requires)
+        if may_apply(r, platforms, roles):
+            wanted.update(r.requires)
     known = sections()
     order = sorted(wanted, key=lambda n: (n not in ALWAYS, n))  # os first: others may use it
     return [known[n] for n in order if n in known and known[n].family == family]

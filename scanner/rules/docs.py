@@ -11,7 +11,8 @@ import sys
 
 from scanner.rules import baselines
 from scanner.rules.baselines import Rule
-from scanner.rules.evaluate import NOT_HOSTS, PLATFORM_WORDS, describe
+from scanner.rules.conditions import describe
+from scanner.rules.scope import NOT_HOSTS, PLATFORM_WORDS
 
 SCOPE = (
     "**Scope.** Every selected rule appears for every host in the result document: judged, or "

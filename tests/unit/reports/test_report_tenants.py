@@ -14,7 +14,8 @@ import pytest
 from reports import console, html, markdown, tenants
 from scanner import result, scan
 from scanner.inventory import Contract
-from scanner.rules.evaluate import HostView, evaluate_host
+from scanner.rules.evaluate import evaluate_host
+from scanner.rules.scope import HostView
 from tests.unit.reports import test_access_report
 from tests.unit.scanner.engine.test_cloud_collect import COMPILED, env, records  # noqa: F401 - fixtures
 

@@ -32,7 +32,8 @@ from scanner.engine.collect import collect_host
 from scanner.engine.options import Options
 from scanner.inventory import Contract, Host
 from scanner.rules.baselines import load
-from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
+from scanner.rules.evaluate import compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 
 ROOT = Path(__file__).resolve().parents[4]
 RESTIC_PW = "Lc-restic-" + os.urandom(6).hex()

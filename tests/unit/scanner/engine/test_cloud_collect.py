@@ -23,7 +23,8 @@ from scanner.errors import InventoryError
 from scanner.inventory import Contract
 from scanner.inventory.tenants import TenantConfig, parse_tenants
 from scanner.rules import baselines
-from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
+from scanner.rules.evaluate import compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 from tests import cloud_server as cs
 
 ENTRA = ("school-sd", "msp-only", "ca-excluded", "no-p1-perms")

@@ -15,7 +15,8 @@ from probes.posix import accounts
 from scanner.errors import BaselineError
 from scanner.inventory import Contract
 from scanner.rules import baselines
-from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
+from scanner.rules.evaluate import compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "posix" / "accounts"
 AT = datetime(2026, 11, 22, 0, 55, 39, tzinfo=UTC)

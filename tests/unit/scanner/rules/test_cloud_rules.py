@@ -15,7 +15,8 @@ from probes import sections
 from scanner import yamlio
 from scanner.inventory import Contract
 from scanner.rules import baselines
-from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
+from scanner.rules.evaluate import compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 
 CASES = yamlio.load_file(Path(__file__).parents[3] / "rules" / "cloud.yaml")
 CLOUD = str(resources.files("baselines") / "cloud.yaml")

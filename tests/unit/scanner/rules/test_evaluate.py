@@ -10,12 +10,9 @@ import pytest
 from scanner.inventory import Contract, Waiver
 from scanner.result import exit_code
 from scanner.rules.baselines import Rule
-from scanner.rules.evaluate import (
-    HostView,
-    compile_condition,
-    compile_rules,
-    evaluate_host,
-)
+from scanner.rules.conditions import compile_condition
+from scanner.rules.evaluate import compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 
 
 def state(cond: dict[str, Any], values: dict[str, Any], errors: dict[str, str] | None = None,

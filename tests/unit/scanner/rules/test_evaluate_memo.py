@@ -13,7 +13,8 @@ import pytest
 
 from scanner.inventory import Contract
 from scanner.rules.baselines import Rule
-from scanner.rules.evaluate import HostView, Memo, compile_rules, evaluate_host
+from scanner.rules.evaluate import Memo, compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 
 RULES = [
     Rule(id=f"T-M-{i:03d}", title="t", control="secure-configuration", severity="high",

@@ -11,7 +11,8 @@ import pytest
 from scanner.errors import InputError
 from scanner.inventory import Contract
 from scanner.rules import baselines, findings
-from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
+from scanner.rules.evaluate import compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 from tests.unit.scanner.rules import test_cloud_rules, test_rules
 
 ALL = [r for b in baselines.load(list(baselines.SHIPPED)) for r in b.rules]  # cloud included
@@ -113,7 +114,7 @@ def test_first_alternative_that_fits_is_used() -> None:
 
 
 def compile_rules_condition(cond: Any) -> Any:
-    from scanner.rules.evaluate import compile_condition
+    from scanner.rules.conditions import compile_condition
 
     return compile_condition(cond, {})
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from probes.base import INEXACT
-from scanner.rules.evaluate import compile_condition
+from scanner.rules.conditions import compile_condition
 from tests.unit.scanner.rules.test_rules import CASES, RULES, judge
 
 

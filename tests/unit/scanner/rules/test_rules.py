@@ -12,7 +12,8 @@ import pytest
 from scanner import yamlio
 from scanner.inventory import Contract
 from scanner.rules import baselines
-from scanner.rules.evaluate import NOT_HOSTS, HostView, compile_rules, evaluate_host
+from scanner.rules.evaluate import compile_rules, evaluate_host
+from scanner.rules.scope import NOT_HOSTS, HostView
 
 CASES = yamlio.load_file(Path(__file__).parents[3] / "rules" / "cases.yaml")
 # the rules of baselines/applications.yaml have their own cases file

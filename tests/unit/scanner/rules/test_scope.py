@@ -31,8 +31,10 @@ from scanner.history.store import History
 from scanner.inventory import ROLES, Contract
 from scanner.result import summarise
 from scanner.rules import baselines, roles
-from scanner.rules.evaluate import NA_REASONS, NOT_HOSTS, compile_rules, evaluate_host, scope
+from scanner.rules.evaluate import compile_rules, evaluate_host
+from scanner.rules.scope import NOT_HOSTS, scope
 from scanner.scan import host_view
+from scanner.vocab import NA_REASONS
 
 ROOT = Path(__file__).resolve().parents[4]
 FIX = ROOT / "tests" / "fixtures"

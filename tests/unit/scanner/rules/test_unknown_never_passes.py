@@ -28,7 +28,8 @@ from probes.base import RawSection
 from scanner.inventory import Contract
 from scanner.lifecycle import catalogue as lifecycle
 from scanner.rules import baselines
-from scanner.rules.evaluate import HostView, compile_rules, evaluate_host
+from scanner.rules.evaluate import compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 
 ROOT = Path(__file__).resolve().parents[4]
 FIXTURES = ROOT / "tests" / "fixtures"
