@@ -62,13 +62,13 @@ from scanner.inventory.model import (
 # sections in sections.py; hosts, build and load here)
 from scanner.inventory.model import ANSIBLE_KEYS as ANSIBLE_KEYS
 from scanner.inventory.model import local_inventory as local_inventory
+from scanner.inventory.notify import _parse_notify
 from scanner.inventory.sections import (
     UNDONE_MARKERS,
     _estate_admins,
     _parse_contract,
     _parse_estate,
     _parse_networks,
-    _parse_notify,
     _parse_params,
     _parse_waivers,
 )
