@@ -23,4 +23,5 @@ python3 -m venv .venv
 
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/lint-imports  # the layering of docs/architecture.md ([tool.importlinter] in pyproject)
 .venv/bin/pytest "$@"

@@ -7,7 +7,7 @@ notices for a dozen source packages): the DSA and DLA lists in the tracker's tex
 USN records in OSV JSON. Then it measures, each in a fresh process so nothing is cached:
 
 - building it (parsing the lists and records, writing ``advisories.json``);
-- loading it as a scan does (:func:`scanner.advisories.load`, once per scan);
+- loading it as a scan does (:func:`scanner.lifecycle.advisories.load`, once per scan);
 - dating 1,000 pending updates against it (:meth:`Catalogue.earliest`).
 
 Run::
@@ -93,16 +93,17 @@ def main() -> int:
         src, out = Path(tmp) / "src", Path(tmp) / "out"
         counts = generate(src, args.scale)
         build = _run(
-            "import time;from pathlib import Path;from scanner import advisories as a;"
+            "import time;from pathlib import Path;"
+            "from scanner.lifecycle import advisories_refresh as a;"
             f"t=time.perf_counter();a.refresh(Path({str(src)!r}),Path({str(out)!r}));"
             "print(time.perf_counter()-t)")
         size = (out / "advisories.json").stat().st_size
         load = _run(
-            "import time;t0=time.perf_counter();from scanner import advisories as a;"
+            "import time;t0=time.perf_counter();from scanner.lifecycle import advisories as a;"
             "t1=time.perf_counter();"
             f"c=a.load({str(out / 'advisories.json')!r});print(time.perf_counter()-t1)")
         match = _run(
-            "import time,random;from scanner import advisories as a;"
+            "import time,random;from scanner.lifecycle import advisories as a;"
             f"c=a.load({str(out / 'advisories.json')!r});r=random.Random(1);"
             "t=time.perf_counter();"
             "[c.earliest(['debian:bookworm'],f'pkg{r.randrange(1800):04d}','1.0-1','9.9-9') "

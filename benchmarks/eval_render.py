@@ -40,9 +40,10 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
     import dataclasses
 
     from reports import jsonout
-    from scanner import baselines, evaluate
-    from scanner.evaluate import HostView, compile_rules, evaluate_host
     from scanner.inventory import Contract
+    from scanner.rules import baselines, evaluate
+    from scanner.rules.evaluate import compile_rules, evaluate_host
+    from scanner.rules.scope import HostView
 
     base = json.loads(FACTS.read_text())
     bls = baselines.load()

@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scanner.history import History
+from scanner.history.store import History
 
 CONTROLS = ("firewalls", "secure-configuration", "security-update-management",
             "user-access-control", "malware-protection", "backup", "asset-management")
@@ -139,7 +139,7 @@ def simulate(path: Path, hosts: int, rules_n: int, days: int, churn: float,
                 results = state[name]
             h.record(rec, results, landed)
         # changes=False: what changed since the previous scan (a rebuilt document and a diff,
-        # scanner/history.py) costs reading, not storage, which is what this measures
+        # scanner/history/store.py) costs reading, not storage, which is what this measures
         h.finish({**doc, "summary": {"exit_code": 1}}, now + timedelta(minutes=3),
                  changes=False)
         h.close()

@@ -41,17 +41,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from probes import sections  # noqa: E402
-from scanner.batch import build  # noqa: E402
+from scanner.engine.batch import build  # noqa: E402
 from tests.estate import Estate, generated_scenario  # noqa: E402
 
 KEX = "curve25519-sha256"
 
 NO_QUICKACK = (
-    "import scanner.transports.ssh as s; s.USE_QUICKACK = False; "
+    "import scanner.engine.transports.ssh as s; s.USE_QUICKACK = False; "
     "from scanner.cli import main; raise SystemExit(main())"
 )
 PLAIN_SOCKET = (
-    "import scanner.transports.ssh as s; s.USE_QUICKACK = False; s.USE_NODELAY = False; "
+    "import scanner.engine.transports.ssh as s; s.USE_QUICKACK = False; s.USE_NODELAY = False; "
     "from scanner.cli import main; raise SystemExit(main())"
 )
 

@@ -38,8 +38,9 @@ SCRIPT_SUFFIX = {"posix": ".sh", "windows": ".ps1"}
 #: families of sections the scanner fills itself from what it saw of a host (the connection,
 #: the host key): a parser ``probes/<family>/<topic>.py`` and no script, never sent to a target
 #: net (nmap, lifecycle lookups), snmp and netos (network devices' read-only commands) are
-#: queries the scanner runs itself (scanner/network.py); their module's QUERY says what is asked
-# cloud: a tenant's directory read over HTTPS (scanner/cloud/), parsed from the collected JSON
+#: queries the scanner runs itself (scanner/engine/network.py); their module's QUERY says what is
+#: asked. cloud: a tenant's directory read over HTTPS (scanner/engine/cloud/), parsed from the
+#: collected JSON
 SCANNER_FAMILIES = ("scanner", "net", "snmp", "netos", "cloud")
 
 

@@ -339,7 +339,7 @@ def inner_exit(block: Block) -> Block:
 
 #: How a value is known, when it is not simply read (see :meth:`Facts.set`): the true value is
 #: at least it, at most it, or near it. A rule can fail on what such a value proves, never pass
-#: on it (scanner/evaluate.py).
+#: on it (scanner/rules/evaluate.py).
 INEXACT = ("lower-bound", "upper-bound", "estimate")
 
 

@@ -13,7 +13,15 @@ _CONTROL = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
 )
 
-FORMATS = ("console", "json", "html", "csv", "junit", "markdown")
+#: every format a report is written in (``--format`` of ``undone scan`` and ``undone report``), with
+#: the file each gets in an output folder (scanner/ops/outputs.py): the one list of formats
+FILE_NAMES = {"console": "report.txt", "json": "result.json", "html": "report.html",
+              "summary": "summary.html", "csv": "results.csv", "junit": "junit.xml",
+              "markdown": "report.md"}
+FORMATS = tuple(FILE_NAMES)
+#: the module of each format rendered by its own ``render`` (console, summary and JSON are
+#: written by the command line, which adds options of its own)
+RENDERERS = {"html": "html", "csv": "csvout", "junit": "junit", "markdown": "markdown"}
 
 
 def clean(text: object) -> str:

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reports import access, clean, model, tenants
+from scanner.vocab import SEVERITIES
 
 CONTROL_TITLES = {
     "firewalls": "Firewalls",
@@ -24,7 +25,7 @@ CONTROL_TITLES = {
     "backup": "Backups",
     "asset-management": "Asset management",
 }
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 STATUS_STYLE = {"fail": "bold red", "error": "yellow", "manual": "cyan", "waived": "magenta",
                 "pass": "green", "not_applicable": "dim"}
 EXIT_WORDS = {0: "everything checked passed", 1: "findings", 2: "bad input",

@@ -3,7 +3,7 @@
 :func:`build` compares two result documents (from ``--format json`` files, or rebuilt from the
 history) pair by pair (host × rule) and gives an ``undone.diff/1`` document; :func:`render`
 writes it as console text, Markdown, HTML or JSON. ``undone report --diff``, the e-mail and
-webhook change summary (scanner/notify.py) and the one-page summary's "since the last scan" all
+webhook change summary (scanner/ops/notify.py) and the one-page summary's "since the last scan" all
 come from :func:`build`, so they say the same thing about the same two scans.
 
 Findings (a failing result is ``fail``, or ``waived``: a waiver accepts a gap, it does not close
@@ -29,7 +29,7 @@ Systems: **unreachable** (reached in the old scan, or new to it, and not reached
 
 Only **fixed** is a remediation: newly waived, no longer checked and rule changed never count as
 fixed, so they never enter a time-to-fix figure (the history closes such findings with their
-own reason, scanner/history.py).
+own reason, scanner/history/store.py).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reports import clean, markdown, model
+from scanner.vocab import STATUSES
 
 FAILING = ("fail", "waived")
 KINDS = ("new", "regressed", "became_overdue", "still_overdue", "no_longer_waived",
@@ -62,7 +63,6 @@ KIND_WORDS = {"new": "new", "regressed": "came back", "became_overdue": "became 
 OUT_OF_SCOPE = ("platform", "role", "sections")
 
 
-STATUSES = ("pass", "fail", "error", "not_applicable", "waived", "manual")
 _TEXT = ("host", "rule", "title", "control", "severity")
 _TEXT_OR_NONE = ("owner", "first_seen", "due", "message")
 

@@ -9,6 +9,8 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
+from scanner.vocab import SEVERITIES
+
 CONTROL_TITLES = {
     "firewalls": "Firewalls",
     "secure-configuration": "Secure configuration",
@@ -32,8 +34,7 @@ CONTROL_PLAIN = {
     "backup": "Data is backed up regularly and the backups can be restored.",
     "asset-management": "Every device is known, looked after and not past its working life.",
 }
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 SEVERITY_WORDS = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low",
                   "info": "For information"}
 OWNER_WORDS = {"provider": "the IT provider", "client": "you (the client)",

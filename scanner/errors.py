@@ -54,7 +54,7 @@ class UsageError(InputError):
 
 
 class BusyError(UndoneError):
-    """Another scan of the same estate is running (scanner/lock.py); nothing was scanned."""
+    """Another scan of the same estate is running (scanner/ops/lock.py); nothing was scanned."""
 
 
 class CollectError(UndoneError):

@@ -13,16 +13,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from scanner import __version__, advisories, dating, lifecycle, network, roles, support
+from scanner import __version__
 from scanner import clock as scanner_clock
-from scanner.baselines import Baseline, Rule
-from scanner.collect import Options, collect
+from scanner.engine import dating, network
+from scanner.engine.collect import collect
+from scanner.engine.options import Options
 from scanner.errors import InputError
-from scanner.evaluate import CompiledRule, HostView, Memo, compile_rules, evaluate_host, exit_code
 from scanner.inventory import Inventory
-
-SCHEMA = "undone.scan/1"
-STATUSES = ("pass", "fail", "error", "not_applicable", "waived", "manual")
+from scanner.lifecycle import advisories, support
+from scanner.lifecycle import catalogue as lifecycle
+from scanner.result import SCHEMA, summarise
+from scanner.rules import roles
+from scanner.rules.baselines import Baseline, Rule
+from scanner.rules.evaluate import CompiledRule, Memo, compile_rules, evaluate_host
+from scanner.rules.scope import HostView
 
 
 def _iso(dt: datetime) -> str:
@@ -53,7 +57,7 @@ def merged_params(baselines: list[Baseline], inventory: Inventory) -> dict[str, 
 
 def host_view(rec: dict[str, Any]) -> HostView:
     """What evaluation reads of a host record; the roles are those that scope its rules
-    (declared, else inferred: scanner/roles.py)."""
+    (declared, else inferred: scanner/rules/roles.py)."""
     scoped, source = roles.effective(rec)
     return HostView(
         name=rec["name"], platform=rec.get("platform"), roles=scoped,
@@ -77,23 +81,6 @@ def rule_doc(r: Rule) -> dict[str, Any]:
     return out
 
 
-def summarise(hosts: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
-    by_status = dict.fromkeys(STATUSES, 0)
-    by_control: dict[str, dict[str, int]] = {}
-    for r in results:
-        by_status[r["status"]] += 1
-        c = by_control.setdefault(r["control"], dict.fromkeys(STATUSES, 0))
-        c[r["status"]] += 1
-    unreachable = sum(1 for h in hosts if not h.get("reachable"))
-    return {
-        "by_status": by_status,
-        "by_control": by_control,
-        "hosts_total": len(hosts),
-        "hosts_unreachable": unreachable,
-        "exit_code": exit_code(results, unreachable),
-    }
-
-
 def run(
     inventory: Inventory,
     baselines: list[Baseline],
@@ -111,7 +98,7 @@ def run(
     lands, and may add to its results (history sets ``first_seen``, ``due``, ``overdue_days``).
     ``clock`` (default: the system clock, UTC) gives every time the scan records.
     ``seen(host)`` is what the caller's history knows of the host's pending updates, for dating
-    them (scanner/dating.py); without it only advisories and bounds date them.
+    them (scanner/engine/dating.py); without it only advisories and bounds date them.
     """
     now = clock or scanner_clock.now
     params = merged_params(baselines, inventory)
@@ -180,7 +167,7 @@ def run(
 
     records = collect(hosts, rules, opts, landed, named=inventory.hosts)
     if tenants:  # each tenant read-only over its API; one that cannot be read says why
-        from scanner.cloud import collect as cloud
+        from scanner.engine.cloud import collect as cloud
 
         records += cloud.collect_tenants(tenants, cloud.default_options(now), landed,
                                          opts.cancel)

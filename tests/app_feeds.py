@@ -103,7 +103,8 @@ def machine_catalogue(folder: Path, now: datetime) -> Path:
     ``UNDONE_APPLICATIONS_DIR``."""
     import subprocess
 
-    from scanner.applications import catalogue, products
+    from scanner.lifecycle.applications import catalogue, products
+    from scanner.lifecycle.applications import sources as app_sources
 
     p = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\n",
                         *products.PACKAGES], capture_output=True, text=True, check=False)
@@ -133,7 +134,7 @@ def machine_catalogue(folder: Path, now: datetime) -> Path:
         chrome(feeds, now, [], platform="linux")
         sources.append("chrome")
     fetched(feeds, now, sources)
-    cat = catalogue.build(feeds)
+    cat = app_sources.build(feeds)
     out = folder / "catalogue"
     out.mkdir(parents=True, exist_ok=True)
     (out / catalogue.CATALOGUE_FILE).write_text(catalogue.to_json(cat), encoding="utf-8")

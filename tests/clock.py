@@ -44,7 +44,7 @@ def command(at: datetime, *args: str) -> list[str]:
 def main(argv: list[str]) -> int:
     at = datetime.fromisoformat(argv[0].replace("Z", "+00:00")).astimezone(UTC)
     clock.use(starting_at(at))
-    from scanner.cli import main as undone
+    from scanner.cli.app import main as undone
 
     return undone(argv[1:])
 

@@ -12,7 +12,7 @@ WS-Management message encryption (MS-WSMV 2.2.9.1.1: ``multipart/encrypted`` wit
 HTTPS with a certificate the test makes (:func:`make_certificates`).
 
 What is not: PowerShell. The server reads the batch it receives on standard input (the nonce
-and the sections it asks for, :func:`scanner.winbatch.sections_in`) and answers each section
+and the sections it asks for, :func:`scanner.engine.winbatch.sections_in`) and answers each section
 with the recorded output the test chose (``tests/fixtures/windows``), framed exactly as the
 batch's runner frames it: ``\\n==undone:<nonce>:BEGIN:<name>==\\n<json>\\n==undone:<nonce>:END:
 <name>:<code>==\\n`` on standard output, the same markers around the section's stderr. Kerberos
@@ -46,7 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from scanner.winbatch import BOOTSTRAP, sections_in
+from scanner.engine.winbatch import BOOTSTRAP, sections_in
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "windows"
 NS = {

@@ -1,11 +1,11 @@
 """Cloud tenants: who administers a Microsoft 365 / Entra ID tenant or a Google Workspace
 customer, and whether every administrator and user signs in with MFA.
 
-The scanner reads a tenant over HTTPS (``scanner/cloud/``: GET requests only) and writes what it
-got as one JSON *bundle* per tenant: for every API call, the request, when it was made, its HTTP
-status and, when it failed, the error code and what it means (a missing permission, a missing
-licence); and the data the successful calls returned. The parsers here turn a bundle into facts,
-like every other section's parser turns a script's output into facts:
+The scanner reads a tenant over HTTPS (``scanner/engine/cloud/``: GET requests only) and writes
+what it got as one JSON *bundle* per tenant: for every API call, the request, when it was made,
+its HTTP status and, when it failed, the error code and what it means (a missing permission, a
+missing licence); and the data the successful calls returned. The parsers here turn a bundle
+into facts, like every other section's parser turns a script's output into facts:
 
 - :mod:`probes.cloud.entra` (section ``cloud.entra``, platform ``m365``);
 - :mod:`probes.cloud.google` (section ``cloud.google``, platform ``google-workspace``);

@@ -1,7 +1,7 @@
 """What the Entra and Google parsers share: the bundle, declared identities, three-valued logic,
 and the derivation of the ``access.*`` and ``tenant.*`` facts from a list of accounts.
 
-**The bundle** (written by ``scanner/cloud/``, one per tenant)::
+**The bundle** (written by ``scanner/engine/cloud/``, one per tenant)::
 
     {"schema": "undone.cloud/1", "platform": "m365" | "google-workspace",
      "collected_at": "2026-11-22T00:30:00Z",

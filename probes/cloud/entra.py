@@ -1,7 +1,7 @@
 """Microsoft 365 / Entra ID: administrators, whose they are, and MFA for every admin and user.
 
 The section's output is the tenant's bundle (``probes/cloud/_common.py``), collected by
-``scanner/cloud/entra.py`` with GET requests only. :data:`CALLS` is the catalogue of what is
+``scanner/engine/cloud/entra.py`` with GET requests only. :data:`CALLS` is the catalogue of what is
 read: each call's Microsoft Graph request, the least application permission Microsoft documents
 for it, and the licence it needs. The collector builds its requests from it and names the
 permission or licence when a call is refused; this parser turns what came back into facts.

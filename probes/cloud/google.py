@@ -2,7 +2,7 @@
 for every admin and user.
 
 The section's output is the customer's bundle (``probes/cloud/_common.py``), collected by
-``scanner/cloud/google.py`` with GET requests only, as a service account with domain-wide
+``scanner/engine/cloud/google.py`` with GET requests only, as a service account with domain-wide
 delegation and read-only scopes. :data:`CALLS` is what is read, with the scope each call needs.
 
 Facts: the same names as :mod:`probes.cloud.entra` where they mean the same (``access.*``,

@@ -19,7 +19,8 @@ and ``installed`` are null).
 
 Which runs were *security* upgrades: apt's history names each upgraded package and its old and
 new version; the script adds each one's source package (dpkg-query), and the scanner matches
-them against the advisory catalogue (scanner/dating.py: a run that brought a version fixing an
+them against the advisory catalogue (scanner/engine/dating.py: a run that brought a version fixing
+an
 advisory is a security run) and sets ``patch.security_runs_*``; the internal list it reads,
 ``patch.upgrades``, is dropped then. Without the catalogue, and for dnf and dpkg-log hosts, those
 facts are errors that say why.

@@ -13,7 +13,8 @@ apt gives no release date for an update. The ``Date:`` of the Release file of th
 update comes from, as the target last fetched it, bounds its age from below (the update was in
 that pocket when the file was made): each security update gets ``issued`` (that date) and
 ``basis`` ``"lower-bound"``. The scanner then dates it exactly where it can, from the advisories
-or the scan history (scanner/dating.py), and derives the age facts again with :func:`age_facts`.
+or the scan history (scanner/engine/dating.py), and derives the age facts again with
+:func:`age_facts`.
 
 **dnf** (RHEL, Rocky, Alma, Fedora with dnf 4). Cache-only (``-C``) ``check-update`` (exit code
 100 when updates are pending), ``updateinfo list --security`` (advisory, severity, package) and
@@ -417,7 +418,7 @@ def _pocket_date(pocket: dict[str, str | None], releases: list[dict[str, Any]]) 
 
 #: bases of a pending update's date that are exact: the advisory's publication (apt, via the
 #: advisory catalogue), the vendor's release date (Windows), the first scan that saw the update
-#: arrive (scanner/dating.py)
+#: arrive (scanner/engine/dating.py)
 EXACT_BASES = ("advisory", "release-date", "history")
 
 
@@ -436,7 +437,7 @@ def age_facts(pending: list[dict[str, Any]], now: datetime, facts: Facts, detail
     ``basis``): the age of the oldest. Exact only when every one of them is dated exactly;
     otherwise the age is a lower bound (the oldest date known, exact or bound) and says how
     many updates are not dated, ``detail`` why, and ``fix`` what would date them. Used by this
-    parser and again by the scanner after it dated the updates (scanner/dating.py)."""
+    parser and again by the scanner after it dated the updates (scanner/engine/dating.py)."""
     sec = [p for p in pending if p.get("security")]
     if not sec:
         facts.set("updates.security_age_days", 0.0)
@@ -456,7 +457,7 @@ def age_facts(pending: list[dict[str, Any]], now: datetime, facts: Facts, detail
         and (d := _when(p.get("issued"))) is not None]
     oldest_known = min(known) if known else None
     n = len(sec) - len(exact)
-    # "{bound}": where the reader is told the bound (scanner/evaluate.py fills it in)
+    # "{bound}": where the reader is told the bound (scanner/rules/evaluate.py fills it in)
     why = f"release date{'s' if n != 1 else ''} of {n} pending security update" \
           f"{'s' if n != 1 else ''} unknown ({{bound}})"
     if detail:

@@ -61,7 +61,7 @@ SCANNER_OCTET = 2
 #: The estate's dates are relative to the day it comes up, so its verdicts hold on any day; the
 #: shipped lifecycle snapshot's age is not: past its default limit (400 days) every lifecycle
 #: rule would turn to error. Tests that judge lifecycle verdicts on the estate scan with this
-#: (its age is checked at a fixed moment in tests/unit/test_lifecycle.py instead).
+#: (its age is checked at a fixed moment in tests/unit/scanner/lifecycle/test_lifecycle.py instead).
 ANY_LIFECYCLE_AGE = {"max_lifecycle_data_age_days": 100000}
 STATE_VERSION = 1
 REQUIRED_TOOLS = ("ip", "unshare", "mount", "openssl", "dpkg", "apt-get")

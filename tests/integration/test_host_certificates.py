@@ -1,7 +1,7 @@
 """``@cert-authority`` with real OpenSSH host certificates (issue 15, H1): a real ``sshd`` on
 127.0.0.1 with a ``HostCertificate`` that ``ssh-keygen -s`` signed, and the SSH transport judging
 it through undone's own certificate checks (paramiko verifies the key exchange with the
-certified key but not the certificate: scanner/transports/knownhosts.py).
+certified key but not the certificate: scanner/engine/transports/knownhosts.py, hostcerts.py).
 
 Before the fix a ``@cert-authority`` line was not understood: the host was "unknown" at best,
 and the line's failure to parse made every host fail.
@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from scanner.engine.transports import ssh
 from scanner.errors import HostKeyError
 from scanner.inventory import Host
-from scanner.transports import ssh
 
 pytestmark = pytest.mark.integration
 SSHD = "/usr/sbin/sshd"
@@ -167,10 +167,10 @@ def test_decisions_on_a_real_certificate(keys: dict[str, Path], tmp_path: Path) 
     """The certificate checks themselves, on a certificate ssh-keygen signed."""
     import base64
 
-    from scanner.transports import knownhosts
+    from scanner.engine.transports import hostcerts, knownhosts
 
     blob = base64.b64decode(sign(keys, tmp_path, "c").read_text().split()[1])
-    cert = knownhosts.parse_certificate(blob)
+    cert = hostcerts.parse_certificate(blob)
     assert cert.principals == ("127.0.0.1",) and cert.key_id == "undone-test-c"
     plain = base64.b64decode(keys["host"].with_suffix(".pub").read_text().split()[1])
     assert cert.key_blob == plain

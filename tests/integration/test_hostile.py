@@ -525,7 +525,7 @@ def test_full_scan_with_every_baseline_is_read_only(hostile: Estate, tmp_path: P
     /var/tmp) hash the same before and after a full scan with every shipped baseline, backups
     read with their passphrases included; and while something else holds the package manager's
     locks, the scan still reads the updates (it takes none)."""
-    from scanner import baselines
+    from scanner.rules import baselines
 
     tree = hostile.tree("pw01")
     env = {"UNDONE_T_SSH_PW": hostile.host("pw01")["accounts"]["known_password"],

@@ -176,7 +176,7 @@ def test_a_host_that_stalls_after_authentication_is_in_the_errors_summary(
 
 def test_a_signal_stops_a_folder_run_keeps_what_finished_and_writes_the_index(
         tmp_path: Path, servers: dict[str, SSHServer]) -> None:
-    """Folder mode (scanner/multi.py): before, SIGTERM killed undone at once (no report, no
+    """Folder mode (scanner/ops/estates.py): before, SIGTERM killed undone at once (no report, no
     index, the estate's history holding an unfinished scan with no word why) and SIGINT waited
     for every running host. Now the estate under way keeps the host that finished, marked
     interrupted (history unfinished), the estate not started is listed as interrupted, the

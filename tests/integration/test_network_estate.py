@@ -270,8 +270,9 @@ def test_unprivileged_scan_uses_connect_and_says_udp_is_unknown(
     code = f"""
 import json, sys
 sys.path.insert(0, {str(ROOT)!r})
-from scanner import inventory, network
-from scanner.collect import Options
+from scanner import inventory
+from scanner.engine import network
+from scanner.engine.options import Options
 inv = inventory.parse({{"all": {{"hosts": {{"gw01": {{"address": "{gw}"}},
                                            "web01": {{"address": "{net_estate.host('web01')['address']}"}}}}}},
                        "networks": [{{"name": "lan", "cidr": "{net_estate.subnet}"}},
@@ -305,9 +306,10 @@ def test_an_address_outside_every_network_is_refused(net_estate: Estate) -> None
     code = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
-from scanner import inventory, network
+from scanner import inventory
+from scanner.engine import network
 from scanner.errors import UsageError
-from scanner.transports import nmap
+from scanner.engine.transports import nmap
 inv = inventory.parse({{"all": {{"hosts": {{"web01": {{"address": "{net_estate.host('web01')['address']}"}}}}}},
                        "networks": [{{"name": "lan", "cidr": "{net_estate.subnet}"}}]}}, "inv")
 scope = network.Scope(inv)

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 
 from probes import sections
-from scanner import winbatch
+from scanner.engine import winbatch
+from scanner.engine.transports import winrm as winrm_transport
 from scanner.inventory import Host
-from scanner.transports import winrm as winrm_transport
 from tests.clock import command
 from tests.winrm_server import (
     Certificates,

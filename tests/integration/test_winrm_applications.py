@@ -184,7 +184,7 @@ def test_the_report_renders_in_headless_chromium(scan: dict[str, Any], tmp_path:
     import tempfile
 
     from reports import html as html_report
-    from tests.unit.test_report_html import ARTIFACTS, CHROMIUM, Browser, _proxy_trap
+    from tests.unit.reports.test_report_html import ARTIFACTS, CHROMIUM, Browser, _proxy_trap
 
     if not os.path.exists(CHROMIUM):
         pytest.skip("needs Debian's chromium package")

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from probes import sections
-from scanner import winbatch
+from scanner.engine import winbatch
+from scanner.engine.transports import winrm as winrm_transport
 from scanner.errors import CollectError
 from scanner.inventory import Host
-from scanner.transports import winrm as winrm_transport
 from tests.winrm_server import (
     Scenario,
     WinRMServer,
