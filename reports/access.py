@@ -54,6 +54,29 @@ def _entry(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def access_verdict(facts: dict[str, Any], errors: dict[str, str],
+                   reason: str | None) -> tuple[str, str | None]:
+    """Who can administer a machine or a tenant, from its ``access.*`` facts (the same for
+    both views: reports/tenants.py words it for tenants), and the reason to show when that
+    cannot be told (``reason`` as given, or the fact error that explains it)."""
+    declared = facts.get("access.client_declared")
+    usable = facts.get("access.client_admin_usable")
+    provider_only = facts.get("access.provider_only")
+    if declared is False:
+        return "not-declared", reason
+    if declared is None:
+        return "unknown", reason or errors.get("access.client_declared")
+    if usable is True:
+        return ("shared" if facts.get("access.provider_admin_usable") is True
+                else "client"), reason
+    if provider_only is True:
+        return "provider-only", reason
+    if provider_only is False and usable is False:
+        return "nobody", reason
+    return "unknown", (errors.get("access.provider_only")
+                       or errors.get("access.client_admin_usable") or reason)
+
+
 def host_access(host: dict[str, Any]) -> dict[str, Any]:
     """The access row of one host record of the result document."""
     name = host.get("name")
@@ -87,30 +110,10 @@ def host_access(host: dict[str, Any]) -> dict[str, Any]:
             row["unknown"] = [e for e in row["unknown"] if e["name"] in unknown]
     else:
         row["reason"] = errors.get("access.admins") or "the administrators were not collected"
-    declared = facts.get("access.client_declared")
-    usable = facts.get("access.client_admin_usable")
-    provider_only = facts.get("access.provider_only")
     problems = facts.get("access.client_admin_problems")
     if isinstance(problems, list):
         row["problems"] = [str(p) for p in problems]
-    if declared is False:
-        verdict = "not-declared"
-    elif declared is None:
-        verdict = "unknown"
-        row["reason"] = row["reason"] or errors.get("access.client_declared")
-    elif usable is True:
-        verdict = "shared" if facts.get("access.provider_admin_usable") is True else "client"
-    elif provider_only is True:
-        verdict = "provider-only"
-    elif provider_only is False and usable is False:
-        verdict = "nobody"
-    else:
-        verdict = "unknown"
-        row["reason"] = (
-            errors.get("access.provider_only")
-            or errors.get("access.client_admin_usable")
-            or row["reason"]
-        )
+    verdict, row["reason"] = access_verdict(facts, errors, row["reason"])
     row["verdict"] = verdict
     row["text"] = VERDICT_TEXT[verdict]
     return row

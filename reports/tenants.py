@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from reports import clean
+from reports.access import access_verdict
 
 PLATFORMS = {"m365": "Microsoft 365", "google-workspace": "Google Workspace"}
 VERDICT_TEXT = {
@@ -116,24 +117,7 @@ def tenant_row(host: dict[str, Any]) -> dict[str, Any]:
     problems = facts.get("access.client_admin_problems")
     if isinstance(problems, list):
         row["problems"] = [str(p) for p in problems]
-    declared = facts.get("access.client_declared")
-    usable = facts.get("access.client_admin_usable")
-    provider_only = facts.get("access.provider_only")
-    if declared is False:
-        verdict = "not-declared"
-    elif declared is None:
-        verdict = "unknown"
-        row["reason"] = row["reason"] or errors.get("access.client_declared")
-    elif usable is True:
-        verdict = "shared" if facts.get("access.provider_admin_usable") is True else "client"
-    elif provider_only is True:
-        verdict = "provider-only"
-    elif provider_only is False and usable is False:
-        verdict = "nobody"
-    else:
-        verdict = "unknown"
-        row["reason"] = (errors.get("access.provider_only")
-                         or errors.get("access.client_admin_usable") or row["reason"])
+    verdict, row["reason"] = access_verdict(facts, errors, row["reason"])
     row["verdict"] = verdict
     row["text"] = VERDICT_TEXT[verdict]
     return row

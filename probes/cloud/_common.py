@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from probes.base import Facts, age_days, parse_utc
+from probes.base import Facts, RawSection, age_days, parse_utc
 
 SCHEMA = "undone.cloud/1"
 FORMS = "NAME@DOMAIN, domain:DOMAIN or id:OBJECT-ID"
@@ -89,6 +89,21 @@ def load_bundle(text: str, platform: str) -> dict[str, Any]:
     if not isinstance(data.get("calls"), dict) or not isinstance(data.get("data"), dict):
         raise BadBundle("a tenant bundle without calls or data")
     return data
+
+
+def parse_bundle(raw: RawSection, facts: Facts, provides: Iterable[str], platform: str,
+                 derive: Callable[[Mapping[str, Any], Mapping[str, Any], datetime, Facts], None]
+                 ) -> None:
+    """The one way a tenant section is read (Entra and Google alike): the collector's bundle
+    loaded (a bad one leaves every provided fact in error), then ``derive(bundle, config, now,
+    facts)`` with "now" the moment the bundle was collected."""
+    try:
+        bundle = load_bundle(raw.stdout, platform)
+    except BadBundle as e:
+        facts.error_all(tuple(provides), f"{raw.name}: {e}")
+        return
+    now = parse_utc(str(bundle.get("collected_at") or "")) or raw.collected_at.astimezone(UTC)
+    derive(bundle, raw.config, now, facts)
 
 
 class Calls:

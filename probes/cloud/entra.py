@@ -47,7 +47,7 @@ tenant has Entra ID P1/P2, else one of the user's authentication methods is a se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from probes.base import Facts, RawSection, guard, parse_utc
@@ -581,13 +581,7 @@ def parse(raw: RawSection) -> Facts:
 
 
 def _parse(raw: RawSection, facts: Facts) -> None:
-    try:
-        bundle = c.load_bundle(raw.stdout, PLATFORM)
-    except c.BadBundle as e:
-        facts.error_all(PROVIDES, f"{raw.name}: {e}")
-        return
-    now = parse_utc(str(bundle.get("collected_at") or "")) or raw.collected_at.astimezone(UTC)
-    facts_from_bundle(bundle, raw.config, now, facts)
+    c.parse_bundle(raw, facts, PROVIDES, PLATFORM, facts_from_bundle)
 
 
 def facts_from_bundle(bundle: Mapping[str, Any], config: Mapping[str, Any], now: datetime,
