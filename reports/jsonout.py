@@ -41,6 +41,10 @@ def _dumps(value: Any) -> str:
     return data.decode("utf-8")
 
 
+# Results per encoded chunk. Small on purpose: a streamed result is then freed before the
+# collector's youngest generation fills (700 allocations), instead of surviving into the oldest
+# one, whose every pass walks all the host records (with 500, rendering 10,000 hosts × 100 rules
+# took 17 full passes, 0.5 s; with 100, one). Each chunk costs one orjson call and one write.
 CHUNK = 100
 STREAMED = ("hosts", "results")
 
