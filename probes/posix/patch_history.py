@@ -47,22 +47,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
+from probes import updates as family
 from probes.base import Block, Facts, RawSection, age_days, guard, inner_exit, iso, split_blocks
 
 PROVIDES = (
-    "patch.source",
-    "patch.last_install_at",
-    "patch.days_since_last",
-    "patch.last_upgrade_at",
-    "patch.days_since_last_upgrade",
-    "patch.runs_30d",
-    "patch.runs_90d",
-    "patch.runs_365d",
+    *family.HISTORY,
     "patch.security_runs_30d",
     "patch.security_runs_90d",
     "patch.security_runs_365d",
-    "patch.history_since",
-    "patch.recent",
     "patch.upgrades",
 )
 SECURITY_RUNS = ("patch.security_runs_30d", "patch.security_runs_90d", "patch.security_runs_365d")

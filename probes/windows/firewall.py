@@ -1,5 +1,5 @@
 """windows.firewall: whether the host firewall is on, and what it does with unrequested inbound
-connections (the ``firewall.*`` facts of posix.firewall, plus one per profile).
+connections (the ``firewall.*`` facts of :mod:`probes.firewall`, plus one per profile).
 
 Windows Defender Firewall has three profiles, Domain, Private and Public; a network is in one of
 them, and a laptop moves between them, so all three must be on with a default of blocking
@@ -29,16 +29,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from probes import firewall as family
 from probes.base import Facts, RawSection, guard
 from probes.windows._json import document, listed, number, product_type, read
 
 PROVIDES = (
-    "firewall.kind",
-    "firewall.active",
-    "firewall.default_inbound",
-    "firewall.default_inbound_v6",
-    "firewall.detail",
-    "firewall.services",
+    *family.PROVIDES,
     "firewall.profiles",
     "firewall.domain_enabled",
     "firewall.private_enabled",

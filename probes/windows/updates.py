@@ -44,29 +44,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from probes import updates as family
 from probes.base import Facts, RawSection, age_days, guard, iso
 from probes.windows._json import document, listed, number, product_type, read, when
 
-PROVIDES = (
-    "updates.manager",
-    "updates.pending_count",
-    "updates.security_count",
-    "updates.pending",
-    "updates.security_packages",
-    "updates.security_age_days",
-    "updates.security_age_basis",
-    "updates.security_since",
-    "updates.metadata_date",
-    "updates.metadata_age_days",
-    "updates.reboot_required",
-    "updates.reboot_packages",
-    "updates.auto_tool",
-    "updates.auto_configured",
-    "updates.auto_timer_enabled",
-    "updates.auto_timers",
-    "updates.auto_detail",
-    "updates.paused_until",
-)
+PROVIDES = (*family.PROVIDES, "updates.auto_detail", "updates.paused_until")
 
 _PENDING = (
     "updates.pending_count",
