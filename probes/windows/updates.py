@@ -239,9 +239,14 @@ def _auto(doc: dict[str, Any], source: str, now: datetime, facts: Facts) -> None
         facts.error_all(("updates.auto_timers", "updates.auto_timer_enabled"), reason)
     paused, paused_why = _paused(doc, now)
     if paused_why is not None:
-        facts.error_all(
-            ("updates.paused_until", "updates.auto_configured", "updates.auto_detail"), paused_why
-        )
+        facts.error("updates.paused_until", paused_why)
+        off = _policy_off(doc)
+        if off is not None:
+            # a pause can only stop updates: a policy that turns them off decides alone
+            facts.set("updates.auto_configured", False)
+            facts.set("updates.auto_detail", off)
+        else:
+            facts.error_all(("updates.auto_configured", "updates.auto_detail"), paused_why)
         return
     facts.set("updates.paused_until", iso(paused))
     au, au_why = read(doc, "policy_au", "Windows Update policy")
@@ -283,6 +288,20 @@ def _auto(doc: dict[str, Any], source: str, now: datetime, facts: Facts) -> None
         return
     facts.set("updates.auto_configured", on)
     facts.set("updates.auto_detail", detail)
+
+
+def _policy_off(doc: dict[str, Any]) -> str | None:
+    """Why the policy alone turns automatic installation off (NoAutoUpdate=1, or AUOptions 2, 3
+    or 7), or None when it does not say so."""
+    au, _ = read(doc, "policy_au", "Windows Update policy")
+    if not isinstance(au, dict):
+        return None
+    option = number(au.get("AUOptions"))
+    if number(au.get("NoAutoUpdate")) == 1:
+        return "policy NoAutoUpdate=1: automatic updates are off"
+    if option in (2, 3, 7):
+        return f"policy AUOptions={option}: {_AU_OPTIONS[option]}"
+    return None
 
 
 def _paused(doc: dict[str, Any], now: datetime) -> tuple[datetime | None, str | None]:

@@ -27,3 +27,25 @@ def test_firewall_service_unread_is_unknown_not_off() -> None:
     # and the service read that works still decides as before
     on = parse("firewall", "all_on_defaults").values
     assert on["firewall.active"] is True and on["firewall.default_inbound"] == "drop"
+
+
+def test_updates_policy_off_decides_without_the_pause_read() -> None:
+    """AUOptions 3 (notify before installing) turns automatic installation off whatever a pause
+    says; the pause key unread used to make auto_configured an error too."""
+    d = doc("updates", "wsus_unrated_auto_off")
+    d["ux"] = {"error": "Requested registry access is not allowed.",
+               "error_type": "System.Security.SecurityException"}
+    f = parse("updates", stdout=json.dumps(d))
+    assert f.values["updates.auto_configured"] is False
+    assert f.values["updates.auto_detail"] == (
+        "policy AUOptions=3: download automatically, notify before installing")
+    assert "registry access is not allowed" in f.errors["updates.paused_until"]
+    # NoAutoUpdate=1 likewise
+    d["policy_au"] = {**d["policy_au"], "NoAutoUpdate": 1, "AUOptions": 4}
+    f = parse("updates", stdout=json.dumps(d))
+    assert f.values["updates.auto_detail"] == "policy NoAutoUpdate=1: automatic updates are off"
+    # a policy that installs automatically (4) could still be paused: unknown, never "on"
+    d["policy_au"]["NoAutoUpdate"] = 0
+    f = parse("updates", stdout=json.dumps(d))
+    assert "updates.auto_configured" not in f.values
+    assert "registry access is not allowed" in f.errors["updates.auto_configured"]
