@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.probes._win import doc, parse
+from probes import sections
+from probes.base import Facts, RawSection
+from tests.unit.probes._win import AT, doc, parse
 
 CIM_FAILED = {"error": "WMI: Invalid class ", "error_type": "CimException"}
 
@@ -49,3 +51,30 @@ def test_updates_policy_off_decides_without_the_pause_read() -> None:
     f = parse("updates", stdout=json.dumps(d))
     assert "updates.auto_configured" not in f.values
     assert "registry access is not allowed" in f.errors["updates.auto_configured"]
+
+
+def test_apt_run_that_ended_with_an_error_is_not_a_patch_run() -> None:
+    """apt's history says "Error: Sub-process /usr/bin/dpkg returned an error code (1)" for a run
+    that did not complete (plaso's apt_history.log shows one): like a failed dnf transaction it
+    proves nothing, and used to count as a patch run when it had an Upgrade line."""
+    out = (
+        "@@block tz\n+0000\n\n@@rc 0\n@@block apt_history:history.log\n"
+        "Start-Date: 2026-11-20  06:10:00\nCommandline: apt-get -y upgrade\nUpgrade-Count: 3\n"
+        "Error: Sub-process /usr/bin/dpkg returned an error code (1)\n"
+        "End-Date: 2026-11-20  06:11:00\n"
+        "Start-Date: 2026-10-01  06:10:00\nCommandline: apt-get -y upgrade\nUpgrade-Count: 1\n"
+        "End-Date: 2026-10-01  06:10:30\n\n@@rc 0\n@@block end\n\n@@rc 0\n"
+    )
+    f = _patch(out)
+    v = f.values
+    assert v["patch.last_upgrade_at"] == "2026-10-01T06:10:00Z"
+    assert v["patch.runs_30d"] == 0 and v["patch.runs_90d"] == 1
+    failed = v["patch.recent"][0]
+    assert failed["counted"] is False and failed["upgraded"] == 3
+    assert failed["why"] == (
+        "ended with an error (Sub-process /usr/bin/dpkg returned an error code (1)): not counted")
+
+
+def _patch(stdout: str) -> Facts:
+    section = sections()["posix.patch_history"]
+    return section.parse(RawSection(name=section.name, stdout=stdout, collected_at=AT, config={}))
