@@ -104,23 +104,30 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     doc = document(raw)
     now = raw.collected_at
     facts.set("updates.manager", "wua")
-    wsus = _wsus(doc)
-    source = "wsus" if wsus else "windows-update"
+    wsus, wsus_why = _wsus(doc)
+    source = None if wsus is None else "wsus" if wsus else "windows-update"
     _pending(doc, source, now, facts)
     _metadata(doc, now, facts)
     _reboot(doc, facts)
     _auto(doc, source, now, facts)
+    if wsus_why is not None:
+        facts.error("updates.auto_tool", wsus_why)
 
 
-def _wsus(doc: dict[str, Any]) -> bool:
-    au, _ = read(doc, "policy_au", "policy")
-    wu, _ = read(doc, "policy_wu", "policy")
+def _wsus(doc: dict[str, Any]) -> tuple[bool | None, str | None]:
+    """Whether a WSUS server is in force (UseWUServer=1 and a WUServer); None, and why, when a
+    policy key could not be read."""
+    au, au_why = read(doc, "policy_au", "Windows Update policy (AU)")
+    wu, wu_why = read(doc, "policy_wu", "Windows Update policy")
     use = number((au or {}).get("UseWUServer")) if isinstance(au, dict) else None
     server = (wu or {}).get("WUServer") if isinstance(wu, dict) else None
-    return use == 1 and bool(server)
+    if au_why is not None or wu_why is not None:
+        why = "; ".join(w for w in (au_why, wu_why) if w)
+        return None, f"Windows Update or WSUS unknown: {why}"
+    return use == 1 and bool(server), None
 
 
-def _pending(doc: dict[str, Any], source: str, now: datetime, facts: Facts) -> None:
+def _pending(doc: dict[str, Any], source: str | None, now: datetime, facts: Facts) -> None:
     found, why = read(doc, "search", "Windows Update search")
     if why is not None:
         if "did not finish" in why:
@@ -227,7 +234,7 @@ def _reboot(doc: dict[str, Any], facts: Facts) -> None:
     facts.set("updates.reboot_packages", said)
 
 
-def _auto(doc: dict[str, Any], source: str, now: datetime, facts: Facts) -> None:
+def _auto(doc: dict[str, Any], source: str | None, now: datetime, facts: Facts) -> None:
     facts.set("updates.auto_tool", source)
     svc, why = read(doc, "service", "wuauserv service")
     if isinstance(svc, dict):

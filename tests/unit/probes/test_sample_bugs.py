@@ -78,3 +78,22 @@ def test_apt_run_that_ended_with_an_error_is_not_a_patch_run() -> None:
 def _patch(stdout: str) -> Facts:
     section = sections()["posix.patch_history"]
     return section.parse(RawSection(name=section.name, stdout=stdout, collected_at=AT, config={}))
+
+
+def test_updates_source_unknown_when_the_policy_is_unread() -> None:
+    """With the WindowsUpdate policy keys unread, WSUS or Windows Update is unknown; it used to
+    read as "windows-update" (found with a public AutoUpdate.Results sample that shows no
+    policy)."""
+    d = doc("updates", "wsus_unrated_auto_off")
+    d["policy_wu"] = {"error": "Requested registry access is not allowed.",
+                      "error_type": "System.Security.SecurityException"}
+    f = parse("updates", stdout=json.dumps(d))
+    assert "updates.auto_tool" not in f.values
+    assert f.errors["updates.auto_tool"] == (
+        "Windows Update or WSUS unknown: Windows Update policy: Requested registry access is "
+        "not allowed.")
+    assert all(p["source"] is None for p in f.values["updates.pending"])
+    # read, the same policy says WSUS, as before
+    whole = parse("updates", "wsus_unrated_auto_off").values
+    assert whole["updates.auto_tool"] == "wsus"
+    assert {p["source"] for p in whole["updates.pending"]} == {"wsus"}
