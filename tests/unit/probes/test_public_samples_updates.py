@@ -104,3 +104,29 @@ def test_wsus_client_setting_examples() -> None:
         assert f.values["updates.auto_detail"] == (
             "policy AUOptions=3: download automatically, notify before installing"), name
         assert NOT_SHOWN in f.errors["updates.pending"], name
+
+
+def test_agent_results_of_two_machines() -> None:
+    """Microsoft.Update.AutoUpdate's Results as a German notes file shows it (17.08.2019, d.M.y)
+    and as a PowerShell module's example shows it (2/24/2022 12:24:28 PM): the last successful
+    search dates the machine's view of available updates."""
+    de = _win("public_de_autoupdate_results")
+    assert de.values["updates.metadata_date"] == "2019-08-17T08:20:09Z"
+    assert de.values["updates.metadata_age_days"] == 2.7
+    kp = _win("public_kpbsd_autoupdate_last_results")
+    assert kp.values["updates.metadata_date"] == "2022-02-24T12:24:28Z"
+    assert kp.values["updates.metadata_age_days"] == 0.5
+    for f in (de, kp):
+        # no policy in these sources: WSUS or Windows Update is not guessed
+        assert "updates.auto_tool" not in f.values
+        assert NOT_SHOWN in f.errors["updates.auto_tool"]
+        assert NOT_SHOWN in f.errors["updates.auto_configured"]
+
+
+def test_windows_update_service_set_to_manual() -> None:
+    """An Under The Wire write-up's Win32_Service wuauserv on UTW: StartMode Manual (stopped, as
+    the service is between scans): not disabled, so the agent can run."""
+    f = _win("public_utw_wuauserv_manual_stopped")
+    assert f.values["updates.auto_timers"] == {"wuauserv": "Manual"}
+    assert f.values["updates.auto_timer_enabled"] is True
+    assert NOT_SHOWN in f.errors["updates.metadata_date"]
