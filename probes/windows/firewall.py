@@ -132,6 +132,13 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     windows_on = not off and service_up
     others_on = [t["name"] for t in third if t.get("enabled")]
     allow = [p for p in _PROFILES if profiles[p]["default_inbound"] != "block"]
+    if not off and svc_why is not None and not others_on:
+        # every profile is on, but whether the service that enforces them runs is unknown:
+        # neither "in force" nor "not in force" can be said
+        reason = f"whether the firewall is in force is unknown: {svc_why}"
+        facts.error_all(("firewall.active", "firewall.default_inbound",
+                         "firewall.default_inbound_v6", "firewall.detail"), reason)
+        return
     if windows_on:
         facts.set("firewall.active", True)
         default = "accept" if allow else "drop"
