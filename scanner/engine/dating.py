@@ -109,6 +109,10 @@ def date_record(rec: dict[str, Any], catalogue: advisories.Catalogue | None,
     pending = facts.get("updates.pending")
     if not isinstance(pending, list) or facts.get("updates.manager") not in ("apt", "dnf"):
         return
+    if not isinstance(facts.get("updates.security_count"), int):
+        # which pending updates are security fixes is not known (the probe says why in the
+        # count's error): no age can be derived from the list, and its error must stand
+        return
     apt = facts.get("updates.manager") == "apt"
     distro, releases = _release_keys(facts.get("updates.os_release"))
     why_not: str | None = None
