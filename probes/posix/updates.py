@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from probes import updates as family
 from probes.base import (
     Block,
     Facts,
@@ -64,25 +65,7 @@ from probes.base import (
     split_blocks,
 )
 
-PROVIDES = (
-    "updates.manager",
-    "updates.os_release",
-    "updates.pending_count",
-    "updates.security_count",
-    "updates.pending",
-    "updates.security_packages",
-    "updates.security_age_days",
-    "updates.security_age_basis",
-    "updates.security_since",
-    "updates.metadata_date",
-    "updates.metadata_age_days",
-    "updates.reboot_required",
-    "updates.reboot_packages",
-    "updates.auto_tool",
-    "updates.auto_configured",
-    "updates.auto_timer_enabled",
-    "updates.auto_timers",
-)
+PROVIDES = (*family.PROVIDES, "updates.os_release")
 
 _PENDING = (
     "updates.pending_count",
