@@ -10,7 +10,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import click
@@ -35,6 +35,7 @@ from scanner.engine.transports import one_line
 from scanner.errors import InputError
 from scanner.ops import envpolicy
 from scanner.redact import Redactor
+from scanner.result import Dating, HostRecord, Result, ScanHeader, as_json
 from scanner.rules import baselines
 
 SCAN_FORMATS = FORMATS
@@ -349,28 +350,28 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
     contract = inv.contract
     redactor = Redactor.for_inventory(inv)
 
-    def on_start(doc: dict[str, Any], planned: int) -> None:
+    def on_start(doc: ScanHeader, planned: int) -> None:
         if hist is not None:
             hist.begin(doc, contract.days, planned)
         if progress is not None:
             progress.start(planned)
 
-    def on_host(rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
+    def on_host(rec: HostRecord, results: list[Result]) -> Mapping[str, Dating] | None:
         redactor.value(rec)  # credentials in repository strings never reach an output
         redactor.value(results)
-        if hist is not None:
-            hist.record(rec, results)
+        dates = hist.record(rec, results) if hist is not None else None
         if progress is not None:
             progress.host(rec, results)
+        return dates  # the scan dates the document's results with it
 
     change = None
     with held:
         try:
             with _stop_on_signals() as stop:
                 opts.cancel = stop.event
-                doc = scan_mod.run(inv, bls, opts, on_host=on_host, host_filter=names or None,
-                                   on_start=on_start,
-                                   seen=hist.updates_seen if hist is not None else None)
+                doc = as_json(scan_mod.run(inv, bls, opts, on_host=on_host,
+                                           host_filter=names or None, on_start=on_start,
+                                           seen=hist.updates_seen if hist is not None else None))
             redactor.value(doc)  # (each host's record and results already were, as they landed)
             if stop.signal:  # the history keeps the hosts that finished, the scan unfinished
                 return _interrupted(doc, stop.signal, pairs, pretty, new_folder, verbose)

@@ -39,7 +39,7 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +55,7 @@ from scanner.errors import BusyError, InputError
 from scanner.history import store as history
 from scanner.ops import envpolicy, lock, notify
 from scanner.redact import Redactor
+from scanner.result import Dating, HostRecord, Result, ScanHeader, as_json
 from scanner.rules.baselines import Baseline
 
 MAX_PARALLEL_ESTATES = 8
@@ -110,7 +111,8 @@ def summary_line(doc: dict[str, Any], prefix: str = "undone: ") -> str:
                  f"{took}")
 
 
-def progress_line(rec: dict[str, Any], results: list[dict[str, Any]], prefix: str) -> str:
+def progress_line(rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
+                  prefix: str) -> str:
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -300,18 +302,19 @@ def _scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore 
         hist = history.open_history(db)
         change = None
         try:
-            def on_start(doc: dict[str, Any], planned: int) -> None:
+            def on_start(doc: ScanHeader, planned: int) -> None:
                 hist.begin(doc, inv.contract.days, planned)
 
-            def on_host(rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
+            def on_host(rec: HostRecord, results: list[Result]) -> Mapping[str, Dating]:
                 redactor.value(rec)
                 redactor.value(results)
-                hist.record(rec, results)
+                dates = hist.record(rec, results)
                 settings.log(progress_line(rec, results, prefix))
+                return dates  # the scan dates the document's results with it
 
-            doc = scan_mod.run(inv, settings.baselines, opts, on_host=on_host,
-                               on_start=on_start, clock=settings.clock,
-                               seen=hist.updates_seen)
+            doc = as_json(scan_mod.run(inv, settings.baselines, opts, on_host=on_host,
+                                       on_start=on_start, clock=settings.clock,
+                                       seen=hist.updates_seen))
             redactor.value(doc)
             signame = settings.interrupted()
             if signame is not None:  # the history keeps what finished, the scan unfinished
