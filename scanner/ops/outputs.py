@@ -60,6 +60,19 @@ def folder_to_create(outputs: tuple[str, ...] | list[str]) -> str | None:
     return None
 
 
+def _module(fmt: str) -> str:
+    return {"json": "jsonout", "summary": "html", "console": "console"}.get(fmt) or RENDERERS[fmt]
+
+
+def load_renderers(formats: tuple[str, ...] | list[str]) -> None:
+    """Import the renderers of ``formats`` now, before a scan, so that a scan stopped by a
+    signal writes its reports without waiting for an import."""
+    import importlib
+
+    for fmt in formats:
+        importlib.import_module(f"reports.{_module(fmt)}")
+
+
 def render(doc: Any, fmt: str, pretty: bool = False, verbose: bool = False,
            color: bool | None = False, width: int | None = 110) -> str:
     """The result document in ``fmt`` (one module per format in ``reports``). ``color`` and
@@ -80,6 +93,5 @@ def render(doc: Any, fmt: str, pretty: bool = False, verbose: bool = False,
 
         console.render(doc, buf, color=color, width=width, verbose=verbose)
     else:
-        module = importlib.import_module(f"reports.{RENDERERS[fmt]}")
-        module.render(doc, buf)
+        importlib.import_module(f"reports.{_module(fmt)}").render(doc, buf)
     return buf.getvalue()

@@ -290,7 +290,7 @@ def _scan(req: Request, inv: inventory.Inventory, hist: History | None, redactor
     interrupted); what changed since the previous scan, when someone is to be told."""
     from scanner import scan as scan_mod
     from scanner.engine.collect import mark_interrupted
-    from scanner.ops import notify
+    from scanner.ops import notify, outputs
 
     contract = inv.contract
 
@@ -308,6 +308,7 @@ def _scan(req: Request, inv: inventory.Inventory, hist: History | None, redactor
         if watcher is not None:
             watcher.host(rec, results)
 
+    outputs.load_renderers([r.fmt for r in req.reports])
     try:
         doc = scan_mod.run(inv, list(req.baselines), _options_for(req), on_host=on_host,
                            host_filter=list(req.host_filter) or None, on_start=on_start,
