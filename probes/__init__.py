@@ -5,6 +5,12 @@
 ``probes/<family>/<topic>.py``, whose module defines ``parse(raw: RawSection) -> Facts`` and may
 set ``PROVIDES`` (the fact names it can produce) and ``NEEDS_ROOT`` (facts that only root can read).
 
+Sections are found only in the folders :data:`FAMILIES` and :data:`SCANNER_FAMILIES` name (the
+platform folders). The *fact families* beside them (``probes/malware``, ``backup``, ``updates``,
+``firewall``, ``access``, ``os``, ``applications``, ``device``) are not sections: each holds the
+fact names several platforms' sections give (its ``PROVIDES``, which those sections compose) and
+the public helpers they share (docs/architecture.md, "probes/: sections and fact families").
+
 A section that needs per-host settings (say, the backup repositories declared for a host) defines
 ``environment(config, secret) -> dict[str, str]``: environment variables for its script, built
 from the host's declared ``config`` and, for secrets, ``secret(NAME)`` (the scanner's environment

@@ -32,6 +32,16 @@ from typing import Any
 
 from probes.base import Facts
 
+#: the ``browsers.*`` facts, the same on every platform (``posix.browsers``, ``windows.browsers``)
+PROVIDES = (
+    "browsers.installed",
+    "browsers.extensions",
+    "browsers.extension_count",
+    "browsers.profiles",
+    "browsers.update_settings",
+    "browsers.autoupdate_disabled",
+)
+
 _ID = re.compile(r"^[a-p]{32}$")
 _MSG = re.compile(r"^__MSG_(\w+)__$")
 COMPONENT_LOCATIONS = (5, 10)  # Chromium's Manifest::COMPONENT, EXTERNAL_COMPONENT

@@ -5,7 +5,9 @@ The JSON Schema (scanner/schema/scan.schema.json) is the contract for readers; t
 ``TypedDict`` s are the same contract for mypy. tests/unit/scanner/test_result_types.py checks
 that they agree: every record here has exactly the schema's properties, and a key is
 ``Required`` here exactly when the schema requires it. A key the engine keeps only while it
-works (none today) would have to be added to both.
+works (none today) would have to be added to both. These are the declared types through the
+pipeline (docs/architecture.md, "Records"): the engine builds the host records, evaluation the
+results, scanner/scan.py the document, the history reads and writes them.
 
 Only words of scanner/vocab.py appear in the ``Literal`` fields. This module imports nothing
 of undone but the vocabularies, so every stage (and, by the one exception import-linter allows,
@@ -14,7 +16,7 @@ of undone but the vocabularies, so every stage (and, by the one exception import
 
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal, Required, TypedDict
+from typing import Any, Final, Literal, Required, TypedDict, cast
 
 from scanner.vocab import (
     CONTROLS,
@@ -90,6 +92,15 @@ class HostRecord(TypedDict, total=False):
     sections: dict[str, SectionRecord]
 
 
+class NetworkRecord(HostRecord, total=False):
+    """One declared network scanned with nmap: a ``networks[]`` entry, shaped like a host record
+    (named ``network:<name>``, platform ``segment``, transport ``nmap``) with the inventory's
+    network entry. The schema lists fewer of its keys than it has (it does not close the object);
+    tests/unit/scanner/test_result_types.py checks the ones it names are here."""
+
+    network: Required[dict[str, Any]]
+
+
 class Waiver(TypedDict):
     reason: str
     approved_by: str
@@ -118,6 +129,33 @@ class Result(TypedDict, total=False):
     reopened: bool
     finding: str
     na_reason: NaReason  # present exactly when status is not_applicable
+
+
+class Dating(TypedDict, total=False):
+    """What the history knows of a failing result's finding (scanner/history/write.py computes
+    it as the host is recorded; the scan merges it with :func:`dated`): when its episode opened,
+    when it is due, how many days past due a ``fail`` is, and whether it is a reopened one."""
+
+    first_seen: Required[str]
+    due: Required[str]
+    overdue_days: int  # a fail only (a waived finding is never overdue)
+    reopened: bool  # present, true, from the second episode on
+
+
+def dated(r: Result, dating: Dating | None) -> Result:
+    """``r`` with its finding's dating (a new record; ``r`` is left as evaluation made it).
+    The keys keep the order of the result document: ``first_seen``, ``due`` and
+    ``overdue_days`` where evaluation put them (null), ``reopened`` last."""
+    if dating is None:
+        return r
+    out = r.copy()
+    out["first_seen"] = dating["first_seen"]
+    out["due"] = dating["due"]
+    if "overdue_days" in dating:
+        out["overdue_days"] = dating["overdue_days"]
+    if dating.get("reopened"):
+        out["reopened"] = True
+    return out
 
 
 class Tool(TypedDict):
@@ -178,6 +216,30 @@ class HistoryInfo(TypedDict, total=False):
     changes: dict[str, Any]
 
 
+class HostError(TypedDict):
+    """One host (or network, or tenant) the scan could not finish: an ``errors[]`` entry."""
+
+    host: str
+    kind: ErrorKind | None
+    error: str
+
+
+def host_errors(records: Iterable[HostRecord]) -> list[HostError]:
+    """The document's ``errors``: every record with an error, in the records' order."""
+    return [{"host": h["name"], "kind": h.get("error_kind"), "error": error}
+            for h in records if (error := h.get("error"))]
+
+
+class ScanHeader(TypedDict):
+    """What a scan's document says before any host is collected (its first four keys; what a
+    scan's ``on_start`` sees, scanner/scan.py)."""
+
+    schema: Literal["undone.scan/1"]
+    tool: Tool
+    scan: ScanInfo
+    rules: dict[str, RuleDoc]
+
+
 class ResultDocument(TypedDict, total=False):
     """What ``undone scan --format json`` writes and every report renders."""
 
@@ -185,12 +247,18 @@ class ResultDocument(TypedDict, total=False):
     tool: Required[Tool]
     scan: Required[ScanInfo]
     rules: dict[str, RuleDoc]
-    networks: list[dict[str, Any]]
+    networks: list[NetworkRecord]
     hosts: Required[list[HostRecord]]
     results: Required[list[Result]]
     history: HistoryInfo
-    errors: list[dict[str, Any]]
+    errors: list[HostError]
     summary: Required[Summary]
+
+
+def as_json(doc: ResultDocument) -> dict[str, Any]:
+    """The same document (not a copy) for the code that still takes one as plain JSON: the
+    renderers, outputs, notifications and evidence, which read documents from files as well."""
+    return cast("dict[str, Any]", doc)
 
 
 def exit_code(results: Iterable[Mapping[str, Any]], hosts_unreachable: int) -> Literal[0, 1, 3]:
@@ -223,6 +291,7 @@ def summarise(hosts: Sequence[Mapping[str, Any]],
     }
 
 
-__all__ = ["CONTROLS", "SCHEMA", "STATUSES", "BaselineRef", "FactBasis", "HistoryInfo",
-           "HostRecord", "Result", "ResultDocument", "RuleDoc", "ScanInfo", "SectionRecord",
-           "Summary", "Tool", "Transport", "Waiver", "exit_code", "summarise"]
+__all__ = ["CONTROLS", "SCHEMA", "STATUSES", "BaselineRef", "Dating", "FactBasis", "HistoryInfo",
+           "HostError", "HostRecord", "NetworkRecord", "Result", "ResultDocument", "RuleDoc",
+           "ScanHeader", "ScanInfo", "SectionRecord", "Summary", "Tool", "Transport", "Waiver",
+           "as_json", "dated", "exit_code", "host_errors", "summarise"]

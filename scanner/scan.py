@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from scanner import __version__
 from scanner import clock as scanner_clock
@@ -19,12 +19,26 @@ from scanner.engine import dating, network
 from scanner.engine.collect import collect
 from scanner.engine.options import Options
 from scanner.errors import InputError
-from scanner.inventory import Inventory
+from scanner.inventory import Host, Inventory
 from scanner.lifecycle import advisories, support
 from scanner.lifecycle import catalogue as lifecycle
-from scanner.result import SCHEMA, summarise
+from scanner.result import (
+    SCHEMA,
+    Dating,
+    HistoryInfo,
+    HostRecord,
+    NetworkRecord,
+    Result,
+    ResultDocument,
+    RuleDoc,
+    ScanHeader,
+    dated,
+    host_errors,
+    summarise,
+)
 from scanner.rules import roles
 from scanner.rules.baselines import Baseline, Rule
+from scanner.rules.conditions import Bases
 from scanner.rules.evaluate import CompiledRule, Memo, compile_rules, evaluate_host
 from scanner.rules.scope import HostView
 
@@ -55,7 +69,7 @@ def merged_params(baselines: list[Baseline], inventory: Inventory) -> dict[str, 
     return params
 
 
-def host_view(rec: dict[str, Any]) -> HostView:
+def host_view(rec: HostRecord) -> HostView:
     """What evaluation reads of a host record; the roles are those that scope its rules
     (declared, else inferred: scanner/rules/roles.py)."""
     scoped, source = roles.effective(rec)
@@ -64,16 +78,16 @@ def host_view(rec: dict[str, Any]) -> HostView:
         reachable=bool(rec.get("reachable")), error=rec.get("error"), facts=rec.get("facts", {}),
         fact_errors=rec.get("fact_errors", {}), sections=rec.get("sections", {}),
         owner=rec.get("owner"), transport=rec.get("transport", "ssh"),
-        fact_basis=rec.get("fact_basis") or {}, roles_source=source,
+        fact_basis=cast("Bases", rec.get("fact_basis") or {}), roles_source=source,
     )
 
 
-def rule_doc(r: Rule) -> dict[str, Any]:
+def rule_doc(r: Rule) -> RuleDoc:
     """What the result document says of a rule: its words for reports (``problem``: the
     heading of a failing item; ``advice``: the remediation of each platform, when it differs)."""
-    out: dict[str, Any] = {"title": r.title, "control": r.control, "severity": r.severity,
-                           "baseline": r.baseline, "rationale": r.rationale,
-                           "remediation": r.remediation, "references": r.references}
+    out: RuleDoc = {"title": r.title, "control": r.control, "severity": r.severity,
+                    "baseline": r.baseline, "rationale": r.rationale,
+                    "remediation": r.remediation, "references": r.references}
     if r.finding:
         out["problem"] = " ".join(str(r.finding["title"]).split())
         if r.finding.get("advice"):
@@ -81,21 +95,28 @@ def rule_doc(r: Rule) -> dict[str, Any]:
     return out
 
 
+#: what a caller's ``on_host`` may return: the dating of the host's failing results, by rule
+#: (scanner/history/write.py computes it as it records the host), merged into the document
+OnHost = Callable[[HostRecord, list[Result]], Mapping[str, Dating] | None]
+
+
 def run(
     inventory: Inventory,
     baselines: list[Baseline],
     opts: Options,
-    on_host: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None,
+    on_host: OnHost | None = None,
     host_filter: list[str] | None = None,
-    on_start: Callable[[dict[str, Any], int], None] | None = None,
+    on_start: Callable[[ScanHeader, int], None] | None = None,
     clock: Callable[[], datetime] | None = None,
     seen: dating.SeenLookup | None = None,
-) -> dict[str, Any]:
+) -> ResultDocument:
     """Scan and return the result document.
 
-    ``on_start(doc, hosts_planned)`` sees the document's header (``schema``, ``tool``, ``scan``,
-    ``rules``) before any host is collected; ``on_host(record, results)`` sees each host as it
-    lands, and may add to its results (history sets ``first_seen``, ``due``, ``overdue_days``).
+    ``on_start(header, hosts_planned)`` sees the document's header (``schema``, ``tool``,
+    ``scan``, ``rules``) before any host is collected; ``on_host(record, results)`` sees each
+    host as it lands, and may return the dating of its failing results by rule (the history's
+    ``first_seen``, ``due``, ``overdue_days``, ``reopened``), which the document's results carry;
+    the results evaluation made are never changed.
     ``clock`` (default: the system clock, UTC) gives every time the scan records.
     ``seen(host)`` is what the caller's history knows of the host's pending updates, for dating
     them (scanner/engine/dating.py); without it only advisories and bounds date them.
@@ -121,8 +142,9 @@ def run(
         tenants = [t for t in tenants if t.name in wanted]
     started = now()
     scan_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-    per_host: dict[str, list[dict[str, Any]]] = {}
-    doc: dict[str, Any] = {
+    per_host: dict[str, list[Result]] = {}
+    dates: dict[str, Mapping[str, Dating]] = {}
+    header: ScanHeader = {
         "schema": SCHEMA,
         "tool": {"name": "undone", "version": __version__},
         "scan": {
@@ -140,11 +162,11 @@ def run(
         "rules": {r.id: rule_doc(r) for r in rules},
     }
     if on_start is not None:
-        on_start(doc, len(hosts) + len(tenants))
+        on_start(header, len(hosts) + len(tenants))
 
     advisory_data: list[tuple[advisories.Catalogue | None, str | None]] = []
 
-    def landed(rec: dict[str, Any]) -> None:
+    def landed(rec: HostRecord) -> None:
         facts = rec.get("facts") or {}
         if "os.supported" in facts or "os.supported" in (rec.get("fact_errors") or {}):
             support.enrich(rec, now())  # who still sends security fixes, until when
@@ -162,8 +184,8 @@ def run(
         res = evaluate_host(host_view(rec), compiled, inventory.contract, inventory.waivers,
                             now().date(), memo=memo)
         per_host[rec["name"]] = res
-        if on_host is not None:
-            on_host(rec, res)
+        if on_host is not None and (dated_here := on_host(rec, res)):
+            dates[rec["name"]] = dated_here
 
     records = collect(hosts, rules, opts, landed, named=inventory.hosts)
     if tenants:  # each tenant read-only over its API; one that cannot be read says why
@@ -173,18 +195,37 @@ def run(
                                          opts.cancel)
     # the network phase: one nmap run per declared network (not with --hosts: a partial scan)
     nets = [] if host_filter else network.scan_networks(inventory, rules, opts, landed)
-    # by host name, then rule: the order of the same scan's report rebuilt from the history
-    records.sort(key=lambda h: str(h["name"]))
-    names = sorted({h.name for h in hosts} | {str(h["name"]) for h in records}
-                   | {str(n["name"]) for n in nets})
-    results = [r for name in names
-               for r in sorted(per_host.get(name, []), key=lambda r: str(r["rule"]))]
-    doc["scan"]["finished_at"] = _iso(now())
-    doc["hosts"] = records
-    doc["results"] = results
-    if nets:
-        doc["networks"] = nets
-    doc["errors"] = [{"host": h["name"], "kind": h.get("error_kind"), "error": h["error"]}
-                     for h in [*records, *nets] if h.get("error")]
-    doc["summary"] = summarise(records, results)
-    return doc
+    return document(header, _iso(now()), hosts, records, nets, per_host, dates)
+
+
+def document(header: ScanHeader, finished_at: str, hosts: list[Host], records: list[HostRecord],
+             nets: list[NetworkRecord], per_host: Mapping[str, list[Result]],
+             dates: Mapping[str, Mapping[str, Dating]]) -> ResultDocument:
+    """The result document, built here and only here: the header, the records by host name,
+    the results by host name then rule (the order of the same scan's report rebuilt from the
+    history), each with its history's dating (:func:`scanner.result.dated`)."""
+    records = sorted(records, key=lambda h: h["name"])
+    names = sorted({h.name for h in hosts} | {h["name"] for h in records}
+                   | {n["name"] for n in nets})
+    results = [dated(r, dates.get(name, {}).get(r["rule"])) for name in names
+               for r in sorted(per_host.get(name, []), key=lambda r: r["rule"])]
+    networks: _MayLack = {"networks": nets} if nets else {}
+    return {
+        "schema": header["schema"],
+        "tool": header["tool"],
+        "scan": {**header["scan"], "finished_at": finished_at},
+        "rules": header["rules"],
+        "hosts": records,
+        "results": results,
+        **networks,
+        "errors": host_errors([*records, *nets]),
+        "summary": summarise(records, results),
+    }
+
+
+class _MayLack(TypedDict, total=False):
+    """The keys of a result document a scan may leave out: ``networks`` (none declared or
+    scanned) and ``history`` (the caller's history adds it when it finishes the scan)."""
+
+    networks: list[NetworkRecord]
+    history: HistoryInfo

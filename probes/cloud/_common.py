@@ -40,6 +40,30 @@ from typing import Any
 
 from probes.base import Facts, RawSection, age_days, parse_utc
 
+#: the ``tenant.*`` facts every tenant kind gives (each section adds its own after them, and the
+#: ``access.*`` facts of :mod:`probes.access.derive` before them)
+TENANT = (
+    "tenant.name",
+    "tenant.global_admins",
+    "tenant.global_admin_count",
+    "tenant.mfa_enforcement",
+    "tenant.mfa_enforced_for_all",
+    "tenant.mfa_registration_source",
+    "tenant.admins_without_mfa",
+    "tenant.admins_mfa_unknown",
+    "tenant.users_without_mfa",
+    "tenant.users_mfa_unknown",
+    "tenant.users_total",
+    "tenant.guests_without_mfa",
+    "tenant.longest_unused_days",
+    "tenant.unused_accounts",
+    "tenant.break_glass_declared",
+    "tenant.break_glass",
+    "tenant.break_glass_problems",
+    "tenant.app_permissions",
+    "tenant.app_write_permissions",
+)
+
 SCHEMA = "undone.cloud/1"
 FORMS = "NAME@DOMAIN, domain:DOMAIN or id:OBJECT-ID"
 

@@ -50,6 +50,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from probes.access import derive as access
 from probes.base import Facts, RawSection, guard, parse_utc
 from probes.cloud import _common as c
 
@@ -138,43 +139,15 @@ QUERY = "Microsoft Graph (GET only): " + "; ".join(
 )
 
 PROVIDES = (
-    "access.declared",
-    "access.client_declared",
-    "access.identities_declared",
-    "access.admins",
-    "access.unknown_admins",
-    "access.client_admin_present",
-    "access.client_admin_enabled",
-    "access.client_admin_usable",
-    "access.client_admin_problems",
-    "access.provider_admin_usable",
-    "access.provider_only",
-    "tenant.name",
+    *access.PROVIDES,
+    *c.TENANT,
     "tenant.licences",
-    "tenant.global_admins",
-    "tenant.global_admin_count",
     "tenant.guest_admins",
     "tenant.security_defaults",
-    "tenant.mfa_enforcement",
     "tenant.mfa_policies",
     "tenant.mfa_policy_exclusions",
-    "tenant.mfa_enforced_for_all",
-    "tenant.mfa_registration_source",
-    "tenant.admins_without_mfa",
-    "tenant.admins_mfa_unknown",
-    "tenant.users_without_mfa",
-    "tenant.users_mfa_unknown",
-    "tenant.users_total",
-    "tenant.guests_without_mfa",
     "tenant.per_user_mfa",
     "tenant.per_user_mfa_in_use",
-    "tenant.longest_unused_days",
-    "tenant.unused_accounts",
-    "tenant.break_glass_declared",
-    "tenant.break_glass",
-    "tenant.break_glass_problems",
-    "tenant.app_permissions",
-    "tenant.app_write_permissions",
 )
 
 

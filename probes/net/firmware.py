@@ -56,6 +56,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
+from probes import device
 from probes.base import Facts, RawSection, guard
 
 QUERY = (
@@ -64,7 +65,7 @@ QUERY = (
     "(baselines/lifecycle/device-overlay.json), the local lifecycle rows and the CISA KEV extract"
 )
 
-IDENTITY = ("firmware.product", "firmware.product_title", "firmware.version")
+IDENTITY = (*device.FIRMWARE, "firmware.product_title")
 CYCLE = ("firmware.cycle", "firmware.lifecycle_source", "firmware.lifecycle_class")
 SUPPORT = (
     "firmware.eol_date",

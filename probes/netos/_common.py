@@ -1,13 +1,16 @@
-"""Shared by the netos parsers: the facts every device gives, and reading one command's block."""
+"""Shared by the netos parsers: the facts every device gives (the device family's,
+:mod:`probes.device`), and reading one command's block."""
 
 from __future__ import annotations
 
 import re
 
+from probes import device
 from probes.base import Block
 
-DEVICE = ("device.vendor", "device.os", "device.model", "device.serial", "device.hostname")
-FIRMWARE = ("firmware.product", "firmware.version")
+# the device family's facts (probes/device/), and the host name every netos device prints
+DEVICE = (*device.DEVICE, "device.hostname")
+FIRMWARE = device.FIRMWARE
 
 # what devices print instead of a result when they refuse a command
 _REFUSED_RE = re.compile(

@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 
 from probes.base import Facts, RawSection, guard, lines, split_blocks
+from probes.device import RELEASE_TYPE
 from probes.netos._common import DEVICE, FIRMWARE, output
 
 COMMANDS = {"system_status": "get system status"}
 QUERY = "SSH, read-only CLI command on its own channel: get system status"
-PROVIDES = (*DEVICE, *FIRMWARE, "firmware.build", "firmware.release_type", "fortios.ha_mode")
+PROVIDES = (*DEVICE, *FIRMWARE, "firmware.build", RELEASE_TYPE, "fortios.ha_mode")
 
 _VERSION_RE = re.compile(
     r"^Version:\s*(?P<model>\S+)\s+v(?P<version>\d+\.\d+\.\d+),build(?P<build>\d+),\d+"
@@ -53,7 +54,7 @@ def _body(raw: RawSection, f: Facts) -> None:
     f.set("firmware.product", "fortios")
     f.set("firmware.version", m.group("version"))
     f.set("firmware.build", int(m.group("build")))
-    f.set("firmware.release_type", m.group("type"))
+    f.set(RELEASE_TYPE, m.group("type"))
     f.set("fortios.ha_mode", _field(text, "Current HA mode"))
 
 

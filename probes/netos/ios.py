@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 
 from probes.base import Facts, RawSection, guard, split_blocks
+from probes.device.identity import cisco_version, cisco_version_note
 from probes.netos._common import DEVICE, FIRMWARE, output
-from probes.snmp._identity import cisco_version, cisco_version_note
 
 COMMANDS = {"version": "show version"}
 QUERY = "SSH, read-only CLI command on its own channel: show version"

@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 
 from probes.base import Facts, RawSection, guard, split_blocks
+from probes.device import RELEASE_TYPE
 from probes.netos._common import DEVICE, FIRMWARE, output
 
 COMMANDS = {"version": "cat /etc/version"}
 QUERY = "SSH, read-only command on its own channel: cat /etc/version"
-PROVIDES = (*DEVICE, *FIRMWARE, "firmware.release_type")
+PROVIDES = (*DEVICE, *FIRMWARE, RELEASE_TYPE)
 
 _RE = re.compile(r"^(?P<version>\d+\.\d+(?:\.\d+)*)(?:-(?P<type>[A-Z0-9]+))?\s*$", re.MULTILINE)
 
@@ -44,7 +45,7 @@ def _body(raw: RawSection, f: Facts) -> None:
         f.set(k, None)
     f.set("firmware.product", "pfsense-plus" if plus else "pfsense")
     f.set("firmware.version", version)
-    f.set("firmware.release_type", m.group("type"))
+    f.set(RELEASE_TYPE, m.group("type"))
 
 
 def parse(raw: RawSection) -> Facts:

@@ -26,9 +26,10 @@ import binascii
 import re
 from typing import Any
 
+from probes import applications as family
 from probes.base import Block, Facts, RawSection, guard, inner_exit, split_blocks
 
-PROVIDES = ("apps.installed", "apps.count", "apps.incomplete")
+PROVIDES = family.PROVIDES
 
 MAX_ITEMS = 2000
 TOOLS = ("base64", "tr", "head", "grep")  # what the script needs (its tools block lists them)

@@ -4,7 +4,8 @@ whether one copy is isolated.
 A backup is *declared* in the inventory (``backups:`` host variable: kind, repository, credentials
 by reference, isolation, restore_test) or *discovered* where no credentials are needed
 (``/etc/rsnapshot.conf``, ``veeamconfig``, ``tmutil`` on macOS). Each becomes one entry of
-``backup.repositories``; host-level facts summarise them.
+``backup.repositories``; host-level facts summarise them (the record, the summary and the fact
+names are the family's, :mod:`probes.backup`, which windows.backup shares).
 
 Facts::
 
@@ -88,32 +89,21 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from probes.base import Block, Facts, RawSection, age_days, guard, iso, parse_utc, split_blocks
+from probes.backup import (
+    ISOLATION,
+    MAX_REPOSITORIES,
+    PROVIDES,
+    entry,
+    error,
+    redact,
+    set_success,
+    summarise,
+)
+from probes.base import Block, Facts, RawSection, guard, iso, parse_utc, split_blocks
 from probes.base import lines as text_lines
 
-PROVIDES = (
-    "backup.declared",
-    "backup.discovered",
-    "backup.count",
-    "backup.repositories",
-    "backup.last_success_at",
-    "backup.last_success_age_days",
-    "backup.restore_tested_at",
-    "backup.restore_tested_age_days",
-    "backup.restore_test_evidence",
-    "backup.restore_test_basis",
-    "backup.isolated_copy",
-)
-
-MAX_REPOSITORIES = 32
-ISOLATION = ("offline", "immutable", "separate-credentials")
-_RESTORE = (
-    "backup.restore_tested_at",
-    "backup.restore_tested_age_days",
-    "backup.restore_test_evidence",
-    "backup.restore_test_basis",
-)
-_SUCCESS = ("backup.last_success_at", "backup.last_success_age_days")
+# PROVIDES and redact are the family's (probes/backup/), named here too
+__all__ = ["PROVIDES", "environment", "parse", "redact", "tool_timeout"]
 
 
 def tool_timeout(declared: int) -> int:
@@ -148,13 +138,9 @@ def environment(
     return env
 
 
+
 def parse(raw: RawSection) -> Facts:
     return guard(raw, PROVIDES, _parse)
-
-
-def redact(repository: str) -> str:
-    """A repository string with any password in a URL masked (``rest:https://u:***@host/``)."""
-    return re.sub(r"(://[^/@:\s]+:)[^@/\s]+@", r"\1***@", repository)
 
 
 def _parse(raw: RawSection, facts: Facts) -> None:
@@ -169,7 +155,7 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     broken = blocks.get("config_error")
     if broken is not None and declared:
         why = f"the section's settings could not be built: {_first_line(broken.text)}"
-        repos = [_error(_entry(str(b.get("name") or f"backup-{i}"), str(b.get("kind") or ""),
+        repos = [error(entry(str(b.get("name") or f"backup-{i}"), str(b.get("kind") or ""),
                                "declared", b.get("repository")), why)
                  for i, b in enumerate(declared, 1)]
     else:
@@ -183,7 +169,7 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     facts.set("backup.discovered", discovered)
     facts.set("backup.count", len(repos))
     facts.set("backup.repositories", repos)
-    _summarise(repos, now, facts)
+    summarise(repos, now, facts)
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -210,35 +196,6 @@ def _clock(block: Block | None) -> _Clock:
     return _Clock(offset, timeout)
 
 
-def _entry(name: str, kind: str, source: str, repository: str | None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "kind": kind,
-        "source": source,
-        "repository": redact(repository) if repository else None,
-        "status": "ok",
-        "error": None,
-        "snapshots": None,
-        "first_snapshot_at": None,
-        "last_success_at": None,
-        "last_success_age_days": None,
-        "last_attempt_at": None,
-        "last_attempt_result": None,
-        "size_bytes": None,
-        "size_basis": None,
-        "last_check_at": None,
-        "isolation": None,
-        "restore_test": None,
-        "detail": {},
-    }
-
-
-def _error(r: dict[str, Any], reason: str) -> dict[str, Any]:
-    r["status"] = "error"
-    r["error"] = reason[:300]
-    return r
-
-
 def _first_line(text: str, prefer: tuple[str, ...] = ()) -> str:
     lines = [ln.strip() for ln in text_lines(text) if ln.strip()]
     for p in prefer:
@@ -260,11 +217,6 @@ def _tool_failure(tool: str, block: Block, clock: _Clock, prefer: tuple[str, ...
     return f"{tool}: failed (exit {block.rc})" + (f": {detail}" if detail else "")
 
 
-def _set_success(r: dict[str, Any], when: datetime | None, now: datetime) -> None:
-    r["last_success_at"] = iso(when)
-    r["last_success_age_days"] = None if when is None else age_days(when, now)
-
-
 def _meta(block: Block | None) -> dict[str, str]:
     out: dict[str, str] = {}
     if block is None or not block.ok:
@@ -281,16 +233,16 @@ def _credentials(r: dict[str, Any], meta: dict[str, str], needed: bool) -> bool:
     state = meta.get("secret", "")
     if state.startswith("missing "):
         # not named: a secret written into password_env by mistake would reach every report
-        _error(r, "the environment variable named by this backup's password_env is not set "
+        error(r, "the environment variable named by this backup's password_env is not set "
                   "on the scanner; the repository was not read")
         return False
     pwfile = meta.get("password_file")
     if state != "set" and pwfile in ("unreadable", "absent"):
-        _error(r, f"password file {'not readable' if pwfile == 'unreadable' else 'not found'}"
+        error(r, f"password file {'not readable' if pwfile == 'unreadable' else 'not found'}"
                   " on the target (password_file of this backup)")
         return False
     if needed and state != "set" and pwfile is None:
-        _error(r, "no password declared (password_env or password_file): the repository is "
+        error(r, "no password declared (password_env or password_file): the repository is "
                   "encrypted and cannot be read without one")
         return False
     return True
@@ -304,7 +256,7 @@ def _declared(
 ) -> dict[str, Any]:
     kind = str(decl.get("kind") or "")
     repo = decl.get("repository")
-    r = _entry(str(decl.get("name") or f"{kind}-{i}"), kind, "declared", repo)
+    r = entry(str(decl.get("name") or f"{kind}-{i}"), kind, "declared", repo)
     r["isolation"] = decl.get("isolation") if decl.get("isolation") in ISOLATION else None
     rt = decl.get("restore_test")
     if isinstance(rt, Mapping) and rt.get("date"):
@@ -312,7 +264,7 @@ def _declared(
     prefix = f"bk{i}"
     meta = _meta(blocks.get(f"{prefix}.meta"))
     if not meta:
-        return _error(r, "not read: the section's output for this backup is missing")
+        return error(r, "not read: the section's output for this backup is missing")
     readers: dict[str, Callable[[dict[str, Any], str, dict[str, Block], datetime, _Clock], None]]
     readers = {
         "restic": _restic,
@@ -324,9 +276,9 @@ def _declared(
         "timemachine": _timemachine,
     }
     if kind == "windows-server-backup":
-        return _error(r, "windows-server-backup is read by the Windows sections, not posix.backup")
+        return error(r, "windows-server-backup is read by the Windows sections, not posix.backup")
     if kind not in readers:
-        return _error(r, f"backup kind {kind!r} is not supported by posix.backup")
+        return error(r, f"backup kind {kind!r} is not supported by posix.backup")
     needs_password = kind in ("restic", "pbs")
     if kind in ("restic", "borg", "pbs") and not _credentials(r, meta, needs_password):
         return r
@@ -340,7 +292,7 @@ def _discovered(j: int, blocks: dict[str, Block], now: datetime, clock: _Clock) 
     prefix = f"d{j}"
     meta = _meta(blocks.get(f"{prefix}.meta"))
     kind = meta.get("kind", "")
-    r = _entry(f"{kind} (found: {meta.get('from', '?')})", kind, "discovered",
+    r = entry(f"{kind} (found: {meta.get('from', '?')})", kind, "discovered",
                meta.get("repository"))
     if kind == "rsnapshot":
         _rsnapshot(r, prefix, blocks, now, clock)
@@ -349,7 +301,7 @@ def _discovered(j: int, blocks: dict[str, Block], now: datetime, clock: _Clock) 
     elif kind == "timemachine":
         _timemachine(r, prefix, blocks, now, clock)
     else:
-        _error(r, f"discovered backup of unknown kind {kind!r}")
+        error(r, f"discovered backup of unknown kind {kind!r}")
     return r
 
 
@@ -377,7 +329,7 @@ def _restic(
 ) -> None:
     block = blocks.get(f"{prefix}.snapshots")
     if block is None:
-        _error(r, "restic: not run (output incomplete)")
+        error(r, "restic: not run (output incomplete)")
         return
     if not block.ok:
         reason = _tool_failure("restic snapshots", block, clock, ("Fatal:",))
@@ -386,7 +338,7 @@ def _restic(
         elif "unable to open config file" in block.text or "does not exist" in block.text:
             reason = "repository not found: " + reason
             r["detail"]["unreachable"] = True
-        _error(r, reason)
+        error(r, reason)
         return
     try:
         snaps = _json_line(block.text, "[")
@@ -394,18 +346,18 @@ def _restic(
         if any(ln.strip() == "null" for ln in block.lines()):
             snaps = []  # restic before 0.11 prints null for no snapshots (restic issue #2979)
         else:
-            _error(r, f"restic snapshots: unexpected output ({e}): {_first_line(block.text)!r}")
+            error(r, f"restic snapshots: unexpected output ({e}): {_first_line(block.text)!r}")
             return
     damaged = [ln.strip() for ln in block.lines() if "could not load snapshot" in ln]
     if damaged:
         # restic skips a snapshot it cannot decrypt and still exits 0: never a pass on that
-        _error(r, f"repository damaged: restic could not load {len(damaged)} snapshot(s): "
+        error(r, f"repository damaged: restic could not load {len(damaged)} snapshot(s): "
                   f"{damaged[0][:160]}")
         return
     times = sorted(t for t in (parse_utc(str(s.get("time", ""))) for s in snaps) if t)
     r["snapshots"] = len(snaps)
     r["first_snapshot_at"] = iso(times[0]) if times else None
-    _set_success(r, times[-1] if times else None, now)
+    set_success(r, times[-1] if times else None, now)
     r["detail"]["hosts"] = sorted({str(s.get("hostname")) for s in snaps if s.get("hostname")})
     stats = blocks.get(f"{prefix}.stats")
     if stats is not None and stats.ok:
@@ -431,42 +383,42 @@ def _borg(
     known = _meta(blocks.get(f"{prefix}.known"))
     listing = blocks.get(f"{prefix}.list")
     if listing is not None and listing.missing:
-        _error(r, "borg: command not found on the target")
+        error(r, "borg: command not found on the target")
         return
     if not known:
-        _error(r, "borg: not run (output incomplete)")
+        error(r, "borg: not run (output incomplete)")
         return
     repo_state = known.get("repository", "")
     if repo_state == "absent":
         r["detail"]["unreachable"] = True
-        _error(r, "repository not found on the target")
+        error(r, "repository not found on the target")
         return
     if repo_state == "unreadable":
-        _error(r, "repository not readable as this user (permission denied on its config); run "
+        error(r, "repository not readable as this user (permission denied on its config); run "
                   "the scan as the user that makes the backups (become)")
         return
     if repo_state == "no-id":
-        _error(r, "repository config has no id: damaged, or not a borg repository")
+        error(r, "repository config has no id: damaged, or not a borg repository")
         return
     if repo_state == "not-a-repository":
-        _error(r, "not a borg repository (it has no config file)")
+        error(r, "not a borg repository (it has no config file)")
         return
     if "append_only" in known:
         r["detail"]["append_only"] = known["append_only"].strip().lstrip("= ").strip() == "1"
     security = known.get("security", "")
     if security.startswith("unknown"):
         where = security[len("unknown") :].strip()
-        _error(r, "borg has no record of this repository for this user "
+        error(r, "borg has no record of this repository for this user "
                   f"({where or 'its security directory'}); reading it would make borg write one, "
                   "so it was not read: scan as the user that makes the backups (become), or run "
                   "`borg list` once as this user")
         return
     if known.get("dirs", "").startswith("missing"):
-        _error(r, "borg's config or cache directory is missing for this user "
+        error(r, "borg's config or cache directory is missing for this user "
                   f"({known['dirs'][8:]}); borg would create it, so the repository was not read")
         return
     if listing is None:
-        _error(r, "borg: not run (output incomplete)")
+        error(r, "borg: not run (output incomplete)")
         return
     if not listing.ok:
         reason = _tool_failure("borg list", listing, clock, ("Error:", "Exception:"))
@@ -478,7 +430,7 @@ def _borg(
             r["detail"]["unreachable"] = True
         elif "previously located at" in text:
             reason = "repository moved (borg refuses, not records, the new location): " + reason
-        _error(r, reason)
+        error(r, reason)
         return
     start = listing.text.find("{")
     try:
@@ -486,7 +438,7 @@ def _borg(
     except ValueError:
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("archives"), list):
-        _error(r, f"borg list: unexpected output: {_first_line(listing.text)!r}")
+        error(r, f"borg list: unexpected output: {_first_line(listing.text)!r}")
         return
     archives = []
     for a in data["archives"]:
@@ -497,7 +449,7 @@ def _borg(
     complete = [t for t, cp in archives if not cp]
     r["snapshots"] = len(complete)
     r["first_snapshot_at"] = iso(complete[0]) if complete else None
-    _set_success(r, complete[-1] if complete else None, now)
+    set_success(r, complete[-1] if complete else None, now)
     if archives:
         r["last_attempt_at"] = iso(archives[-1][0])
         r["last_attempt_result"] = "interrupted" if archives[-1][1] else "ok"
@@ -517,14 +469,14 @@ def _tree(
     r: dict[str, Any], block: Block | None, what: str
 ) -> list[tuple[datetime | None, str]] | None:
     if block is None:
-        _error(r, f"{what}: not read (output incomplete)")
+        error(r, f"{what}: not read (output incomplete)")
         return None
     if block.absent:
         r["detail"]["unreachable"] = True
-        _error(r, f"{what}: {_first_line(block.text) or 'not found on the target'}")
+        error(r, f"{what}: {_first_line(block.text) or 'not found on the target'}")
         return None
     if not block.ok:
-        _error(r, f"{what}: {_first_line(block.text) or block.why(what)}")
+        error(r, f"{what}: {_first_line(block.text) or block.why(what)}")
         return None
     out: list[tuple[datetime | None, str]] = []
     for line in block.lines():
@@ -570,7 +522,7 @@ def _rsnapshot(
     r["snapshots"] = len(snaps)
     latest = [t for t, n in snaps if n.endswith(".0") and t is not None]
     # rsnapshot sets the mtime of <interval>.0 to when that backup ran
-    _set_success(r, max(latest) if latest else None, now)
+    set_success(r, max(latest) if latest else None, now)
     dated = sorted(t for t, _ in snaps if t is not None)
     r["first_snapshot_at"] = iso(dated[0]) if dated else None
     r["detail"]["success_basis"] = "mtime of <interval>.0, which rsnapshot sets after each run"
@@ -643,7 +595,7 @@ def _directory(
         r["detail"]["future_dated_entries_ignored"] = future
     r["snapshots"] = len(times)
     r["first_snapshot_at"] = iso(times[0]) if times else None
-    _set_success(r, times[-1] if times else None, now)
+    set_success(r, times[-1] if times else None, now)
 
 
 # ------------------------------------------------------------------------------------ PBS
@@ -654,22 +606,22 @@ def _pbs(
 ) -> None:
     block = blocks.get(f"{prefix}.snapshots")
     if block is None:
-        _error(r, "proxmox-backup-client: not run (output incomplete)")
+        error(r, "proxmox-backup-client: not run (output incomplete)")
         return
     if not block.ok:
-        _error(r, _tool_failure("proxmox-backup-client snapshot list", block, clock, ("Error",)))
+        error(r, _tool_failure("proxmox-backup-client snapshot list", block, clock, ("Error",)))
         return
     try:
         snaps = _json_line(block.text, "[")
     except ValueError as e:
-        _error(r, f"proxmox-backup-client: unexpected output ({e})")
+        error(r, f"proxmox-backup-client: unexpected output ({e})")
         return
     rows = [s for s in snaps if isinstance(s, dict) and isinstance(s.get("backup-time"), int)]
     rows.sort(key=lambda s: s["backup-time"])
     r["snapshots"] = len(rows)
     if rows:
         r["first_snapshot_at"] = iso(datetime.fromtimestamp(rows[0]["backup-time"], UTC))
-        _set_success(r, datetime.fromtimestamp(rows[-1]["backup-time"], UTC), now)
+        set_success(r, datetime.fromtimestamp(rows[-1]["backup-time"], UTC), now)
         if isinstance(rows[-1].get("size"), int):
             r["size_bytes"] = rows[-1]["size"]
             r["size_basis"] = "size of the newest snapshot (PBS)"
@@ -690,7 +642,7 @@ def _veeam(
 ) -> None:
     block = blocks.get(f"{prefix}.sessions")
     if block is None or not block.ok:
-        _error(r, _tool_failure("veeamconfig session list", block or Block("", None), clock))
+        error(r, _tool_failure("veeamconfig session list", block or Block("", None), clock))
         return
     sessions: list[tuple[datetime, datetime | None, str]] = []
     for line in block.lines():
@@ -708,13 +660,13 @@ def _veeam(
         if re.search(r"\b(no sessions|Total amount: 0)\b", block.text, re.I):
             r["snapshots"] = 0
             return
-        _error(r, "veeamconfig session list: no session recognised in its output "
+        error(r, "veeamconfig session list: no session recognised in its output "
                   f"({_first_line(block.text)!r}); undone has no verified sample of this format")
         return
     sessions.sort()
     ok = [end or start for start, end, state in sessions if state in ("Success", "Warning")]
     r["snapshots"] = len(ok)
-    _set_success(r, max(ok) if ok else None, now)
+    set_success(r, max(ok) if ok else None, now)
     if sessions:
         start, _, state = sessions[-1]
         r["last_attempt_at"] = iso(start)
@@ -738,7 +690,7 @@ def _timemachine(
 ) -> None:
     latest = blocks.get(f"{prefix}.latest")
     if latest is None:
-        _error(r, "tmutil: not run (output incomplete)")
+        error(r, "tmutil: not run (output incomplete)")
         return
     text = latest.text.strip()
     when = _tm_time(text_lines(text)[-1], clock.offset) if text else None
@@ -748,9 +700,9 @@ def _timemachine(
             reason = f"tmutil latestbackup: no backup path in its output ({_first_line(text)!r})"
         if "mount" in text.lower() or "not available" in text.lower():
             r["detail"]["unreachable"] = True
-        _error(r, reason)
+        error(r, reason)
         return
-    _set_success(r, when, now)
+    set_success(r, when, now)
     listing = blocks.get(f"{prefix}.list")
     if listing is not None and listing.ok:
         times = sorted(t for t in (_tm_time(ln, clock.offset) for ln in listing.lines()) if t)
@@ -761,47 +713,3 @@ def _timemachine(
         kinds = re.findall(r"^Kind[ \t]*:[ \t]*(\S+)", dest.text, re.M)
         if kinds:
             r["detail"]["destination_kinds"] = kinds
-
-
-# ------------------------------------------------------------------------------- summary
-
-
-def _summarise(repos: list[dict[str, Any]], now: datetime, facts: Facts) -> None:
-    broken = [r for r in repos if r["status"] == "error"]
-    if broken:
-        why = "; ".join(f"{r['name']}: {r['error']}" for r in broken)[:400]
-        facts.error_all(_SUCCESS, f"backup not readable: {why}")
-    else:
-        done = [
-            t
-            for t in (parse_utc(r["last_success_at"] or "") for r in repos if r["status"] == "ok")
-            if t is not None
-        ]
-        if done:
-            newest = max(done)
-            facts.set("backup.last_success_at", iso(newest))
-            facts.set("backup.last_success_age_days", age_days(newest, now))
-        else:
-            facts.set("backup.last_success_at", None)
-            facts.set("backup.last_success_age_days", None)
-    tests = [(r["restore_test"]["date"], r["restore_test"]) for r in repos if r["restore_test"]]
-    dated = [(d, t) for d, t in tests if parse_utc(d) is not None]
-    if dated:
-        date, test = max(dated, key=lambda x: x[0])
-        when = parse_utc(date) or now
-        facts.set("backup.restore_tested_at", date)
-        facts.set("backup.restore_tested_age_days", age_days(when, now))
-        facts.set("backup.restore_test_evidence", test.get("evidence"))
-        facts.set("backup.restore_test_basis", "inventory-attestation")
-    else:
-        for name in _RESTORE:
-            facts.set(name, None)
-    isolated = [r for r in repos if r["isolation"]]
-    if any(r["status"] in ("ok", "offline") for r in isolated):
-        facts.set("backup.isolated_copy", True)
-    elif isolated:
-        r = isolated[0]
-        facts.error("backup.isolated_copy",
-                    f"the isolated copy {r['name']} could not be read: {r['error']}")
-    else:
-        facts.set("backup.isolated_copy", False)

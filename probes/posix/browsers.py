@@ -35,10 +35,7 @@ from probes import extensions as ext
 from probes.base import Block, Facts, RawSection, guard, split_blocks
 from probes.posix.applications import decode, records
 
-PROVIDES = (
-    "browsers.installed", "browsers.extensions", "browsers.extension_count",
-    "browsers.profiles", "browsers.update_settings", "browsers.autoupdate_disabled",
-)
+PROVIDES = ext.PROVIDES
 _COMMANDS = {
     "firefox": "Mozilla Firefox", "firefox-esr": "Mozilla Firefox", "chromium": "Chromium",
     "chromium-browser": "Chromium", "google-chrome": "Google Chrome",

@@ -12,7 +12,9 @@ How the default is worked out:
   else the chain's policy; so an accept policy closed by a final ``drop``/``reject`` rule counts
   as drop. A packet must pass every input chain, so the first chain (by priority) that does not
   accept gives the answer. ``default_inbound`` is for IPv4 (families ip and inet),
-  ``default_inbound_v6`` for IPv6 (ip6 and inet).
+  ``default_inbound_v6`` for IPv6 (ip6 and inet). The ruleset is read by the one nftables
+  parser, :mod:`probes.firewall.nft` (:func:`~probes.firewall.nft.first_verdict`: jumps are
+  not followed here, as ``posix.gateway`` follows them).
 * **iptables** (legacy backend, seen only through ``iptables -S INPUT``): ``-P INPUT`` and an
   unconditional ``-A INPUT -j DROP/REJECT/ACCEPT``.
 * **firewalld** (``firewall-cmd --state`` says running): kind firewalld, default from its
@@ -31,40 +33,14 @@ active false and default_inbound "accept": nothing filters inbound traffic.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from probes import firewall as family
 from probes.base import Block, Facts, RawSection, guard, split_blocks
+from probes.firewall.nft import Chain, first_verdict, nft_chains
 
-PROVIDES = (
-    "firewall.kind",
-    "firewall.active",
-    "firewall.default_inbound",
-    "firewall.default_inbound_v6",
-    "firewall.detail",
-    "firewall.input_chains",
-    "firewall.services",
-)
+PROVIDES = (*family.PROVIDES, "firewall.input_chains")
 NEEDS_ROOT = PROVIDES
-_ROOT_REASON = "needs root (allow sudo with become: true)"
 
-_PRIORITY = {
-    "raw": -300,
-    "mangle": -150,
-    "dstnat": -100,
-    "filter": 0,
-    "security": 50,
-    "srcnat": 100,
-}
-_TABLE_RE = re.compile(r"^table\s+(\w+)\s+(\S+)\s*\{$")
-_CHAIN_RE = re.compile(r"^chain\s+(\S+)\s*\{$")
-_HOOK_RE = re.compile(
-    r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;\s][^;]*);"
-    r"(?:\s*policy\s+(\w+);)?"
-)
-_NOISE_RE = re.compile(
-    r'counter(?: packets \d+ bytes \d+)?|comment "[^"]*(?:"|$)|'
-    r'log(?: prefix "[^"]*(?:"|$))?(?: level \w+)?(?: flags [\w,]+)?'
-)
 _UFW_DEFAULT_RE = re.compile(r"^Default:\s*(\w+)\s*\(incoming\)")
 _VERDICT = {
     "deny": "drop",
@@ -73,47 +49,6 @@ _VERDICT = {
     "allow": "accept",
     "accept": "accept",
 }
-
-
-@dataclass
-class _Chain:
-    family: str
-    table: str
-    name: str
-    hook: str | None = None
-    ctype: str | None = None
-    priority: int = 0
-    policy: str = "accept"
-    rules: list[str] = field(default_factory=list)
-
-    def effective(self) -> str:
-        for rule in self.rules:
-            v = _unconditional(rule)
-            if v is not None:
-                return v
-        return self.policy
-
-
-def _unconditional(rule: str) -> str | None:
-    rest = " ".join(_NOISE_RE.sub(" ", rule).split())
-    if rest in ("drop", "accept"):
-        return rest
-    if rest == "reject" or rest.startswith("reject with "):
-        return "reject"
-    return None
-
-
-def _priority(text: str) -> int:
-    t = text.replace(" ", "")
-    m = re.match(r"^([a-z]+)?([+-]?\d+)?$", t)
-    if not m:
-        return 0
-    base = _PRIORITY.get(m.group(1) or "", 0)
-    if m.group(1) and m.group(2):
-        return base + int(m.group(2))
-    if m.group(2):
-        return int(m.group(2))
-    return base
 
 
 def parse(raw: RawSection) -> Facts:
@@ -127,7 +62,7 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         facts.error_all(PROVIDES, (uid or Block("", None)).why("id -u"))
         return
     if int(uid.text.strip()) != 0:
-        facts.error_all(PROVIDES, _ROOT_REASON)
+        facts.error_all(PROVIDES, family.ROOT_REASON)
         return
 
     ufw = blocks.get("ufw")
@@ -140,7 +75,7 @@ def _parse(raw: RawSection, facts: Facts) -> None:
             facts.error_all(PROVIDES, (b or Block("", None)).why(what))
             return
 
-    chains = _nft_chains(nft) if nft is not None and nft.ok else None
+    chains = _input_chains(nft) if nft is not None and nft.ok else None
     if chains is not None:
         facts.set(
             "firewall.input_chains",
@@ -150,8 +85,8 @@ def _parse(raw: RawSection, facts: Facts) -> None:
                     "table": c.table,
                     "chain": c.name,
                     "priority": c.priority,
-                    "policy": c.policy,
-                    "effective": c.effective(),
+                    "policy": c.policy.lower(),
+                    "effective": first_verdict(c),
                     "rules": len(c.rules),
                 }
                 for c in chains
@@ -262,68 +197,31 @@ def _set(
         facts.set("firewall.default_inbound_v6", v6)
 
 
-def _nft_chains(block: Block) -> list[_Chain]:
-    """Input-hook filter base chains of an ``nft list ruleset`` output."""
-    chains: list[_Chain] = []
-    family = table = ""
-    chain: _Chain | None = None
-    depth = 0
-    chain_depth = -1
-    for raw in block.lines():
-        line = raw.strip()
-        if not line:
-            continue
-        t = _TABLE_RE.match(line)
-        if t and depth == 0:
-            family, table = t.group(1), t.group(2)
-            depth = 1
-            continue
-        c = _CHAIN_RE.match(line)
-        if c and depth == 1:
-            chain = _Chain(family=family, table=table, name=c.group(1))
-            chain_depth = depth
-            depth += 1
-            continue
-        opens, closes = line.count("{"), line.count("}")
-        if chain is not None and depth == chain_depth + 1 and not line.startswith("}"):
-            h = _HOOK_RE.search(line)
-            if h and chain.hook is None:
-                chain.ctype, chain.hook = h.group(1), h.group(2)
-                chain.priority = _priority(h.group(3))
-                chain.policy = (h.group(4) or "accept").lower()
-            elif line.startswith(("type ", "policy ")):
-                pass
-            else:
-                chain.rules.append(line)
-        depth += opens - closes
-        if chain is not None and depth <= chain_depth:
-            if chain.hook == "input" and chain.ctype == "filter":
-                chains.append(chain)
-            chain = None
-            chain_depth = -1
-        depth = max(depth, 0)
+def _input_chains(block: Block) -> list[Chain]:
+    """Input-hook filter base chains of an ``nft list ruleset`` output, by priority."""
+    chains = [c for c in nft_chains(block.text) if c.hook == "input" and c.kind == "filter"]
     return sorted(chains, key=lambda c: c.priority)
 
 
-def _verdict(chains: list[_Chain], families: tuple[str, ...]) -> str:
+def _verdict(chains: list[Chain], families: tuple[str, ...]) -> str:
     for c in chains:
         if c.family in families:
-            v = c.effective()
+            v = first_verdict(c)
             if v != "accept":
                 return v
     return "accept"
 
 
-def _looks_iptables_nft(chains: list[_Chain]) -> bool:
+def _looks_iptables_nft(chains: list[Chain]) -> bool:
     return all(
         c.family in ("ip", "ip6") and c.table == "filter" and c.name == "INPUT" for c in chains
     )
 
 
-def _describe(chains: list[_Chain]) -> str:
+def _describe(chains: list[Chain]) -> str:
     parts = [
-        f"{c.family} {c.table} {c.name}: policy {c.policy}, {len(c.rules)} rules, "
-        f"effective {c.effective()}"
+        f"{c.family} {c.table} {c.name}: policy {c.policy.lower()}, {len(c.rules)} rules, "
+        f"effective {first_verdict(c)}"
         for c in chains
     ]
     return "; ".join(parts)

@@ -5,7 +5,8 @@ gateway, firewall or router), the question is not only whether the host protects
 whether it forwards anything it was not told to. Reading the kernel's rules needs root.
 
 How the defaults are worked out, per hook (input, forward) and address family (IPv4: nftables
-families ip and inet; IPv6: ip6 and inet):
+families ip and inet; IPv6: ip6 and inet), by the firewall family's parsers
+(:mod:`probes.firewall.nft`, the one nftables parser, and :mod:`probes.firewall.iptables`):
 
 * **nftables** (also iptables-nft's rules, which live there): every base chain of ``type filter``
   on the hook. In a chain, the first rule that is an unconditional verdict (``drop``,
@@ -32,11 +33,14 @@ priority, policy, default}]``).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from probes import firewall
+from probes.base import Block, Facts, RawSection, guard, split_blocks
+from probes.firewall.iptables import iptables_default, iptables_outcome
+from probes.firewall.nft import Chain, nft_chains
 
-from probes.base import Block, Facts, RawSection, guard, lines, split_blocks
+# nft_chains and the iptables walks are the firewall family's (probes/firewall/), named here too
+__all__ = ["NEEDS_ROOT", "PROVIDES", "iptables_default", "iptables_outcome", "nft_chains",
+           "parse"]
 
 PROVIDES = (
     "gateway.input_policy",
@@ -50,169 +54,6 @@ PROVIDES = (
     "gateway.chains",
 )
 NEEDS_ROOT = PROVIDES
-_ROOT_REASON = "needs root (allow sudo with become: true)"
-
-_PRIORITY = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50,
-             "srcnat": 100}
-_TABLE_RE = re.compile(r"^table\s+(\w+)\s+(\S+)\s*\{$")
-_CHAIN_RE = re.compile(r"^chain\s+(\S+)\s*\{$")
-_HOOK_RE = re.compile(
-    r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;\s][^;]*);"
-    r"(?:\s*policy\s+(\w+);)?"
-)
-# whole words only: a chain may be named "nixos-fw-log-refuse"
-_NOISE_RE = re.compile(
-    r'(?<![\w-])(?:counter(?: packets \d+ bytes \d+)?|comment "[^"]*(?:"|$)|'
-    r'log(?: prefix "[^"]*(?:"|$))?(?: level \w+)?(?: flags [\w,]+)?)(?![\w-])'
-)
-
-
-@dataclass
-class Chain:
-    family: str
-    table: str
-    name: str
-    hook: str | None = None
-    kind: str | None = None
-    priority: int = 0
-    policy: str = "accept"
-    default: str | None = None  # first unconditional verdict, then the policy; or "unknown"
-    rules: list[str] = field(default_factory=list)
-    why: str | None = None  # why the default is unknown
-
-
-def _priority(text: str) -> int:
-    text = text.strip()
-    m = re.match(r"^([a-z]+)\s*([+-])\s*(\d+)$", text)
-    if m:
-        base = _PRIORITY.get(m.group(1), 0)
-        return base + int(m.group(3)) * (1 if m.group(2) == "+" else -1)
-    if text in _PRIORITY:
-        return _PRIORITY[text]
-    try:
-        return int(text)
-    except ValueError:
-        return 0
-
-
-def nft_chains(text: str) -> list[Chain]:
-    """Base and regular chains of an ``nft list ruleset`` text, with each base chain's
-    default (first unconditional verdict, else the policy)."""
-    chains: list[Chain] = []
-    family = table = None
-    cur: Chain | None = None
-    for raw in lines(text):
-        line = raw.strip()
-        m = _TABLE_RE.match(line)
-        if m:
-            family, table = m.group(1), m.group(2)
-            continue
-        m = _CHAIN_RE.match(line)
-        if m and family is not None and table is not None:
-            cur = Chain(family, table, m.group(1))
-            chains.append(cur)
-            continue
-        if cur is None:
-            continue
-        if line == "}":
-            cur = None
-            continue
-        h = _HOOK_RE.search(line)
-        if h:
-            cur.kind, cur.hook = h.group(1), h.group(2)
-            cur.priority = _priority(h.group(3))
-            cur.policy = h.group(4) or "accept"
-            continue
-        if line:
-            cur.rules.append(line)
-    by_table: dict[tuple[str, str, str], Chain] = {}
-    for c in chains:
-        by_table.setdefault((c.family, c.table, c.name), c)
-    memo: dict[tuple[str, str, str], str | None] = {}
-    parsed: dict[tuple[str, str, str], list[_Step]] = {}
-
-    def steps_of(key: tuple[str, str, str]) -> list[_Step] | None:
-        if key not in by_table:
-            return None
-        if key not in parsed:
-            parsed[key] = [_nft_step(r) for r in by_table[key].rules]
-        return parsed[key]
-
-    for c in chains:
-        if c.hook is None:
-            continue
-        _settle(c, _outcome((c.family, c.table, c.name), steps_of, memo))
-    return chains
-
-
-def _settle(c: Chain, outcome: str | None) -> None:
-    if outcome is None:
-        c.default = c.policy
-    elif outcome.startswith("unknown:"):
-        c.default, c.why = "unknown", outcome[len("unknown:") :]
-    else:
-        c.default = outcome
-
-
-_XT_RE = re.compile(r"^# xt_([A-Z][A-Z0-9_]*)$")
-_JUMP_RE = re.compile(r"^(jump|goto) (\S+)$")
-# a step of a chain: None (conditional, or no verdict), ("final", verdict), ("return", ""),
-# ("jump"|"goto", chain name)
-_Step = tuple[str, str] | None
-
-
-def _nft_step(rule: str) -> _Step:
-    bare = " ".join(_NOISE_RE.sub("", rule).split())
-    if bare in ("accept", "drop", "reject") or bare.startswith("reject with "):
-        return ("final", bare.split(" ")[0])
-    if bare == "return":
-        return ("return", "")
-    m = _JUMP_RE.match(bare)
-    if m:
-        return (m.group(1), m.group(2))
-    x = _XT_RE.match(bare)
-    if x and x.group(1) == "REJECT":
-        return ("final", "reject")  # iptables-nft's REJECT, which nft cannot print
-    return None
-
-
-_MAX_JUMPS = 16  # the kernel's own limit on nested jumps
-
-
-def _outcome(
-    key: tuple[str, str, str],
-    steps_of: Callable[[tuple[str, str, str]], list[_Step] | None],
-    memo: dict[tuple[str, str, str], str | None],
-    depth: int = 0,
-) -> str | None:
-    """What chain ``key`` decides for traffic no condition matches: a verdict, None (it comes
-    back to its caller) or ``"unknown:<why>"``. Each chain is worked out once (``memo``)."""
-    if key in memo:
-        return memo[key]
-    if depth > _MAX_JUMPS:
-        return f"unknown:jumps nest deeper than {_MAX_JUMPS} chains (a loop?) at {key[2]}"
-    steps = steps_of(key)
-    if steps is None:
-        return f"unknown:a rule jumps to chain {key[2]}, which the output does not hold"
-    memo[key] = "unknown:the chains jump in a loop"  # seen again while being worked out
-    result: str | None = None
-    for step in steps:
-        if step is None:
-            continue
-        kind, arg = step
-        if kind == "final":
-            result = arg
-            break
-        if kind == "return":
-            break
-        sub = _outcome((key[0], key[1], arg), steps_of, memo, depth + 1)
-        if sub is not None:
-            result = sub
-            break
-        if kind == "goto":
-            break  # the goto's chain came back: to this chain's caller
-    memo[key] = result
-    return result
 
 
 def _nft_default(chains: list[Chain], hook: str, families: tuple[str, ...]) -> str | None:
@@ -230,64 +71,6 @@ def _nft_default(chains: list[Chain], hook: str, families: tuple[str, ...]) -> s
     return "accept"
 
 
-_IPT_COMMENT_RE = re.compile(r'-m comment --comment (?:"(?:[^"\\]|\\.)*"|\S+)\s*')
-_IPT_COUNTERS_RE = re.compile(r"^-c \d+ \d+\s*")
-
-
-def _ipt_step(spec: str, user_chains: set[str]) -> _Step:
-    """One ``-A CHAIN`` rule's spec (after the chain name) as a step: unconditional only when
-    nothing but a comment or counters comes before its ``-j``/``-g``."""
-    bare = _IPT_COMMENT_RE.sub("", _IPT_COUNTERS_RE.sub("", spec.strip())).split()
-    if len(bare) < 2 or bare[0] not in ("-j", "-g"):
-        return None
-    target, rest = bare[1], bare[2:]
-    if target in ("ACCEPT", "DROP") and not rest:
-        return ("final", target.lower())
-    if target == "REJECT" and (not rest or rest[0] == "--reject-with"):
-        return ("final", "reject")
-    if target == "RETURN" and not rest:
-        return ("return", "")
-    if target in user_chains and not rest:
-        return ("jump" if bare[0] == "-j" else "goto", target)
-    return None  # LOG and other targets that do not decide
-
-
-def iptables_outcome(text: str, chain: str) -> str | None:
-    """The default of ``chain`` (INPUT, FORWARD) from ``iptables -S``: drop/reject/accept,
-    ``"unknown:<why>"``, or None when the output has no such chain."""
-    policy: str | None = None
-    user_chains: set[str] = set()
-    rules: dict[str, list[str]] = {}
-    for line in lines(text):
-        parts = line.split(None, 2)
-        if len(parts) >= 3 and parts[0] == "-P" and parts[1] == chain:
-            policy = parts[2].strip().lower()
-        elif len(parts) >= 2 and parts[0] == "-N":
-            user_chains.add(parts[1])
-        elif len(parts) >= 3 and parts[0] == "-A":
-            rules.setdefault(parts[1], []).append(parts[2])
-    if policy is None:
-        return None
-    parsed: dict[tuple[str, str, str], list[_Step]] = {}
-
-    def steps_of(key: tuple[str, str, str]) -> list[_Step] | None:
-        name = key[2]
-        if name != chain and name not in user_chains:
-            return None
-        if key not in parsed:
-            parsed[key] = [_ipt_step(r, user_chains) for r in rules.get(name, [])]
-        return parsed[key]
-
-    outcome = _outcome(("ip", "filter", chain), steps_of, {})
-    return policy if outcome is None else outcome
-
-
-def iptables_default(text: str, chain: str) -> str | None:
-    """Like :func:`iptables_outcome`, with an unknown default as ``"unknown"``."""
-    value = iptables_outcome(text, chain)
-    return "unknown" if value is not None and value.startswith("unknown:") else value
-
-
 def _flag(block: Block | None) -> bool | None:
     if block is None or not block.ok:
         return None
@@ -303,7 +86,7 @@ def _body(raw: RawSection, f: Facts) -> None:
         return
     uid = blocks.get("uid")
     if uid is None or uid.text.strip() != "0":
-        f.error_all(NEEDS_ROOT, _ROOT_REASON)
+        f.error_all(NEEDS_ROOT, firewall.ROOT_REASON)
         return
     fwd, fwd6 = _flag(blocks.get("ip_forward")), _flag(blocks.get("ip6_forward"))
     if fwd is None:

@@ -21,27 +21,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from probes import os as family
 from probes.base import Block, Facts, RawSection, guard, iso, split_blocks
 
 PROVIDES = (
-    "os.family",
-    "os.id",
-    "os.id_like",
-    "os.version_id",
-    "os.version",
+    *family.PROVIDES,
     "os.version_codename",
-    "os.name",
-    "os.pretty_name",
     "os.kernel",
-    "os.arch",
-    "os.hostname",
-    "os.uptime_days",
-    "os.boot_time",
     "os.uid",
-    "os.privileged",
     "os.package_manager",
-    "os.time",
-    "os.clock_skew_seconds",
 )
 
 # Package-manager commands in order of preference (RHEL 8+ has both dnf and a yum alias).

@@ -15,7 +15,8 @@ version, but leaves every installed one as old as it was). Every transaction in 
 says whether it counted and why. dpkg sessions that follow each other within 20 seconds are one
 run (apt calls dpkg several times per command), so dpkg-log counts are estimates (their basis
 says so, and rules do not pass on them); dnf history gives no per-action counts (``upgraded``
-and ``installed`` are null).
+and ``installed`` are null). An apt entry with an ``Error:`` line (the run did not complete)
+is not counted either, as a failed dnf transaction is not.
 
 Which runs were *security* upgrades: apt's history names each upgraded package and its old and
 new version; the script adds each one's source package (dpkg-query), and the scanner matches
@@ -47,22 +48,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
+from probes import updates as family
 from probes.base import Block, Facts, RawSection, age_days, guard, inner_exit, iso, split_blocks
 
 PROVIDES = (
-    "patch.source",
-    "patch.last_install_at",
-    "patch.days_since_last",
-    "patch.last_upgrade_at",
-    "patch.days_since_last_upgrade",
-    "patch.runs_30d",
-    "patch.runs_90d",
-    "patch.runs_365d",
+    *family.HISTORY,
     "patch.security_runs_30d",
     "patch.security_runs_90d",
     "patch.security_runs_365d",
-    "patch.history_since",
-    "patch.recent",
     "patch.upgrades",
 )
 SECURITY_RUNS = ("patch.security_runs_30d", "patch.security_runs_90d", "patch.security_runs_365d")
@@ -90,6 +83,7 @@ class _Run:
     has_upgrade: bool = False  # a patch run: upgraded something
     why: str = ""
     upgrades: list[list[str | None]] | None = None  # [package, source, old, new] (apt)
+    error: str | None = None  # apt's "Error:" line: the run did not complete
 
 
 def parse(raw: RawSection) -> Facts:
@@ -216,6 +210,8 @@ def _apt_entries(block: Block, offset: timezone) -> list[_Run] | str:
             current.command = line[len("Commandline: ") :].strip()
         elif line.startswith("Upgrade-List: "):
             current.upgrades = (current.upgrades or []) + _upgrade_list(line[14:_LINE_CAP])
+        elif line.startswith("Error: "):
+            current.error = line[len("Error: ") :].strip()[:120] or "error"
         else:
             m = _COUNT_RE.match(line.strip()[:100])
             if m:
@@ -235,9 +231,12 @@ def _apt_entries(block: Block, offset: timezone) -> list[_Run] | str:
 
 def _classify(r: _Run) -> None:
     """Whether a transaction is a patch run, and why (in words for the evidence)."""
-    r.is_run = bool(r.upgraded or r.installed)
-    r.has_upgrade = bool(r.upgraded)
-    if r.has_upgrade:
+    r.is_run = bool(r.upgraded or r.installed) and r.error is None
+    r.has_upgrade = bool(r.upgraded) and r.error is None
+    if r.error is not None:
+        # like a failed dnf transaction: what it changed is not known, so it proves nothing
+        r.why = f"ended with an error ({r.error}): not counted"
+    elif r.has_upgrade:
         r.why = f"upgraded {r.upgraded} package{'s' if r.upgraded != 1 else ''}"
     elif r.installed:
         r.why = "installed new packages only: not an upgrade"

@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from probes import updates as family
 from probes.base import (
     Block,
     Facts,
@@ -64,25 +65,7 @@ from probes.base import (
     split_blocks,
 )
 
-PROVIDES = (
-    "updates.manager",
-    "updates.os_release",
-    "updates.pending_count",
-    "updates.security_count",
-    "updates.pending",
-    "updates.security_packages",
-    "updates.security_age_days",
-    "updates.security_age_basis",
-    "updates.security_since",
-    "updates.metadata_date",
-    "updates.metadata_age_days",
-    "updates.reboot_required",
-    "updates.reboot_packages",
-    "updates.auto_tool",
-    "updates.auto_configured",
-    "updates.auto_timer_enabled",
-    "updates.auto_timers",
-)
+PROVIDES = (*family.PROVIDES, "updates.os_release")
 
 _PENDING = (
     "updates.pending_count",
@@ -90,6 +73,7 @@ _PENDING = (
     "updates.pending",
     "updates.security_packages",
 )
+_SECURITY = ("updates.security_count", "updates.security_packages")
 _AGE = ("updates.security_age_days", "updates.security_age_basis", "updates.security_since")
 _METADATA = ("updates.metadata_date", "updates.metadata_age_days")
 _AUTO = (
@@ -216,7 +200,18 @@ def _apt(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
         facts.error("updates.os_release", "release not known: /etc/os-release not read and no "
                     "security pocket names it")
     pending = _apt_pending(blocks.get("apt_simulate"), blocks.get("apt_sources"), facts)
-    if pending is not None:
+    unknown = (_apt_security_unknown(releases if rel.ok else None, pending)
+               if pending is not None else None)
+    if pending is not None and unknown:
+        # the simulation ran, but what it says cannot be split into security fixes and others
+        # (or, with no lists at all, shows nothing): a 0 here would pass CE-SU-002 falsely
+        why, nothing_known = unknown
+        facts.error_all(_PENDING if nothing_known else _SECURITY, why)
+        facts.error_all(_AGE, why)
+        if not nothing_known:
+            facts.set("updates.pending", [{k: v for k, v in p.items() if not k.startswith("_")}
+                                          | {"security": None} for p in pending])
+    elif pending is not None:
         for p in pending:
             if p["security"]:
                 found = [d for d in (_pocket_date(k, releases) for k in p["_pockets"]) if d]
@@ -235,6 +230,41 @@ def _apt(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
         facts.error_all(_AGE, facts.errors.get("updates.pending", "apt-get -s: no result"))
     _reboot_debian(blocks, facts)
     _apt_auto(blocks, facts)
+
+
+def _apt_security_unknown(releases: list[dict[str, Any]] | None,
+                          pending: list[dict[str, Any]]) -> tuple[str, bool] | None:
+    """Why apt's pending list cannot say how many security fixes wait (and whether it cannot
+    say what is pending at all), or None when it can. A count of 0 is untrue when apt's lists
+    were never fetched (the simulation then sees nothing to upgrade) or when no source is a
+    security repository (every pending update then looks like an ordinary one, as on
+    derivatives that ship their fixes in the main archive)."""
+    if any(p["security"] for p in pending):
+        return None  # a security source is there, and the fixes from it are counted
+    if releases is None:
+        return ("the Release files in /var/lib/apt/lists could not be read, so undone cannot "
+                "tell whether any of apt's sources is a security repository", False)
+    dated = [r for r in releases if r.get("date")]
+    if not dated and not pending:
+        return ("apt's package lists were never fetched (no dated Release file in "
+                "/var/lib/apt/lists), so apt cannot see which updates are waiting; run "
+                "`apt-get update` on the host and check that its sources can be reached", True)
+    if not pending:
+        return None
+    if any(_is_security({"archive": r.get("suite") or "", "label": r.get("label")})
+           or _is_security({"archive": r.get("codename") or "", "label": None})
+           for r in dated):
+        return None
+    n = len(pending)
+    where = ("no dated Release file in /var/lib/apt/lists" if not dated else
+             "no -security suite or Security label among the Release files in "
+             "/var/lib/apt/lists")
+    return (f"none of apt's sources is known to be a security repository ({where}), so undone "
+            f"cannot tell which of the {n} pending update{'s' if n != 1 else ''} "
+            f"{'are security fixes' if n != 1 else 'is a security fix'}; add the "
+            f"distribution's security repository (Debian: deb.debian.org/debian-security, "
+            f"Ubuntu: <release>-security) and run `apt-get update`, or check these updates by "
+            f"hand", False)
 
 
 APT_FIX = ("run `undone advisories refresh` on the scanning machine, so that advisories date "
@@ -642,7 +672,14 @@ def _dnf(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
         facts.set("updates.pending_count", len(pending))
         why = facts.errors.get("updates.security_count", "no security list")
         facts.error("updates.pending", why)
-    if merged is None:
+    unknown = (_dnf_security_unknown(blocks.get("dnf_repomd"), len(pending))
+               if pending and security == [] else None)
+    if unknown:
+        # an empty security list from repositories that publish no advisories says nothing
+        facts.error_all((*_SECURITY, *_AGE), unknown)
+        if "updates.pending" in facts.values:
+            facts.set("updates.pending", [p | {"security": None} for p in pending or []])
+    elif merged is None:
         facts.error_all(_AGE, facts.errors.get("updates.security_count", "no security list"))
     elif isinstance(dates, str) and merged:
         facts.error_all(_AGE, f"age unknown: {dates}")
@@ -814,6 +851,20 @@ def _dnf_advisory_dates(block: Block | None, blocks: dict[str, Block]
                 continue
             dates[current] = max(dates.get(current, dt), dt)
     return dates
+
+
+def _dnf_security_unknown(block: Block | None, n: int) -> str | None:
+    """Why an empty ``dnf updateinfo list --security`` does not show that none of the ``n``
+    pending updates is a security fix, or None when it does: it does when at least one cached
+    repository publishes advisories (``<data type="updateinfo">`` in its repomd.xml, printed
+    as ``updateinfo`` by the script); repositories without them (CentOS Stream, many
+    third-party ones) leave every update unclassified."""
+    if block is not None and block.ok and any(ln.strip() == "updateinfo" for ln in block.lines()):
+        return None
+    return (f"no cached repository publishes security advisories (no updateinfo in "
+            f"/var/cache/dnf/*/repodata/repomd.xml), so undone cannot tell which of the {n} "
+            f"pending updates are security fixes; use repositories that publish advisories or "
+            f"check these updates by hand")
 
 
 def _dnf_metadata(block: Block | None, now: datetime, facts: Facts) -> None:

@@ -109,7 +109,8 @@ elif command -v dnf >/dev/null 2>&1; then
         [ -r "$_upd_f" ] || continue
         printf 'File: %s\n' "$_upd_f"
         sed -n -e 's/.*<revision>\([0-9]*\)<\/revision>.*/revision \1/p' \
-          -e 's/.*<timestamp>\([0-9]*\)<\/timestamp>.*/timestamp \1/p' "$_upd_f"
+          -e 's/.*<timestamp>\([0-9]*\)<\/timestamp>.*/timestamp \1/p' \
+          -e 's/.*<data type="updateinfo">.*/updateinfo/p' "$_upd_f"
       done
       undone_end 0
       if command -v needs-restarting >/dev/null 2>&1; then

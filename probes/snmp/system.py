@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from probes import device
 from probes.base import Facts, RawSection, guard, split_blocks
-from probes.snmp import _identity as ident
+from probes.device import identity as ident
 from probes.snmp._varbinds import parse_varbinds
 
 QUERY = (
@@ -40,8 +41,8 @@ SYSTEM = (
     "snmp.syslocation",
 )
 ENTITY = ("snmp.entities", "firmware.software_revisions", "firmware.hardware_revisions")
-DEVICE = ("device.vendor", "device.os", "device.model", "device.serial")
-FIRMWARE = ("firmware.product", "firmware.version", "firmware.version_source")
+DEVICE = device.DEVICE
+FIRMWARE = (*device.FIRMWARE, "firmware.version_source")
 PROVIDES = SYSTEM + ENTITY + DEVICE + FIRMWARE
 
 

@@ -45,23 +45,19 @@ import json
 import re
 from typing import Any
 
+from probes.access import ACCOUNTS
 from probes.access import derive as access
 from probes.access import windows as access_windows
 from probes.base import Facts, RawSection, guard, iso
 from probes.windows._json import document, failed, listed, number, read, when
 
 PROVIDES = (
-    "accounts.admin_groups",
-    "accounts.admins",
-    "accounts.admins_complete",
+    *ACCOUNTS,
     "accounts.admins_unresolved",
-    "accounts.users",
     "accounts.enabled_users",
-    "accounts.login_users",
     "accounts.guest_enabled",
     "accounts.builtin_admin_enabled",
     "accounts.password_not_required_users",
-    "accounts.last_login",
     "password.min_length",
     "password.max_age_days",
     "password.min_age_days",

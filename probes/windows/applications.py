@@ -31,11 +31,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from probes import applications as family
 from probes.base import Facts, RawSection, guard
 from probes.windows._json import document, listed, read
 from probes.windows._office import channel
 
-PROVIDES = ("apps.installed", "apps.count", "apps.users_not_loaded", "apps.incomplete")
+PROVIDES = (*family.PROVIDES, "apps.users_not_loaded")
 MAX_ITEMS = 2000
 _UPDATE = re.compile(r"^(update|hotfix|security update|service pack)$", re.I)
 

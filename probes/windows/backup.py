@@ -1,5 +1,5 @@
-"""windows.backup: Windows Server Backup and Veeam, in the ``backup.*`` facts of posix.backup
-(same names, same meaning: see :mod:`probes.posix.backup`).
+"""windows.backup: Windows Server Backup and Veeam, in the ``backup.*`` facts of the family
+:mod:`probes.backup` (same names, same meaning as posix.backup: see :mod:`probes.posix.backup`).
 
 * **Windows Server Backup** (``Get-WBSummary``, fields as Microsoft documents them): the last
   successful backup, the last attempt and its result (``LastBackupResultHR``, 0 is success), the
@@ -21,16 +21,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from probes.base import Facts, RawSection, guard, iso
-from probes.posix.backup import (
+from probes.backup import (
     ISOLATION,
     MAX_REPOSITORIES,
     PROVIDES,
-    _entry,
-    _error,
-    _set_success,
-    _summarise,
+    entry,
+    error,
+    set_success,
+    summarise,
 )
+from probes.base import Facts, RawSection, guard, iso
 from probes.windows._json import document, listed, number, read, when
 
 __all__ = ["PROVIDES", "parse"]
@@ -59,7 +59,7 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     wsb_used = False
     for i, decl in enumerate(declared, 1):
         kind = str(decl.get("kind") or "")
-        r = _entry(str(decl.get("name") or f"{kind}-{i}"), kind, "declared", decl.get("repository"))
+        r = entry(str(decl.get("name") or f"{kind}-{i}"), kind, "declared", decl.get("repository"))
         r["isolation"] = decl.get("isolation") if decl.get("isolation") in ISOLATION else None
         rt = decl.get("restore_test")
         if isinstance(rt, Mapping) and rt.get("date"):
@@ -70,11 +70,11 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         elif kind == "veeam":
             _veeam_declared(r, decl, jobs, veeam, veeam_why, agent, claimed, now)
         else:
-            _error(r, f"backup kind {kind!r} is not read on Windows (only {', '.join(_KINDS)})")
+            error(r, f"backup kind {kind!r} is not read on Windows (only {', '.join(_KINDS)})")
         repos.append(r)
     discovered = 0
     if not wsb_used and isinstance(wsb, dict) and (wsb.get("policy") or wsb.get("last_backup")):
-        r = _entry("windows-server-backup", "windows-server-backup", "discovered", None)
+        r = entry("windows-server-backup", "windows-server-backup", "discovered", None)
         _wsb(r, wsb, None, now)
         repos.append(r)
         discovered += 1
@@ -82,13 +82,13 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         name = str(job.get("name") or "")
         if name in claimed:
             continue
-        r = _entry(name or "veeam-job", "veeam", "discovered", None)
+        r = entry(name or "veeam-job", "veeam", "discovered", None)
         _veeam_job(r, job, now)
         repos.append(r)
         discovered += 1
     if agent is True and not any(r["kind"] == "veeam" for r in repos):
-        r = _entry("veeam-agent", "veeam", "discovered", None)
-        _error(
+        r = entry("veeam-agent", "veeam", "discovered", None)
+        error(
             r,
             "Veeam Agent for Microsoft Windows is installed; its job results are not read "
             "by undone yet (declare and check it on its Veeam server instead)",
@@ -99,7 +99,7 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     facts.set("backup.discovered", discovered)
     facts.set("backup.count", len(repos))
     facts.set("backup.repositories", repos)
-    _summarise(repos, now, facts)
+    summarise(repos, now, facts)
     # a backup tool that could not be read may hold backups nobody declared: "none found"
     # would be a guess
     unread = [w for w, used in ((wsb_why, wsb_used), (veeam_why, False)) if w and not used]
@@ -114,13 +114,13 @@ def _parse(raw: RawSection, facts: Facts) -> None:
 
 def _wsb(r: dict[str, Any], wsb: Any, why: str | None, now: datetime) -> None:
     if why is not None:
-        _error(r, why)
+        error(r, why)
         return
     if not isinstance(wsb, dict):
-        _error(r, "Windows Server Backup is not installed (no Get-WBSummary)")
+        error(r, "Windows Server Backup is not installed (no Get-WBSummary)")
         return
     last = when(wsb.get("last_success"))
-    _set_success(r, last, now)
+    set_success(r, last, now)
     r["snapshots"] = number(wsb.get("versions"))
     r["repository"] = wsb.get("target") or r["repository"]
     attempt = when(wsb.get("last_backup"))
@@ -132,7 +132,7 @@ def _wsb(r: dict[str, Any], wsb: Any, why: str | None, now: datetime) -> None:
 
 
 def _veeam_job(r: dict[str, Any], job: dict[str, Any], now: datetime) -> None:
-    _set_success(r, when(job.get("last_success")), now)
+    set_success(r, when(job.get("last_success")), now)
     r["last_attempt_at"] = iso(when(job.get("last_end")))
     result = str(job.get("last_result") or "").strip().lower()
     r["last_attempt_result"] = result or None
@@ -150,19 +150,19 @@ def _veeam_declared(
     now: datetime,
 ) -> None:
     if why is not None:
-        _error(r, why)
+        error(r, why)
         return
     if not jobs:
         if agent is True:
-            _error(
+            error(
                 r,
                 "Veeam Agent for Microsoft Windows is installed; its job results are not "
                 "read by undone yet",
             )
         elif veeam is None:
-            _error(r, "Veeam Backup & Replication's PowerShell module is not on this host")
+            error(r, "Veeam Backup & Replication's PowerShell module is not on this host")
         else:
-            _error(r, "Veeam Backup & Replication has no jobs")
+            error(r, "Veeam Backup & Replication has no jobs")
         return
     wanted = {str(decl.get(k)) for k in ("name", "repository") if decl.get(k)}
     match = [j for j in jobs if str(j.get("name")) in wanted]
@@ -172,7 +172,7 @@ def _veeam_declared(
         return
     claimed.update(str(j.get("name")) for j in jobs)
     successes = [d for d in (when(j.get("last_success")) for j in jobs) if d is not None]
-    _set_success(r, max(successes) if successes else None, now)
+    set_success(r, max(successes) if successes else None, now)
     latest = max(jobs, key=lambda j: str(j.get("last_end") or ""))
     r["last_attempt_at"] = iso(when(latest.get("last_end")))
     r["last_attempt_result"] = str(latest.get("last_result") or "").lower() or None

@@ -35,10 +35,7 @@ from probes import extensions as ext
 from probes.base import Facts, RawSection, guard
 from probes.windows._json import document, listed, read
 
-PROVIDES = (
-    "browsers.installed", "browsers.extensions", "browsers.extension_count",
-    "browsers.profiles", "browsers.update_settings", "browsers.autoupdate_disabled",
-)
+PROVIDES = ext.PROVIDES
 HKLM = "HKLM\\SOFTWARE\\Policies"
 
 

@@ -1,5 +1,6 @@
 """windows.defender: anti-malware protection on Windows, in the same ``av.*`` facts as Linux
-and macOS (see :mod:`probes.posix.malware`), plus Defender's own state in ``defender.*``.
+and macOS (the family :mod:`probes.malware`; see :mod:`probes.posix.malware`), plus Defender's
+own state in ``defender.*``.
 
 **Microsoft Defender Antivirus** (``Get-MpComputerStatus``, fields as documented for
 ``MSFT_MpComputerStatus``): real-time protection counts when ``AntivirusEnabled`` and
@@ -44,14 +45,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from probes import malware as family
 from probes.base import Facts, RawSection, age_days, guard, iso
-from probes.posix.malware import FIELDS, _primary, _product
-from probes.posix.malware import PROVIDES as AV_PROVIDES
 from probes.windows._json import document, error_type, listed, number, product_type, read, when
 
 DEFENDER = "Microsoft Defender Antivirus"
 PROVIDES = (
-    *AV_PROVIDES,
+    *family.PROVIDES,
     "defender.installed",
     "defender.mode",
     "defender.antivirus_enabled",
@@ -94,31 +94,22 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         if "defender.installed" in facts.errors:
             # Defender could not be read: "no protection" would be a guess
             reason = facts.errors["defender.installed"]
-            facts.error_all(("av.installed", "av.product", *(f"av.{f}" for f in FIELDS)), reason)
+            facts.error_all(("av.installed", *family.PRIMARY), reason)
             return
         if why_others is not None:
             # nothing found, and the place another product would show could not be read
             facts.error_all(
-                ("av.installed", "av.product", *(f"av.{f}" for f in FIELDS)),
-                f"no anti-malware found, but {why_others}",
+                ("av.installed", *family.PRIMARY), f"no anti-malware found, but {why_others}"
             )
             return
-        facts.set("av.product", None)
-        for f in FIELDS:
-            facts.set(f"av.{f}", None)
+        family.set_none(facts)
         return
     if why_others is not None and not any(p["realtime_enabled"] is True for p in products):
         # the product protecting this machine may be the one that could not be seen
         reason = f"the protecting product is unknown: {why_others}"
-        facts.error_all(("av.product", *(f"av.{f}" for f in FIELDS)), reason)
+        facts.error_all(family.PRIMARY, reason)
         return
-    primary = _primary(products)
-    facts.set("av.product", primary["name"])
-    for f in FIELDS:
-        if f in primary["errors"]:
-            facts.error(f"av.{f}", f"{primary['name']}: {primary['errors'][f]}")
-        else:
-            facts.set(f"av.{f}", primary.get(f))
+    family.set_primary(facts, products)
 
 
 def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any] | None:
@@ -145,7 +136,7 @@ def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any
             facts.set("defender.antivirus_enabled", False)
             facts.set("defender.realtime_enabled", False)
             facts.error_all(names[3:], why)
-            p = _product(DEFENDER, verified=False)
+            p = family.product(DEFENDER, verified=False)
             p["uses_signatures"] = True
             p["realtime_enabled"] = False
             p["daemon_running"] = False
@@ -170,7 +161,7 @@ def _defender(doc: dict[str, Any], now: datetime, facts: Facts) -> dict[str, Any
     stale = mp.get("signatures_out_of_date")
     facts.set("defender.signatures_out_of_date", stale if isinstance(stale, bool) else None)
 
-    p = _product(DEFENDER, verified=False)
+    p = family.product(DEFENDER, verified=False)
     p["version"] = _version(mp.get("product_version"))
     p["engine_version"] = _version(mp.get("engine_version"))
     p["signature_version"] = _version(mp.get("signature_version"))
@@ -296,7 +287,7 @@ def _security_center(
         if not name or ("defender" in low and ("windows" in low or "microsoft" in low)):
             continue  # Defender itself, read above
         state = number(item.get("state"))
-        p = _product(name, verified=False)
+        p = family.product(name, verified=False)
         p["uses_signatures"] = True
         if state is None:
             p["errors"]["realtime_enabled"] = "Security Center gave no productState"
@@ -349,7 +340,7 @@ def _services(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
         name = _SERVICES.get(str(item.get("name") or "").lower())
         if name is None:
             continue
-        p = _product(name, verified=False)
+        p = family.product(name, verified=False)
         running = str(item.get("state") or "").lower() == "running"
         p["realtime_enabled"] = running
         p["daemon_running"] = running

@@ -1,5 +1,5 @@
 """windows.firewall: whether the host firewall is on, and what it does with unrequested inbound
-connections (the ``firewall.*`` facts of posix.firewall, plus one per profile).
+connections (the ``firewall.*`` facts of :mod:`probes.firewall`, plus one per profile).
 
 Windows Defender Firewall has three profiles, Domain, Private and Public; a network is in one of
 them, and a laptop moves between them, so all three must be on with a default of blocking
@@ -29,16 +29,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from probes import firewall as family
 from probes.base import Facts, RawSection, guard
 from probes.windows._json import document, listed, number, product_type, read
 
 PROVIDES = (
-    "firewall.kind",
-    "firewall.active",
-    "firewall.default_inbound",
-    "firewall.default_inbound_v6",
-    "firewall.detail",
-    "firewall.services",
+    *family.PROVIDES,
     "firewall.profiles",
     "firewall.domain_enabled",
     "firewall.private_enabled",
@@ -136,6 +132,13 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     windows_on = not off and service_up
     others_on = [t["name"] for t in third if t.get("enabled")]
     allow = [p for p in _PROFILES if profiles[p]["default_inbound"] != "block"]
+    if not off and svc_why is not None and not others_on:
+        # every profile is on, but whether the service that enforces them runs is unknown:
+        # neither "in force" nor "not in force" can be said
+        reason = f"whether the firewall is in force is unknown: {svc_why}"
+        facts.error_all(("firewall.active", "firewall.default_inbound",
+                         "firewall.default_inbound_v6", "firewall.detail"), reason)
+        return
     if windows_on:
         facts.set("firewall.active", True)
         default = "accept" if allow else "drop"

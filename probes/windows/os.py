@@ -30,34 +30,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from probes import os as family
 from probes.base import Facts, RawSection, guard, iso
 from probes.windows._json import PRODUCT_TYPES, document, listed, number, read, when
 
 PROVIDES = (
-    "os.family",
-    "os.id",
-    "os.id_like",
-    "os.name",
-    "os.pretty_name",
+    *family.PROVIDES,
     "os.edition",
     "os.installation_type",
-    "os.version",
-    "os.version_id",
     "os.build",
     "os.ubr",
     "os.build_full",
     "os.product_type",
     "os.install_date",
-    "os.boot_time",
-    "os.uptime_days",
-    "os.hostname",
     "os.domain",
     "os.domain_joined",
-    "os.arch",
     "os.user",
-    "os.privileged",
-    "os.time",
-    "os.clock_skew_seconds",
     "os.esu_licensed",
     "os.esu_products",
 )

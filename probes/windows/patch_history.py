@@ -31,21 +31,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from probes import updates as family
 from probes.base import Facts, RawSection, age_days, guard, iso
 from probes.windows._json import document, listed, number, qfe_date, read, when
 
-PROVIDES = (
-    "patch.source",
-    "patch.last_install_at",
-    "patch.days_since_last",
-    "patch.last_upgrade_at",
-    "patch.days_since_last_upgrade",
-    "patch.runs_30d",
-    "patch.runs_90d",
-    "patch.runs_365d",
-    "patch.history_since",
-    "patch.recent",
-)
+PROVIDES = family.HISTORY
 
 _SIGNATURES = ("KB2267602", "KB915597")
 _INSTALL = 1

@@ -44,29 +44,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from probes import updates as family
 from probes.base import Facts, RawSection, age_days, guard, iso
 from probes.windows._json import document, listed, number, product_type, read, when
 
-PROVIDES = (
-    "updates.manager",
-    "updates.pending_count",
-    "updates.security_count",
-    "updates.pending",
-    "updates.security_packages",
-    "updates.security_age_days",
-    "updates.security_age_basis",
-    "updates.security_since",
-    "updates.metadata_date",
-    "updates.metadata_age_days",
-    "updates.reboot_required",
-    "updates.reboot_packages",
-    "updates.auto_tool",
-    "updates.auto_configured",
-    "updates.auto_timer_enabled",
-    "updates.auto_timers",
-    "updates.auto_detail",
-    "updates.paused_until",
-)
+PROVIDES = (*family.PROVIDES, "updates.auto_detail", "updates.paused_until")
 
 _PENDING = (
     "updates.pending_count",
@@ -104,23 +86,30 @@ def _parse(raw: RawSection, facts: Facts) -> None:
     doc = document(raw)
     now = raw.collected_at
     facts.set("updates.manager", "wua")
-    wsus = _wsus(doc)
-    source = "wsus" if wsus else "windows-update"
+    wsus, wsus_why = _wsus(doc)
+    source = None if wsus is None else "wsus" if wsus else "windows-update"
     _pending(doc, source, now, facts)
     _metadata(doc, now, facts)
     _reboot(doc, facts)
     _auto(doc, source, now, facts)
+    if wsus_why is not None:
+        facts.error("updates.auto_tool", wsus_why)
 
 
-def _wsus(doc: dict[str, Any]) -> bool:
-    au, _ = read(doc, "policy_au", "policy")
-    wu, _ = read(doc, "policy_wu", "policy")
+def _wsus(doc: dict[str, Any]) -> tuple[bool | None, str | None]:
+    """Whether a WSUS server is in force (UseWUServer=1 and a WUServer); None, and why, when a
+    policy key could not be read."""
+    au, au_why = read(doc, "policy_au", "Windows Update policy (AU)")
+    wu, wu_why = read(doc, "policy_wu", "Windows Update policy")
     use = number((au or {}).get("UseWUServer")) if isinstance(au, dict) else None
     server = (wu or {}).get("WUServer") if isinstance(wu, dict) else None
-    return use == 1 and bool(server)
+    if au_why is not None or wu_why is not None:
+        why = "; ".join(w for w in (au_why, wu_why) if w)
+        return None, f"Windows Update or WSUS unknown: {why}"
+    return use == 1 and bool(server), None
 
 
-def _pending(doc: dict[str, Any], source: str, now: datetime, facts: Facts) -> None:
+def _pending(doc: dict[str, Any], source: str | None, now: datetime, facts: Facts) -> None:
     found, why = read(doc, "search", "Windows Update search")
     if why is not None:
         if "did not finish" in why:
@@ -227,7 +216,7 @@ def _reboot(doc: dict[str, Any], facts: Facts) -> None:
     facts.set("updates.reboot_packages", said)
 
 
-def _auto(doc: dict[str, Any], source: str, now: datetime, facts: Facts) -> None:
+def _auto(doc: dict[str, Any], source: str | None, now: datetime, facts: Facts) -> None:
     facts.set("updates.auto_tool", source)
     svc, why = read(doc, "service", "wuauserv service")
     if isinstance(svc, dict):
@@ -239,9 +228,14 @@ def _auto(doc: dict[str, Any], source: str, now: datetime, facts: Facts) -> None
         facts.error_all(("updates.auto_timers", "updates.auto_timer_enabled"), reason)
     paused, paused_why = _paused(doc, now)
     if paused_why is not None:
-        facts.error_all(
-            ("updates.paused_until", "updates.auto_configured", "updates.auto_detail"), paused_why
-        )
+        facts.error("updates.paused_until", paused_why)
+        off = _policy_off(doc)
+        if off is not None:
+            # a pause can only stop updates: a policy that turns them off decides alone
+            facts.set("updates.auto_configured", False)
+            facts.set("updates.auto_detail", off)
+        else:
+            facts.error_all(("updates.auto_configured", "updates.auto_detail"), paused_why)
         return
     facts.set("updates.paused_until", iso(paused))
     au, au_why = read(doc, "policy_au", "Windows Update policy")
@@ -283,6 +277,20 @@ def _auto(doc: dict[str, Any], source: str, now: datetime, facts: Facts) -> None
         return
     facts.set("updates.auto_configured", on)
     facts.set("updates.auto_detail", detail)
+
+
+def _policy_off(doc: dict[str, Any]) -> str | None:
+    """Why the policy alone turns automatic installation off (NoAutoUpdate=1, or AUOptions 2, 3
+    or 7), or None when it does not say so."""
+    au, _ = read(doc, "policy_au", "Windows Update policy")
+    if not isinstance(au, dict):
+        return None
+    option = number(au.get("AUOptions"))
+    if number(au.get("NoAutoUpdate")) == 1:
+        return "policy NoAutoUpdate=1: automatic updates are off"
+    if option in (2, 3, 7):
+        return f"policy AUOptions={option}: {_AU_OPTIONS[option]}"
+    return None
 
 
 def _paused(doc: dict[str, Any], now: datetime) -> tuple[datetime | None, str | None]:

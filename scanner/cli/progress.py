@@ -15,15 +15,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from reports import clean
 from scanner.ops.run import host_line
 
 
-def plain_line(rec: dict[str, Any], results: list[dict[str, Any]], prefix: str = "undone: "
-               ) -> str:
+def plain_line(rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
+               prefix: str = "undone: ") -> str:
     """``undone: web01 (192.0.2.10) ok 812ms fail=3 pass=40`` (or ``UNREACHABLE: why``): the
     folder run's line too (scanner/ops/run.py)."""
     return clean(prefix) + host_line(rec, results)
@@ -82,7 +82,7 @@ class Progress:
     def _running(self) -> int:
         return min(self.concurrency, max(0, self.planned - self.done))
 
-    def host(self, rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
+    def host(self, rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> None:
         with self._lock:
             self.done += 1
             if not rec.get("reachable"):

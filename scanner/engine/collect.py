@@ -28,6 +28,8 @@ from scanner.engine.batch import build
 from scanner.engine.options import Options
 from scanner.engine.pool import CostGuard
 from scanner.engine.records import (
+    error_kind,
+    fact_basis,
     host_stub,
     interrupted_stub,
     iso,
@@ -40,6 +42,7 @@ from scanner.errors import CollectError, HostKeyError
 from scanner.inventory import Host
 from scanner.lifecycle import applications
 from scanner.lifecycle import catalogue as lifecycle
+from scanner.result import FactBasis, HostRecord
 from scanner.rules.baselines import Rule
 from scanner.rules.roles import INFERABLE
 from scanner.rules.scope import may_apply
@@ -117,7 +120,7 @@ def collect_host(
     needed: list[Section],
     opts: Options,
     connector: ssh.Connector | None = None,
-) -> dict[str, Any]:
+) -> HostRecord:
     if host.transport == "snmp" or (host.platform == "network" and host.transport == "ssh"):
         # network devices: SNMP, or SSH "cli" mode (no POSIX shell)
         return network.collect_device(host, opts, connector)
@@ -169,7 +172,7 @@ def collect_host(
         if cancel is not None and cancel.is_set():
             return interrupted_stub(host)
         rec["error"] = one_line(e)
-        rec["error_kind"] = e.kind
+        rec["error_kind"] = error_kind(e.kind)
         if isinstance(e, HostKeyError):
             key: dict[str, Any] = {"fingerprint": e.fingerprint, "changed": e.changed}
             if e.changed:
@@ -219,7 +222,7 @@ def collect_host(
 
 
 def _record_sections(
-    rec: dict[str, Any],
+    rec: HostRecord,
     stream: Stream,
     digests: dict[str, str],
     needed: list[Section],
@@ -230,7 +233,7 @@ def _record_sections(
 ) -> None:
     facts: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    basis: dict[str, dict[str, str]] = {}  # how the inexact values are known (probes/base.py)
+    basis: dict[str, FactBasis] = {}  # how the inexact values are known (probes/base.py)
     batch_problem = None
     if stream.timed_out:
         batch_problem = f"the host's time limit ({host.timeout or opts.timeout:g}s) ran out"
@@ -292,7 +295,7 @@ def _record_sections(
             else:
                 facts.update(parsed.values)
                 errors.update(parsed.errors)
-                basis.update(parsed.basis)
+                basis.update(fact_basis(parsed.basis))
         if problem is not None:
             problem = one_line(problem)
             srec["status"] = "error"
@@ -300,7 +303,8 @@ def _record_sections(
             for f in s.provides:
                 errors.setdefault(f, problem)
         rec["sections"][s.name] = srec
-    if any(rec["sections"].get(n, {}).get("status") == "ok" for n in OS_SECTIONS):
+    if any((o := rec["sections"].get(n)) is not None and o["status"] == "ok"
+           for n in OS_SECTIONS):
         try:
             cat = lifecycle.load_catalogue()
             values, errs = lifecycle.enrich_os(facts, collected, cat, opts.max_catalogue_age_days)
@@ -365,9 +369,9 @@ def collect(
     hosts: list[Host],
     rules: list[Rule],
     opts: Options,
-    on_host: Callable[[dict[str, Any]], None] | None = None,
+    on_host: Callable[[HostRecord], None] | None = None,
     named: Sequence[Host] = (),
-) -> list[dict[str, Any]]:
+) -> list[HostRecord]:
     """Collect every host with bounded concurrency; ``on_host`` sees each record as it lands.
     ``named``: every host of the inventory (also those not selected), so that a jump host named
     by its inventory name is found with its own credentials (issue 15, L8).
@@ -388,7 +392,7 @@ def collect(
     todo: queue.SimpleQueue[Host] = queue.SimpleQueue()
     for h in guard.order(hosts):
         todo.put(h)
-    landed: queue.SimpleQueue[tuple[Host, dict[str, Any]]] = queue.SimpleQueue()
+    landed: queue.SimpleQueue[tuple[Host, HostRecord]] = queue.SimpleQueue()
 
     def work() -> None:
         while not cancel.is_set():
@@ -409,9 +413,9 @@ def collect(
                for i in range(max(1, min(opts.concurrency, len(hosts))))]
     for t in workers:
         t.start()
-    records: dict[str, dict[str, Any]] = {}
+    records: dict[str, HostRecord] = {}
 
-    def take(h: Host, rec: dict[str, Any]) -> None:
+    def take(h: Host, rec: HostRecord) -> None:
         if rec.get("error_kind") == "interrupted" or (cancel.is_set() and rec.get("error")):
             return  # cut short by the interruption: not this scan's word on the host
         records[h.name] = rec

@@ -34,6 +34,7 @@ from typing import Any
 from probes.base import Facts, iso
 from probes.posix.updates import age_facts
 from scanner.lifecycle import advisories
+from scanner.result import HostRecord
 
 AGE_FACTS = ("updates.security_age_days", "updates.security_age_basis", "updates.security_since")
 
@@ -94,7 +95,7 @@ def needs(rec: Mapping[str, Any]) -> bool:
     return "updates.pending" in facts or "patch.upgrades" in facts
 
 
-def enrich(rec: dict[str, Any], catalogue: advisories.Catalogue | None,
+def enrich(rec: HostRecord, catalogue: advisories.Catalogue | None,
            catalogue_problem: str | None, seen: Seen | None, now: datetime) -> None:
     """Date the pending security updates and tell the security upgrades of the patch runs
     apart, in the host record (facts, fact_errors, fact_basis)."""
@@ -102,12 +103,16 @@ def enrich(rec: dict[str, Any], catalogue: advisories.Catalogue | None,
     classify_patch_runs(rec, catalogue, catalogue_problem, now)
 
 
-def date_record(rec: dict[str, Any], catalogue: advisories.Catalogue | None,
+def date_record(rec: HostRecord, catalogue: advisories.Catalogue | None,
                 catalogue_problem: str | None, seen: Seen | None, now: datetime) -> None:
     """Date the pending security updates of one host record in place (facts, fact_basis)."""
     facts: dict[str, Any] = rec.get("facts") or {}
     pending = facts.get("updates.pending")
     if not isinstance(pending, list) or facts.get("updates.manager") not in ("apt", "dnf"):
+        return
+    if not isinstance(facts.get("updates.security_count"), int):
+        # which pending updates are security fixes is not known (the probe says why in the
+        # count's error): no age can be derived from the list, and its error must stand
         return
     apt = facts.get("updates.manager") == "apt"
     distro, releases = _release_keys(facts.get("updates.os_release"))
@@ -174,7 +179,7 @@ SECURITY_RUNS = ("patch.security_runs_30d", "patch.security_runs_90d",
                  "patch.security_runs_365d")
 
 
-def classify_patch_runs(rec: dict[str, Any], catalogue: advisories.Catalogue | None,
+def classify_patch_runs(rec: HostRecord, catalogue: advisories.Catalogue | None,
                         catalogue_problem: str | None, now: datetime) -> None:
     """Count the patch runs that brought a security fix: a run is a security run when one of
     its upgrades went from a version before an advisory's fix to one that has it (apt hosts;

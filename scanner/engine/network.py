@@ -33,19 +33,28 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from probes import sections
 from probes.base import RawSection
 from scanner import clock
 from scanner.engine.options import Options
-from scanner.engine.records import CONNECTION, host_stub, record_connection, section_record
+from scanner.engine.records import (
+    CONNECTION,
+    error_kind,
+    fact_basis,
+    host_stub,
+    new_record,
+    record_connection,
+    section_record,
+)
 from scanner.engine.transports import INTERRUPTED, one_line, ssh
 from scanner.engine.transports import nmap as nmap_transport
 from scanner.engine.transports import snmp as snmp_transport
 from scanner.errors import AuthError, CollectError, HostKeyError, UsageError
 from scanner.inventory import Host, Inventory
 from scanner.lifecycle import firmware
+from scanner.result import HostRecord, NetworkRecord
 from scanner.rules.baselines import Rule
 
 NMAP_SECTION = "net.nmap"
@@ -114,7 +123,7 @@ def _sha(text: str) -> str:
 
 
 def _record_section(
-    rec: dict[str, Any],
+    rec: HostRecord,
     name: str,
     stdout: str,
     collected: datetime,
@@ -140,7 +149,7 @@ def _record_section(
                 facts[k] = v
                 errors.pop(k, None)
             if parsed.basis:
-                rec.setdefault("fact_basis", {}).update(parsed.basis)
+                rec.setdefault("fact_basis", {}).update(fact_basis(parsed.basis))
             for k, why in parsed.errors.items():
                 if k not in facts:
                     errors[k] = why
@@ -153,7 +162,7 @@ def _record_section(
     rec["sections"][name] = srec
 
 
-def _firmware(rec: dict[str, Any], collected: datetime, opts: Options) -> None:
+def _firmware(rec: HostRecord, collected: datetime, opts: Options) -> None:
     """The device's firmware against the lifecycle catalogue (section net.firmware)."""
     try:
         doc = firmware.device_lookup(rec["facts"], rec["fact_errors"], opts.lifecycle_local)
@@ -165,7 +174,10 @@ def _firmware(rec: dict[str, Any], collected: datetime, opts: Options) -> None:
                     opts, config={"max_catalogue_age_days": opts.max_catalogue_age_days})
 
 
-def _finish(rec: dict[str, Any], t0: float) -> dict[str, Any]:
+_R = TypeVar("_R", HostRecord, NetworkRecord)
+
+
+def _finish(rec: _R, t0: float) -> _R:
     rec["finished_at"] = _iso(clock.now())
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
     return rec
@@ -180,7 +192,7 @@ def collect_device(
     opts: Options,
     connector: ssh.Connector | None = None,
     secret: Callable[[str], str | None] = os.environ.get,
-) -> dict[str, Any]:
+) -> HostRecord:
     """Collect one network device (never raises): identity and firmware over SNMP or the
     device's read-only commands over SSH, the default-community probe, and the firmware's
     lifecycle."""
@@ -199,7 +211,8 @@ def collect_device(
             collected = clock.now()
             record_connection(rec, {"transport": "snmp"}, collected)
             if not result.answered:
-                rec["error"], rec["error_kind"] = one_line(result.error), result.error_kind
+                rec["error"] = one_line(result.error)
+                rec["error_kind"] = error_kind(result.error_kind)
                 _record_section(rec, SYSTEM_SECTION, result.system, collected, opts,
                                 problem=result.error)
                 return _finish(rec, t0)
@@ -223,7 +236,7 @@ def collect_device(
             community = (snmp_transport.probe_default_communities(host.address, 161, sopts)
                          if probe else None)
     except HostKeyError as e:
-        rec["error"], rec["error_kind"] = one_line(e), e.kind
+        rec["error"], rec["error_kind"] = one_line(e), error_kind(e.kind)
         rec["connection"] = {"transport": "ssh", "host_key": {"fingerprint": e.fingerprint,
                                                               "changed": e.changed}}
         record_connection(rec, {"transport": "ssh",
@@ -232,7 +245,7 @@ def collect_device(
                            clock.now())
         return _finish(rec, t0)
     except (CollectError, AuthError) as e:
-        rec["error"], rec["error_kind"] = one_line(e), e.kind
+        rec["error"], rec["error_kind"] = one_line(e), error_kind(e.kind)
         return _finish(rec, t0)
     except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
         rec["error"] = one_line(
@@ -246,7 +259,7 @@ def collect_device(
     return _finish(rec, t0)
 
 
-def _record_connection_ssh(rec: dict[str, Any], info: dict[str, Any], when: datetime) -> None:
+def _record_connection_ssh(rec: HostRecord, info: dict[str, Any], when: datetime) -> None:
     key = info.get("host_key") or {}
     record_connection(rec, {
         "transport": "ssh",
@@ -297,24 +310,11 @@ def local_addresses() -> list[str]:
     return sorted(set(out))
 
 
-def network_stub(network: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": RECORD_PREFIX + network["name"],
-        "address": network["cidr"],
-        "transport": "nmap",
-        "platform": SEGMENT_PLATFORM,
-        "roles": [],
-        "groups": [],
-        "owner": None,
-        "reachable": False,
-        "error": None,
-        "error_kind": None,
-        "connection": {},
-        "facts": {},
-        "fact_errors": {},
-        "sections": {},
-        "network": dict(network),
-    }
+def network_stub(network: dict[str, Any]) -> NetworkRecord:
+    """A declared network's record before nmap runs: a host record with the network entry."""
+    return {**new_record(RECORD_PREFIX + network["name"], network["cidr"], "nmap",
+                         SEGMENT_PLATFORM, roles=[], groups=[], owner=None),
+            "network": dict(network)}
 
 
 def scan_network(
@@ -324,7 +324,7 @@ def scan_network(
     scope: Scope | None = None,
     is_privileged: bool | None = None,
     addresses: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> NetworkRecord:
     """One nmap run over one declared network, as a record (never raises but for a target out
     of scope, which is refused before anything is sent)."""
     scope = scope or Scope(inventory)
@@ -365,8 +365,8 @@ def scan_networks(
     inventory: Inventory,
     rules: list[Rule],
     opts: Options,
-    on_record: Callable[[dict[str, Any]], None] | None = None,
-) -> list[dict[str, Any]]:
+    on_record: Callable[[NetworkRecord], None] | None = None,
+) -> list[NetworkRecord]:
     """The network phase of a scan: one nmap run per declared network, in order, each record
     handed to ``on_record`` as it lands. Nothing runs when no network is declared or no selected
     rule needs one."""
@@ -374,7 +374,7 @@ def scan_networks(
         return []
     scope = Scope(inventory)
     addresses = _addresses(inventory.hosts)
-    records = []
+    records: list[NetworkRecord] = []
     cancel = opts.cancel
     for network in inventory.networks:
         rec = None if cancel is not None and cancel.is_set() else scan_network(

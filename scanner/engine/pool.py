@@ -8,11 +8,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from scanner.engine.options import Options
 from scanner.engine.records import interrupted_stub
 from scanner.inventory import Host
+from scanner.result import HostRecord
 
 DEFAULT_SITE_CONCURRENCY = 8  # sshd refuses at random from its 11th unauthenticated connection
 
@@ -84,8 +84,7 @@ class CostGuard:
             out.extend(q[i] for q in lists if i < len(q))
         return out
 
-    def run(self, host: Host, opts: Options, work: Callable[[], dict[str, Any]]
-            ) -> dict[str, Any]:
+    def run(self, host: Host, opts: Options, work: Callable[[], HostRecord]) -> HostRecord:
         """``work()`` (collecting the host) once the host holds its slots; the record of a host
         not scanned if the scan is interrupted while it waits."""
         cancel = opts.cancel

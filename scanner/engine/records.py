@@ -1,22 +1,27 @@
-"""The records the engine builds: a host's record (the shape of a ``hosts[]`` entry of the
-result document) and its scanner-side ``scanner.connection`` section.
+"""The records the engine builds: a host's record (a ``hosts[]`` entry of the result document,
+:class:`scanner.result.HostRecord`), a section's record, and the scanner-side
+``scanner.connection`` section.
 
-Shared by the two collectors (scanner/engine/collect.py for hosts with a shell,
-scanner/engine/network.py for network devices and networks), so neither reaches into the other.
+Every host record starts here (:func:`new_record`: hosts with a shell, network devices, declared
+networks, cloud tenants), and every section record (:func:`section_record`); the collectors
+(scanner/engine/collect.py, scanner/engine/network.py, scanner/engine/cloud/collect.py) fill
+them in, so neither reaches into the other and the copies cannot drift.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from probes import sections
 from probes.base import RawSection
 from probes.scanner import connection as connection_probe
 from scanner.engine.transports import INTERRUPTED
 from scanner.inventory import Host
-from scanner.result import SectionRecord
+from scanner.result import FactBasis, HostRecord, SectionRecord, Transport
+from scanner.vocab import ERROR_KINDS, ErrorKind
 
 #: the scanner-side section recorded for every host the scanner got far enough to know about
 CONNECTION = "scanner.connection"
@@ -47,15 +52,36 @@ def section_record(collected: datetime, stdout: str, stderr: str = "", *,
     }
 
 
-def host_stub(host: Host) -> dict[str, Any]:
+def error_kind(kind: str | None) -> ErrorKind | None:
+    """A collection error's ``kind`` (scanner/errors.py) as the record's word; "error" for one
+    the vocabulary does not have."""
+    if kind is None:
+        return None
+    for k in ERROR_KINDS:
+        if k == kind:
+            return k
+    return "error"
+
+
+def fact_basis(basis: Mapping[str, Mapping[str, str]]) -> dict[str, FactBasis]:
+    """A parser's bases (probes/base.py ``Facts.basis``: ``basis``, ``why``, ``fix``, which
+    probes may not type with scanner's records) as the record's, each kept as the parser made
+    it (its keys' order is the document's)."""
+    return cast("dict[str, FactBasis]", dict(basis))
+
+
+def new_record(name: str, address: str, transport: Transport, platform: str | None, *,
+               roles: list[str], groups: list[str], owner: str | None) -> HostRecord:
+    """A host record before anything is collected: not reached, no facts, no sections (its
+    keys in the order of the result document)."""
     return {
-        "name": host.name,
-        "address": host.address,
-        "transport": host.transport,
-        "platform": host.platform,
-        "roles": list(host.roles),
-        "groups": list(host.groups),
-        "owner": host.owner,
+        "name": name,
+        "address": address,
+        "transport": transport,
+        "platform": platform,
+        "roles": roles,
+        "groups": groups,
+        "owner": owner,
         "reachable": False,
         "error": None,
         "error_kind": None,
@@ -66,7 +92,14 @@ def host_stub(host: Host) -> dict[str, Any]:
     }
 
 
-def interrupted_stub(host: Host) -> dict[str, Any]:
+def host_stub(host: Host) -> HostRecord:
+    """An inventory host's record before anything is collected."""
+    # the inventory admits only transports of the Literal (scanner/inventory/checks.py)
+    return new_record(host.name, host.address, cast("Transport", host.transport), host.platform,
+                      roles=list(host.roles), groups=list(host.groups), owner=host.owner)
+
+
+def interrupted_stub(host: Host) -> HostRecord:
     """The record of a host the scan did not finish because it was interrupted: reported as
     not scanned (never recorded in the history as this scan's state of the host)."""
     rec = host_stub(host)
@@ -75,13 +108,13 @@ def interrupted_stub(host: Host) -> dict[str, Any]:
     return rec
 
 
-def record_connection(rec: dict[str, Any], info: dict[str, Any], when: datetime) -> None:
+def record_connection(rec: HostRecord, info: Mapping[str, Any], when: datetime) -> None:
     """The scanner-side section: what the scanner saw of the connection, as facts (written for
     unreachable hosts too, when the host key was the reason)."""
     section = sections().get(CONNECTION)
     if section is None:  # pragma: no cover - shipped with the package
         return
-    text = connection_probe.record(info)
+    text = connection_probe.record(dict(info))
     parsed = section.parse(
         RawSection(name=CONNECTION, stdout=text, exit_code=0, collected_at=when)
     )

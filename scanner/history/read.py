@@ -6,11 +6,25 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from scanner import __version__
 from scanner.history.codes import FAILING, HOST_PROFILE, STATUS_NAMES, _unpack
-from scanner.history.times import _day_iso, _dt, iso
+from scanner.history.times import _dt, dating, iso
+from scanner.result import (
+    SCHEMA,
+    HistoryInfo,
+    HostRecord,
+    Result,
+    ResultDocument,
+    RuleDoc,
+    Transport,
+    as_json,
+    dated,
+    host_errors,
+    summarise,
+)
+from scanner.vocab import Control, Severity, Status
 
 
 class _Store(Protocol):
@@ -26,10 +40,10 @@ class _Store(Protocol):
 
     def _hosts(self) -> dict[int, tuple[str, str | None, str | None, str | None]]: ...
 
-    def _history_block(self, scan: int, ts: int, trend_days: int) -> dict[str, Any]: ...
+    def _history_block(self, scan: int, ts: int, trend_days: int) -> HistoryInfo: ...
 
 
-def document(hist: _Store, spec: str | None = None, changes: bool = True) -> dict[str, Any]:
+def document(hist: _Store, spec: str | None = None, changes: bool = True) -> ResultDocument:
     """The result document of a recorded scan, rebuilt from the history.
 
     Results are each pair's status at that scan, with the observed value, message and finding
@@ -37,8 +51,6 @@ def document(hist: _Store, spec: str | None = None, changes: bool = True) -> dic
     the scan gave it, as they were. Hosts carry what reports show of them (error, roles,
     the system's name); other facts and raw evidence are not kept in the history
     (``scan.reconstructed`` is true)."""
-    from scanner.result import SCHEMA, summarise
-
     sid = hist.resolve(spec)
     uid, started, finished, inventory, meta_text = hist.db.execute(
         "SELECT uid, started_at, finished_at, inventory, meta FROM scans WHERE id = ?",
@@ -70,31 +82,34 @@ def document(hist: _Store, spec: str | None = None, changes: bool = True) -> dic
             blob_cache[bid] = _unpack(row[0]) if row else {}
         return blob_cache[bid]
 
-    host_docs: list[dict[str, Any]] = []
+    host_docs: list[HostRecord] = []
     kept_rows: dict[int, list[list[int]]] = {}  # unreachable hosts: their rows as given
     for hid in sorted(landed, key=lambda h: hosts[h][0]):
         off, reach, err = landed[hid]
         name, address, transport, platform = hosts[hid]
         e = blob(err) if err is not None else {}
-        rec: dict[str, Any] = {
-            "name": name, "address": address or "", "transport": transport or "ssh",
+        # (the words stored are those of the typed records the scan gave: scanner/result.py)
+        rec: HostRecord = {
+            "name": name, "address": address or "",
+            "transport": cast("Transport", transport or "ssh"),
             "platform": platform, "reachable": bool(reach), "error": e.get("error"),
-            "error_kind": e.get("kind"), "finished_at": iso(started + off), "facts": {}}
-        rec.update({k: e[k] for k in HOST_PROFILE if e.get(k)})
+            "error_kind": e.get("kind"), "finished_at": iso(started + off) or "", "facts": {}}
+        rec.update(cast("HostRecord", {k: e[k] for k in HOST_PROFILE if e.get(k)}))
         if e.get("system"):
             rec["facts"] = {"os.pretty_name": e["system"]}
         if isinstance(e.get("results"), list):
             kept_rows[hid] = e["results"]
         host_docs.append(rec)
-    results = []
-    rule_docs: dict[str, Any] = {}
+    results: list[Result] = []
+    rule_docs: dict[str, RuleDoc] = {}
 
-    def result(hid: int, rid: int, status: int, d: dict[str, Any]) -> dict[str, Any]:
+    def result(hid: int, rid: int, status: int, d: dict[str, Any]) -> Result:
         rule, rmeta = rules[rid]
-        res: dict[str, Any] = {
+        res: Result = {
             "host": hosts[hid][0], "rule": rule, "title": rmeta.get("title") or rule,
-            "control": rmeta.get("control"), "severity": rmeta.get("severity"),
-            "owner": d.get("ow") or "provider", "status": STATUS_NAMES[status],
+            "control": cast("Control", rmeta.get("control")),
+            "severity": cast("Severity", rmeta.get("severity")),
+            "owner": d.get("ow") or "provider", "status": cast("Status", STATUS_NAMES[status]),
             "observed": d.get("o") or {}, "expected": d.get("e") or "",
             "message": d.get("m") or "", "evidence": [], "first_seen": None, "due": None,
             "overdue_days": None}
@@ -106,9 +121,9 @@ def document(hist: _Store, spec: str | None = None, changes: bool = True) -> dic
         if res["status"] == "not_applicable":
             # recorded before scope reasons existed, a not_applicable was a precondition's
             res["na_reason"] = d.get("nr") or "precondition"
-        rule_docs[rule] = {k: rmeta.get(k) for k in (
+        rule_docs[rule] = cast("RuleDoc", {k: rmeta.get(k) for k in (
             "title", "control", "severity", "baseline", "rationale", "remediation",
-            "references", "problem", "advice") if rmeta.get(k)}
+            "references", "problem", "advice") if rmeta.get(k)})
         return res
 
     rows = [((hid, rid), (status, detail)) for (hid, rid), (status, detail) in state.items()
@@ -125,8 +140,9 @@ def document(hist: _Store, spec: str | None = None, changes: bool = True) -> dic
             continue
         if not landed[hid][1]:  # not reached, recorded before the rows were kept
             error = blob(landed[hid][2]).get("error") if landed[hid][2] else None
-            res.update(status="error", observed={},
-                       message=f"host not scanned: {error or 'unreachable'}")
+            res["status"] = "error"
+            res["observed"] = {}
+            res["message"] = f"host not scanned: {error or 'unreachable'}"
             res.pop("na_reason", None)
             res.pop("waiver", None)
             res.pop("waiver_expired", None)
@@ -135,18 +151,14 @@ def document(hist: _Store, spec: str | None = None, changes: bool = True) -> dic
         f = findings.get((hid, rid))
         if f is not None and status in FAILING:
             episode, opened, due_day = f
-            res["first_seen"] = iso(opened)
-            res["due"] = _day_iso(due_day)
-            if STATUS_NAMES[status] == "fail":
-                when = started + landed[hid][0]
-                res["overdue_days"] = max(0, _dt(when).date().toordinal() - due_day)
-            if episode > 1:
-                res["reopened"] = True
+            today = _dt(started + landed[hid][0]).date().toordinal()
+            res = dated(res, dating(opened, due_day, episode, STATUS_NAMES[status] == "fail",
+                                    today))
         results.append(res)
-    doc: dict[str, Any] = {
+    doc: ResultDocument = {
         "schema": SCHEMA,
         "tool": {"name": "undone", "version": __version__},
-        "scan": {"id": uid, "started_at": iso(started),
+        "scan": {"id": uid, "started_at": iso(started) or "",
                  "finished_at": iso(finished if finished is not None else max(
                      [started] + [started + o for o, _, _ in landed.values()])),
                  "inventory": inventory, "estate": meta.get("estate") or {},
@@ -155,16 +167,15 @@ def document(hist: _Store, spec: str | None = None, changes: bool = True) -> dic
         "rules": rule_docs,
         "hosts": host_docs,
         "results": results,
-        "errors": [{"host": h["name"], "kind": h.get("error_kind"), "error": h["error"]}
-                   for h in host_docs if h.get("error")],
+        "errors": host_errors(host_docs),
+        "summary": summarise(host_docs, results),
+        "history": hist._history_block(sid, finished or started, 366),
     }
-    doc["summary"] = summarise(host_docs, results)
-    doc["history"] = hist._history_block(sid, finished or started, 366)
     previous = doc["history"]["previous_scan"]
     if changes and previous:  # what changed since, as the scan's own document said it
         from reports import diff
 
         prev = hist.document(previous, changes=False)
         doc["history"]["changes"] = {"previous_at": prev["scan"]["started_at"],
-                                     "counts": diff.build(prev, doc)["counts"]}
+                                     "counts": diff.build(prev, as_json(doc))["counts"]}
     return doc

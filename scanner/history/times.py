@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from scanner import clock
+from scanner.result import Dating
 
 DEFAULT_DAYS: dict[str, int] = {"critical": 14, "high": 14, "medium": 30, "low": 90, "info": 180}
 
@@ -59,3 +60,16 @@ def parse_scan_time(value: str) -> int:
     if ts is None:
         raise ValueError(f"not an ISO 8601 time: {value!r}")
     return ts
+
+
+def dating(opened_at: int, due_day: int, episode: int, fail: bool, today: int) -> Dating:
+    """A failing result's finding in the result document's words: when its episode opened,
+    the day it is due, for a ``fail`` (a waived finding is never overdue) how many whole days
+    ``today`` (a day ordinal) is past due, and ``reopened`` from the second episode on."""
+    out: Dating = {"first_seen": _dt(opened_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                   "due": date.fromordinal(due_day).isoformat()}
+    if fail:
+        out["overdue_days"] = max(0, today - due_day)
+    if episode > 1:
+        out["reopened"] = True
+    return out

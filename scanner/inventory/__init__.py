@@ -17,8 +17,9 @@ Every problem is one line naming the file, the key path and what was expected.
 This module reads the document (its dialect, groups and sections) and builds the
 :class:`Inventory`. One host's settings are read in ``hosts.py``; the model is in ``model.py``,
 value checks in ``checks.py``, the estate sections in ``sections.py``, the Ansible-shaped walk in
-``walk.py``, connection variables in ``connection.py``, reading through ansible-core in
-``via_ansible.py``.
+``walk.py`` (host patterns in ``walk_patterns.py``; group_vars/, host_vars/ and the variables'
+precedence in ``walk_vars.py``), connection variables in ``connection.py``, reading through
+ansible-core in ``via_ansible.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from scanner import yamlio
 from scanner.errors import InputError, InventoryError
 from scanner.inventory import connection as _conn
 from scanner.inventory import walk as _walk
+from scanner.inventory import walk_vars as _walk_vars
 from scanner.inventory.checks import (
     _identity_key,
     _Problems,
@@ -168,14 +170,15 @@ def parse(data: Any, label: str, base_dir: str | os.PathLike[str] | None = None)
     base = _base_dir(label, base_dir)
     dialect = _dialect(data, group_top, base)
     p = _Problems(label)
-    walked, walk_problems = _walk.walk(group_top, base, near_miss)
-    for where, what in walk_problems:
+    walked, walk_problems = _walk.walk(group_top, near_miss)
+    files, file_problems = _walk_vars.read_files(walked, base)
+    for where, what in walk_problems + file_problems:
         p.add(where, what)
-    raws = [_walk.host_vars(walked, name) for name in walked.hosts]
+    raws = [_walk_vars.host_vars(walked, files, name) for name in walked.hosts]
     return build(raws, sections, label, dialect, p, walked)
 
 
-def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, dialect: str,
+def build(raws: list[_walk_vars.RawHost], sections: dict[str, Any], label: str, dialect: str,
           p: _Problems | None = None, walked: _walk.Walked | None = None,
           reader: str = "built-in") -> Inventory:
     """An :class:`Inventory` from each host's variables (however they were read: the built-in
@@ -318,7 +321,7 @@ def build(raws: list[_walk.RawHost], sections: dict[str, Any], label: str, diale
     )
 
 
-def _parse_tenants(raw: Any, label: str, raws: list[_walk.RawHost],
+def _parse_tenants(raw: Any, label: str, raws: list[_walk_vars.RawHost],
                    p: _Problems) -> tuple[Any, ...]:
     """The ``tenants:`` section (scanner/inventory/tenants.py); its problems join the others."""
     if raw is None:

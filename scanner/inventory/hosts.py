@@ -9,7 +9,6 @@ from typing import Any
 
 from scanner import yamlio
 from scanner.inventory import connection as _conn
-from scanner.inventory import walk as _walk
 from scanner.inventory.checks import (
     _check_value,
     _Problems,
@@ -28,6 +27,8 @@ from scanner.inventory.model import (
 )
 from scanner.inventory.model import ANSIBLE_KEYS as ANSIBLE_KEYS
 from scanner.inventory.model import local_inventory as local_inventory
+from scanner.inventory.walk import Layer
+from scanner.inventory.walk_vars import RawHost
 
 
 def _undone_forms(vars_: dict[str, Any], dialect: str) -> list[tuple[str, str, Any]]:
@@ -54,7 +55,7 @@ def _undone_forms(vars_: dict[str, Any], dialect: str) -> list[tuple[str, str, A
     return out
 
 
-def _check_names(layer: _walk.Layer, dialect: str, p: _Problems) -> None:
+def _check_names(layer: Layer, dialect: str, p: _Problems) -> None:
     """Variable names of one mapping: near misses of undone's keys, secrets written as values."""
     where = layer.where
     for key, value in layer.vars.items():
@@ -94,7 +95,7 @@ def _check_names(layer: _walk.Layer, dialect: str, p: _Problems) -> None:
                 p.add(where, f"unknown key '{key}' (did you mean '{ALIASES.get(guess, guess)}'?)")
 
 
-def _use(p: _Problems, raw: _walk.RawHost, var: str, value: Any) -> Any:
+def _use(p: _Problems, raw: RawHost, var: str, value: Any) -> Any:
     """``value`` of ``var`` if undone can use it as written; None after a problem."""
     try:
         return _conn.usable(var, value)
@@ -103,7 +104,7 @@ def _use(p: _Problems, raw: _walk.RawHost, var: str, value: Any) -> Any:
         return None
 
 
-def _settings(raw: _walk.RawHost, dialect: str, label: str,
+def _settings(raw: RawHost, dialect: str, label: str,
               p: _Problems) -> tuple[dict[str, Any], list[str]] | _conn.Unscannable | None:
     """What undone will use for one host: its settings (undone's keys, and Ansible's connection
     variables) and roles; an :class:`Unscannable` when Ansible would reach it by a connection

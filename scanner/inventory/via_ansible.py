@@ -19,7 +19,8 @@ import warnings
 from typing import Any
 
 from scanner.errors import InventoryError
-from scanner.inventory.walk import Layer, RawHost
+from scanner.inventory.walk import Layer
+from scanner.inventory.walk_vars import RawHost
 
 
 def available() -> bool:

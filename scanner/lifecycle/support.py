@@ -25,6 +25,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from scanner.result import HostRecord
+
 FACTS = ("os.security_fixes", "os.security_fixes_until", "os.security_fixes_days_left",
          "os.support_summary")
 VENDORS = {"debian": "Debian", "ubuntu": "Canonical", "windows": "Microsoft",
@@ -52,7 +54,7 @@ def _left(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''} left"
 
 
-def enrich(rec: dict[str, Any], now: datetime) -> None:
+def enrich(rec: HostRecord, now: datetime) -> None:
     """Add the four facts to a host record whose lifecycle facts are known (or the reason they
     are not, as errors)."""
     facts: dict[str, Any] = rec.get("facts") or {}

@@ -40,7 +40,7 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -262,7 +262,7 @@ class _HostLines:
     def start(self, planned: int) -> None:
         pass
 
-    def host(self, rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
+    def host(self, rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> None:
         self.chatter(self.prefix + run_mod.host_line(rec, results))
 
     def stop(self) -> None:

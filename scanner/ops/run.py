@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # imported where used: the command line starts without the en
     from scanner.history.store import History
     from scanner.ops import notify
     from scanner.redact import Redactor
+    from scanner.result import Dating, HostRecord, Result, ScanHeader
     from scanner.rules.baselines import Baseline
 
 __all__ = ["Evidence", "HistoryOutcome", "Hooks", "NotifyOutcome", "Outcome", "Report",
@@ -106,7 +107,7 @@ class Watcher(Protocol):
 
     def start(self, planned: int) -> None: ...
 
-    def host(self, rec: dict[str, Any], results: list[dict[str, Any]]) -> None: ...
+    def host(self, rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> None: ...
 
     def stop(self) -> None: ...
 
@@ -171,7 +172,7 @@ def check(req: Request) -> list[str]:
     return problems
 
 
-def host_line(rec: dict[str, Any], results: list[dict[str, Any]]) -> str:
+def host_line(rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
     """``web01 (192.0.2.10) ok 812ms fail=3 pass=40`` (or ``UNREACHABLE: why``): one host as it
     lands, for a log."""
     counts: dict[str, int] = {}
@@ -291,29 +292,30 @@ def _scan(req: Request, inv: inventory.Inventory, hist: History | None, redactor
     from scanner import scan as scan_mod
     from scanner.engine.collect import mark_interrupted
     from scanner.ops import notify, outputs
+    from scanner.result import as_json
 
     contract = inv.contract
 
-    def on_start(doc: dict[str, Any], planned: int) -> None:
+    def on_start(doc: ScanHeader, planned: int) -> None:
         if hist is not None:
             hist.begin(doc, contract.days, planned)
         if watcher is not None:
             watcher.start(planned)
 
-    def on_host(rec: dict[str, Any], results: list[dict[str, Any]]) -> None:
+    def on_host(rec: HostRecord, results: list[Result]) -> Mapping[str, Dating] | None:
         redactor.value(rec)  # credentials in repository strings never reach an output
         redactor.value(results)
-        if hist is not None:
-            hist.record(rec, results)
+        dates = hist.record(rec, results) if hist is not None else None
         if watcher is not None:
             watcher.host(rec, results)
+        return dates  # the scan dates the document's results with it
 
     outputs.load_renderers([r.fmt for r in req.reports])
     try:
-        doc = scan_mod.run(inv, list(req.baselines), _options_for(req), on_host=on_host,
-                           host_filter=list(req.host_filter) or None, on_start=on_start,
-                           clock=req.clock,
-                           seen=hist.updates_seen if hist is not None else None)
+        doc = as_json(scan_mod.run(inv, list(req.baselines), _options_for(req),
+                                   on_host=on_host, host_filter=list(req.host_filter) or None,
+                                   on_start=on_start, clock=req.clock,
+                                   seen=hist.updates_seen if hist is not None else None))
     finally:
         if watcher is not None:
             watcher.stop()

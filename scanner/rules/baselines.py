@@ -23,6 +23,7 @@ import jsonschema
 from scanner import safeio, yamlio
 from scanner.errors import BaselineError, InputError
 from scanner.rules import findings
+from scanner.vocab import Control, Severity
 
 SHIPPED = ("cyber-essentials", "maintenance", "connection", "client-access", "applications",
            "cloud")
@@ -36,8 +37,8 @@ ALWAYS = ("connection",)
 class Rule:
     id: str
     title: str
-    control: str
-    severity: str
+    control: Control  # the schema (baselines/rule.schema.json) admits only these words
+    severity: Severity
     requires: tuple[str, ...]
     check: Any  # condition mapping, or "manual"
     rationale: str

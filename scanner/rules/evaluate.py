@@ -40,9 +40,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from scanner.inventory import Contract, Waiver
+from scanner.result import Result
 from scanner.rules import findings
 from scanner.rules.baselines import Rule
 from scanner.rules.conditions import (
@@ -352,7 +353,7 @@ def evaluate_host(
     waivers: tuple[Waiver, ...] = (),
     today: date | None = None,
     memo: Memo | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Result]:
     """One result per rule: every selected rule appears, judged, ``not_applicable`` with its
     reason (``na_reason``: platform, role, sections, precondition), or ``error`` with why.
 
@@ -405,7 +406,7 @@ def evaluate_host(
         if waivers:
             _apply_waivers(res, waivers, today)
         results.append(res)
-    return results
+    return cast("list[Result]", results)  # each built by _result, in the Result's keys
 
 
 def _fresh(name: str, cr: CompiledRule, owner: str, evidence: list[str], facts: dict[str, Any],

@@ -38,6 +38,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from scanner.result import HostRecord
+
 SOURCES = ("inventory", "inferred", "none")
 #: the roles :func:`infer` can give a host of each target family: what a host without declared
 #: roles needs collected (scanner/engine/collect.py plans the sections of rules for these roles)
@@ -139,7 +141,7 @@ def infer(rec: Mapping[str, Any]) -> tuple[list[str], str]:
     return [], f"not a machine (platform {platform}): no roles"
 
 
-def assign(rec: dict[str, Any]) -> None:
+def assign(rec: HostRecord) -> None:
     """Record the inferred roles and where the roles that scope the rules come from."""
     inferred, because = infer(rec)
     rec["roles_inferred"] = inferred

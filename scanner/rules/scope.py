@@ -8,7 +8,7 @@ a host of these platforms and roles?"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,7 @@ class HostView:
     error: str | None
     facts: dict[str, Any]
     fact_errors: dict[str, str]
-    sections: dict[str, dict[str, Any]]
+    sections: Mapping[str, Mapping[str, Any]]
     owner: str | None = None
     transport: str = "ssh"
     fact_basis: Bases = field(default_factory=dict)

@@ -1,8 +1,8 @@
 """``collect_tenant``: one tenant in, one host-shaped record out (never raises).
 
-The record has the keys of a ``hosts[]`` entry of the result document (scanner/engine/collect.py
-``_host_stub``): ``name``, ``address`` (the tenant id, or the Google customer and the admin
-acted as), ``transport`` (``graph`` or ``google``), ``platform`` (``m365`` or
+The record is a host record (:class:`scanner.result.HostRecord`, begun by
+scanner/engine/records.py ``new_record``): ``name``, ``address`` (the tenant id, or the Google
+customer and the admin acted as), ``transport`` (``graph`` or ``google``), ``platform`` (``m365`` or
 ``google-workspace``), ``roles`` (``["tenant"]``), ``reachable`` (a token was obtained),
 ``error`` / ``error_kind`` (``auth``, ``unreachable``, ``error``), ``connection`` (where the
 token came from and what it allows; never the token), ``facts``, ``fact_errors`` and
@@ -25,17 +25,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, cast
 
 from probes import sections
 from probes.base import RawSection
 from probes.cloud._common import SCHEMA
 from scanner.engine.cloud import missing_extra
-from scanner.engine.records import record_connection, section_record
+from scanner.engine.records import error_kind, new_record, record_connection, section_record
 from scanner.inventory.tenants import TenantConfig
+from scanner.result import HostRecord, Transport
 
 SECTION = {"m365": "cloud.entra", "google-workspace": "cloud.google"}
-TRANSPORT = {"m365": "graph", "google-workspace": "google"}
+TRANSPORT: Final[dict[str, Transport]] = {"m365": "graph", "google-workspace": "google"}
+
+
+class TenantRecord(HostRecord, total=False):
+    """A tenant's host record, with the whole bundle read when ``Options.keep_bundle`` is set
+    (for an evidence bundle; never in a scan's document)."""
+
+    bundle: dict[str, Any]
 
 
 @dataclass
@@ -88,7 +96,7 @@ def default_options(clock: Callable[[], datetime] | None = None) -> Options:
     return opts
 
 
-def interrupted(tenant: TenantConfig, why: str) -> dict[str, Any]:
+def interrupted(tenant: TenantConfig, why: str) -> HostRecord:
     """The record of a tenant a stopped scan did not read (never judged, never recorded)."""
     rec = stub(tenant)
     rec["error"], rec["error_kind"] = f"not scanned: {why}", "interrupted"
@@ -96,9 +104,9 @@ def interrupted(tenant: TenantConfig, why: str) -> dict[str, Any]:
 
 
 def collect_tenants(tenants: list[TenantConfig], opts: Options,
-                    on_record: Callable[[dict[str, Any]], None] | None = None,
+                    on_record: Callable[[HostRecord], None] | None = None,
                     cancel: threading.Event | None = None, workers: int = 4
-                    ) -> list[dict[str, Any]]:
+                    ) -> list[HostRecord]:
     """Every tenant, a few at a time; ``on_record`` sees each record as it lands (in this
     thread). When ``cancel`` is set, no new tenant starts and those not finished come back as
     interrupted (:func:`interrupted`, never given to ``on_record``)."""
@@ -107,7 +115,7 @@ def collect_tenants(tenants: list[TenantConfig], opts: Options,
     todo: queue.SimpleQueue[TenantConfig] = queue.SimpleQueue()
     for t in tenants:
         todo.put(t)
-    landed: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+    landed: queue.SimpleQueue[HostRecord] = queue.SimpleQueue()
     stop = cancel or threading.Event()
 
     def work() -> None:
@@ -122,7 +130,7 @@ def collect_tenants(tenants: list[TenantConfig], opts: Options,
                for i in range(max(1, min(workers, len(tenants))))]
     for th in threads:
         th.start()
-    records: dict[str, dict[str, Any]] = {}
+    records: dict[str, HostRecord] = {}
     while len(records) < len(tenants) and not stop.is_set():
         try:
             rec = landed.get(timeout=0.2)
@@ -140,26 +148,14 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def stub(tenant: TenantConfig) -> dict[str, Any]:
-    return {
-        "name": tenant.name,
-        "address": tenant.address,
-        "transport": TRANSPORT[tenant.platform],
-        "platform": tenant.platform,
-        "roles": ["tenant"],
-        "groups": [],
-        "owner": tenant.owner,
-        "reachable": False,
-        "error": None,
-        "error_kind": None,
-        "connection": {},
-        "facts": {},
-        "fact_errors": {},
-        "sections": {},
-    }
+def stub(tenant: TenantConfig) -> TenantRecord:
+    # a host record is a tenant record without the bundle (the one key it may add)
+    return cast("TenantRecord", new_record(tenant.name, tenant.address,
+                                           TRANSPORT[tenant.platform], tenant.platform,
+                                           roles=["tenant"], groups=[], owner=tenant.owner))
 
 
-def collect_tenant(tenant: TenantConfig, opts: Options | None = None) -> dict[str, Any]:
+def collect_tenant(tenant: TenantConfig, opts: Options | None = None) -> TenantRecord:
     """Read one tenant and return its record (see the module docstring)."""
     opts = opts or Options()
     rec = stub(tenant)
@@ -183,7 +179,7 @@ def collect_tenant(tenant: TenantConfig, opts: Options | None = None) -> dict[st
     return rec
 
 
-def _collect(tenant: TenantConfig, opts: Options, rec: dict[str, Any], t0: float) -> None:
+def _collect(tenant: TenantConfig, opts: Options, rec: TenantRecord, t0: float) -> None:
     from scanner.engine.cloud import auth
     from scanner.engine.cloud import entra as entra_reader
     from scanner.engine.cloud import google as google_reader
@@ -201,7 +197,8 @@ def _collect(tenant: TenantConfig, opts: Options, rec: dict[str, Any], t0: float
             origins = [opts.google_admin_url, opts.google_policy_url]
     except auth.AuthFailure as e:
         rec["error"] = str(e)
-        rec["error_kind"] = {"network": "unreachable", "auth": "auth"}.get(e.kind, "error")
+        rec["error_kind"] = error_kind({"network": "unreachable", "auth": "auth"}.get(e.kind,
+                                                                                     "error"))
         return
     rec["reachable"] = True
     rec["connection"] = {"transport": rec["transport"], "token_from": token.endpoint,
@@ -235,7 +232,7 @@ def _collect(tenant: TenantConfig, opts: Options, rec: dict[str, Any], t0: float
     _record(rec, tenant, bundle, collected, opts, reader.requests_made, reader.waited)
 
 
-def _record(rec: dict[str, Any], tenant: TenantConfig, bundle: dict[str, Any],
+def _record(rec: TenantRecord, tenant: TenantConfig, bundle: dict[str, Any],
             collected: datetime, opts: Options, requests_made: int, waited: float) -> None:
     name = SECTION[tenant.platform]
     section = sections()[name]

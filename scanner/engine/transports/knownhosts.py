@@ -1,8 +1,7 @@
 """known_hosts files: read safely, matched as OpenSSH matches them, written only to undone's own.
 
-Which files (:class:`~scanner.engine.transports.ssh.Connector`): the inventory host's
-``known_hosts``,
-undone's own file (``--known-hosts FILE`` on the command line, else
+Which files (:class:`~scanner.engine.transports.ssh_hostkey.KnownHosts`): the inventory
+host's ``known_hosts``, undone's own file (``--known-hosts FILE`` on the command line, else
 ``$XDG_DATA_HOME/undone/known_hosts``, i.e. ``~/.local/share/undone/known_hosts``), then
 ``~/.ssh/known_hosts`` and ``/etc/ssh/ssh_known_hosts``. All are read; **only undone's own file
 is ever written** (trust on first use appends to it), so an inventory cannot make undone write

@@ -52,8 +52,8 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.proto import rfc1902, rfc1905
 
 from probes.base import escape_line
-from probes.snmp import _identity as ident
-from probes.snmp._varbinds import format_varbind
+from probes.device import identity as ident
+from probes.snmp import format_varbind
 from probes.snmp.community import DEFAULT_COMMUNITIES
 from scanner.engine.transports import unset_variable
 from scanner.errors import AuthError

@@ -1,25 +1,20 @@
 """The SSH transport (paramiko): one connection per host, one batch on standard input.
 
-Host keys are verified against ``~/.ssh/known_hosts``, ``/etc/ssh/ssh_known_hosts`` and the file
-the inventory names, each parsed once per scan; each connection is given only its own host's
-entries, and ``RejectPolicy`` refuses anything else. With ``trust_on_first_use`` an unknown key
-(never a changed one) is accepted, recorded in the results and appended to the known_hosts file.
+Host keys are judged by :mod:`~scanner.engine.transports.ssh_hostkey` (known_hosts files, trust
+on first use into undone's own file only); jump hosts are reached through
+:mod:`~scanner.engine.transports.ssh_jump`. This module connects and authenticates
+(:class:`Connector`, the shared state of one scan), runs a batch (:func:`run`) and, for network
+devices without a POSIX shell, one command per channel (:func:`run_commands`).
 
 Speed, from profiling paramiko here (``shared/reference/paramiko.md``): the socket is made by us
 with ``TCP_NODELAY`` and sets ``TCP_QUICKACK`` before each receive (133 ms → 45 ms a connection,
 the rest being TCP delayed ACKs); private keys are loaded once and passed as ``pkey``; no
 ``auth_strategy`` (it sleeps).
-
-A jump host (``jump: [user@]host[:port]`` or the name of another inventory host) is reached the
-same way, and the target through a ``direct-tcpip`` channel on it; one connection per jump host
-is shared by every target behind it.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import logging
 import os
 import socket
@@ -32,15 +27,21 @@ import paramiko
 
 from scanner.engine.batch import Batch
 from scanner.engine.transports import Stream, knownhosts, new_stream, one_line, pump, unset_variable
-from scanner.errors import AuthError, CollectError, HostKeyError, UnreachableError
+from scanner.engine.transports.ssh_hostkey import (
+    KnownHosts,
+    Refusal,
+    Verify,
+    known_hosts_name,
+    transport_factory,
+)
+from scanner.engine.transports.ssh_jump import Jumps
+from scanner.errors import AuthError, CollectError, UnreachableError
 from scanner.inventory import Host
 
 # paramiko logs its transport thread's failures (a tarpit, a reset) with tracebacks; with no
 # handler of its own, Python's last-resort handler would print them on stderr. What matters
 # reaches the user as the host's one-line error instead.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
-
-DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
 
 TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 # Socket tuning (benchmarks/throughput.py turns these off to measure what they are worth)
@@ -58,80 +59,6 @@ class _QuickAckSocket(socket.socket):
         return super().recv(bufsize, flags)
 
 
-def fingerprint(key: paramiko.PKey) -> str:
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
-
-
-def known_hosts_name(address: str, port: int) -> str:
-    return address if port == 22 else f"[{address}]:{port}"
-
-
-class _Refusal(Exception):
-    """The host key was refused (raised by :class:`_Verify` from inside paramiko's connect)."""
-
-    def __init__(self, decision: knownhosts.Decision, key: paramiko.PKey,
-                 tofu_failed: str | None = None) -> None:
-        super().__init__(decision.state)
-        self.decision = decision
-        self.key = key
-        self.tofu_failed = tofu_failed
-
-
-class _Verify(paramiko.MissingHostKeyPolicy):
-    """Every host key check, done by undone (the client is given no keys, so paramiko always
-    asks this policy): known keys, ``@revoked``, ``@cert-authority`` host certificates, and
-    trust on first use into undone's own file only."""
-
-    def __init__(self, connector: Connector, host: Host, name: str,
-                 entries: list[knownhosts.Entry]) -> None:
-        self.connector = connector
-        self.host = host
-        self.name = name
-        self.entries = entries
-        self.decision: knownhosts.Decision | None = None
-        self.accepted: paramiko.PKey | None = None
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        blob = key.public_blob.key_blob if key.public_blob is not None else None
-        d = knownhosts.decide(self.entries, self.name, self.host.address, key.asbytes(), blob)
-        self.decision = d
-        if d.state in ("verified", "certificate"):
-            return
-        if d.state == "unknown" and self.host.trust_on_first_use:
-            try:
-                self.connector.remember(self.name, key)
-            except knownhosts.Refused as e:
-                raise _Refusal(d, key, str(e)) from None
-            self.accepted = key
-            return
-        raise _Refusal(d, key)
-
-
-class _OrderedTransport(paramiko.Transport):
-    """A transport that asks for the host key algorithms known for this host first
-    (certificates when a certificate authority is trusted for it)."""
-
-    first: tuple[str, ...] = ()
-
-    @property
-    def preferred_keys(self) -> tuple[str, ...]:
-        keys = tuple(super().preferred_keys)
-        first = [k for k in self.first if k in keys]
-        return tuple(first + [k for k in keys if k not in first])
-
-
-def _transport_factory(first: list[str]) -> Any:
-    def make(sock: Any, disabled_algorithms: dict[str, Any] | None = None) -> paramiko.Transport:
-        t = _OrderedTransport(sock, disabled_algorithms=disabled_algorithms)
-        t.first = tuple(first)
-        return t
-
-    return make
-
-
 @dataclass
 class Options:
     connect_timeout: float = 10.0
@@ -140,69 +67,19 @@ class Options:
     idle_timeout: float | None = None  # no output this long after the batch was sent: stalled
 
 
-def _jump_key(h: Host) -> tuple[Any, ...]:
-    """Everything that decides how a jump host is reached and trusted: two targets share a
-    connection to it only when all of it is the same."""
-    return (h.address, h.port, h.user, h.key_file, h.password_env, h.agent, h.known_hosts,
-            h.trust_on_first_use, h.connect_timeout)
-
-
 class Connector:
-    """Shared, thread-safe state for one scan: parsed known_hosts files, loaded keys, jump
-    connections. ``own_file``: undone's own known_hosts, the only file trust on first use
-    writes to (default :func:`knownhosts.default_own_file`)."""
+    """Shared, thread-safe state for one scan: parsed known_hosts files (:attr:`known`), loaded
+    keys, jump connections. ``own_file``: undone's own known_hosts, the only file trust on first
+    use writes to (default :func:`knownhosts.default_own_file`)."""
 
     def __init__(self, own_file: str | None = None) -> None:
         self._lock = threading.Lock()
-        self._files_read: dict[str, knownhosts.File] = {}
         self._pkeys: dict[str, paramiko.PKey] = {}
-        self._jumps: dict[tuple[Any, ...], paramiko.SSHClient] = {}
-        self._jump_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._jumps = Jumps()
         self._live: set[socket.socket] = set()
         self.cancelled = threading.Event()
         self.by_name: dict[str, Host] = {}
-        self.own_file = os.path.abspath(own_file or knownhosts.default_own_file())
-
-    # -- known hosts -------------------------------------------------------------------------
-    def _files(self, host: Host) -> list[tuple[str, bool]]:
-        """(path, is undone's own file) for every known_hosts file this host is checked
-        against: the inventory's, undone's own, the user's and the system's."""
-        out: list[tuple[str, bool]] = []
-        if host.known_hosts:
-            out.append((os.path.abspath(host.known_hosts), False))
-        out.append((self.own_file, True))
-        out += [(os.path.abspath(os.path.expanduser(p)), False) for p in DEFAULT_KNOWN_HOSTS]
-        seen: dict[str, bool] = {}
-        for path, own in out:
-            seen[path] = seen.get(path, False) or own
-        return list(seen.items())
-
-    def _load(self, path: str, own: bool) -> knownhosts.File:
-        with self._lock:
-            f = self._files_read.get(path)
-            if f is None:
-                f = knownhosts.read(path, own=own)
-                self._files_read[path] = f
-            return f
-
-    def entries(self, host: Host) -> tuple[list[knownhosts.Entry], list[str]]:
-        """Every known_hosts entry this host is judged by, and what could not be read."""
-        entries: list[knownhosts.Entry] = []
-        problems: list[str] = []
-        for path, own in self._files(host):
-            f = self._load(path, own)
-            with self._lock:
-                entries.extend(f.entries)
-                problems.extend(f.problems)
-        return entries, problems
-
-    def remember(self, name: str, key: paramiko.PKey) -> None:
-        """Trust on first use: record the key in undone's own file (and for the rest of this
-        scan). Raises :class:`knownhosts.Refused` if that file cannot be used safely."""
-        with self._lock:
-            entry = knownhosts.append(self.own_file, name, key)
-            f = self._files_read.setdefault(self.own_file, knownhosts.File(self.own_file))
-            f.entries.append(entry)
+        self.known = KnownHosts(own_file)
 
     # -- credentials ---------------------------------------------------------------------------
     def pkey(self, path: str) -> paramiko.PKey:
@@ -248,62 +125,6 @@ class Connector:
         sock = _QuickAckSocket(fam, typ, proto, fileno=raw.detach())
         sock.settimeout(timeout)
         return sock
-
-    def _parse_jump(self, spec: str, host: Host) -> Host:
-        """The jump host of ``host``: an inventory host by name (with its own credentials and
-        trust settings), else ``[user@]host[:port]``, reached with the SSH agent and the
-        default identity files only: the target's key file and password are never offered to
-        it. Its host key is judged by the target's known_hosts settings (and the connection is
-        shared only by targets whose settings are the same, :func:`_jump_key`)."""
-        if spec in self.by_name:
-            return self.by_name[spec]
-        user = host.user
-        rest = spec
-        if "@" in rest:
-            user, rest = rest.rsplit("@", 1)
-        port = 22
-        addr = rest
-        if rest.startswith("["):
-            addr, _, tail = rest[1:].partition("]")
-            if tail.startswith(":") and tail[1:].isdigit():
-                port = int(tail[1:])
-        elif rest.count(":") == 1:
-            addr, _, p = rest.partition(":")
-            if p.isdigit():
-                port = int(p)
-        return Host(
-            name=f"jump:{spec}",
-            address=addr,
-            port=port,
-            user=user,
-            agent=True,
-            known_hosts=host.known_hosts,
-            trust_on_first_use=host.trust_on_first_use,
-            connect_timeout=host.connect_timeout,
-        )
-
-    def _jump(self, host: Host, opts: Options) -> paramiko.Transport:
-        if host.jump is None:
-            raise CollectError("internal: no jump host")
-        jhost = self._parse_jump(host.jump, host)
-        key = _jump_key(jhost)
-        with self._lock:
-            lock = self._jump_locks.setdefault(key, threading.Lock())
-        with lock:
-            client = self._jumps.get(key)
-            t = client.get_transport() if client is not None else None
-            if t is None or not t.is_active():
-                try:
-                    client, _ = self.client(jhost, opts, bastion=True)
-                except HostKeyError as e:
-                    raise e.again(f"jump host {host.jump}: {e}", of=host.jump) from None
-                except CollectError as e:
-                    raise type(e)(f"jump host {host.jump}: {e}") from None
-                self._jumps[key] = client
-                t = client.get_transport()
-            if t is None:
-                raise UnreachableError(f"jump host {host.jump}: no transport")
-            return t
 
     def abort(self) -> None:
         """The scan was interrupted: end every connection now (blocked reads return)."""
@@ -351,35 +172,29 @@ class Connector:
         }
         self._credentials(host, kwargs, bastion)
         name = known_hosts_name(host.address, host.port)
-        entries, problems = self.entries(host)
+        entries, problems = self.known.entries(host)
         raw: socket.socket | None = None
         if host.jump:
-            transport = self._jump(host, opts)
-            try:
-                sock: Any = transport.open_channel(
-                    "direct-tcpip", (host.address, host.port), ("127.0.0.1", 0), timeout=timeout
-                )
-            except (paramiko.SSHException, OSError) as e:
-                raise UnreachableError(
-                    f"jump host {host.jump} could not reach {host.address}:{host.port}: {e}"
-                ) from None
+            sock: Any = self._jumps.channel(
+                host, self.by_name, lambda jhost: self.client(jhost, opts, bastion=True)[0],
+                timeout)
         else:
             sock = raw = self._socket(host.address, host.port, timeout)
             with self._lock:
                 self._live.add(raw)
         client = paramiko.SSHClient()
-        verify = _Verify(self, host, name, entries)
+        verify = Verify(self.known, host, name, entries)
         client.set_missing_host_key_policy(verify)
         kwargs["sock"] = sock
-        kwargs["transport_factory"] = _transport_factory(
+        kwargs["transport_factory"] = transport_factory(
             knownhosts.preferred_algorithms(entries, name))
         ok = False
         try:
             client.connect(**kwargs)
             ok = True
-        except _Refusal as r:
+        except Refusal as r:
             client.close()
-            raise self._refused(host, name, r, problems) from None
+            raise self.known.refused(host, name, r, problems) from None
         except paramiko.AuthenticationException as e:
             client.close()
             raise AuthError(f"authentication as {kwargs['username']} refused: {e}") from None
@@ -421,22 +236,7 @@ class Connector:
         if t is None:
             client.close()
             raise UnreachableError(f"{host.address}: connection closed after authentication")
-        server_key = t.get_remote_server_key()
-        host_key: dict[str, Any] = {
-            "type": server_key.get_name(),
-            "fingerprint": fingerprint(server_key),
-            "accepted_on_first_use": verify.accepted is not None,
-        }
-        d = verify.decision
-        if d is not None and d.certificate is not None and d.entry is not None:
-            host_key["certificate"] = {
-                "key_id": d.certificate.key_id[:200],
-                "serial": d.certificate.serial,
-                "authority": knownhosts.fingerprint_blob(d.entry.blob),
-                "authority_of": d.entry.where,
-            }
-        if verify.accepted is not None:
-            host_key["recorded_in"] = self.own_file
+        host_key = self.known.recorded(t.get_remote_server_key(), verify)
         info: dict[str, Any] = {"transport": "ssh", "host_key": host_key,
                                 "user": kwargs["username"]}
         if problems:
@@ -444,43 +244,6 @@ class Connector:
         if host.jump:
             info["jump"] = host.jump
         return client, info
-
-    def _refused(self, host: Host, name: str, r: _Refusal,
-                 problems: list[str]) -> HostKeyError:
-        d, key = r.decision, r.key
-        fp = fingerprint(key)
-        note = ""
-        if problems:
-            more = f"; {len(problems) - 3} more" if len(problems) > 3 else ""
-            note = f" (known_hosts problems: {'; '.join(problems[:3])}{more})"
-        if d.state == "changed":
-            where = d.entry.where if d.entry is not None else "known_hosts"
-            return HostKeyError(
-                f"HOST KEY CHANGED for {name}: known_hosts has {d.expected} ({where}), the host "
-                f"offered {fp}. This can mean someone is "
-                "intercepting the connection, or the host was reinstalled. Refused. If the change "
-                f"is expected, verify the new key out of band and run: ssh-keygen -R '{name}'"
-                + note,
-                changed=True, fingerprint=fp, expected=d.expected, key_type=key.get_name(),
-            )
-        if r.tofu_failed:
-            return HostKeyError(
-                f"host key of {name} ({key.get_name()} {fp}) could not be recorded on first use: "
-                f"{r.tofu_failed}; refused{note}", fingerprint=fp, key_type=key.get_name())
-        if d.state in ("revoked", "bad-certificate"):
-            return HostKeyError(
-                f"host key of {name} refused: {d.reason}. It offered {key.get_name()} {fp}{note}",
-                fingerprint=fp, key_type=key.get_name(), state=d.state)
-        files = ", ".join(p for p, _ in self._files(host)[:3])
-        port_opt = f"-p {host.port} " if host.port != 22 else ""
-        return HostKeyError(
-            f"host key of {name} is not in known_hosts ({files}); refused. It offered "
-            f"{key.get_name()} {fp}. Check that fingerprint with the host's administrator, then "
-            f"add it: ssh-keyscan {port_opt}{host.address} >> ~/.ssh/known_hosts (or set "
-            f"trust_on_first_use: true to accept it once and record it in {self.own_file})"
-            + note,
-            fingerprint=fp, key_type=key.get_name(),
-        )
 
     def release(self, client: paramiko.SSHClient) -> None:
         """Close a target's connection and forget its socket."""
@@ -492,10 +255,8 @@ class Connector:
                 self._live.discard(sock)
 
     def close(self) -> None:
+        self._jumps.close()
         with self._lock:
-            for c in self._jumps.values():
-                c.close()
-            self._jumps.clear()
             self._live.clear()
 
 

@@ -61,8 +61,8 @@ def live_scan(records: list[dict[str, Any]], when: datetime, hist: History,
     for rec in records:
         roles.assign(rec)
         res = evaluate_host(scan.host_view(rec), COMPILED, Contract(), (WAIVER,), when.date())
-        hist.record(rec, res, when)
-        results += res
+        dates = hist.record(rec, res, when)
+        results += [result.dated(r, dates.get(r["rule"])) for r in res]
     doc["scan"]["finished_at"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     doc["hosts"] = records
     doc["results"] = results

@@ -142,3 +142,32 @@ def test_one_list_of_formats_for_scan_report_and_output_folders() -> None:
 
     assert scan.SCAN_FORMATS == report.REPORT_FORMATS == reports.FORMATS == tuple(outputs.FILE_NAMES)
     assert set(reports.RENDERERS) < set(reports.FORMATS)
+
+
+@pytest.mark.parametrize(("record", "path"), [
+    (result.NetworkRecord, (*props("networks"), "[]")),
+    (result.HostError, (*props("errors"), "[]")),
+], ids=["NetworkRecord", "HostError"])
+def test_records_of_open_schema_objects_have_at_least_the_schemas_keys(
+        record: Any, path: tuple[str, ...]) -> None:
+    # objects the schema does not close (a network record is a host record and more; an error
+    # entry names only what it requires): every key the schema names is in the type, and every
+    # key the schema requires is required there
+    n = node(*path)
+    assert set(n.get("properties", {})) <= set(record.__annotations__)
+    assert set(n.get("required", ())) <= set(record.__required_keys__)
+
+
+def test_dated_adds_the_historys_fields_to_a_copy() -> None:
+    r: Any = {"host": "a", "rule": "CE-BK-001", "status": "fail", "first_seen": None,
+              "due": None, "overdue_days": None, "waiver": {}}
+    given = dict(r)
+    out = result.dated(r, {"first_seen": "2026-12-01T00:00:00Z", "due": "2026-12-15",
+                           "overdue_days": 3, "reopened": True})
+    assert r == given and out is not r
+    assert list(out) == [*given, "reopened"]
+    assert (out["first_seen"], out["due"], out["overdue_days"]) == (
+        "2026-12-01T00:00:00Z", "2026-12-15", 3)
+    assert result.dated(r, None) is r
+    waived = result.dated(r, {"first_seen": "2026-12-01T00:00:00Z", "due": "2026-12-15"})
+    assert waived["overdue_days"] is None and "reopened" not in waived

@@ -3,6 +3,7 @@ reconstructed documents, the contract-period document, migrations."""
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
@@ -65,8 +66,10 @@ def scan(h: History, statuses: dict[tuple[str, str], str], day: int,
          days: dict[str, int] | None = None, **kw: Any) -> dict[str, Any]:
     when = T0 + timedelta(days=day)
     d = doc(statuses, when, **kw)
-    record_all(h, d, when, days)
-    return d
+    given = copy.deepcopy(d)
+    out = record_all(h, d, when, days)
+    assert d == given  # the results are dated in a new document, never edited in place
+    return out
 
 
 def by_pair(d: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -134,8 +137,7 @@ def test_unknown_is_not_fixed_and_waiver_hides_nothing(hist: History) -> None:
     waived_doc["results"][0]["status"] = "waived"
     waived_doc["results"][0]["waiver"] = {"reason": "r", "approved_by": "Head", "expires":
                                           "2026-02-01"}
-    record_all(hist, waived_doc, T0 + timedelta(days=20))
-    w = waived_doc["results"][0]
+    w = record_all(hist, waived_doc, T0 + timedelta(days=20))["results"][0]
     assert w["first_seen"] == "2026-01-05T09:00:00Z"  # still the same finding
     assert w["overdue_days"] is None and w["observed"] == {"x.value": 0}
     back = by_pair(scan(hist, {pair: "fail"}, 30))[pair]  # the waiver expired

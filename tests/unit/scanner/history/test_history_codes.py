@@ -173,13 +173,14 @@ def _reorder_every_vocabulary(monkeypatch: pytest.MonkeyPatch) -> int:
     import reports.model
     import scanner.history.events
     import scanner.history.period
+    import scanner.history.write
     import scanner.inventory
     import scanner.scan
     import scanner.vocab
 
     n = 0
-    for module in (history, scanner.history.period, scanner.vocab, scanner.scan,
-                   scanner.inventory, reports.model, reports.diff):
+    for module in (history, scanner.history.write, scanner.history.period, scanner.vocab,
+                   scanner.scan, scanner.inventory, reports.model, reports.diff):
         for name in ("STATUSES", "SEVERITIES", "OWNERS", "CONTROLS", "EVENT_NAMES"):
             value = getattr(module, name, None)
             if isinstance(value, tuple) and len(value) > 1:

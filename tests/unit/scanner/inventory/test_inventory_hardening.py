@@ -21,7 +21,7 @@ from scanner import inventory, yamlio
 from scanner.cli.app import main
 from scanner.errors import InputError, InventoryError
 from scanner.inventory import connection as conn
-from scanner.inventory import walk
+from scanner.inventory import walk_patterns
 
 
 def parse(text: str) -> inventory.Inventory:
@@ -108,11 +108,11 @@ def test_ranges_that_would_explode_are_refused(name: str, why: str) -> None:
 
 
 def test_strides_letters_and_padding() -> None:
-    assert walk.expand("web[01:09:3]") == ["web01", "web04", "web07"]
-    assert walk.expand("n[a:c]-[1:2]") == ["na-1", "na-2", "nb-1", "nb-2", "nc-1", "nc-2"]
-    assert walk.split_port("db1.example.org:5522") == ("db1.example.org", 5522)
-    assert walk.split_port("[2001:db8::1]:2200") == ("2001:db8::1", 2200)
-    assert walk.split_port("2001:db8::1") == ("2001:db8::1", None)
+    assert walk_patterns.expand("web[01:09:3]") == ["web01", "web04", "web07"]
+    assert walk_patterns.expand("n[a:c]-[1:2]") == ["na-1", "na-2", "nb-1", "nb-2", "nc-1", "nc-2"]
+    assert walk_patterns.split_port("db1.example.org:5522") == ("db1.example.org", 5522)
+    assert walk_patterns.split_port("[2001:db8::1]:2200") == ("2001:db8::1", 2200)
+    assert walk_patterns.split_port("2001:db8::1") == ("2001:db8::1", None)
 
 
 _pattern_chars = st.sampled_from([*list("ab09-._:[]"), "[1:3]", "[a:c]", "[01:10:3]", "[0:2]"])
@@ -131,14 +131,14 @@ def test_expansion_and_ports_match_ansible(pattern: str) -> None:
     except Exception:  # noqa: BLE001 - Ansible refuses it: so must we
         theirs = None
     try:
-        host, port = walk.split_port(pattern)
-        ours: Any = (walk.expand(host), port)
+        host, port = walk_patterns.split_port(pattern)
+        ours: Any = (walk_patterns.expand(host), port)
     except ValueError:
         ours = None
     if theirs is not None and ours is not None:
         assert ours == (list(theirs[0]), theirs[1])
     elif theirs is not None:  # we refuse only what is too big
-        assert len(theirs[0]) > walk.MAX_RANGE_HOSTS
+        assert len(theirs[0]) > walk_patterns.MAX_RANGE_HOSTS
     else:
         assert ours is None, f"Ansible refuses {pattern!r}, undone reads {ours}"
 

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from scanner import result
 from scanner.cli.app import main
 from scanner.history import store as history
 from scanner.ops import notify
@@ -397,14 +398,22 @@ def _doc(n: int, at: dt.datetime, hosts: dict[str, bool],
                         "hosts_unreachable": sum(not ok for ok in hosts.values())}}
 
 
+def _recorded(h: history.History, doc: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+    """Record each host as a scan does, and the document with the dating the history returned
+    (as scanner/scan.py builds it)."""
+    dates = {host["name"]: h.record(host, [r for r in doc["results"]
+                                           if r["host"] == host["name"]], at)
+             for host in doc["hosts"]}
+    return {**doc, "results": [result.dated(r, dates[r["host"]].get(r["rule"]))
+                               for r in doc["results"]]}
+
+
 def _scan(h: history.History, n: int, day: int, hosts: dict[str, bool],
           statuses: dict[tuple[str, str], str]) -> dict[str, Any] | None:
     at = T0 + dt.timedelta(days=day)
     doc = _doc(n, at, hosts, statuses)
     h.begin(doc, {"high": 14}, len(hosts), at)
-    for host in doc["hosts"]:
-        h.record(host, [r for r in doc["results"] if r["host"] == host["name"]],
-                 at + dt.timedelta(seconds=5))
+    doc = _recorded(h, doc, at + dt.timedelta(seconds=5))
     h.finish(doc, at + dt.timedelta(seconds=10))
     return notify.from_history(h, doc)
 
@@ -491,8 +500,7 @@ def test_the_message_and_the_diff_say_the_same_about_the_same_two_scans(
             if r["rule"] == "R3":
                 r["expected"] = "x.value at most 30"  # the baseline's threshold changed
         h.begin(doc, {"high": 14}, 2, at)
-        for host in doc["hosts"]:
-            h.record(host, [r for r in doc["results"] if r["host"] == host["name"]], at)
+        doc = _recorded(h, doc, at)
         h.finish(doc, at)
         ch = notify.from_history(h, doc)
         d = diff.build(h.document(prev_id), h.document("latest"))

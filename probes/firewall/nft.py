@@ -1,0 +1,221 @@
+"""The one parser of ``nft list ruleset``, for every section that reads a Linux host's nftables
+rules (``posix.firewall``: the input hook; ``posix.gateway``: input and forward).
+
+:func:`nft_chains` reads the text into its chains (base chains with their type, hook, priority
+and policy; regular chains too, as jump targets), one line at a time and counting braces, so a
+set, a map or an anonymous set that spans lines is never taken for a rule or for the end of a
+chain. A rule is one line of the chain's body, as nft prints it.
+
+What a chain decides for traffic no condition matches, two ways:
+
+* :func:`first_verdict`: the chain's first rule that is an unconditional ``drop``,
+  ``reject ...`` or ``accept`` (counters, logs and comments aside), else its policy; jumps are
+  not followed (what ``posix.firewall`` reports as a chain's ``effective``).
+* :attr:`Chain.default`, set by :func:`nft_chains` on every base chain: the same, but an
+  unconditional ``jump``/``goto`` is followed into its chain (:func:`outcome`, which
+  :mod:`probes.firewall.iptables` walks as well), a ``return`` or a chain's end comes back, and a
+  rule iptables-nft wrote with a target nft cannot show (``# xt_REJECT``) is a reject. A jump to
+  a chain the output does not hold, or a loop, makes it ``"unknown"`` with :attr:`Chain.why`.
+
+Linear in the text: each chain is worked out once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from probes.base import lines
+
+#: nft's named priorities (``priority filter + 10``)
+PRIORITY = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50,
+            "srcnat": 100}
+_TABLE_RE = re.compile(r"^table\s+(\w+)\s+(\S+)\s*\{$")
+_CHAIN_RE = re.compile(r"^chain\s+(\S+)\s*\{$")
+_HOOK_RE = re.compile(
+    r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;\s][^;]*);"
+    r"(?:\s*policy\s+(\w+);)?"
+)
+# whole words only: a chain may be named "nixos-fw-log-refuse"
+_NOISE_RE = re.compile(
+    r'(?<![\w-])(?:counter(?: packets \d+ bytes \d+)?|comment "[^"]*(?:"|$)|'
+    r'log(?: prefix "[^"]*(?:"|$))?(?: level \w+)?(?: flags [\w,]+)?)(?![\w-])'
+)
+_XT_RE = re.compile(r"^# xt_([A-Z][A-Z0-9_]*)$")
+_JUMP_RE = re.compile(r"^(jump|goto) (\S+)$")
+#: the kernel's own limit on nested jumps
+MAX_JUMPS = 16
+
+#: a step of a chain: None (conditional, or no verdict), ("final", verdict), ("return", ""),
+#: ("jump"|"goto", chain name)
+Step = tuple[str, str] | None
+#: a chain's key: (family, table, chain)
+Key = tuple[str, str, str]
+
+
+@dataclass
+class Chain:
+    family: str
+    table: str
+    name: str
+    hook: str | None = None
+    kind: str | None = None  # the base chain's type: filter, nat, route
+    priority: int = 0
+    policy: str = "accept"
+    default: str | None = None  # worked out through jumps, else the policy; or "unknown"
+    rules: list[str] = field(default_factory=list)
+    why: str | None = None  # why the default is unknown
+
+
+def priority(text: str) -> int:
+    """A base chain's priority as a number: ``filter``, ``filter + 10``, ``-150``; 0 if unread."""
+    text = text.strip()
+    m = re.match(r"^([a-z]+)\s*([+-])\s*(\d+)$", text)
+    if m:
+        base = PRIORITY.get(m.group(1), 0)
+        return base + int(m.group(3)) * (1 if m.group(2) == "+" else -1)
+    if text in PRIORITY:
+        return PRIORITY[text]
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
+def _bare(rule: str) -> str:
+    return " ".join(_NOISE_RE.sub(" ", rule).split())
+
+
+def verdict(rule: str) -> str | None:
+    """``drop``, ``reject`` or ``accept`` when ``rule`` is that verdict and nothing else
+    (counters, logs and comments aside); else None."""
+    bare = _bare(rule)
+    if bare in ("accept", "drop", "reject") or bare.startswith("reject with "):
+        return bare.split(" ")[0]
+    return None
+
+
+def step(rule: str) -> Step:
+    """One rule as a step of a walk through the chains (see :data:`Step`)."""
+    final = verdict(rule)
+    if final is not None:
+        return ("final", final)
+    bare = _bare(rule)
+    if bare == "return":
+        return ("return", "")
+    m = _JUMP_RE.match(bare)
+    if m:
+        return (m.group(1), m.group(2))
+    x = _XT_RE.match(bare)
+    if x and x.group(1) == "REJECT":
+        return ("final", "reject")  # iptables-nft's REJECT, which nft cannot print
+    return None
+
+
+def first_verdict(chain: Chain) -> str:
+    """The chain's first unconditional verdict, else its policy (jumps not followed)."""
+    for rule in chain.rules:
+        v = verdict(rule)
+        if v is not None:
+            return v
+    return chain.policy.lower()
+
+
+def nft_chains(text: str) -> list[Chain]:
+    """Every chain of an ``nft list ruleset`` text, in the order printed, with each base chain's
+    :attr:`Chain.default` worked out."""
+    chains: list[Chain] = []
+    family = table = ""
+    chain: Chain | None = None
+    depth = 0
+    for raw in lines(text):
+        line = raw.strip()
+        if not line:
+            continue
+        t = _TABLE_RE.match(line)
+        if t and depth == 0:
+            family, table = t.group(1), t.group(2)
+            depth = 1
+            continue
+        c = _CHAIN_RE.match(line)
+        if c and depth == 1:
+            chain = Chain(family=family, table=table, name=c.group(1))
+            chains.append(chain)
+            depth = 2
+            continue
+        if chain is not None and depth == 2 and not line.startswith("}"):
+            h = _HOOK_RE.search(line)
+            if h and chain.hook is None:
+                chain.kind, chain.hook = h.group(1), h.group(2)
+                chain.priority = priority(h.group(3))
+                chain.policy = h.group(4) or "accept"
+            elif not line.startswith(("type ", "policy ")):
+                chain.rules.append(line)
+        depth = max(depth + line.count("{") - line.count("}"), 0)
+        if chain is not None and depth <= 1:
+            chain = None
+    _settle_all(chains)
+    return chains
+
+
+def _settle_all(chains: list[Chain]) -> None:
+    by_key: dict[Key, Chain] = {}
+    for c in chains:
+        by_key.setdefault((c.family, c.table, c.name), c)
+    memo: dict[Key, str | None] = {}
+    parsed: dict[Key, list[Step]] = {}
+
+    def steps_of(key: Key) -> list[Step] | None:
+        if key not in by_key:
+            return None
+        if key not in parsed:
+            parsed[key] = [step(r) for r in by_key[key].rules]
+        return parsed[key]
+
+    for c in chains:
+        if c.hook is None:
+            continue
+        result = outcome((c.family, c.table, c.name), steps_of, memo)
+        if result is None:
+            c.default = c.policy
+        elif result.startswith("unknown:"):
+            c.default, c.why = "unknown", result[len("unknown:") :]
+        else:
+            c.default = result
+
+
+def outcome(
+    key: Key,
+    steps_of: Callable[[Key], list[Step] | None],
+    memo: dict[Key, str | None],
+    depth: int = 0,
+) -> str | None:
+    """What chain ``key`` decides for traffic no condition matches: a verdict, None (it comes
+    back to its caller) or ``"unknown:<why>"``. Each chain is worked out once (``memo``)."""
+    if key in memo:
+        return memo[key]
+    if depth > MAX_JUMPS:
+        return f"unknown:jumps nest deeper than {MAX_JUMPS} chains (a loop?) at {key[2]}"
+    steps = steps_of(key)
+    if steps is None:
+        return f"unknown:a rule jumps to chain {key[2]}, which the output does not hold"
+    memo[key] = "unknown:the chains jump in a loop"  # seen again while being worked out
+    result: str | None = None
+    for s in steps:
+        if s is None:
+            continue
+        kind, arg = s
+        if kind == "final":
+            result = arg
+            break
+        if kind == "return":
+            break
+        sub = outcome((key[0], key[1], arg), steps_of, memo, depth + 1)
+        if sub is not None:
+            result = sub
+            break
+        if kind == "goto":
+            break  # the goto's chain came back: to this chain's caller
+    memo[key] = result
+    return result
