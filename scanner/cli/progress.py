@@ -19,18 +19,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from reports import clean
+from scanner.ops.run import host_line
 
 
 def plain_line(rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
                prefix: str = "undone: ") -> str:
-    """``undone: web01 (192.0.2.10) ok 812ms fail=3 pass=40`` (or ``UNREACHABLE: why``)."""
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    state = "ok" if rec.get("reachable") else f"UNREACHABLE: {rec.get('error')}"
-    tally = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-    return clean(f"{prefix}{rec['name']} ({rec.get('address')}) {state} "
-                 f"{rec.get('duration_ms', 0)}ms {tally}")
+    """``undone: web01 (192.0.2.10) ok 812ms fail=3 pass=40`` (or ``UNREACHABLE: why``): the
+    folder run's line too (scanner/ops/run.py)."""
+    return clean(prefix) + host_line(rec, results)
 
 
 def is_terminal(stream: TextIO) -> bool:

@@ -1,16 +1,22 @@
 """``undone scan``: one inventory (or this machine), or a folder of inventories (one estate
-each, scanner/ops/estates.py). Loads and checks every input before anything is scanned, holds the
-estate's lock, records each host in the history as it lands, stops cleanly on SIGINT, SIGTERM
-and SIGHUP, notifies on change, writes the reports and the evidence bundle."""
+each, scanner/ops/estates.py).
+
+This module parses the options, loads and checks every input before anything is scanned, turns
+SIGINT, SIGTERM and SIGHUP into a clean stop, shows the progress and log lines on standard error,
+and maps the outcome to an exit code (scanner/cli/boundary.py). The scan itself (lock, history,
+scan, notify, reports, evidence) is scanner/ops/run.py's, the same for one inventory and for
+each estate of a folder."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -24,18 +30,16 @@ from scanner.cli.boundary import fail_input as _fail_input
 from scanner.cli.boundary import guard as _guard
 from scanner.cli.write import (
     _default_db,
+    _emit,
     _inputs_of,
     _new_folder_problems,
     _output_problems,
     _render,
-    _write_all,
 )
 from scanner.engine.options import Options
 from scanner.engine.transports import one_line
 from scanner.errors import InputError
-from scanner.ops import envpolicy
-from scanner.redact import Redactor
-from scanner.result import Dating, HostRecord, Result, ScanHeader, as_json
+from scanner.ops import envpolicy, run
 from scanner.rules import baselines
 
 SCAN_FORMATS = FORMATS
@@ -138,7 +142,7 @@ def scan(inventory_file: str | None, baseline_specs: tuple[str, ...], fmt: tuple
                       fmt[0] if fmt else "console", output[0] if output else None, db_path,
                       concurrency, timeout, connect_timeout, section_timeout, trust_on_first_use,
                       known_hosts, quiet, notify_opt, max_rate,
-                      bool(no_history or evidence_path or host_list or waivers_file))
+                      bool(no_history or evidence_path or host_list or waivers_file), debug)
         raise SystemExit(code)
     code = _guard(_scan, debug, inventory_file, baseline_specs, fmt, output, host_list,
                   concurrency, timeout, connect_timeout, section_timeout, trust_on_first_use,
@@ -152,11 +156,9 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
                  db_dir: str | None, concurrency: int, timeout: float, connect_timeout: float,
                  section_timeout: int, trust_on_first_use: bool, known_hosts: str | None,
                  quiet: bool, notify_opt: bool | None, max_rate: float | None,
-                 single_only: bool) -> int:
+                 single_only: bool, debug: bool = False) -> int:
     """``undone scan FOLDER``: every inventory in the folder, one estate each
-    (scanner/ops/estates.py)."""
-    import threading
-
+    (scanner/ops/estates.py, each estate run by scanner/ops/run.py)."""
     from scanner.ops import estates as multi
 
     problems = []
@@ -188,12 +190,7 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
     if problems or bls is None or output is None:
         _fail_input(problems)
         return EXIT_BAD_INPUT
-    out_lock = threading.Lock()
-
-    def log(line: str) -> None:
-        with out_lock:
-            click.echo(clean(one_line(line)), err=True)
-
+    say = _say()
     settings = multi.Settings(
         baselines=bls,
         options=Options(concurrency=concurrency, timeout=timeout,
@@ -201,8 +198,8 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
                         max_rate=max_rate,
                         known_hosts=os.path.abspath(known_hosts) if known_hosts else None),
         output=output, db_dir=db_dir or multi.default_db_dir(), notify=notify_opt,
-        trust_on_first_use=trust_on_first_use, known_hosts=None,
-        log=log if not quiet else (lambda line: None))
+        trust_on_first_use=trust_on_first_use, log=say, chatter=_quiet if quiet else say,
+        debug=debug)
     with _stop_on_signals() as stop:  # as for one inventory: a signal stops every estate
         settings.options.cancel = stop.event
         settings.stopped_by = lambda: stop.signal
@@ -214,15 +211,10 @@ def _scan_folder(folder: str, baseline_specs: tuple[str, ...], fmt: str, output:
             click.echo(line)
         click.echo(clean(f"index: {os.path.join(output, 'index.html')}"))
     if stop.signal:
-        import signal
-
         left = sum(1 for e in index["estates"] if e["status"] == "interrupted")
-        click.echo(clean(f"undone: interrupted by {stop.signal}: {left} of "
-                         f"{len(index['estates'])} estates not started; the others kept the "
-                         "hosts that finished"), err=True)
-        return 128 + int(getattr(signal, stop.signal))
-    code: int = index["exit_code"]
-    return code
+        say(f"interrupted by {stop.signal}: {left} of {len(index['estates'])} estates not "
+            "started; the others kept the hosts that finished")
+    return _exit_code(int(index["exit_code"]), stop.signal)
 
 
 class _Keep:
@@ -236,6 +228,21 @@ class _Keep:
         self.signing_key = signing_key
 
 
+def _say(prefix: str = "undone: ") -> Callable[[str], None]:
+    """A line for the log on standard error, one line whatever the target put in it."""
+    out_lock = threading.Lock()
+
+    def say(line: str) -> None:
+        with out_lock:
+            click.echo(clean(one_line(prefix + line)), err=True)
+
+    return say
+
+
+def _quiet(line: str) -> None:
+    """--quiet: the line is not shown."""
+
+
 def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
           fmt: tuple[str, ...] | str, output: tuple[str, ...] | str | None,
           host_list: tuple[str, ...], concurrency: int, timeout: float,
@@ -243,16 +250,12 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
           known_hosts: str | None, waivers_file: str | None, quiet: bool, pretty: bool,
           keep: _Keep | None = None, notify: bool | None = None,
           max_rate: float | None = None, verbose: bool = False) -> int:
-    import dataclasses
-
-    from scanner import scan as scan_mod
-
+    """One inventory: the inputs loaded and checked, then the estate's run
+    (scanner/ops/run.py)."""
     problems: list[str] = []
     inv = None
     try:
         inv = inventory.load(inventory_file) if inventory_file else inventory.local_inventory()
-        for u in inv.unscannable:  # listed, never silently dropped nor scanned over SSH
-            click.echo(clean(f"undone: {u.name}: not scanned: {u.reason}"), err=True)
     except InputError as e:
         problems.extend(e.problems)
     bls = None
@@ -284,9 +287,6 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
             evidence.check_target(keep.evidence)
         except InputError as e:
             problems.extend(e.problems)
-    if notify and (keep.no_history or (inv is not None and inv.notify is None)):
-        problems.append("--notify: needs the history (not --no-history) and a notify section in "
-                        "the inventory (see docs/operations.md)")
     from scanner.ops import outputs
 
     pairs: list[tuple[str, str | None]] = []
@@ -312,107 +312,52 @@ def _scan(inventory_file: str | None, baseline_specs: tuple[str, ...],
             for _, path in pairs:
                 if path:
                     problems.extend(_output_problems(path, "--output", protect))
-    if problems or inv is None or bls is None:
+    req = None
+    if inv is not None and bls is not None:
+        if waivers and waivers_file and not problems:
+            inv = inventory.with_waivers(inv, waivers, waivers_file)  # host names checked here
+        names = tuple(n.strip() for item in host_list for n in item.split(",") if n.strip())
+        req = run.Request(
+            inventory=inv, baselines=bls,
+            # --known-hosts is undone's own file (the only one trust on first use writes to)
+            options=Options(concurrency=concurrency, timeout=timeout,
+                            connect_timeout=connect_timeout, section_timeout=section_timeout,
+                            max_rate=max_rate,
+                            known_hosts=os.path.abspath(known_hosts) if known_hosts else None),
+            history=None if keep.no_history else (keep.db or _default_db()),
+            history_named=bool(keep.db), notify=notify,
+            trust_on_first_use=trust_on_first_use, host_filter=names,
+            reports=tuple(run.Report(f, path) for f, path in pairs), report_folder=new_folder,
+            evidence=run.Evidence(keep.evidence, key, inventory_file, waivers_file)
+            if keep.evidence and key is not None else None)
+        problems.extend(run.check(req))
+    if problems or req is None:
         _fail_input(problems)
         return EXIT_BAD_INPUT
-    if waivers and waivers_file:
-        inv = inventory.with_waivers(inv, waivers, waivers_file)  # host names checked here
-    if trust_on_first_use:
-        hosts = tuple(dataclasses.replace(h, trust_on_first_use=True) for h in inv.hosts)
-        inv = dataclasses.replace(inv, hosts=hosts)
-    names = [n.strip() for item in host_list for n in item.split(",") if n.strip()]
-    # --known-hosts is undone's own file (the only one trust on first use writes to)
-    opts = Options(concurrency=concurrency, timeout=timeout, connect_timeout=connect_timeout,
-                   section_timeout=section_timeout, max_rate=max_rate,
-                   known_hosts=os.path.abspath(known_hosts) if known_hosts else None)
-    if keep.evidence:
-        opts.excerpt = opts.cap  # the bundle keeps each section's whole output
     from scanner.cli.progress import Progress
 
-    progress = None if quiet else Progress(sys.stderr, concurrency)
-    hist = None
-    held = contextlib.ExitStack()
-    if not keep.no_history:
-        from scanner.history import store as history
-        from scanner.ops import lock
+    say = _say()
+    hooks = run.Hooks(
+        log=say, chatter=_quiet if quiet else say,
+        watcher=None if quiet else Progress(sys.stderr, concurrency),
+        stdout=lambda text: _emit(text, None),
+        render=lambda doc, r: _render(doc, r.fmt, r.path, pretty, verbose))
+    with _stop_on_signals() as stop:  # the history keeps the hosts that finished
+        req = dataclasses.replace(req, stopped_by=lambda: stop.signal)
+        req.options.cancel = stop.event
+        outcome = run.run_estate(req, hooks)
+    return _exit_code(outcome.exit_code, outcome.interrupted)
 
-        try:
-            history.check_file(keep.db or history.default_path())  # before its lock file
-            held.enter_context(lock.hold(keep.db or history.default_path()))
-            hist = history.open_history(keep.db)
-        except InputError as e:
-            held.close()  # the lock goes with the history it guards
-            if keep.db:  # asked for by name: a problem with it is bad input
-                raise
-            for line in e.problems:  # the default place: scan anyway, and say so
-                click.echo(clean(f"undone: warning: not recording history: {line} "
-                                 "(give --db, or --no-history)"), err=True)
-    contract = inv.contract
-    redactor = Redactor.for_inventory(inv)
 
-    def on_start(doc: ScanHeader, planned: int) -> None:
-        if hist is not None:
-            hist.begin(doc, contract.days, planned)
-        if progress is not None:
-            progress.start(planned)
+def _exit_code(code: int, interrupted: str | None) -> int:
+    """The process's exit code: the scan's, or 128 + the number of the signal that stopped it
+    (130 for Ctrl-C, 143 for SIGTERM)."""
+    if interrupted is None:
+        return code
+    import signal
 
-    def on_host(rec: HostRecord, results: list[Result]) -> Mapping[str, Dating] | None:
-        redactor.value(rec)  # credentials in repository strings never reach an output
-        redactor.value(results)
-        dates = hist.record(rec, results) if hist is not None else None
-        if progress is not None:
-            progress.host(rec, results)
-        return dates  # the scan dates the document's results with it
-
-    change = None
-    with held:
-        try:
-            with _stop_on_signals() as stop:
-                opts.cancel = stop.event
-                doc = as_json(scan_mod.run(inv, bls, opts, on_host=on_host,
-                                           host_filter=names or None, on_start=on_start,
-                                           seen=hist.updates_seen if hist is not None else None))
-            redactor.value(doc)  # (each host's record and results already were, as they landed)
-            if stop.signal:  # the history keeps the hosts that finished, the scan unfinished
-                return _interrupted(doc, stop.signal, pairs, pretty, new_folder, verbose)
-            if hist is not None:
-                hist.finish(doc)
-                if inv.notify is not None and notify is not False:
-                    from scanner.ops import notify as notify_mod
-
-                    try:
-                        change = notify_mod.from_history(hist, doc)
-                    except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
-                        click.echo(clean(f"undone: notification FAILED: cannot compare with the "
-                                         f"previous scan: {type(e).__name__}: {e}"), err=True)
-        finally:
-            if progress is not None:
-                progress.stop()
-            if hist is not None:
-                hist.close()
-    _write_all(doc, pairs, pretty, new_folder, verbose)
-    if not quiet:
-        from scanner.ops.estates import summary_line
-
-        click.echo(summary_line(doc), err=True)
-    if change is not None and change["total"] and inv.notify is not None:
-        html_out = next((out for f, out in pairs if f == "html" and out), None)
-        _notify(inv.notify, change, doc, "html" if html_out else "", html_out)
-    if keep.evidence and key is not None:
-        from scanner.ops import evidence
-
-        used = []
-        for b in bls:
-            _, text = baselines.resolve(b.name if b.name in baselines.SHIPPED
-                                            and b.path.startswith("baselines/") else b.path)
-            used.append((b.name, text))
-        n = evidence.write(keep.evidence, doc, key, inventory_path=inventory_file,
-                           waivers_path=waivers_file, baselines=used, redactor=redactor)
-        if not quiet:
-            click.echo(clean(f"undone: evidence bundle {keep.evidence}: {n} files, signed by "
-                             f"{evidence.fingerprint(key.public_key())}"), err=True)
-    code: int = doc["summary"]["exit_code"]
-    return code
+    sig = getattr(signal, interrupted, None)
+    return 128 + int(sig) if sig is not None else max(code, 3)
 
 
 class _Stop:
@@ -446,46 +391,3 @@ def _stop_on_signals() -> Iterator[_Stop]:
     finally:
         for n, h in old.items():
             signal.signal(getattr(signal, n), h)
-
-
-def _interrupted(doc: dict[str, Any], signame: str, pairs: list[tuple[str, str | None]],
-                 pretty: bool, new_folder: str | None = None, verbose: bool = False) -> int:
-    """Report an interrupted scan as such (never as "everything checked passed"): the
-    document says ``complete: false``, its exit code is at least 3, and the process exits
-    128 + the signal's number."""
-    import signal
-
-    from scanner.engine.collect import mark_interrupted
-
-    mark_interrupted(doc, signame)
-    _write_all(doc, pairs, pretty, new_folder, verbose)
-    done = sum(1 for h in doc.get("hosts", []) if h.get("error_kind") != "interrupted")
-    click.echo(clean(f"undone: interrupted by {signame}: {done} of {len(doc.get('hosts', []))} "
-                     "hosts finished and were recorded; the rest were not scanned"), err=True)
-    return 128 + int(getattr(signal, signame))
-
-
-def _notify(cfg: dict[str, Any], change: dict[str, Any], doc: dict[str, Any], fmt: str,
-            output: str | None) -> None:
-    """Send word of what changed (scanner/ops/notify.py); one line per channel on stderr. A failed
-    notification does not change the scan's exit code."""
-    from scanner.ops import notify as notify_mod
-
-    if fmt == "html" and output:
-        name = os.path.basename(output)
-
-        def report() -> bytes:
-            with open(output, "rb") as f:
-                return f.read()
-    else:
-        name = f"undone-{doc['scan']['id']}.html"
-
-        def report() -> bytes:
-            return _render(doc, "html", None, False).encode("utf-8")
-    try:
-        outcomes = notify_mod.send(cfg, change, (name, report))
-    except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
-        outcomes = [notify_mod.Outcome("all", False, f"{type(e).__name__}: {e}")]
-    for o in outcomes:
-        word = "notified" if o.ok else "notification FAILED"
-        click.echo(clean(f"undone: {word}: {o.detail}"), err=True)

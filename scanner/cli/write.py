@@ -4,15 +4,14 @@ scan's own inputs nor needs a folder that cannot be made."""
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from typing import Any
 
-from reports import RENDERERS
 from scanner import safeio
 from scanner.cli.boundary import quiet_stdout as _quiet_stdout
 from scanner.errors import InputError
+from scanner.ops import outputs
 from scanner.rules import baselines
 
 
@@ -64,28 +63,11 @@ def _output_problems(path: str, what: str, protect: list[tuple[str, str]]) -> li
 
 def _render(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool,
             verbose: bool = False) -> str:
-    """The result document in ``fmt`` (one module per format in ``reports``)."""
-    import importlib
-
-    buf = io.StringIO()
-    if fmt == "json":
-        from reports import jsonout
-
-        jsonout.render(doc, buf, indent=2 if pretty else None)
-    elif fmt == "summary":
-        from reports import html
-
-        html.render_summary(doc, buf)
-    elif fmt == "console":
-        from reports import console
-
-        color = None if output is None and sys.stdout.isatty() else False
-        width = None if output is None and sys.stdout.isatty() else 110
-        console.render(doc, buf, color=color, width=width, verbose=verbose)
-    else:
-        module = importlib.import_module(f"reports.{RENDERERS[fmt]}")
-        module.render(doc, buf)
-    return buf.getvalue()
+    """The result document in ``fmt`` (scanner/ops/outputs.py); the console report in colour
+    and at the terminal's width when it goes to a terminal."""
+    tty = output is None and sys.stdout.isatty()
+    return outputs.render(doc, fmt, pretty, verbose, color=None if tty else False,
+                          width=None if tty else 110)
 
 
 def _emit(text: str, output: str | None) -> None:

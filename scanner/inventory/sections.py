@@ -199,7 +199,7 @@ def _parse_networks(raw: Any, p: _Problems) -> list[dict[str, Any]]:
             if not isinstance(a, dict):
                 p.add(aw, f"{a!r}: expected {{port: 443/tcp, reason: why it may be open}}")
                 continue
-            extra = set(a) - {"port", "reason", "hosts"}
+            extra = {str(k) for k in a} - {"port", "reason", "hosts"}
             if extra:
                 p.add(aw, f"unknown key '{sorted(extra)[0]}'; expected port, reason, hosts")
             spec = _port_spec(a.get("port"))

@@ -7,7 +7,8 @@ in its report and history (its scan stays unfinished there, its document says ``
 nobody is notified), estates not started are listed as ``interrupted``, and the index is written.
 
 Each inventory (``*.yaml`` / ``*.yml`` directly in the folder; hidden files are skipped) is one
-estate, keyed by its file name: ``acme.yaml`` is the estate ``acme``. Each estate gets
+estate, keyed by its file name: ``acme.yaml`` is the estate ``acme``. Each estate is run as a
+single inventory is, by scanner/ops/run.py, and gets
 
 - its own history, ``<db folder>/acme.sqlite``, and its own lock beside it (scanner/ops/lock.py),
   so estates are never compared with each other and two runs never scan one estate at once;
@@ -48,14 +49,12 @@ from typing import Any
 from reports import clean
 from reports import index as index_report
 from scanner import __version__, clock, inventory, safeio
-from scanner.engine.collect import mark_interrupted
 from scanner.engine.options import Options
 from scanner.engine.transports import INTERRUPTED, one_line
 from scanner.errors import BusyError, InputError
 from scanner.history import store as history
-from scanner.ops import envpolicy, lock, notify
-from scanner.redact import Redactor
-from scanner.result import Dating, HostRecord, Result, ScanHeader, as_json
+from scanner.ops import envpolicy, lock
+from scanner.ops import run as run_mod
 from scanner.rules.baselines import Baseline
 
 MAX_PARALLEL_ESTATES = 8
@@ -92,36 +91,6 @@ def default_db_dir() -> str:
     return os.path.join(os.path.dirname(history.default_path()), "estates")
 
 
-def summary_line(doc: dict[str, Any], prefix: str = "undone: ") -> str:
-    """One line for the log at the end of a scan: hosts, failures, overdue, exit code."""
-    s = doc.get("summary") or {}
-    st = s.get("by_status") or {}
-    overdue = sum(1 for r in doc.get("results", [])
-                  if r["status"] == "fail" and (r.get("overdue_days") or 0) > 0)
-    took = ""
-    scan = doc.get("scan") or {}
-    start, end = str(scan.get("started_at")), str(scan.get("finished_at"))
-    with contextlib.suppress(ValueError):
-        secs = (datetime.fromisoformat(end.replace("Z", "+00:00"))
-                - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
-        took = f" in {secs:.0f}s"
-    return clean(f"{prefix}done: {s.get('hosts_total', 0)} hosts ({s.get('hosts_unreachable', 0)}"
-                 f" unreachable), {st.get('pass', 0)} pass, {st.get('fail', 0)} fail "
-                 f"({overdue} overdue), {st.get('error', 0)} error; exit {s.get('exit_code')}"
-                 f"{took}")
-
-
-def progress_line(rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
-                  prefix: str) -> str:
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    state = "ok" if rec.get("reachable") else f"UNREACHABLE: {rec.get('error')}"
-    tally = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-    return clean(f"{prefix}{rec['name']} ({rec['address']}) {state} "
-                 f"{rec.get('duration_ms', 0)}ms {tally}")
-
-
 @dataclass
 class Settings:
     """What every estate of the run shares."""
@@ -132,8 +101,11 @@ class Settings:
     db_dir: str
     notify: bool | None = None  # None: where the inventory has a notify section
     trust_on_first_use: bool = False
-    known_hosts: str | None = None
+    # lines for the log, without the ``undone: `` prefix: ``log`` what a person must see
+    # (problems, notifications), ``chatter`` the progress (hosts, summaries; not --quiet)
     log: Callable[[str], None] = lambda line: None
+    chatter: Callable[[str], None] = lambda line: None
+    debug: bool = False  # --debug: an estate's internal error prints its traceback
     clock: Callable[[], datetime] | None = None
     # the signal that stopped the run (SIGINT, SIGTERM, SIGHUP), once ``options.cancel`` is set
     stopped_by: Callable[[], str | None] = lambda: None
@@ -188,7 +160,7 @@ class _Loaded:
     crashed: str | None = None  # an internal error while loading it
 
 
-def _load_all(paths: list[str]) -> list[_Loaded]:
+def _load_all(paths: list[str], debug: bool = False) -> list[_Loaded]:
     """Load every inventory; refuse estates that would share a history and a report
     (``acme.yaml`` and ``acme.yml``), and check every estate's variables against the others'
     (scanner/ops/envpolicy.py). One inventory's problem never stops the others."""
@@ -201,7 +173,7 @@ def _load_all(paths: list[str]) -> list[_Loaded]:
             item.problems = [clean(p) for p in e.problems]
         except Exception as e:  # noqa: BLE001 - one estate's failure must not stop the others
             item.crashed = clean(one_line(f"internal error: {type(e).__name__}: {e}"))
-            if os.environ.get("UNDONE_DEBUG"):
+            if debug:
                 traceback.print_exc()
         loaded.append(item)
     by_key: dict[str, list[_Loaded]] = {}
@@ -244,7 +216,7 @@ def scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore |
     """Scan one estate inside its own error boundary; never raises."""
     key = item.key
     est = Estate(key=key, name=key, inventory=os.path.abspath(item.path))
-    prefix = f"undone: {key}: "
+    prefix = f"{key}: "
     db = os.path.join(settings.db_dir, f"{key}.sqlite")
     if settings.interrupted() is not None:  # stopped before this estate started
         est.status, est.exit_code = "interrupted", 3
@@ -275,82 +247,55 @@ def scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore |
         with contextlib.suppress(Exception):
             _last_good(est, db, settings.output)
         settings.log(f"{prefix}{est.problems[0]}")
-        if os.environ.get("UNDONE_DEBUG"):
+        if settings.debug:
             traceback.print_exc()
     return est
 
 
+class _HostLines:
+    """A folder run's progress: one line per host as it lands (a log has no live bar)."""
+
+    def __init__(self, chatter: Callable[[str], None], prefix: str) -> None:
+        self.chatter = chatter
+        self.prefix = prefix
+
+    def start(self, planned: int) -> None:
+        pass
+
+    def host(self, rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> None:
+        self.chatter(self.prefix + run_mod.host_line(rec, results))
+
+    def stop(self) -> None:
+        pass
+
+
 def _scan_estate(item: _Loaded, settings: Settings, budget: threading.Semaphore | None,
                  est: Estate, prefix: str, db: str) -> None:
-    from reports import html as html_report
-    from scanner import scan as scan_mod
-
+    """One estate of the folder: its own history, report, JSON and notifications, run as a
+    single inventory is (scanner/ops/run.py)."""
     key = item.key
     if item.problems or item.inv is None:
         raise InputError(item.problems or [f"{item.path}: could not be loaded"])
     inv = item.inv
     est.name = clean(inv.estate.get("client") or inv.estate.get("name") or key)
-    if settings.trust_on_first_use or settings.known_hosts:
-        kh = os.path.abspath(settings.known_hosts) if settings.known_hosts else None
-        inv = dataclasses.replace(inv, hosts=tuple(dataclasses.replace(
-            h, trust_on_first_use=h.trust_on_first_use or settings.trust_on_first_use,
-            known_hosts=h.known_hosts or kh) for h in inv.hosts))
-    want_notify = settings.notify if settings.notify is not None else inv.notify is not None
-    opts = dataclasses.replace(settings.options, budget=budget)
-    redactor = Redactor.for_inventory(inv)
-    with lock.hold(db):
-        hist = history.open_history(db)
-        change = None
-        try:
-            def on_start(doc: ScanHeader, planned: int) -> None:
-                hist.begin(doc, inv.contract.days, planned)
-
-            def on_host(rec: HostRecord, results: list[Result]) -> Mapping[str, Dating]:
-                redactor.value(rec)
-                redactor.value(results)
-                dates = hist.record(rec, results)
-                settings.log(progress_line(rec, results, prefix))
-                return dates  # the scan dates the document's results with it
-
-            doc = as_json(scan_mod.run(inv, settings.baselines, opts, on_host=on_host,
-                                       on_start=on_start, clock=settings.clock,
-                                       seen=hist.updates_seen))
-            redactor.value(doc)
-            signame = settings.interrupted()
-            if signame is not None:  # the history keeps what finished, the scan unfinished
-                mark_interrupted(doc, signame)
-                done = sum(1 for h in doc["hosts"] if h.get("error_kind") != "interrupted")
-                est.problems = [f"interrupted by {signame}: {done} of {len(doc['hosts'])} "
-                                "hosts finished and were recorded"]
-            else:
-                hist.finish(doc)
-            if signame is None and want_notify and inv.notify is not None:
-                try:
-                    change = notify.from_history(hist, doc)
-                except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
-                    settings.log(clean(f"{prefix}notification FAILED: cannot compare with "
-                                       f"the previous scan: {type(e).__name__}: {e}"))
-        finally:
-            hist.close()
-        report_text = io.StringIO()
-        html_report.render(doc, report_text)
-        est.report, est.json = f"{key}.html", f"{key}.json"
-        _write(os.path.join(settings.output, est.report), report_text.getvalue())
-        _write(os.path.join(settings.output, est.json),
-               json.dumps(doc, ensure_ascii=False) + "\n")
-        est.exit_code = int(doc["summary"]["exit_code"])
-        est.row = index_report.estate_row(doc)
-        settings.log(summary_line(doc, prefix) + f"; report {est.report}")
-        if change is not None and change["total"] and inv.notify is not None:
-            data = report_text.getvalue().encode("utf-8")
-            try:
-                outcomes = notify.send(inv.notify, change, (est.report, lambda: data))
-            except Exception as e:  # noqa: BLE001 - notifying must not fail the scan
-                outcomes = [notify.Outcome("all", False, f"{type(e).__name__}: {e}")]
-            for o in outcomes:
-                word = "notified" if o.ok else "notification FAILED"
-                est.notified.append(f"{o.channel}: {o.detail}")
-                settings.log(clean(f"{prefix}{word}: {o.detail}"))
+    report, result = f"{key}.html", f"{key}.json"
+    req = run_mod.Request(
+        inventory=inv, baselines=settings.baselines,
+        options=dataclasses.replace(settings.options, budget=budget), history=db,
+        notify=settings.notify, trust_on_first_use=settings.trust_on_first_use,
+        reports=(run_mod.Report("html", os.path.join(settings.output, report)),
+                 run_mod.Report("json", os.path.join(settings.output, result))),
+        clock=settings.clock, stopped_by=settings.stopped_by)
+    hooks = run_mod.Hooks(log=lambda line: settings.log(prefix + line),
+                          chatter=lambda line: settings.chatter(prefix + line),
+                          watcher=_HostLines(settings.chatter, prefix))
+    outcome = run_mod.run_estate(req, hooks)
+    est.report, est.json = report, result
+    est.exit_code = outcome.exit_code
+    est.row = index_report.estate_row(outcome.document)
+    est.notified = [f"{o.channel}: {o.detail}" for o in outcome.notify.sent]
+    if outcome.interruption is not None:
+        est.problems = [outcome.interruption]
 
 
 def check_folders(output: str, db_dir: str) -> None:
@@ -378,7 +323,7 @@ def run(folder: str, settings: Settings) -> dict[str, Any]:
         raise InputError(f"cannot create {e.filename}: {e.strerror or e}") from None
     t0 = time.monotonic()
     with lock.hold(os.path.join(settings.output, ".undone")):
-        loaded = _load_all(paths)
+        loaded = _load_all(paths, settings.debug)
         budget = threading.BoundedSemaphore(max(1, settings.options.concurrency))
         parallel = max(1, min(len(paths), settings.options.concurrency, MAX_PARALLEL_ESTATES))
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="undone-estate") as pool:
@@ -399,9 +344,9 @@ def run(folder: str, settings: Settings) -> dict[str, Any]:
                json.dumps(index, indent=2, ensure_ascii=False) + "\n")
     n = len(estates)
     scanned = sum(1 for e in estates if e.status == "scanned")
-    settings.log(clean(f"undone: {n} estates: {scanned} scanned, {n - scanned} not scanned; "
-                       f"exit {index['exit_code']} in {time.monotonic() - t0:.0f}s; index "
-                       f"{os.path.join(settings.output, 'index.html')}"))
+    settings.chatter(clean(f"{n} estates: {scanned} scanned, {n - scanned} not scanned; "
+                           f"exit {index['exit_code']} in {time.monotonic() - t0:.0f}s; index "
+                           f"{os.path.join(settings.output, 'index.html')}"))
     return index
 
 

@@ -10,12 +10,14 @@ two reports never interleave on standard output.
 
 from __future__ import annotations
 
+import io
 import os
+from typing import Any
 
-from reports import FILE_NAMES
+from reports import FILE_NAMES, RENDERERS
 from scanner.errors import InputError
 
-__all__ = ["FILE_NAMES", "folder_to_create", "is_folder", "plan"]
+__all__ = ["FILE_NAMES", "folder_to_create", "is_folder", "plan", "render"]
 
 
 def is_folder(path: str) -> bool:
@@ -56,3 +58,40 @@ def folder_to_create(outputs: tuple[str, ...] | list[str]) -> str | None:
     if len(outputs) == 1 and outputs[0].endswith(("/", os.sep)) and not os.path.isdir(outputs[0]):
         return outputs[0].rstrip("/" + os.sep) or outputs[0]
     return None
+
+
+def _module(fmt: str) -> str:
+    return {"json": "jsonout", "summary": "html", "console": "console"}.get(fmt) or RENDERERS[fmt]
+
+
+def load_renderers(formats: tuple[str, ...] | list[str]) -> None:
+    """Import the renderers of ``formats`` now, before a scan, so that a scan stopped by a
+    signal writes its reports without waiting for an import."""
+    import importlib
+
+    for fmt in formats:
+        importlib.import_module(f"reports.{_module(fmt)}")
+
+
+def render(doc: Any, fmt: str, pretty: bool = False, verbose: bool = False,
+           color: bool | None = False, width: int | None = 110) -> str:
+    """The result document in ``fmt`` (one module per format in ``reports``). ``color`` and
+    ``width`` are the console's (None: decide from a terminal); ``pretty`` indents JSON."""
+    import importlib
+
+    buf = io.StringIO()
+    if fmt == "json":
+        from reports import jsonout
+
+        jsonout.render(doc, buf, indent=2 if pretty else None)
+    elif fmt == "summary":
+        from reports import html
+
+        html.render_summary(doc, buf)
+    elif fmt == "console":
+        from reports import console
+
+        console.render(doc, buf, color=color, width=width, verbose=verbose)
+    else:
+        importlib.import_module(f"reports.{_module(fmt)}").render(doc, buf)
+    return buf.getvalue()

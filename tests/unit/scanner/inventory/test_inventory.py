@@ -562,6 +562,9 @@ networks:
     ("{cidr: 10.0.0.0/24, allowed_ports: [{port: 443/sctp, reason: x}]}",
      "expected a port and protocol"),
     ("{cidr: 10.0.0.0/24, ports: [http]}", "'ports' has 'http'"),
+    # keys of mixed types (found by the fuzz test: sorting them raised a TypeError)
+    ("{cidr: 10.0.0.0/24, allowed_ports: [{port: 443/tcp, reason: x, 1: a, b: c}]}",
+     "unknown key '1'"),
     ("{cidr: 10.0.0.0/24, servce_versions: true}", "did you mean 'service_versions'"),
 ])
 def test_network_problems(network: str, needle: str) -> None:
