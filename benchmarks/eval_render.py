@@ -21,6 +21,8 @@ selected rule appears for every host.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
 import json
 import os
 import resource
@@ -65,7 +67,8 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
     compiled = compile_rules(rules[:nrules], params)
     sections = {
         s: {"status": "ok", "sha256": "0" * 64, "collected_at": "2026-11-22T00:00:00Z"}
-        for s in {s for r in rules for s in r.requires}
+        for s in sorted({s for r in rules for s in r.requires})  # sorted: the same document
+        # in every run (a set's order follows the process's string hashing)
     }
     host_recs = []
     for n in range(hosts):
@@ -92,6 +95,7 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
     t_setup = time.perf_counter() - t0
     t1 = time.perf_counter()
     c1 = time.process_time()
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
     contract = Contract()
     # one memo for the scan, as scanner/scan.py passes (main before issue 17: a module global)
     kw = {"memo": evaluate.Memo()} if hasattr(evaluate, "Memo") else {}
@@ -99,7 +103,7 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
     by_control: dict[str, dict[str, int]] = {}
     count = 0
 
-    def results():
+    def per_host():
         for h in host_recs:
             view = HostView(
                 name=h["name"],
@@ -119,14 +123,15 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
                 by_status[st] = by_status.get(st, 0) + 1
                 c = by_control.setdefault(r["control"], {})
                 c[st] = c.get(st, 0) + 1
-            yield from res
+            yield res
 
     doc = {
         "schema": "undone.scan/1",
         "tool": {"name": "undone", "version": "bench"},
         "scan": {"id": "bench"},
         "hosts": host_recs,
-        "results": results(),
+        # streamed as a scan's list is read (item by item in C), a host's results at a time
+        "results": itertools.chain.from_iterable(per_host()),
     }
     with open(out_path, "w", encoding="utf-8") as f:
         jsonout.render(doc, f)
@@ -134,10 +139,20 @@ def child(hosts: int, nrules: int, out_path: str, mixed: bool = False) -> dict[s
                                         "hosts_total": len(host_recs)}}) + "\n")
     wall = time.perf_counter() - t1
     cpu = time.process_time() - c0
+    eval_render_cpu = time.process_time() - c1
+    ru2 = resource.getrusage(resource.RUSAGE_SELF)
+    digest = hashlib.sha256()
+    with open(out_path, "rb") as f:  # after the timing: the trees must write the same bytes
+        while block := f.read(1 << 20):
+            digest.update(block)
     return {
         "results": count,
         "eval_render_s": wall,
-        "eval_render_cpu_s": time.process_time() - c1,
+        "eval_render_cpu_s": eval_render_cpu,
+        # of which in the kernel (mostly writing the document: page cache or tmpfs pages)
+        "eval_render_user_s": ru2.ru_utime - ru1.ru_utime,
+        "eval_render_sys_s": ru2.ru_stime - ru1.ru_stime,
+        "sha256": digest.hexdigest(),
         "setup_s": t_setup,
         "cpu_s": cpu,
         "bytes": os.path.getsize(out_path),
@@ -179,6 +194,8 @@ def main() -> int:
         for _ in range(a.runs):
             for tree in trees:
                 loads.append(_load())
+                # every run writes a new file (freeing the last run's 650 MiB is not its work)
+                Path(f"{d}/doc.json").unlink(missing_ok=True)
                 p = subprocess.run(
                     [sys.executable, __file__, "--child", "--hosts", str(a.hosts),
                      "--rules", str(a.rules), "--out", f"{d}/doc.json",
@@ -189,15 +206,23 @@ def main() -> int:
                 runs[tree].append(json.loads(p.stdout))
     medians = {}
     for tree in trees:
-        med = {k: statistics.median(r[k] for r in runs[tree]) for k in runs[tree][0]}
+        med = {k: statistics.median(r[k] for r in runs[tree]) for k in runs[tree][0]
+               if k != "sha256"}
         medians[tree] = med
         print(f"{tree}: {a.hosts} hosts x {a.rules} rules = {int(med['results'])} results, "
               f"median of {a.runs} runs")
         print(f"  evaluate + render JSON: {med['eval_render_s']:.2f} s wall, "
               f"{med.get('eval_render_cpu_s', float('nan')):.2f} s CPU (setup of synthetic "
               f"facts {med['setup_s']:.2f} s; CPU with setup {med['cpu_s']:.2f} s)")
+        if "eval_render_sys_s" in med:
+            print(f"  of the CPU: {med['eval_render_user_s']:.2f} s user, "
+                  f"{med['eval_render_sys_s']:.2f} s system; best run "
+                  f"{min(r['eval_render_cpu_s'] for r in runs[tree]):.2f} s")
         print(f"  JSON written: {med['bytes'] / 2**20:.0f} MiB; "
               f"peak RSS {med['maxrss_mib']:.0f} MiB")
+    digests = {r.get("sha256") for t in trees for r in runs[t]}
+    print("documents: " + ("identical in every run and tree" if len(digests) == 1 else
+                           f"DIFFER ({len(digests)} different SHA-256)"))
     this = medians[trees[0]]
     for tree in trees[1:]:
         other = medians[tree]
@@ -206,7 +231,7 @@ def main() -> int:
               f"CPU {this['eval_render_cpu_s'] / other['eval_render_cpu_s']:.2f}")
     report = {"hosts": a.hosts, "rules": a.rules, "mixed": a.mixed, "python": sys.version,
               "dir": a.dir or tempfile.gettempdir(),
-              "cpus": os.cpu_count(), "load": loads,
+              "cpus": os.cpu_count(), "load": loads, "identical": len(digests) == 1,
               "trees": {t: {"median": medians[t], "runs": runs[t]} for t in trees}}
     if a.save:
         Path(a.save).write_text(json.dumps(report, indent=1) + "\n")

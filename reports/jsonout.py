@@ -17,18 +17,35 @@ from typing import Any, BinaryIO, TextIO, cast
 
 import orjson
 
-_ORJSON_OPTS = orjson.OPT_NON_STR_KEYS
+
+def _orjson(value: Any) -> bytes | None:
+    """``value`` in compact JSON by orjson, or None where orjson refuses it. A key that is not
+    text (a fact's mapping keyed by numbers) needs OPT_NON_STR_KEYS, which takes orjson's slower
+    path for every mapping (a result costs 0.49 µs instead of 0.29): only a chunk that has such a
+    key is encoded again with it. Both give the same bytes for text keys."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError included
+        pass
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return None
 
 
 def _dumps(value: Any) -> str:
     """Compact JSON text, as ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``."""
-    try:
-        return orjson.dumps(value, option=_ORJSON_OPTS).decode("utf-8")
-    except (TypeError, orjson.JSONEncodeError):
+    data = _orjson(value)
+    if data is None:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=list)
+    return data.decode("utf-8")
 
 
-CHUNK = 500
+# Results per encoded chunk. Small on purpose: a streamed result is then freed before the
+# collector's youngest generation fills (700 allocations), instead of surviving into the oldest
+# one, whose every pass walks all the host records (with 500, rendering 10,000 hosts × 100 rules
+# took 17 full passes, 0.5 s; with 100, one). Each chunk costs one orjson call and one write.
+CHUNK = 100
 STREAMED = ("hosts", "results")
 
 
@@ -75,12 +92,12 @@ def _binary(out: TextIO) -> BinaryIO | None:
 
 
 def _dumpb(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value, option=_ORJSON_OPTS)
-    except (TypeError, orjson.JSONEncodeError):
+    data = _orjson(value)
+    if data is None:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=list).encode(
             "utf-8"
         )
+    return data
 
 
 def render(doc: dict[str, Any], out: TextIO, indent: int | None = None) -> None:

@@ -28,18 +28,20 @@ tenants are never a host's).
 
 Conditions are compiled once per baseline into closures. What repeats from host to host is
 remembered in a :class:`Memo` the caller passes in (one per scan; there is no module-global
-state): each rule's scope per kind of host, and each judged result by the exact values of the
-facts its rule reads, so hosts in the same state are judged once and evaluating 10,000 hosts ×
-100 rules costs about a microsecond per result (docs/benchmarks.md).
+state): each rule's scope per kind of host, what the sections say per state of the sections,
+and each judged result by the exact values of the facts its rule reads, so hosts in the same
+state are judged once and evaluating 10,000 hosts × 100 rules costs about 0.8 µs per result
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import marshal
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from typing import Any, cast
 
 from scanner.inventory import Contract, Waiver
@@ -163,55 +165,71 @@ def _key(v: Any) -> Any:
 
 
 # A selected rule on a kind of host, as Memo remembers it: the rule; its scope; its owner unless
-# the host has its own; out of scope, the result but for the host's name and owner; where its
-# judged results are remembered; which of the selection's section sets it needs (-1: none).
-_Selected = tuple[CompiledRule, Scope, str, dict[str, Any] | None, int, int]
+# the host has its own; out of scope, the result but for the host's name and owner; the table of
+# its judged results; which of the selection's section sets it needs (-1: none); and what takes
+# its key (the states of the facts it reads) from a host's states.
+_Selected = tuple[CompiledRule, Scope, str, dict[str, Any] | None, dict[Any, dict[str, Any]],
+                  int, Callable[[dict[str, Any]], Any]]
+
+
+def _no_reads(states: dict[str, Any]) -> tuple[()]:
+    return ()
+
+
+@dataclass
+class _Selection:
+    """The rules of one compiled list on one kind of host, as :meth:`Memo.select` keeps them."""
+
+    rules: list[CompiledRule]  # kept, so that the ids in the key are not reused
+    contract: Contract
+    selected: list[_Selected]
+    reads: tuple[str, ...]  # the facts the judged rules read
+    needs: list[tuple[str, ...]]  # the section sets they need
+    sections: tuple[str, ...]  # every section of those sets
+    # (reachable, error, each section's state) -> each set's (problem, evidence)
+    known: dict[tuple[Any, ...], list[tuple[str | None, list[str]]]]
 
 
 class Memo:
     """What evaluation remembers from host to host, passed in explicitly (one per scan, or per
     batch of hosts judged by one compiled rule list and contract; never module-global).
 
-    - each rule's scope and owner per kind of host (platform, roles, their source, transport);
+    - each rule's scope and owner per kind of host (platform, roles, their source, transport),
+      and what the sections it needs say (judge it, or why not) per state of those sections;
     - each judged result by the *values* of the facts its rule reads (``CompiledRule.reads``),
       with their errors and bases: evaluation is a pure function of them, so hosts in the same
       state (the same patch level, the same configuration) are judged once, and a result is a
       copy of the remembered one with the host's name, owner and evidence. Keys keep types
       apart (:func:`_key`) and values that are not plain data or too big to key are judged
       afresh, so a remembered result is the one evaluation would give. Observed values are
-      those of the host judged first (equal values; results are data, never edited in place).
+      those of the host judged first, and the evidence lists of hosts whose sections are in
+      the same state are one list (equal values; results are data, never edited in place).
 
     Bounded: it starts over when it holds ``limit`` results or fact states."""
 
     def __init__(self, limit: int = 200_000) -> None:
         self.limit = limit
-        # (rules list, contract, platform, roles, roles source, transport) by id -> (the list
-        # and contract, kept so their ids are not reused; the selection; the facts the judged
-        # rules read; the section sets they need)
-        self._scopes: dict[
-            tuple[int, int, str | None, tuple[str, ...], str, str],
-            tuple[list[CompiledRule], Contract, list[_Selected], tuple[str, ...],
-                  list[tuple[str, ...]]],
-        ] = {}
-        self._slots: dict[int, int] = {}  # id of a compiled rule -> its table
-        self._rules: list[CompiledRule] = []  # kept, so the ids in _slots stay theirs
-        self.tables: list[dict[Any, dict[str, Any]]] = []  # judged results by fact states
+        # (rules list, contract, platform, roles, roles source, transport) by id -> the
+        # selection (which keeps the list and contract, so their ids are not reused)
+        self._scopes: dict[tuple[int, int, str | None, tuple[str, ...], str, str],
+                           _Selection] = {}
+        self._tables: dict[int, dict[Any, dict[str, Any]]] = {}  # compiled rule's id -> table
+        self._rules: list[CompiledRule] = []  # kept, so the ids in _tables stay theirs
         self.held = 0  # results in the tables
 
-    def _slot(self, cr: CompiledRule) -> int:
-        slot = self._slots.get(id(cr))
-        if slot is None:
-            slot = self._slots[id(cr)] = len(self._rules)
+    def _table(self, cr: CompiledRule) -> dict[Any, dict[str, Any]]:
+        table = self._tables.get(id(cr))
+        if table is None:
+            table = self._tables[id(cr)] = {}
             self._rules.append(cr)
-            self.tables.append({})
-        return slot
+        return table
 
     def select(self, rules: list[CompiledRule], host: HostView, contract: Contract
-               ) -> tuple[list[_Selected], tuple[str, ...], list[tuple[str, ...]]]:
+               ) -> _Selection:
         key = (id(rules), id(contract), host.platform, host.roles, host.roles_source,
                host.transport)
         hit = self._scopes.get(key)
-        if hit is None or hit[0] is not rules or hit[1] is not contract:
+        if hit is None or hit.rules is not rules or hit.contract is not contract:
             if len(self._scopes) > 256:
                 self._scopes.clear()
             selected: list[_Selected] = []
@@ -224,19 +242,43 @@ class Memo:
                 if sc is not None and sc[2] != UNKNOWN_PLATFORM:
                     done = _result("", cr, owner, sc[0], {}, sc[2], [],
                                    sc[1] if sc[0] == "not_applicable" else None, None)
-                selected.append((cr, sc, owner, done, self._slot(cr), -1 if sc else
-                                 needs.setdefault(r.requires, len(needs))))
+                getkey = itemgetter(*cr.reads) if cr.reads else _no_reads
+                selected.append((cr, sc, owner, done, self._table(cr), -1 if sc else
+                                 needs.setdefault(r.requires, len(needs)), getkey))
             reads = tuple(dict.fromkeys(f for x in selected if x[1] is None for f in x[0].reads))
-            hit = self._scopes[key] = (rules, contract, selected, reads, list(needs))
-        return hit[2], hit[3], hit[4]
+            hit = self._scopes[key] = _Selection(
+                rules, contract, selected, reads, list(needs),
+                tuple(dict.fromkeys(s for req in needs for s in req)), {})
+        return hit
+
+    def sections(self, sel: _Selection, host: HostView) -> list[tuple[str | None, list[str]]]:
+        """For each section set the selection needs: why the host's sections cannot be judged
+        (or None) and those of them it has (the evidence). They depend only on the kind of host
+        (the selection), whether it was reached and each section's presence and error."""
+        secs = host.sections
+        state: list[Any] = [host.reachable, host.error]
+        for s in sel.sections:
+            rec = secs.get(s)
+            state.append(None if rec is None else
+                         (rec.get("error"),) if rec.get("status") == "error" else True)
+        key = tuple(state)
+        try:
+            got = sel.known.get(key)
+        except TypeError:  # an error that is not text: worked out afresh
+            return _sections(host, sel.needs)
+        if got is None:
+            got = _sections(host, sel.needs)
+            if len(sel.known) < 1024:
+                sel.known[key] = got
+        return got
 
     def states(self, reads: tuple[str, ...], facts: dict[str, Any], errors: dict[str, str],
                bases: Bases) -> tuple[dict[str, Any], set[str]]:
         """Each fact's state on this host as a key (equal keys for the same value, error and
         basis on any host: :func:`_key`), and the facts that cannot be keyed."""
         if self.held >= self.limit:
-            for table in self.tables:
-                table.clear()
+            for table in self._tables.values():
+                table.clear()  # in place: the selections hold the tables
             self.held = 0
         get = facts.get
         out: dict[str, Any] = {}
@@ -362,15 +404,13 @@ def evaluate_host(
     if memo is None:
         memo = Memo()
     results: list[dict[str, Any]] = []
+    append = results.append
     facts, fact_errors, bases = host.facts, host.fact_errors, host.fact_basis
     name, host_owner = host.name, host.owner
-    selected, reads, needs = memo.select(rules, host, contract)
-    states, unkeyed = memo.states(reads, facts, fact_errors, bases)
-    get_state = states.__getitem__
-    tables = memo.tables
-    sections: list[tuple[str | None, list[str]]] = [
-        (_section_problem(host, req), [s for s in req if s in host.sections]) for req in needs]
-    for cr, out_of_scope, rule_owner, done, slot, needed in selected:
+    sel = memo.select(rules, host, contract)
+    states, unkeyed = memo.states(sel.reads, facts, fact_errors, bases)
+    sections = memo.sections(sel, host) if sel.needs else []
+    for cr, out_of_scope, rule_owner, done, table, needed, getkey in sel.selected:
         owner = host_owner or rule_owner
         if done is not None:  # out of scope: the same result on every host of this kind
             res = done.copy()
@@ -378,12 +418,12 @@ def evaluate_host(
             res["owner"] = owner
             res["observed"] = {}
             res["evidence"] = []
-            results.append(res)  # no waiver: a rule that is not checked here needs none
+            append(res)  # no waiver: a rule that is not checked here needs none
             continue
         if out_of_scope is not None:  # the platform is unknown: why, in this host's words
             status, why, _ = out_of_scope
-            results.append(_result(name, cr, owner, status, {}, _unknown_platform(cr.rule, host),
-                                   [], why if status == "not_applicable" else None, None))
+            append(_result(name, cr, owner, status, {}, _unknown_platform(cr.rule, host),
+                           [], why if status == "not_applicable" else None, None))
             continue
         problem, evidence = sections[needed]
         if problem is not None:
@@ -391,9 +431,7 @@ def evaluate_host(
         elif unkeyed and not unkeyed.isdisjoint(cr.reads):
             res = _fresh(name, cr, owner, evidence, facts, fact_errors, bases)
         else:
-            rd = cr.reads
-            key = get_state(rd[0]) if len(rd) == 1 else tuple(map(get_state, rd))
-            table = tables[slot]
+            key = getkey(states)
             known = table.get(key)
             if known is None:
                 known = table[key] = _fresh("", cr, "", [], facts, fact_errors, bases)
@@ -405,8 +443,14 @@ def evaluate_host(
             res["observed"] = known["observed"].copy()
         if waivers:
             _apply_waivers(res, waivers, today)
-        results.append(res)
+        append(res)
     return cast("list[Result]", results)  # each built by _result, in the Result's keys
+
+
+def _sections(host: HostView, needs: list[tuple[str, ...]]
+              ) -> list[tuple[str | None, list[str]]]:
+    return [(_section_problem(host, req), [s for s in req if s in host.sections])
+            for req in needs]
 
 
 def _fresh(name: str, cr: CompiledRule, owner: str, evidence: list[str], facts: dict[str, Any],

@@ -87,8 +87,9 @@ def test_the_variants_are_told_apart() -> None:
                                    [i % len(VARIANTS) for i in range(0, 7 * len(VARIANTS), 7)]])
 def test_one_memo_for_all_hosts_gives_each_its_own_results(order: list[int]) -> None:
     memo = Memo()
+    contract = Contract()  # one, as in a scan: the memo keeps its selection of rules too
     for i in itertools.chain(order, order):  # twice: the second time from the memo
-        got = evaluate_host(host(i, *VARIANTS[i]), COMPILED, Contract(), memo=memo)
+        got = evaluate_host(host(i, *VARIANTS[i]), COMPILED, contract, memo=memo)
         # repr tells True from 1 and 1.0, -0.0 from 0.0, a tuple from a list
         assert repr(got) == repr(alone(i)), VARIANTS[i]
 
@@ -108,3 +109,47 @@ def test_the_memo_is_bounded() -> None:
         got = evaluate_host(host(i, *VARIANTS[i]), COMPILED, Contract(), memo=memo)
         assert repr(got) == repr(alone(i))
         assert memo.held <= 3 + len(RULES)
+
+
+SECTION_RULES = compile_rules([
+    Rule(id=f"T-S-{i:03d}", title="t", control="secure-configuration", severity="high",
+         requires=requires, check={"fact": "x.v", "eq": 1}, rationale="r", remediation="fix",
+         references={}, baseline="t")
+    for i, requires in enumerate([("posix.x",), ("posix.x", "posix.y"), ("posix.y",),
+                                  ("posix.x", "windows.x"), ("windows.x",)])
+], {})
+OK = {"status": "ok", "sha256": "a" * 64, "collected_at": "2026-11-22T00:00:00Z"}
+# (reachable, error, sections): neighbours differ in one section's presence, status or error
+SECTION_STATES: list[tuple[bool, str | None, dict[str, dict[str, Any]]]] = [
+    (True, None, {"posix.x": OK, "posix.y": OK}),
+    (True, None, {"posix.x": OK}),
+    (True, None, {"posix.y": OK}),
+    (True, None, {}),
+    (True, None, {"posix.x": OK, "posix.y": {**OK, "status": "error", "error": "timed out"}}),
+    (True, None, {"posix.x": OK, "posix.y": {**OK, "status": "error", "error": "exit 2"}}),
+    (True, None, {"posix.x": OK, "posix.y": {**OK, "status": "error", "error": None}}),
+    (True, None, {"posix.x": OK, "posix.y": OK, "windows.x": OK}),
+    (False, "connection refused", {}),
+    (False, "host key changed", {}),
+    (False, "host key changed", {"posix.x": OK}),
+]
+
+
+def section_host(i: int) -> HostView:
+    reachable, error, sections = SECTION_STATES[i]
+    return HostView(name=f"h{i}", platform="linux", roles=("server",), reachable=reachable,
+                    error=error, facts={"x.v": 1}, fact_errors={},
+                    sections=copy.deepcopy(sections))
+
+
+def test_what_the_sections_say_is_remembered_per_state_of_the_sections() -> None:
+    alone_ = [evaluate_host(section_host(i), SECTION_RULES, Contract())
+              for i in range(len(SECTION_STATES))]
+    assert len({repr(r).replace(f"'h{i}'", "") for i, r in enumerate(alone_)}) == \
+        len(SECTION_STATES)  # every state judged differently (else this proves nothing)
+    memo = Memo()
+    contract = Contract()  # one, as in a scan: the memo keeps its selection of rules
+    order = [*range(len(SECTION_STATES)), *reversed(range(len(SECTION_STATES)))]
+    for i in order:
+        got = evaluate_host(section_host(i), SECTION_RULES, contract, memo=memo)
+        assert repr(got) == repr(alone_[i]), SECTION_STATES[i]
