@@ -17,3 +17,9 @@ both platforms and a report can show every tenant with one function. Nothing her
 network or a file; nothing imports ``scanner``. A fact that a failed call (a missing permission
 or licence) hides is an error naming the permission or licence, never a guess.
 """
+
+from probes.cloud._common import FORMS, SCHEMA, parse_identity
+
+#: what the scanner side may use: the bundle's schema name (written by scanner/engine/cloud/) and
+#: the identity forms an inventory's tenant section is checked against
+__all__ = ["FORMS", "SCHEMA", "parse_identity"]

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from probes.cloud import _common
+from probes import cloud as cloud_ids
 from scanner.errors import InventoryError
 from scanner.inventory.checks import near_miss
 
@@ -139,12 +139,12 @@ class _Problems:
 def _identities(value: Any, where: str, p: _Problems) -> tuple[str, ...] | None:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
-        p.add(where, f"is {_type_name(value)}, expected a list of identities ({_common.FORMS})")
+        p.add(where, f"is {_type_name(value)}, expected a list of identities ({cloud_ids.FORMS})")
         return None
     before = len(p.lines)
     for i, item in enumerate(items):
         try:
-            _common.parse_identity(item)
+            cloud_ids.parse_identity(item)
         except ValueError as e:
             p.add(f"{where}[{i}]", str(e))
     return tuple(items) if len(p.lines) == before else None
@@ -222,7 +222,7 @@ def _tenant(name: str, body: Any, label: str, p: _Problems) -> TenantConfig | No
         email = text("admin_email", None, "the e-mail of the admin the service account acts as")
         if email is not None:
             try:
-                ident = _common.parse_identity(email)
+                ident = cloud_ids.parse_identity(email)
             except ValueError:
                 ident = None
             if ident is None or ident.kind != "user":

@@ -29,7 +29,7 @@ from typing import Any, Final, cast
 
 from probes import sections
 from probes.base import RawSection
-from probes.cloud._common import SCHEMA
+from probes.cloud import SCHEMA
 from scanner.engine.cloud import missing_extra
 from scanner.engine.records import error_kind, new_record, record_connection, section_record
 from scanner.inventory.tenants import TenantConfig

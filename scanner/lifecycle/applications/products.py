@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from probes.windows._office import channel as m365_channel
+from probes.windows import office_channel as m365_channel
 from scanner.lifecycle.applications import versions
 
 __all__ = ["PRODUCTS", "Product", "Recognised", "m365_channel", "recognise"]
