@@ -124,25 +124,31 @@ class Redactor:
             return data
 
     def value(self, value: Any) -> Any:
-        """``value`` with every string in it masked (dicts and lists are changed in place, and
-        returned; keys are masked too)."""
+        """``value`` with every string in it masked (keys too). Nothing is changed in place:
+        a dict or list with something to mask comes back as a new one (only along the path to
+        what was masked; the rest is shared), one with nothing to mask comes back as it is, so
+        the records evaluation made are never edited and a clean document costs no copy."""
         if isinstance(value, str):
             return self.text(value) if self._suspect(value) else value
         if isinstance(value, dict):
-            for k in list(value):
-                v = self.value(value[k])
-                if isinstance(k, str) and self._suspect(k):
-                    nk = self.text(k)
-                    if nk != k:
-                        del value[k]
-                        value[nk] = v
-                        continue
-                value[k] = v
-            return value
+            out: dict[Any, Any] | None = None
+            for i, (k, v) in enumerate(value.items()):
+                nv = self.value(v)
+                nk = self.text(k) if isinstance(k, str) and self._suspect(k) else k
+                if out is None and (nv is not v or nk != k):
+                    out = dict(list(value.items())[:i])
+                if out is not None:
+                    out[nk] = nv
+            return value if out is None else out
         if isinstance(value, list):
+            new: list[Any] | None = None
             for i, v in enumerate(value):
-                value[i] = self.value(v)
-            return value
+                nv = self.value(v)
+                if new is None and nv is not v:
+                    new = value[:i]
+                if new is not None:
+                    new.append(nv)
+            return value if new is None else new
         return value
 
     def _suspect(self, s: str) -> bool:

@@ -303,8 +303,9 @@ def _scan(req: Request, inv: inventory.Inventory, hist: History | None, redactor
             watcher.start(planned)
 
     def on_host(rec: HostRecord, results: list[Result]) -> Mapping[str, Dating] | None:
-        redactor.value(rec)  # credentials in repository strings never reach an output
-        redactor.value(results)
+        # credentials in repository strings never reach the history or the progress lines
+        # (masked copies: evaluation's records are never edited)
+        rec, results = redactor.value(rec), redactor.value(results)
         dates = hist.record(rec, results) if hist is not None else None
         if watcher is not None:
             watcher.host(rec, results)
@@ -319,7 +320,7 @@ def _scan(req: Request, inv: inventory.Inventory, hist: History | None, redactor
     finally:
         if watcher is not None:
             watcher.stop()
-    redactor.value(doc)  # (each host's record and results already were, as they landed)
+    doc = redactor.value(doc)  # and never an output
     signame = req.interrupted()
     if signame is not None:  # the history keeps the hosts that finished, the scan unfinished
         mark_interrupted(doc, signame)

@@ -224,6 +224,21 @@ def test_redactor_masks_known_credentials_anywhere() -> None:
                             "list": ["key *** here"], "***": 1}
 
 
+def test_the_redactor_edits_nothing_in_place() -> None:
+    """Evaluation's records are never edited after evaluation (issue 17): the redactor gives
+    masked copies along the path to what it masked, and shares (or returns) what is clean."""
+    r = Redactor(["rest:https://backup:p@ss/w0rd@nas/x"])
+    clean = {"evidence": ["borg list ok"], "n": 3}
+    results = [{"rule": "PM-BAK-001", "observed": {"repo": "rest:https://backup:p@ss/w0rd@nas/x"},
+                "evidence": clean["evidence"]}, clean]
+    before = repr(results)
+    out = r.value(results)
+    assert repr(results) == before  # the input is as it was
+    assert out[0]["observed"]["repo"] == "rest:https://backup:***@nas/x"
+    assert out[0]["evidence"] is clean["evidence"] and out[1] is clean  # clean parts shared
+    assert r.value(clean) is clean
+
+
 # -- L4: a secret written into a *_env key --------------------------------------------------------
 
 def test_a_secret_written_as_a_variable_name_is_in_no_output(
