@@ -3,7 +3,8 @@ fix from another update. When apt's lists were never fetched, when none of apt's
 security repository, or when no dnf repository publishes advisories (updateinfo), an empty
 security list says nothing, and CE-SU-002 ("security updates within 14 days") must be an error
 that says why, never a pass. Found with monitoring-plugins' public Debian 6 sample (13 updates
-waiting, no security pocket among them): it passed CE-SU-002 before.
+waiting, no security pocket among them): it passed CE-SU-002 before. And a count is only as
+current as the lists it came from: lists older than the rule's 14 days fail it.
 
 Inputs: the real recorded outputs of tests/fixtures/posix/updates (SOURCE.md), with the blocks a
 case needs replaced; the replaced parts are marked below as hand-made. The dnf repository
@@ -49,16 +50,16 @@ def _replace(text: str, block: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body + m.group(3), text, count=1)
 
 
-def _parse(text: str) -> Facts:
-    return probe.parse(RawSection("posix.updates", text, collected_at=AT))
+def _parse(text: str, at: datetime = AT) -> Facts:
+    return probe.parse(RawSection("posix.updates", text, collected_at=at))
 
 
-def _verdict(facts: Facts) -> dict[str, Any]:
+def _verdict(facts: Facts, at: datetime = AT) -> dict[str, Any]:
     """CE-SU-002 on these facts as a scan judges them: dated first (no advisory catalogue on
     the scanning machine, no history), then evaluated."""
     rec: dict[str, Any] = {"facts": dict(facts.values), "fact_errors": dict(facts.errors),
                            "fact_basis": dict(facts.basis)}
-    date_record(rec, None, None, None, AT)
+    date_record(rec, None, None, None, at)
     host = HostView(name="h1", platform="linux", roles=("server",), reachable=True, error=None,
                     facts=rec["facts"], fact_errors=rec["fact_errors"],
                     sections={"posix.updates": {"status": "ok", "sha256": "0" * 64,
@@ -161,7 +162,12 @@ def _dnf_pending_no_advisories(tmp: Path, with_updateinfo: bool) -> Facts:
     text = _replace(text, "dnf_security_list", "@@exit 0\n\n")
     text = _replace(text, "dnf_security_info", "@@exit 0\n\n")
     text = _replace(text, "dnf_repomd", _repomd_block(tmp, with_updateinfo) + "\n")
-    return _parse(text)
+    return _parse(text, REPOMD_AT)
+
+
+#: a day after the repomd.xml's newest timestamp (1215708447, 10 July 2008), so that its lists
+#: are fresh: the cases below are about the advisories, not the lists' age
+REPOMD_AT = datetime(2008, 7, 11, 17, 0, tzinfo=UTC)
 
 
 def test_dnf_without_advisories_is_unknown(tmp_path: Path) -> None:
@@ -170,11 +176,29 @@ def test_dnf_without_advisories_is_unknown(tmp_path: Path) -> None:
     assert "publishes security advisories" in f.errors["updates.security_count"]
     assert "10 pending updates" in f.errors["updates.security_count"]
     assert "updates.security_age_days" in f.errors
-    r = _verdict(f)
+    r = _verdict(f, REPOMD_AT)
     assert r["status"] == "error" and "updateinfo" in r["message"]
 
 
 def test_dnf_with_advisories_and_none_for_these_updates_is_zero(tmp_path: Path) -> None:
     f = _dnf_pending_no_advisories(tmp_path, with_updateinfo=True)
     assert f.values["updates.security_count"] == 0
-    assert _verdict(f)["status"] == "pass"
+    assert f.values["updates.metadata_age_days"] < 2
+    assert _verdict(f, REPOMD_AT)["status"] == "pass"
+
+
+def test_lists_older_than_the_limit_fail_even_with_nothing_waiting(tmp_path: Path) -> None:
+    """The same host scanned 30 days after its lists were fetched: a fix published since then
+    and now due cannot be in them, so "none waiting" is not known (CE-SU-002 fails on the
+    lists' age and says so)."""
+    later = REPOMD_AT.replace(month=8, day=10)
+    f = _parse(_replace(_replace(_replace(_text("rhel9_security_pending"), "dnf_security_list",
+                                          "@@exit 0\n\n"), "dnf_security_info", "@@exit 0\n\n"),
+                        "dnf_repomd", _repomd_block(tmp_path / "later", True) + "\n"), later)
+    assert f.values["updates.security_count"] == 0
+    r = _verdict(f, later)
+    assert r["status"] == "fail"
+    assert "updates.metadata_age_days is 31.0; expected at most 14" in r["message"]
+    assert r["finding"] == ("The machine last fetched its list of updates on 10 Jul 2008, 31 "
+                            "days ago, so security fixes published since then are neither "
+                            "listed nor installed.")

@@ -76,7 +76,9 @@ def test_an_inexact_precondition_is_unknown() -> None:
 
 
 def test_the_reason_says_what_is_unknown_and_what_would_date_it() -> None:
-    res = judge("CE-SU-002", {"updates.security_count": 12, "updates.security_age_days": 2.0},
+    fresh = {"updates.manager": "apt", "updates.metadata_age_days": 1.0}
+    res = judge("CE-SU-002", {**fresh, "updates.security_count": 12,
+                              "updates.security_age_days": 2.0},
                 basis={"updates.security_age_days": {
                     "basis": "lower-bound",
                     "why": "release dates of 12 pending security updates unknown ({bound})",
@@ -84,7 +86,8 @@ def test_the_reason_says_what_is_unknown_and_what_would_date_it() -> None:
     assert res["status"] == "error"
     assert res["message"] == ("release dates of 12 pending security updates unknown (at least "
                               "2 days); run `undone advisories refresh`")
-    res = judge("CE-SU-002", {"updates.security_count": 12, "updates.security_age_days": 20.0},
+    res = judge("CE-SU-002", {**fresh, "updates.security_count": 12,
+                              "updates.security_age_days": 20.0},
                 basis={"updates.security_age_days": {"basis": "lower-bound"}})
     assert res["status"] == "fail"
     assert "updates.security_age_days is at least 20 days (lower-bound); expected at most 14" in (
