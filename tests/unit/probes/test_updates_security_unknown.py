@@ -18,12 +18,13 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from probes.base import Facts, RawSection
 from probes.posix import updates as probe
 from scanner.engine.dating import date_record
 from scanner.inventory import Contract
+from scanner.result import HostRecord
 from scanner.rules import baselines
 from scanner.rules.evaluate import compile_rules, evaluate_host
 from scanner.rules.scope import HostView
@@ -59,14 +60,14 @@ def _verdict(facts: Facts, at: datetime = AT) -> dict[str, Any]:
     the scanning machine, no history), then evaluated."""
     rec: dict[str, Any] = {"facts": dict(facts.values), "fact_errors": dict(facts.errors),
                            "fact_basis": dict(facts.basis)}
-    date_record(rec, None, None, None, at)
+    date_record(cast(HostRecord, rec), None, None, None, at)
     host = HostView(name="h1", platform="linux", roles=("server",), reachable=True, error=None,
                     facts=rec["facts"], fact_errors=rec["fact_errors"],
                     sections={"posix.updates": {"status": "ok", "sha256": "0" * 64,
                                                 "collected_at": "2026-12-07T12:00:00Z"}},
                     fact_basis=rec.get("fact_basis") or {})
     [result] = evaluate_host(host, CE_SU_002, Contract())
-    return result
+    return dict(result)
 
 
 def test_debian6_updates_with_no_security_pocket_are_not_zero_security_fixes() -> None:
