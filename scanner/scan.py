@@ -133,7 +133,9 @@ def run(
     hosts = list(inventory.hosts)
     tenants = list(inventory.tenants)  # cloud tenants (scanner/cloud), judged like hosts
     if host_filter:
-        wanted = set(host_filter)
+        # an alias (another inventory name for a machine scanned once) selects that machine
+        alias_of = {a: h.name for h in hosts for a in h.aliases}
+        wanted = {alias_of.get(n, n) for n in host_filter}
         unknown = wanted - {h.name for h in hosts} - {t.name for t in tenants}
         if unknown:
             raise InputError("--hosts: no such host in the inventory: "

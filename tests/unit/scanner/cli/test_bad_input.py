@@ -349,3 +349,21 @@ def test_an_internal_error_is_one_line_whatever_its_text(
     assert "RuntimeError: boom\\nundone: web01" in crashed[0] and "\\u2028" in crashed[0]
     assert not any(ln.startswith("undone: web01") or ln.startswith("undone: done: 0")
                    for ln in err.splitlines()), err
+
+
+def test_hosts_names_an_alias(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two inventory names for one machine reached the same way are one host, scanned under the
+    first name (``aliases`` in `undone inventory`); `--hosts` with the second name selects it
+    instead of refusing it as "no such host". The machine is loopback's closed port 1."""
+    monkeypatch.delenv("UNDONE_DB", raising=False)
+    (tmp_path / "inv.yaml").write_text(
+        "all:\n  hosts:\n    web: {address: 127.0.0.1, port: 1}\n"
+        "    www: {address: 127.0.0.1, port: 1}\n    other: {address: 127.0.0.1, port: 2}\n")
+    (tmp_path / "bl.yaml").write_text(BASELINE)
+    out = tmp_path / "out.json"
+    code = main(["scan", str(tmp_path / "inv.yaml"), "-b", str(tmp_path / "bl.yaml"), "-q",
+                 "--no-history", "--connect-timeout", "2", "--hosts", "www",
+                 "--format", "json", "--output", str(out)])
+    doc = json.loads(out.read_text())
+    assert [h["name"] for h in doc["hosts"]] == ["web"]
+    assert doc["hosts"][0]["reachable"] is False and code == 3
