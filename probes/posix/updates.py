@@ -65,7 +65,8 @@ from probes.base import (
     split_blocks,
 )
 
-PROVIDES = (*family.PROVIDES, "updates.os_release")
+PROVIDES = (*family.PROVIDES, "updates.os_release", "updates.security_metadata_date",
+            "updates.security_metadata_age_days")
 
 _PENDING = (
     "updates.pending_count",
@@ -74,6 +75,7 @@ _PENDING = (
     "updates.security_packages",
 )
 _SECURITY = ("updates.security_count", "updates.security_packages")
+_SEC_METADATA = ("updates.security_metadata_date", "updates.security_metadata_age_days")
 _AGE = ("updates.security_age_days", "updates.security_age_basis", "updates.security_since")
 _METADATA = ("updates.metadata_date", "updates.metadata_age_days")
 _AUTO = (
@@ -187,12 +189,13 @@ def _apt(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
     if rel is None or rel.rc is None or (src is not None and src.rc is None):
         # the pending list is dated and sourced from the blocks after it: a cut there would
         # leave a different list, not a shorter one
-        facts.error_all([*_PENDING, *_AGE, *_METADATA, "updates.os_release"],
+        facts.error_all([*_PENDING, *_AGE, *_METADATA, *_SEC_METADATA, "updates.os_release"],
                         "output cut off before the package lists were read")
         _reboot_debian(blocks, facts)
         _apt_auto(blocks, facts)
         return
     releases = _apt_releases(rel, now, facts)
+    _apt_security_metadata(releases if rel.ok else None, now, facts)
     os_release = _os_release(blocks.get("os_release"), releases)
     if any(os_release.values()):
         facts.set("updates.os_release", os_release)
@@ -251,9 +254,7 @@ def _apt_security_unknown(releases: list[dict[str, Any]] | None,
                 "`apt-get update` on the host and check that its sources can be reached", True)
     if not pending:
         return None
-    if any(_is_security({"archive": r.get("suite") or "", "label": r.get("label")})
-           or _is_security({"archive": r.get("codename") or "", "label": None})
-           for r in dated):
+    if any(_release_is_security(r) for r in dated):
         return None
     n = len(pending)
     where = ("no dated Release file in /var/lib/apt/lists" if not dated else
@@ -265,6 +266,30 @@ def _apt_security_unknown(releases: list[dict[str, Any]] | None,
             f"distribution's security repository (Debian: deb.debian.org/debian-security, "
             f"Ubuntu: <release>-security) and run `apt-get update`, or check these updates by "
             f"hand", False)
+
+
+def _release_is_security(r: dict[str, Any]) -> bool:
+    return (_is_security({"archive": r.get("suite") or "", "label": r.get("label")})
+            or _is_security({"archive": r.get("codename") or "", "label": None}))
+
+
+def _apt_security_metadata(releases: list[dict[str, Any]] | None, now: datetime,
+                           facts: Facts) -> None:
+    """The age of the oldest security suite's list the host holds (its Release file's
+    ``Date:``): a fix published after it is in none of them. The newest of all lists is no
+    measure: the main archive's or a third party's list can be fresh while the security
+    suite's is not (a proxy that blocks it; apt keeps the old one and only warns)."""
+    if releases is None:
+        facts.error_all(_SEC_METADATA, "the Release files in /var/lib/apt/lists could not be read")
+        return
+    dated = [r["date"] for r in releases if r.get("date") and _release_is_security(r)]
+    if not dated:
+        facts.error_all(_SEC_METADATA, "no dated Release file of a security suite in "
+                        "/var/lib/apt/lists")
+        return
+    oldest = min(dated)
+    facts.set("updates.security_metadata_date", iso(oldest))
+    facts.set("updates.security_metadata_age_days", age_days(oldest, now))
 
 
 APT_FIX = ("run `undone advisories refresh` on the scanning machine, so that advisories date "
@@ -469,6 +494,19 @@ def age_facts(pending: list[dict[str, Any]], now: datetime, facts: Facts, detail
     many updates are not dated, ``detail`` why, and ``fix`` what would date them. Used by this
     parser and again by the scanner after it dated the updates (scanner/engine/dating.py)."""
     sec = [p for p in pending if p.get("security")]
+    unclassified = sum(1 for p in pending if isinstance(p, dict) and "security" in p
+                       and p["security"] is None)
+    if unclassified and not sec:
+        facts.error_all(("updates.security_age_days", "updates.security_age_basis",
+                         "updates.security_since"),
+                        f"{unclassified} pending update{'s' if unclassified != 1 else ''} "
+                        f"could not be told apart as security fixes or not")
+        return
+    if unclassified:
+        # the age of the fixes known is a lower bound: an unclassified update may be older
+        detail = (f"{unclassified} pending update{'s' if unclassified != 1 else ''} from "
+                  f"repositories that publish no advisories could be older fixes"
+                  + (f"; {detail}" if detail else ""))
     if not sec:
         facts.set("updates.security_age_days", 0.0)
         facts.set("updates.security_age_basis", None)
@@ -476,7 +514,7 @@ def age_facts(pending: list[dict[str, Any]], now: datetime, facts: Facts, detail
         return
     exact = [(d, str(p["basis"])) for p in sec
              if p.get("basis") in EXACT_BASES and (d := _when(p.get("issued"))) is not None]
-    if len(exact) == len(sec):
+    if len(exact) == len(sec) and not unclassified:
         oldest, basis = min(exact)
         facts.set("updates.security_age_days", age_days(oldest, now))
         facts.set("updates.security_age_basis", basis)
@@ -490,8 +528,10 @@ def age_facts(pending: list[dict[str, Any]], now: datetime, facts: Facts, detail
     # "{bound}": where the reader is told the bound (scanner/rules/evaluate.py fills it in)
     why = f"release date{'s' if n != 1 else ''} of {n} pending security update" \
           f"{'s' if n != 1 else ''} unknown ({{bound}})"
-    if detail:
+    if detail and n:
         why += f": {detail}"
+    elif detail:  # every known fix dated exactly, but unclassified updates remain
+        why = f"{detail} (the oldest known fix: {{bound}})"
     bound = {"basis": "lower-bound", "why": why}
     if fix:
         bound["fix"] = fix
@@ -672,13 +712,31 @@ def _dnf(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
         facts.set("updates.pending_count", len(pending))
         why = facts.errors.get("updates.security_count", "no security list")
         facts.error("updates.pending", why)
-    unknown = (_dnf_security_unknown(blocks.get("dnf_repomd"), len(pending))
-               if pending and security == [] else None)
-    if unknown:
+    repos = _dnf_repos(blocks.get("dnf_repomd"))
+    # checked when nothing says which updates are security fixes: an empty security list with
+    # no pending list, or a pending list (some of it from repositories without advisories)
+    unknown = (_dnf_security_unknown(repos, pending) if security is not None and (
+        pending if pending is not None else security == []) else None)
+    silent = {str(p["source"]) for p in pending or [] if repos is not None
+              and not repos.get(str(p["source"]), (False, None))[0]}
+    if unknown and "updates.pending" in facts.values and repos is not None:
+        # updates from repositories that publish no advisories are neither security fixes
+        # nor not: their entries say so, and the age of the known fixes becomes a lower bound
+        # (age_facts), here and again when the scanner dates them
+        pending = [p | {"security": None} if str(p["source"]) in silent else p
+                   for p in pending or []]
+        facts.set("updates.pending", pending)
+    if unknown and (not security or repos is None or "updates.pending" not in facts.values):
         # an empty security list from repositories that publish no advisories says nothing
         facts.error_all((*_SECURITY, *_AGE), unknown)
-        if "updates.pending" in facts.values:
-            facts.set("updates.pending", [p | {"security": None} for p in pending or []])
+        if repos is None:
+            facts.error("updates.pending", unknown)
+    elif unknown and merged is not None and not isinstance(dates, str):
+        entries = [{"security": True, **s} for s in merged.values()]
+        entries += [p for p in pending or [] if p.get("security") is None]
+        age_facts(entries, now, facts, detail=DNF_DETAIL, fix=DNF_FIX)
+    elif unknown:
+        facts.error_all(_AGE, unknown)
     elif merged is None:
         facts.error_all(_AGE, facts.errors.get("updates.security_count", "no security list"))
     elif isinstance(dates, str) and merged:
@@ -690,6 +748,7 @@ def _dnf(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
         detail = f"{DNF_DETAIL}; dnf gave no date for {ids}" if undated else DNF_DETAIL
         age_facts(entries, now, facts, detail=detail, fix=DNF_FIX)
     _dnf_metadata(blocks.get("dnf_repomd"), now, facts)
+    _dnf_security_metadata(repos, now, facts)
     _dnf_reboot(blocks.get("needs_restarting"), facts)
     _dnf_auto(blocks, facts)
 
@@ -853,18 +912,77 @@ def _dnf_advisory_dates(block: Block | None, blocks: dict[str, Block]
     return dates
 
 
-def _dnf_security_unknown(block: Block | None, n: int) -> str | None:
-    """Why an empty ``dnf updateinfo list --security`` does not show that none of the ``n``
-    pending updates is a security fix, or None when it does: it does when at least one cached
-    repository publishes advisories (``<data type="updateinfo">`` in its repomd.xml, printed
-    as ``updateinfo`` by the script); repositories without them (CentOS Stream, many
-    third-party ones) leave every update unclassified."""
-    if block is not None and block.ok and any(ln.strip() == "updateinfo" for ln in block.lines()):
+def _dnf_repos(block: Block | None) -> dict[str, tuple[bool, datetime | None]] | None:
+    """Per cached repository (its id, from ``/var/cache/dnf/<id>-<hash>/repodata/repomd.xml``):
+    whether it publishes advisories (``<data type="updateinfo">``, printed as ``updateinfo`` by
+    the script) and its metadata's newest timestamp; None when the block was not read."""
+    if block is None or not block.ok:
         return None
-    return (f"no cached repository publishes security advisories (no updateinfo in "
-            f"/var/cache/dnf/*/repodata/repomd.xml), so undone cannot tell which of the {n} "
-            f"pending updates are security fixes; use repositories that publish advisories or "
-            f"check these updates by hand")
+    repos: dict[str, tuple[bool, datetime | None]] = {}
+    current: str | None = None
+    for full in block.lines():
+        line = full[:_LINE_CAP].strip()
+        if line.startswith("File: "):
+            parts = line[6:].split("/")
+            folder = parts[-3] if len(parts) >= 3 else ""
+            head, dash, tail = folder.rpartition("-")
+            current = head if dash and re.fullmatch(r"[0-9a-f]{8,}", tail) else folder
+            repos.setdefault(current, (False, None))
+            continue
+        if current is None:
+            continue
+        info, newest = repos[current]
+        key, _, value = line.partition(" ")
+        if line == "updateinfo":
+            repos[current] = (True, newest)
+        elif key in ("revision", "timestamp") and value.isdigit() and len(value) >= 9:
+            dt = datetime.fromtimestamp(int(value), UTC)
+            repos[current] = (info, dt if newest is None or dt > newest else newest)
+    return repos
+
+
+def _dnf_security_unknown(repos: dict[str, tuple[bool, datetime | None]] | None,
+                          pending: list[dict[str, Any]] | None) -> str | None:
+    """Why ``dnf updateinfo list --security`` does not show every pending security fix, or
+    None when it does: only repositories that publish advisories (updateinfo) say which of
+    their updates are security fixes, so every repository a pending update comes from must
+    publish them (CentOS Stream's and many third-party repositories do not). With no pending
+    list (dnf check-update failed), every cached repository must."""
+    fix = "install those updates, use repositories that publish advisories, or check them by hand"
+    if repos is None:
+        return ("the repositories' metadata in /var/cache/dnf could not be read, so undone "
+                "cannot tell which repositories publish security advisories")
+    if pending is None:
+        silent = sorted(r for r, (info, _) in repos.items() if not info)
+        if repos and not silent:
+            return None
+        return (f"dnf check-update gave no list of pending updates, and "
+                f"{', '.join(silent)[:150] if silent else 'no cached repository'} publish"
+                f"{'es' if len(silent) == 1 else ''} no security advisories, so an empty "
+                f"security list says nothing")
+    silent = sorted({str(p["source"]) for p in pending if not repos.get(str(p["source"]),
+                                                                     (False, None))[0]})
+    if not silent:
+        return None
+    n = sum(1 for p in pending if str(p["source"]) in silent)
+    return (f"{n} pending update{'s' if n != 1 else ''} come{'s' if n == 1 else ''} from "
+            f"repositories that publish no security advisories ({', '.join(silent)[:150]}: no "
+            f"updateinfo in their repomd.xml), so undone cannot tell whether "
+            f"{'they are' if n != 1 else 'it is a'} security fix{'es' if n != 1 else ''}; {fix}")
+
+
+def _dnf_security_metadata(repos: dict[str, tuple[bool, datetime | None]] | None, now: datetime,
+                           facts: Facts) -> None:
+    """The age of the oldest metadata among the repositories that publish advisories: a fix
+    published after it was generated is in none of the lists dnf holds."""
+    dated = [d for info, d in (repos or {}).values() if info and d is not None]
+    if not dated:
+        facts.error_all(_SEC_METADATA, "no cached dnf repository that publishes security "
+                        "advisories has dated metadata in /var/cache/dnf")
+        return
+    oldest = min(dated)
+    facts.set("updates.security_metadata_date", iso(oldest))
+    facts.set("updates.security_metadata_age_days", age_days(oldest, now))
 
 
 def _dnf_metadata(block: Block | None, now: datetime, facts: Facts) -> None:

@@ -145,6 +145,9 @@ def test_debian12_patched_with_unattended_upgrades_and_reboot_pending() -> None:
         "updates.security_since": None,
         "updates.metadata_date": "2026-11-20T02:11:10Z",
         "updates.metadata_age_days": 1.9,
+        # the oldest security suite's list (bookworm-security's Release), not the newest list
+        "updates.security_metadata_date": "2026-11-20T00:12:41Z",
+        "updates.security_metadata_age_days": 2.0,
         "updates.reboot_required": True,
         "updates.reboot_packages": ["libssl3", "linux-image-6.1.0-41-amd64"],
         "updates.auto_tool": "unattended-upgrades",
@@ -393,6 +396,9 @@ def test_rhel9_up_to_date() -> None:
         "updates.security_since": None,
         "updates.metadata_date": "2024-06-18T09:40:00Z",
         "updates.metadata_age_days": 1.9,
+        # the oldest metadata among the repositories that publish advisories (baseos)
+        "updates.security_metadata_date": "2024-06-18T08:40:00Z",
+        "updates.security_metadata_age_days": 2.0,
         "updates.reboot_required": False,
         "updates.reboot_packages": [],
         "updates.auto_tool": None,

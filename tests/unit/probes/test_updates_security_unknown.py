@@ -174,11 +174,11 @@ REPOMD_AT = datetime(2008, 7, 11, 17, 0, tzinfo=UTC)
 def test_dnf_without_advisories_is_unknown(tmp_path: Path) -> None:
     f = _dnf_pending_no_advisories(tmp_path, with_updateinfo=False)
     assert f.values["updates.pending_count"] == 10
-    assert "publishes security advisories" in f.errors["updates.security_count"]
-    assert "10 pending updates" in f.errors["updates.security_count"]
+    assert f.errors["updates.security_count"].startswith(
+        "10 pending updates come from repositories that publish no security advisories (baseos")
     assert "updates.security_age_days" in f.errors
     r = _verdict(f, REPOMD_AT)
-    assert r["status"] == "error" and "updateinfo" in r["message"]
+    assert r["status"] == "error" and "no updateinfo" in r["message"]
 
 
 def test_dnf_with_advisories_and_none_for_these_updates_is_zero(tmp_path: Path) -> None:
@@ -199,7 +199,97 @@ def test_lists_older_than_the_limit_fail_even_with_nothing_waiting(tmp_path: Pat
     assert f.values["updates.security_count"] == 0
     r = _verdict(f, later)
     assert r["status"] == "fail"
-    assert "updates.metadata_age_days is 31.0; expected at most 14" in r["message"]
-    assert r["finding"] == ("The machine last fetched its list of updates on 10 Jul 2008, 31 "
-                            "days ago, so security fixes published since then are neither "
+    assert "updates.security_metadata_age_days is 31.0; expected at most 14" in r["message"]
+    assert r["finding"] == ("The machine's list of security updates dates from 10 Jul 2008, "
+                            "31 days ago, so security fixes published since then are neither "
                             "listed nor installed.")
+
+
+# -- found in review: each passed CE-SU-002 before ------------------------------------------------
+
+def _repomd_of(tmp: Path, repos: dict[str, bool], stamp: int = 1215708447) -> str:
+    """The script's dnf_repomd loop over one cache folder per repository, each holding the real
+    repomd.xml with (True) or without (False, hand-made) its updateinfo entry."""
+    script = SCRIPT.read_text()
+    m = re.search(r"undone_begin dnf_repomd\n(.*?)\n\s*undone_end 0", script, re.S)
+    assert m
+    xml = (FIXTURES / "repomd" / "opensuse11_repomd.xml").read_text()
+    xml = xml.replace("1215708447", str(stamp))
+    for name, info in repos.items():
+        d = tmp / "cache" / f"{name}-9e2a3cdc2c4f6a3a" / "repodata"
+        d.mkdir(parents=True)
+        (d / "repomd.xml").write_text(xml if info else re.sub(
+            r'  <data type="updateinfo">.*?</data>\n', "", xml, flags=re.S))
+    loop = m.group(1).replace("/var/cache/dnf/", f"{tmp / 'cache'}/")
+    return subprocess.run([shutil.which("sh") or "sh", "-c", loop], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_dnf_updates_from_a_repository_without_advisories_are_not_zero_fixes(
+        tmp_path: Path) -> None:
+    """CentOS Stream with EPEL: EPEL publishes advisories, BaseOS and AppStream do not, and the
+    ten updates waiting come from BaseOS (real rhel9_security_pending, hand-made repositories
+    and an empty security list): "0 security fixes" was taken from EPEL's advisories."""
+    text = _replace(_text("rhel9_security_pending"), "dnf_security_list", "@@exit 0\n\n")
+    text = _replace(text, "dnf_security_info", "@@exit 0\n\n")
+    text = _replace(text, "dnf_repomd", _repomd_of(
+        tmp_path, {"baseos": False, "appstream": False, "epel": True}) + "\n")
+    f = _parse(text, REPOMD_AT)
+    assert "(baseos: no updateinfo" in f.errors["updates.security_count"]
+    assert {p["security"] for p in f.values["updates.pending"]} == {None}
+    assert _verdict(f, REPOMD_AT)["status"] == "error"
+
+
+def test_dnf_known_fixes_with_unclassified_updates_beside_them_are_a_bound(
+        tmp_path: Path) -> None:
+    """Real rhel9_security_pending (six fixes from BaseOS's advisories) with, hand-made, BaseOS
+    publishing advisories but one more repository without them holding a waiting update: the
+    known fixes' age is a lower bound (an unclassified update may be an older fix)."""
+    text = _text("rhel9_security_pending").replace(
+        "tzdata.noarch                          2024a-2.el9              baseos",
+        "tzdata.noarch                          2024a-2.el9              thirdparty")
+    text = _replace(text, "dnf_repomd", _repomd_of(
+        tmp_path, {"baseos": True, "appstream": True, "thirdparty": False},
+        stamp=1718703561) + "\n")
+    at = datetime(2024, 6, 19, tzinfo=UTC)
+    f = _parse(text, at)
+    assert f.values["updates.security_count"] == 6
+    basis = f.basis["updates.security_age_days"]
+    assert basis["basis"] == "lower-bound"
+    assert "1 pending update from repositories that publish no advisories" in basis["why"]
+    pending = {p["package"]: p["security"] for p in f.values["updates.pending"]}
+    assert pending["tzdata"] is None and pending["glibc"] is True
+    # dated again by the scanner (as a scan does), the bound stays a bound
+    assert _verdict(f, at)["status"] in ("error", "fail")
+
+
+def test_dnf_check_update_failing_leaves_an_empty_security_list_unknown(tmp_path: Path) -> None:
+    """`dnf check-update` failed (real rhel9_no_cache's error) while the security list answered
+    from the cache with nothing, and no repository publishes advisories: never 0."""
+    failed = re.search(r"^@@block dnf_check_update\n(.*?)^@@rc ", _text("rhel9_no_cache"),
+                       re.S | re.M)
+    assert failed
+    text = _replace(_text("rhel9_security_pending"), "dnf_check_update", failed.group(1))
+    text = _replace(text, "dnf_security_list", "@@exit 0\n\n")
+    text = _replace(text, "dnf_security_info", "@@exit 0\n\n")
+    text = _replace(text, "dnf_repomd", _repomd_of(
+        tmp_path, {"baseos": False, "appstream": False}) + "\n")
+    f = _parse(text, REPOMD_AT)
+    assert "dnf check-update gave no list" in f.errors["updates.security_count"]
+    assert _verdict(f, REPOMD_AT)["status"] == "error"
+
+
+def test_a_fresh_main_list_does_not_make_a_stale_security_list_fresh() -> None:
+    """Real debian12_patched_auto_reboot (security list of 20 Nov) with, hand-made, a third
+    party's Release file fetched the day of the scan, as when security.debian.org is blocked
+    and apt keeps its old list: the security suite's list is what counts."""
+    text = _text("debian12_patched_auto_reboot")
+    rel = re.search(r"^@@block apt_releases\n(.*?)^@@rc ", text, re.S | re.M)
+    assert rel
+    extra = ("File: download.docker.com_linux_debian_dists_bookworm_InRelease\nOrigin: Docker\n"
+             "Label: Docker CE\nSuite: bookworm\nCodename: bookworm\n"
+             "Date: Mon, 07 Dec 2026 06:00:00 UTC\n\n")
+    f = _parse(_replace(text, "apt_releases", rel.group(1) + extra))
+    assert f.values["updates.metadata_age_days"] < 1
+    assert f.values["updates.security_metadata_age_days"] > 14
+    assert _verdict(f)["status"] == "fail"

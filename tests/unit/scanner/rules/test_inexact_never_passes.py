@@ -76,7 +76,7 @@ def test_an_inexact_precondition_is_unknown() -> None:
 
 
 def test_the_reason_says_what_is_unknown_and_what_would_date_it() -> None:
-    fresh = {"updates.manager": "apt", "updates.metadata_age_days": 1.0}
+    fresh = {"updates.manager": "apt", "updates.security_metadata_age_days": 1.0}
     res = judge("CE-SU-002", {**fresh, "updates.security_count": 12,
                               "updates.security_age_days": 2.0},
                 basis={"updates.security_age_days": {
