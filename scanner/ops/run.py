@@ -359,9 +359,26 @@ def _deliver(req: Request, inv: inventory.Inventory, outcome: Outcome, redactor:
     say.chatter(summary_line(doc) + (f"; report {named}" if named else ""))
     change = outcome.notify.change
     if change is not None and change["total"] and inv.notify is not None:
+        if _stopped_late(req, outcome, say, "nobody was notified"):
+            return
         outcome.notify.sent = _send(inv.notify, change, doc, named, html, hooks, say)
     if req.evidence is not None:
+        if _stopped_late(req, outcome, say, "no evidence was sealed"):
+            return
         outcome.evidence_files = _seal(req.evidence, req.baselines, doc, redactor, say)
+
+
+def _stopped_late(req: Request, outcome: Outcome, say: _Lines, what: str) -> bool:
+    """A signal that came after the scan finished (while the reports were written or a message
+    was sent) still stops the run before its next slow step, and the exit code says so."""
+    signame = req.interrupted()
+    if signame is None:
+        return False
+    outcome.interrupted = signame
+    outcome.interruption = (f"interrupted by {signame} after the scan finished (it is recorded "
+                            f"and its reports written); {what}")
+    say.log(outcome.interruption)
+    return True
 
 
 def _write_reports(req: Request, hooks: Hooks, doc: dict[str, Any], outcome: Outcome

@@ -354,3 +354,32 @@ def test_debug_shows_an_estates_traceback_in_a_folder_run(
     assert main([*args, "--debug"]) == 4
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError: a bug" in err
+
+
+def test_a_signal_after_the_scan_stops_the_run_before_its_next_slow_step(
+        tmp_path: Path, estate: tuple[inventory.Inventory, list[baselines.Baseline]]) -> None:
+    """SIGTERM while the reports are written (here: as one is printed): the scan is
+    finished and recorded, the reports are written, but no evidence is sealed and the outcome
+    carries the signal (so the exit code is 128 + n, not the document's)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    inv, bls = estate
+    stop = threading.Event()
+    said: list[str] = []
+
+    def print_report(text: str) -> None:  # the signal lands while a report is printed
+        stop.set()
+    out = run_mod.run_estate(
+        run_mod.Request(inv, bls, Options(concurrency=1, cancel=stop),
+                        str(tmp_path / "h.sqlite"), notify=False,
+                        stopped_by=lambda: "SIGTERM",
+                        reports=(run_mod.Report("json", str(tmp_path / "r.json")),
+                                 run_mod.Report("markdown")),
+                        evidence=run_mod.Evidence(str(tmp_path / "ev.zip"),
+                                                  Ed25519PrivateKey.generate())),
+        run_mod.Hooks(log=said.append, stdout=print_report))
+    assert out.history.finished and "interrupted" not in out.document["scan"]
+    assert (tmp_path / "r.json").exists() and not (tmp_path / "ev.zip").exists()
+    assert out.interrupted == "SIGTERM" and out.evidence_files is None
+    assert said[-1] == ("interrupted by SIGTERM after the scan finished (it is recorded and its "
+                        "reports written); no evidence was sealed")
