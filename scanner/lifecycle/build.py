@@ -330,7 +330,9 @@ def render(src: Path, snapshot_date: str | None = None) -> dict[str, str]:
     }
 
 
-_MIT_BODY = """\
+#: the MIT licence text of endoflife.date's data, quoted in the attributions of what is built
+#: from it (here and scanner/lifecycle/applications/build.py)
+MIT_BODY = """\
 Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
 associated documentation files (the "Software"), to deal in the Software without restriction,
 including without limitation the rights to use, copy, modify, merge, publish, distribute,
@@ -404,7 +406,7 @@ def _notice(
         "Copyright 2020 endoflife.date contributors (endoflife-date/endoflife.date)",
         "Copyright (c) 2022 endoflife.date (endoflife-date/release-data)",
         "",
-        _MIT_BODY.rstrip("\n"),
+        MIT_BODY.rstrip("\n"),
         "```",
         "",
         "## CISA Known Exploited Vulnerabilities (`kev.json`)",

@@ -19,23 +19,7 @@ from pathlib import Path
 
 from scanner.lifecycle.applications import catalogue
 from scanner.lifecycle.applications import sources as lifecycle_sources
-
-_MIT = """\
-Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
-associated documentation files (the "Software"), to deal in the Software without restriction,
-including without limitation the rights to use, copy, modify, merge, publish, distribute,
-sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all copies or
-substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT
-NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
-NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
-DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT
-OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
-"""
+from scanner.lifecycle.build import MIT_BODY
 
 
 def notice(cat: catalogue.Catalogue, source_md: str) -> str:
@@ -59,7 +43,7 @@ def notice(cat: catalogue.Catalogue, source_md: str) -> str:
         + "\n".join(f"- {c}" for c in commits[:6]) + "\n\n"
         "Both repositories are under the MIT licence:\n\n```\n"
         "Copyright 2020 endoflife.date contributors (endoflife-date/endoflife.date)\n"
-        "Copyright (c) 2022 endoflife.date (endoflife-date/release-data)\n\n" + _MIT + "```\n"
+        "Copyright (c) 2022 endoflife.date (endoflife-date/release-data)\n\n" + MIT_BODY + "```\n"
     )
 
 
