@@ -747,7 +747,7 @@ def _dnf(blocks: dict[str, Block], now: datetime, facts: Facts) -> None:
         ids = ", ".join(sorted({str(e["advisory"]) for e in undated}))[:120]
         detail = f"{DNF_DETAIL}; dnf gave no date for {ids}" if undated else DNF_DETAIL
         age_facts(entries, now, facts, detail=detail, fix=DNF_FIX)
-    _dnf_metadata(blocks.get("dnf_repomd"), now, facts)
+    _dnf_metadata(blocks.get("dnf_repomd"), repos, now, facts)
     _dnf_security_metadata(repos, now, facts)
     _dnf_reboot(blocks.get("needs_restarting"), facts)
     _dnf_auto(blocks, facts)
@@ -985,19 +985,18 @@ def _dnf_security_metadata(repos: dict[str, tuple[bool, datetime | None]] | None
     facts.set("updates.security_metadata_age_days", age_days(oldest, now))
 
 
-def _dnf_metadata(block: Block | None, now: datetime, facts: Facts) -> None:
-    if block is None or not block.ok:
+def _dnf_metadata(block: Block | None, repos: dict[str, tuple[bool, datetime | None]] | None,
+                  now: datetime, facts: Facts) -> None:
+    """The newest metadata of all cached repositories (``repos``: the block as read by
+    :func:`_dnf_repos`)."""
+    if block is None or repos is None:
         facts.error_all(_METADATA, (block or Block("", None)).why("/var/cache/dnf repomd.xml"))
         return
-    newest: datetime | None = None
-    for line in block.lines():
-        key, _, value = line.strip().partition(" ")
-        if key in ("revision", "timestamp") and value.isdigit() and len(value) >= 9:
-            dt = datetime.fromtimestamp(int(value), UTC)
-            newest = dt if newest is None or dt > newest else newest
-    if newest is None:
+    dated = [d for _, d in repos.values() if d is not None]
+    if not dated:
         facts.error_all(_METADATA, "no readable dnf metadata in /var/cache/dnf (cache empty?)")
         return
+    newest = max(dated)
     facts.set("updates.metadata_date", iso(newest))
     facts.set("updates.metadata_age_days", age_days(newest, now))
 
