@@ -135,35 +135,41 @@ def test_the_real_captures_keep_their_counts() -> None:
     assert _parse(_text("rhel9_security_pending")).values["updates.security_count"] == 6
 
 
+def _repomd_of(tmp: Path, repos: dict[str, bool], stamp: int = 1215708447) -> str:
+    """The script's dnf_repomd loop over one cache folder per repository, each holding the real
+    repomd.xml with (True) or without (False, hand-made) its updateinfo entry."""
+    script = SCRIPT.read_text()
+    m = re.search(r"undone_begin dnf_repomd\n(.*?)\n\s*undone_end 0", script, re.S)
+    assert m
+    xml = (FIXTURES / "repomd" / "opensuse11_repomd.xml").read_text()
+    xml = xml.replace("1215708447", str(stamp))
+    for name, info in repos.items():
+        d = tmp / "cache" / f"{name}-9e2a3cdc2c4f6a3a" / "repodata"
+        d.mkdir(parents=True)
+        (d / "repomd.xml").write_text(xml if info else re.sub(
+            r'  <data type="updateinfo">.*?</data>\n', "", xml, flags=re.S))
+    loop = m.group(1).replace("/var/cache/dnf/", f"{tmp / 'cache'}/")
+    return subprocess.run([shutil.which("sh") or "sh", "-c", loop], capture_output=True,
+                          text=True, check=True).stdout
+
+
 def _repomd_block(tmp: Path, with_updateinfo: bool) -> str:
     """The script's own dnf_repomd loop, run over a cache holding the real repomd.xml (or, hand-
     made, the same file without its updateinfo entry)."""
-    script = SCRIPT.read_text()
-    m = re.search(r"undone_begin dnf_repomd\n(.*?)\n\s*undone_end 0", script, re.S)
-    assert m, "the dnf_repomd block of updates.sh"
-    repodata = tmp / "cache" / "baseos-9e2a3cdc2c4f6a3a" / "repodata"
-    repodata.mkdir(parents=True)
-    xml = (FIXTURES / "repomd" / "opensuse11_repomd.xml").read_text()
-    if not with_updateinfo:
-        xml = re.sub(r'  <data type="updateinfo">.*?</data>\n', "", xml, flags=re.S)
-        assert "updateinfo" not in xml
-    (repodata / "repomd.xml").write_text(xml)
-    loop = m.group(1).replace("/var/cache/dnf/", f"{tmp / 'cache'}/")
-    sh = shutil.which("sh")
-    assert sh
-    out = subprocess.run([sh, "-c", loop], capture_output=True, text=True, check=True).stdout
-    assert "timestamp 1215708447" in out
+    out = _repomd_of(tmp, {"baseos": with_updateinfo})
+    assert "timestamp 1215708447" in out and ("updateinfo" in out) == with_updateinfo
     return out
 
 
-def _dnf_pending_no_advisories(tmp: Path, with_updateinfo: bool) -> Facts:
+def _dnf_pending_no_advisories(tmp: Path, with_updateinfo: bool, at: datetime | None = None
+                               ) -> Facts:
     """Real rhel9_security_pending (ten updates waiting) with, hand-made, an empty security list
     and advisory info, as dnf prints them when no repository publishes advisories."""
     text = _text("rhel9_security_pending")
     text = _replace(text, "dnf_security_list", "@@exit 0\n\n")
     text = _replace(text, "dnf_security_info", "@@exit 0\n\n")
     text = _replace(text, "dnf_repomd", _repomd_block(tmp, with_updateinfo) + "\n")
-    return _parse(text, REPOMD_AT)
+    return _parse(text, at or REPOMD_AT)
 
 
 #: a day after the repomd.xml's newest timestamp (1215708447, 10 July 2008), so that its lists
@@ -193,9 +199,7 @@ def test_lists_older_than_the_limit_fail_even_with_nothing_waiting(tmp_path: Pat
     and now due cannot be in them, so "none waiting" is not known (CE-SU-002 fails on the
     lists' age and says so)."""
     later = REPOMD_AT.replace(month=8, day=10)
-    f = _parse(_replace(_replace(_replace(_text("rhel9_security_pending"), "dnf_security_list",
-                                          "@@exit 0\n\n"), "dnf_security_info", "@@exit 0\n\n"),
-                        "dnf_repomd", _repomd_block(tmp_path / "later", True) + "\n"), later)
+    f = _dnf_pending_no_advisories(tmp_path, with_updateinfo=True, at=later)
     assert f.values["updates.security_count"] == 0
     r = _verdict(f, later)
     assert r["status"] == "fail"
@@ -206,24 +210,6 @@ def test_lists_older_than_the_limit_fail_even_with_nothing_waiting(tmp_path: Pat
 
 
 # -- found in review: each passed CE-SU-002 before ------------------------------------------------
-
-def _repomd_of(tmp: Path, repos: dict[str, bool], stamp: int = 1215708447) -> str:
-    """The script's dnf_repomd loop over one cache folder per repository, each holding the real
-    repomd.xml with (True) or without (False, hand-made) its updateinfo entry."""
-    script = SCRIPT.read_text()
-    m = re.search(r"undone_begin dnf_repomd\n(.*?)\n\s*undone_end 0", script, re.S)
-    assert m
-    xml = (FIXTURES / "repomd" / "opensuse11_repomd.xml").read_text()
-    xml = xml.replace("1215708447", str(stamp))
-    for name, info in repos.items():
-        d = tmp / "cache" / f"{name}-9e2a3cdc2c4f6a3a" / "repodata"
-        d.mkdir(parents=True)
-        (d / "repomd.xml").write_text(xml if info else re.sub(
-            r'  <data type="updateinfo">.*?</data>\n', "", xml, flags=re.S))
-    loop = m.group(1).replace("/var/cache/dnf/", f"{tmp / 'cache'}/")
-    return subprocess.run([shutil.which("sh") or "sh", "-c", loop], capture_output=True,
-                          text=True, check=True).stdout
-
 
 def test_dnf_updates_from_a_repository_without_advisories_are_not_zero_fixes(
         tmp_path: Path) -> None:
