@@ -134,7 +134,7 @@ def run(
     tenants = list(inventory.tenants)  # cloud tenants (scanner/cloud), judged like hosts
     if host_filter:
         # an alias (another inventory name for a machine scanned once) selects that machine
-        alias_of = {a: h.name for h in hosts for a in h.aliases}
+        alias_of = inventory.alias_of()
         wanted = {alias_of.get(n, n) for n in host_filter}
         unknown = wanted - {h.name for h in hosts} - {t.name for t in tenants}
         if unknown:

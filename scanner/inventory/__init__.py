@@ -414,7 +414,7 @@ def with_waivers(inv: Inventory, waivers: tuple[Waiver, ...], label: str) -> Inv
     names must be one of the inventory's (an alias counts as its machine)."""
     names = {h.name for h in inv.hosts} | {u.name for u in inv.unscannable} | {
         f"network:{n['name']}" for n in inv.networks} | {t.name for t in inv.tenants}
-    alias_of = {a: h.name for h in inv.hosts for a in h.aliases}
+    alias_of = inv.alias_of()
     p = _Problems(label)
     for i, w in enumerate(waivers):
         for hn in w.hosts:

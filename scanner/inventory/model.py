@@ -263,6 +263,11 @@ class Inventory:
     lifecycle: Any = None  # the local lifecycle overlay (scanner.lifecycle.parse_inventory_section)
     tenants: tuple[Any, ...] = ()  # cloud tenants: scanner.inventory.tenants.TenantConfig
 
+    def alias_of(self) -> dict[str, str]:
+        """Each alias (another inventory name of a machine scanned once) and the name the
+        machine is scanned under."""
+        return {a: h.name for h in self.hosts for a in h.aliases}
+
 
 def local_inventory() -> Inventory:
     """No inventory given: this machine, over the local transport."""
