@@ -49,7 +49,7 @@ INFERABLE: dict[str, tuple[str, ...]] = {
 }
 
 # Network devices, by what they run: (pattern over "vendor os product model", role). First match
-# wins; the patterns are the names the identity parsers give (probes/snmp/_identity.py,
+# wins; the patterns are the names the identity parsers give (probes/device/identity.py,
 # probes/netos/*) and the vendors' own product names.
 _DEVICE_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.IGNORECASE), role) for p, role in (

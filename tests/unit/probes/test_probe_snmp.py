@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from probes.base import RawSection
-from probes.snmp import _identity as ident
+from probes.device import identity as ident
 from probes.snmp import community, system
 from probes.snmp._varbinds import format_varbind, parse_varbinds
 
