@@ -14,6 +14,7 @@ from typing import Any, get_args
 import pytest
 
 from probes import sections
+from probes.scanner import connection as connection_probe
 from scanner import inventory, vocab, yamlio
 from scanner.engine import batch, collect, network
 from scanner.engine.batch import Batch
@@ -58,6 +59,15 @@ def test_the_schemas_transport_enum_is_the_vocabulary() -> None:
         "the host record's transport enum in scanner/schema/scan.schema.json and TRANSPORTS in "
         f"scanner/vocab.py differ: {HOST_TRANSPORT_ENUM} against {list(vocab.TRANSPORTS)} "
         "(the schema is the published contract: change scanner/vocab.py to match it, in order)")
+
+
+def test_the_connection_sections_transports_are_the_vocabulary() -> None:
+    # probes may import nothing of scanner, so the scanner.connection parser keeps its own list
+    known, declared = set(connection_probe.TRANSPORTS), set(vocab.TRANSPORTS)
+    assert known == declared, (
+        f"TRANSPORTS in probes/scanner/connection.py and in scanner/vocab.py differ: "
+        f"{sorted(known ^ declared)}; add the missing names to probes/scanner/connection.py "
+        "(a name missing there makes every connection.* fact of its hosts an error)")
 
 
 def _inventory(host: str) -> inventory.Inventory:
