@@ -30,11 +30,10 @@ from scanner.vocab import (
     Owner,
     Severity,
     Status,
+    Transport,
 )
 
 SCHEMA: Final = "undone.scan/1"
-
-Transport = Literal["local", "ssh", "winrm", "snmp", "nmap", "graph", "google"]
 
 
 class SectionRecord(TypedDict, total=False):

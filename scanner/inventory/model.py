@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from scanner.inventory.connection import Unscannable
+from scanner.vocab import HOST_TRANSPORTS
 
 MAX_CONTRACT_DAYS = 3650  # ten years: a due date beyond that is a typing mistake
 PREFIX = "undone_"  # undone's own settings in an Ansible inventory: undone_roles, undone_port, ...
@@ -35,7 +36,7 @@ ROLES = (
     "gateway",
     "scanner",
 )
-TRANSPORTS = ("local", "ssh", "winrm", "snmp")
+TRANSPORTS = HOST_TRANSPORTS  # one home: scanner/vocab.py (the engine's registry checks it)
 
 # undone's host and group variables, and what each must be.
 HOST_KEYS: dict[str, str] = {
