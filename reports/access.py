@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from reports import clean
+from scanner.result import HostRecord, ResultDocument
 
 VERDICT_TEXT = {
     "client": "You can administer it (your provider cannot)",
@@ -77,7 +78,7 @@ def access_verdict(facts: dict[str, Any], errors: dict[str, str],
                        or errors.get("access.client_admin_usable") or reason)
 
 
-def host_access(host: dict[str, Any]) -> dict[str, Any]:
+def host_access(host: HostRecord) -> dict[str, Any]:
     """The access row of one host record of the result document."""
     name = host.get("name")
     row: dict[str, Any] = {
@@ -122,14 +123,14 @@ def host_access(host: dict[str, Any]) -> dict[str, Any]:
 TENANT_PLATFORMS = ("m365", "google-workspace")  # reports/tenants.py has their view
 
 
-def access_view(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def access_view(doc: ResultDocument) -> list[dict[str, Any]]:
     """One row per host of the result document, in the document's order (cloud tenants are
     reports/tenants.py's, beside it)."""
     return [host_access(h) for h in doc.get("hosts") or []
             if isinstance(h, dict) and h.get("platform") not in TENANT_PLATFORMS]
 
 
-def in_use(doc: dict[str, Any]) -> bool:
+def in_use(doc: ResultDocument) -> bool:
     """Whether any host has client or provider identities declared (else the view is noise)."""
     return any(
         (h.get("facts") or {}).get("access.identities_declared") is True
@@ -148,7 +149,7 @@ def _names(entries: list[dict[str, Any]]) -> str:
     return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
 
 
-def print_console(doc: dict[str, Any], console: Any) -> None:
+def print_console(doc: ResultDocument, console: Any) -> None:
     """The view on a rich console: one line per host, then who is whose."""
     from rich.text import Text
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from reports import clean
 from reports.access import access_verdict
+from scanner.result import HostRecord, ResultDocument
 
 PLATFORMS = {"m365": "Microsoft 365", "google-workspace": "Google Workspace"}
 VERDICT_TEXT = {
@@ -49,7 +50,7 @@ VERDICT_STYLE = {
 }
 
 
-def is_tenant(host: dict[str, Any]) -> bool:
+def is_tenant(host: HostRecord) -> bool:
     return host.get("platform") in PLATFORMS
 
 
@@ -73,7 +74,7 @@ def _count(facts: dict[str, Any], name: str) -> int | None:
     return None
 
 
-def tenant_row(host: dict[str, Any]) -> dict[str, Any]:
+def tenant_row(host: HostRecord) -> dict[str, Any]:
     """The row of one tenant record of the result document."""
     platform = str(host.get("platform"))
     row: dict[str, Any] = {
@@ -123,13 +124,13 @@ def tenant_row(host: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def tenant_view(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def tenant_view(doc: ResultDocument) -> list[dict[str, Any]]:
     """One row per tenant of the result document, in the document's order."""
     return [tenant_row(h) for h in doc.get("hosts") or []
             if isinstance(h, dict) and is_tenant(h)]
 
 
-def in_use(doc: dict[str, Any]) -> bool:
+def in_use(doc: ResultDocument) -> bool:
     return any(isinstance(h, dict) and is_tenant(h) for h in doc.get("hosts") or [])
 
 
@@ -148,7 +149,7 @@ def _names(entries: list[dict[str, Any]]) -> str:
     return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
 
 
-def print_console(doc: dict[str, Any], console: Any) -> None:
+def print_console(doc: ResultDocument, console: Any) -> None:
     """The view on a rich console: one line per tenant, then who is whose and MFA."""
     from rich.text import Text
 

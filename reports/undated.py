@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from scanner.result import ResultDocument
 
-def devices(doc: dict[str, Any]) -> list[dict[str, Any]]:
+
+def devices(doc: ResultDocument) -> list[dict[str, Any]]:
     """One row per device that has something undone could not date."""
     out: list[dict[str, Any]] = []
     for host in doc.get("hosts") or []:
