@@ -14,6 +14,7 @@ import re
 from typing import Any, TextIO
 
 from reports import clean, model
+from reports.rows import Item
 from scanner.result import Result, ResultDocument
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -37,7 +38,7 @@ def _hosts(names: list[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _item(it: model.Item, ask: str | None, noun: str = "computer") -> list[str]:
+def _item(it: Item, ask: str | None, noun: str = "computer") -> list[str]:
     tags = [model.SEVERITY_WORDS.get(it["severity"], it["severity"])]
     if it["overdue_days"] > 0:
         tags.append(f"**overdue by {model.plural(it['overdue_days'], 'day')}**")
