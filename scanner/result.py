@@ -255,8 +255,8 @@ class ResultDocument(TypedDict, total=False):
 
 
 def as_json(doc: ResultDocument) -> dict[str, Any]:
-    """The same document (not a copy) for the code that still takes one as plain JSON: the
-    renderers, outputs, notifications and evidence, which read documents from files as well."""
+    """The same document (not a copy) for the code that still takes one as plain JSON (the
+    engine's ``mark_interrupted``; the renderers, outputs and evidence take it typed)."""
     return cast("dict[str, Any]", doc)
 
 
