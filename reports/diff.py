@@ -43,7 +43,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reports import clean, markdown, model
-from scanner.result import Result, RuleDoc
+from scanner.result import Result, ResultDocument, RuleDoc
 from scanner.vocab import STATUSES
 
 FAILING = ("fail", "waived")
@@ -169,10 +169,8 @@ def classify(old: Result | None, new: Result | None,
     return None
 
 
-def build(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``undone.diff/1`` document of what changed from ``old`` to ``new``. The documents are
-    plain JSON here still: scanner/ops/notify.py passes ``dict(document)``; result documents
-    once it passes its typed ones."""
+def build(old: ResultDocument, new: ResultDocument) -> dict[str, Any]:
+    """The ``undone.diff/1`` document of what changed from ``old`` to ``new``."""
     before = {(r["host"], r["rule"]): r for r in old.get("results", [])}
     rules = {**(old.get("rules") or {}), **(new.get("rules") or {})}
     old_started = str((old.get("scan") or {}).get("started_at") or "")
@@ -205,7 +203,7 @@ def build(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     for k in HOST_KINDS:
         out[k].sort(key=lambda e: e["host"])
 
-    def head(d: Mapping[str, Any]) -> dict[str, Any]:
+    def head(d: ResultDocument) -> dict[str, Any]:
         s = d.get("scan") or {}
         return {"id": s.get("id"), "started_at": s.get("started_at"),
                 "finished_at": s.get("finished_at"), "hosts": len(d.get("hosts", []))}

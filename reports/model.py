@@ -289,9 +289,7 @@ def manual(doc: ResultDocument) -> list[Result]:
     return [r for r in doc.get("results", []) if r["status"] == "manual"]
 
 
-def headline(doc: Mapping[str, Any]) -> Headline:
-    # plain JSON still: scanner/ops/notify.py passes ``dict(document)``; a ResultDocument once
-    # it passes its typed document
+def headline(doc: ResultDocument) -> Headline:
     res = doc.get("results", [])
     fails = [r for r in res if r["status"] == "fail"]
     provider = [r for r in fails if r.get("owner") == "provider"]

@@ -40,7 +40,7 @@ from scanner.errors import CollectError, HostKeyError
 from scanner.inventory import Host
 from scanner.lifecycle import applications
 from scanner.lifecycle import catalogue as lifecycle
-from scanner.result import FactBasis, HostRecord
+from scanner.result import FactBasis, HostRecord, ResultDocument
 from scanner.rules.baselines import Rule
 from scanner.rules.roles import INFERABLE
 from scanner.rules.scope import may_apply
@@ -414,11 +414,11 @@ def collect(
     return [records.get(h.name) or interrupted_stub(h) for h in hosts]
 
 
-def mark_interrupted(doc: dict[str, Any], why: str) -> None:
+def mark_interrupted(doc: ResultDocument, why: str) -> None:
     """Mark a result document as interrupted: ``scan.complete`` false, what interrupted it,
     and an exit code that never says everything passed (hosts not scanned are in ``errors``)."""
     doc["scan"]["complete"] = False
     doc["scan"]["interrupted"] = why
-    summary = doc.get("summary") or {}
-    if summary.get("exit_code") == 0:
+    summary = doc.get("summary")
+    if summary is not None and summary["exit_code"] == 0:
         summary["exit_code"] = 3

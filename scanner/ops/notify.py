@@ -42,11 +42,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports import model
 from scanner import channels
 from scanner.channels.message import KINDS, OTHER_REASON, REASONS
+from scanner.result import ResultDocument
+
+if TYPE_CHECKING:
+    from scanner.history.store import History
 
 # reports/diff.py's kinds about findings, as this module names them (still overdue is no news)
 FROM_DIFF = {"new": "new", "regressed": "regressed", "became_overdue": "overdue",
@@ -80,7 +84,7 @@ def _sort_key(e: Mapping[str, Any]) -> tuple[Any, ...]:
             e["host"], e.get("rule") or "")
 
 
-def changes(prev: Mapping[str, Any], cur: Mapping[str, Any],
+def changes(prev: ResultDocument, cur: ResultDocument,
             opened: set[tuple[str, str]] | None = None) -> dict[str, Any]:
     """What changed from ``prev`` (the previous complete scan's result document) to ``cur``
     (this scan's, with its history fields: ``first_seen``, ``due``, ``overdue_days``,
@@ -94,22 +98,23 @@ def changes(prev: Mapping[str, Any], cur: Mapping[str, Any],
 
     pscan, cscan = prev.get("scan") or {}, cur.get("scan") or {}
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
-    classified = diff.build(dict(prev), dict(cur))["changes"]
+    classified = diff.build(prev, cur)["changes"]
     for kind, mine in FROM_DIFF.items():
         out[mine] = [_finding(e) for e in classified[kind]]
     was_reachable = {h["name"]: bool(h.get("reachable")) for h in prev.get("hosts", [])}
     for h in cur.get("hosts", []):
         then = was_reachable.get(h["name"])
-        kind = h.get("error_kind")
-        item = {"host": h["name"], "address": h.get("address"), "error_kind": kind,
-                "error": REASONS.get(str(kind), OTHER_REASON) if not h.get("reachable") else ""}
+        error_kind = h.get("error_kind")
+        item = {"host": h["name"], "address": h.get("address"), "error_kind": error_kind,
+                "error": (REASONS.get(str(error_kind), OTHER_REASON) if not h.get("reachable")
+                          else "")}
         if not h.get("reachable") and then is not False:
             out["unreachable"].append(item)
         elif h.get("reachable") and then is False:
             out["reachable"].append(item)
     for k in KINDS:
         out[k].sort(key=_sort_key)
-    head = model.headline(dict(cur))
+    head = model.headline(cur)
     return {
         "schema": "undone.changes/1",
         "estate": dict(cscan.get("estate") or {}),
@@ -127,7 +132,7 @@ def changes(prev: Mapping[str, Any], cur: Mapping[str, Any],
     }
 
 
-def from_history(history: Any, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+def from_history(history: History, doc: ResultDocument) -> dict[str, Any] | None:
     """The changes since the previous complete scan recorded in ``history`` (a
     :class:`scanner.history.History` that has just finished ``doc``), or None when this is the
     estate's first complete scan."""

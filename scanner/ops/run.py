@@ -292,7 +292,6 @@ def _scan(req: Request, inv: inventory.Inventory, hist: History | None, redactor
     from scanner import scan as scan_mod
     from scanner.engine.collect import mark_interrupted
     from scanner.ops import notify, outputs
-    from scanner.result import as_json
 
     contract = inv.contract
 
@@ -323,7 +322,7 @@ def _scan(req: Request, inv: inventory.Inventory, hist: History | None, redactor
     doc: ResultDocument = redactor.value(made)  # and never an output
     signame = req.interrupted()
     if signame is not None:  # the history keeps the hosts that finished, the scan unfinished
-        mark_interrupted(as_json(doc), signame)  # the engine's marker still takes plain JSON
+        mark_interrupted(doc, signame)
     elif hist is not None:
         hist.finish(doc)
     told = NotifyOutcome()

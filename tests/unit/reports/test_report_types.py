@@ -16,7 +16,6 @@ TYPES = {"doc": "ResultDocument", "host": "HostRecord", "r": "Result"}
 # (file stem, function, parameter) -> why it is not the record type
 PLAIN = {
     ("jsonout", "render", "doc"): "writes any JSON mapping; hosts and results may be iterables",
-    ("model", "headline", "doc"): "scanner/ops/notify.py passes dict(document)",
     ("diff", "problems", "doc"): "checks any JSON read from a file, before it is typed",
 }
 
