@@ -7,14 +7,19 @@ How the default is worked out:
 
 * **ufw** (``Status: active``): its ``Default: deny (incoming)`` line; deny is drop.
 * **nftables** (also firewalld's and iptables-nft's rules, which live in nftables): every base
-  chain with ``type filter hook input``. In a chain, the first rule that is an unconditional
-  verdict (``drop``, ``reject ...``, ``accept``, counters, logs and comments aside) decides,
-  else the chain's policy; so an accept policy closed by a final ``drop``/``reject`` rule counts
-  as drop. A packet must pass every input chain, so the first chain (by priority) that does not
-  accept gives the answer. ``default_inbound`` is for IPv4 (families ip and inet),
-  ``default_inbound_v6`` for IPv6 (ip6 and inet). The ruleset is read by the one nftables
-  parser, :mod:`probes.firewall.nft` (:func:`~probes.firewall.nft.first_verdict`: jumps are
-  not followed here, as ``posix.gateway`` follows them).
+  chain with ``type filter hook input``, read by the one nftables parser,
+  :mod:`probes.firewall.nft`, as ``posix.gateway`` reads it. A chain's default
+  (:attr:`~probes.firewall.nft.Chain.default`) is its first unconditional verdict (``drop``,
+  ``reject ...``, ``accept``; counters, logs and comments aside), else its policy, with
+  unconditional ``jump``/``goto`` followed into their chains: so an accept policy closed by a
+  final ``drop``/``reject`` rule counts as drop, and so does NixOS's ``policy accept`` closed by
+  ``jump nixos-fw``, whose last rule jumps on to a refusal; a jump to a chain that accepts
+  everything is an accept, one to a chain that comes back (``return``, or no unconditional
+  verdict) goes on. A packet must pass every input chain, so the first chain (by priority)
+  that does not accept gives the answer (:func:`~probes.firewall.nft.hook_default`).
+  ``default_inbound`` is for IPv4 (families ip and inet), ``default_inbound_v6`` for IPv6 (ip6
+  and inet). When that cannot be told (a jump to a chain the output does not hold, a loop) the
+  fact is an error that names the chain, never a guess.
 * **iptables** (legacy backend, seen only through ``iptables -S INPUT``): ``-P INPUT`` and an
   unconditional ``-A INPUT -j DROP/REJECT/ACCEPT``.
 * **firewalld** (``firewall-cmd --state`` says running): kind firewalld, default from its
@@ -36,7 +41,7 @@ import re
 
 from probes import firewall as family
 from probes.base import Block, Facts, RawSection, guard, split_blocks
-from probes.firewall.nft import Chain, first_verdict, nft_chains
+from probes.firewall.nft import Chain, hook_default, nft_chains
 
 PROVIDES = (*family.PROVIDES, "firewall.input_chains")
 NEEDS_ROOT = PROVIDES
@@ -86,7 +91,7 @@ def _parse(raw: RawSection, facts: Facts) -> None:
                     "chain": c.name,
                     "priority": c.priority,
                     "policy": c.policy.lower(),
-                    "effective": first_verdict(c),
+                    "effective": c.default,
                     "rules": len(c.rules),
                 }
                 for c in chains
@@ -187,14 +192,15 @@ def _set(
     facts.set("firewall.kind", kind)
     facts.set("firewall.active", active)
     facts.set("firewall.detail", detail[:300])
-    if v4 is None:
-        facts.error("firewall.default_inbound", f"{kind}: no IPv4 input rules could be read")
-    else:
-        facts.set("firewall.default_inbound", v4)
-    if v6 is None:
-        facts.error("firewall.default_inbound_v6", f"{kind}: no IPv6 input rules could be read")
-    else:
-        facts.set("firewall.default_inbound_v6", v6)
+    for fact, value, proto in (("firewall.default_inbound", v4, "IPv4"),
+                               ("firewall.default_inbound_v6", v6, "IPv6")):
+        if value is None:
+            facts.error(fact, f"{kind}: no {proto} input rules could be read")
+        elif value.startswith("unknown:"):
+            why = value[len("unknown:"):]
+            facts.error(fact, f"{kind}: the {proto} inbound default cannot be told: {why}"[:300])
+        else:
+            facts.set(fact, value)
 
 
 def _input_chains(block: Block) -> list[Chain]:
@@ -204,12 +210,9 @@ def _input_chains(block: Block) -> list[Chain]:
 
 
 def _verdict(chains: list[Chain], families: tuple[str, ...]) -> str:
-    for c in chains:
-        if c.family in families:
-            v = first_verdict(c)
-            if v != "accept":
-                return v
-    return "accept"
+    """The input default for ``families``: a verdict, or ``"unknown:<why>"``; no input chain of
+    those families: accept (the kernel's)."""
+    return hook_default(chains, "input", families) or "accept"
 
 
 def _looks_iptables_nft(chains: list[Chain]) -> bool:
@@ -221,7 +224,7 @@ def _looks_iptables_nft(chains: list[Chain]) -> bool:
 def _describe(chains: list[Chain]) -> str:
     parts = [
         f"{c.family} {c.table} {c.name}: policy {c.policy.lower()}, {len(c.rules)} rules, "
-        f"effective {first_verdict(c)}"
+        f"effective {c.default}"
         for c in chains
     ]
     return "; ".join(parts)
