@@ -20,8 +20,11 @@ How the default is worked out:
   ``default_inbound`` is for IPv4 (families ip and inet), ``default_inbound_v6`` for IPv6 (ip6
   and inet). When that cannot be told (a jump to a chain the output does not hold, a loop) the
   fact is an error that names the chain, never a guess.
-* **iptables** (legacy backend, seen only through ``iptables -S INPUT``): ``-P INPUT`` and an
-  unconditional ``-A INPUT -j DROP/REJECT/ACCEPT``.
+* **iptables** (legacy backend, seen only through ``iptables -S``, when nftables holds no input
+  chain): ``-P INPUT`` and the first unconditional rule of ``-A INPUT`` (comments and counters
+  aside), with ``-j``/``-g`` into a user chain followed as nftables jumps are, the walk
+  ``posix.gateway`` makes (:func:`probes.firewall.iptables.iptables_outcome`): NixOS's
+  ``-A INPUT -j nixos-fw`` ends in ``nixos-fw-refuse``'s ``-j DROP``.
 * **firewalld** (``firewall-cmd --state`` says running): kind firewalld, default from its
   nftables (or iptables) rules.
 
@@ -41,6 +44,7 @@ import re
 
 from probes import firewall as family
 from probes.base import Block, Facts, RawSection, guard, split_blocks
+from probes.firewall.iptables import iptables_outcome
 from probes.firewall.nft import Chain, hook_default, nft_chains
 
 PROVIDES = (*family.PROVIDES, "firewall.input_chains")
@@ -133,7 +137,8 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         elif ipt_state is not None:
             v4 = ipt_state[0]
             v6 = ip6t_state[0] if ip6t_state else None
-            _set(facts, "firewalld", True, v4, v6, f"firewalld running; iptables INPUT {v4}")
+            detail = f"firewalld running; iptables INPUT {_word(v4)}"
+            _set(facts, "firewalld", True, v4, v6, detail)
         else:
             facts.error_all(
                 [n for n in PROVIDES if n not in facts.values],
@@ -148,7 +153,8 @@ def _parse(raw: RawSection, facts: Facts) -> None:
 
     if ipt_state is not None and (ipt_state[1] or ipt_state[0] != "accept"):
         v6 = ip6t_state[0] if ip6t_state else None
-        _set(facts, "iptables", True, ipt_state[0], v6, f"iptables INPUT {ipt_state[0]}")
+        detail = f"iptables INPUT {_word(ipt_state[0])}"
+        _set(facts, "iptables", True, ipt_state[0], v6, detail)
         return
 
     # Nothing filters inbound: but only say so when every tool present could be read.
@@ -231,22 +237,14 @@ def _describe(chains: list[Chain]) -> str:
 
 
 def _iptables(block: Block) -> tuple[str, bool] | None:
-    """(effective INPUT verdict, has rules) from ``iptables -S INPUT``, or None if unreadable."""
-    policy: str | None = None
-    rules: list[str] = []
-    for raw in block.lines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        if parts[:2] == ["-P", "INPUT"] and len(parts) >= 3:
-            policy = _VERDICT.get(parts[2].lower(), parts[2].lower())
-        elif parts[:2] == ["-A", "INPUT"]:
-            rules.append(" ".join(parts[2:]))
-    if policy is None:
+    """(the INPUT default: a verdict or ``"unknown:<why>"``; whether INPUT has rules) from
+    ``iptables -S``, or None when it lists no INPUT policy."""
+    value = iptables_outcome(block.text, "INPUT")
+    if value is None:
         return None
-    for rule in rules:
-        p = rule.split()
-        if len(p) >= 2 and p[0] == "-j" and p[1] in ("DROP", "REJECT", "ACCEPT"):
-            return _VERDICT[p[1].lower()], True
-    return policy, bool(rules)
+    return value, any(line.split()[:2] == ["-A", "INPUT"] for line in block.lines())
+
+
+def _word(value: str) -> str:
+    """A default as the detail names it: a verdict, or "unknown" (the fact says why)."""
+    return value.partition(":")[0]

@@ -297,6 +297,10 @@ PUBLIC_FW = {
     "public_nft_opensnitch_pr1423": ("nftables", "drop", "drop"),
     "public_iptables_inspec": ("iptables", "drop", "accept"),
     "public_nftload_nixos_mayniklas_nftables": ("iptables", "drop", "accept"),
+    # a NixOS VPS without nft, its iptables -S and ip6tables -S: INPUT "policy ACCEPT" and
+    # "-j nixos-fw", whose last rule goes on to nixos-fw-refuse's "-j DROP" (before, with
+    # `iptables -S INPUT` only and the jump not followed: "accept", a false fail)
+    "public_iptables_nixos_vps": ("iptables", "drop", "drop"),
 }
 
 
