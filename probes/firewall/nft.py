@@ -23,7 +23,9 @@ What a base chain decides for traffic no condition matches is :attr:`Chain.defau
   back to the caller of the chain that did the ``goto`` (for a base chain: its policy);
 * a ``return``, or the end of the rules, comes back: in a base chain, the policy decides;
 * a jump to a chain the output does not hold (a listing of one chain, a cut paste), or a loop,
-  or jumps nested deeper than the kernel allows make it ``"unknown"``, with :attr:`Chain.why`.
+  or jumps nested deeper than the kernel allows make it ``"unknown"``, with :attr:`Chain.why`;
+  so does an unconditional ``queue`` (a userspace program, such as an application firewall,
+  decides each packet; with ``bypass``, or without a program listening, the kernel goes on).
 
 :func:`hook_default` combines the base chains on one hook. Linear in the text: each chain is
 worked out once.
@@ -56,6 +58,9 @@ _XT_RE = re.compile(r"^# xt_([A-Z][A-Z0-9_]*)$")
 _JUMP_RE = re.compile(r"^(jump|goto) (\S+)$")
 #: the kernel's own limit on nested jumps
 MAX_JUMPS = 16
+#: an unconditional ``queue``: a program decides, out of the ruleset's sight
+QUEUED = ("unknown:an unconditional queue hands every packet to a userspace program, "
+          "whose verdicts the ruleset does not show")
 
 #: a step of a chain: None (conditional, or no verdict), ("final", verdict), ("return", ""),
 #: ("jump"|"goto", chain name)
@@ -117,9 +122,13 @@ def step(rule: str) -> Step:
     m = _JUMP_RE.match(bare)
     if m:
         return (m.group(1), m.group(2))
+    if bare == "queue" or bare.startswith("queue "):
+        return ("final", QUEUED)
     x = _XT_RE.match(bare)
     if x and x.group(1) == "REJECT":
         return ("final", "reject")  # iptables-nft's REJECT, which nft cannot print
+    if x and x.group(1) == "NFQUEUE":
+        return ("final", QUEUED)
     return None
 
 

@@ -402,3 +402,22 @@ def test_an_unknown_chain_before_a_refusal_is_an_error() -> None:
     both = _ruleset(drops + drops.replace("table ip b", "table ip c").replace(
         "policy drop;", "policy accept;\n\t\treject"))
     assert "which runs first is the kernel's choice" in both.errors["firewall.default_inbound"]
+
+
+def test_an_unconditional_queue_is_unknown_never_the_policy() -> None:
+    """**Hand-made** from opensnitch's rules (public_nft_opensnitch_pr1423: conditional "queue
+    flags bypass to 0", as nft prints it) with the condition taken away: every packet goes to a
+    userspace program whose verdicts the ruleset does not show, so the "drop" policy is not the
+    default (before: "drop"). iptables' NFQUEUE target alike."""
+    f = _ruleset(_INPUT % "drop" + "\t\tct state established accept\n"
+                 "\t\tqueue flags bypass to 0\n\t}\n}\n")
+    assert "firewall.default_inbound" not in f.values
+    assert "userspace program" in f.errors["firewall.default_inbound"]
+    assert f.values["firewall.input_chains"][0]["effective"] == "unknown"
+    ipt = parse(block("uid", "0") + block("nft", "")
+                + block("iptables", "-P INPUT DROP\n-A INPUT -i lo -j ACCEPT\n"
+                        "-A INPUT -j NFQUEUE --queue-num 0 --queue-bypass")
+                + block("ip6tables", "-P INPUT DROP") + missing("ufw", "ufw")
+                + missing("firewalld", "firewall-cmd") + block("end", ""))
+    assert "userspace program" in ipt.errors["firewall.default_inbound"]
+    assert ipt.values["firewall.default_inbound_v6"] == "drop"
