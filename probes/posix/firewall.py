@@ -18,8 +18,10 @@ How the default is worked out:
   verdict) goes on. A packet must pass every input chain, so the first chain (by priority)
   that does not accept gives the answer (:func:`~probes.firewall.nft.hook_default`).
   ``default_inbound`` is for IPv4 (families ip and inet), ``default_inbound_v6`` for IPv6 (ip6
-  and inet). When that cannot be told (a jump to a chain the output does not hold, a loop) the
-  fact is an error that names the chain, never a guess.
+  and inet). When that cannot be told (a jump to a chain the output does not hold, a loop, an
+  unconditional ``queue`` to a userspace program, such a chain at or before the first one that
+  refuses, or a drop and a reject at one priority) the fact is an error that names the chain,
+  never a guess.
 * **iptables** (legacy backend, seen only through ``iptables -S``, when nftables holds no input
   chain): ``-P INPUT`` and the first unconditional rule of ``-A INPUT`` (comments and counters
   aside), with ``-j``/``-g`` into a user chain followed as nftables jumps are, the walk
