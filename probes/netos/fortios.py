@@ -18,6 +18,8 @@ from probes.base import Facts, RawSection, guard, lines, split_blocks
 from probes.device import RELEASE_TYPE
 from probes.netos._common import DEVICE, FIRMWARE, output
 
+#: the inventory's device values this module reads
+DEVICES = ("fortios",)
 COMMANDS = {"system_status": "get system status"}
 QUERY = "SSH, read-only CLI command on its own channel: get system status"
 PROVIDES = (*DEVICE, *FIRMWARE, "firmware.build", RELEASE_TYPE, "fortios.ha_mode")

@@ -21,6 +21,8 @@ import re
 from probes.base import Facts, RawSection, guard, lines, split_blocks
 from probes.netos._common import DEVICE, FIRMWARE, output
 
+#: the inventory's device values this module reads
+DEVICES = ("routeros",)
 COMMANDS = {
     "resource": "/system resource print",
     "routerboard": "/system routerboard print",

@@ -10,9 +10,15 @@ sections with the raw output as evidence), so that evaluate.py judges them with 
   ``net.nmap``.
 * :func:`collect_device`: one network device, over SNMP (``transport: snmp``: identity and
   firmware, ``snmp.system``) or over SSH in "cli" mode (``platform: network`` and a ``device``:
-  read-only commands, probes/netos/), plus the default-community probe (``snmp.community``,
-  unless ``check_default_community: false``) and the firmware's lifecycle (``net.firmware``,
-  from the lifecycle catalogue). scanner/engine/collect.py hands such hosts here.
+  the read-only commands that the device's module in probes/netos/ declares, found by
+  discovery, :func:`probes.netos.readers`), plus the default-community probe
+  (``snmp.community``, unless ``check_default_community: false``) and the firmware's lifecycle
+  (``net.firmware``, from the lifecycle catalogue). scanner/engine/collect.py hands such hosts
+  here.
+
+A new network OS read over SSH is a new module in probes/netos/ (its ``DEVICES``, ``COMMANDS``,
+parser): nothing here changes. SNMP and nmap stay queries of this module and its transports
+(docs/architecture.md, "Where a change goes", says which scanner-side changes are probes-only).
 
 Scope: :class:`Scope` refuses any target that is not inside a declared network and is not an
 inventory host's address; nmap gets nothing else. Devices are inventory hosts, so their
@@ -22,7 +28,6 @@ address is in scope by definition.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import ipaddress
 import itertools
 import json
@@ -32,10 +37,9 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
-from probes import sections
+from probes import netos, sections
 from probes.base import RawSection
 from scanner import clock
 from scanner.engine.options import Options
@@ -61,15 +65,8 @@ NMAP_SECTION = "net.nmap"
 FIRMWARE_SECTION = "net.firmware"
 SYSTEM_SECTION = "snmp.system"
 COMMUNITY_SECTION = "snmp.community"
-#: device -> the netos section (module) that reads it over SSH
-NETOS: dict[str, str] = {
-    "fortios": "netos.fortios",
-    "routeros": "netos.routeros",
-    "ios": "netos.ios",
-    "iosxe": "netos.ios",
-    "opnsense": "netos.opnsense",
-    "pfsense": "netos.pfsense",
-}
+# which netos section reads a device over SSH, and its commands: declared by the section's own
+# module (DEVICES, COMMANDS) and found by discovery, probes.netos.readers()
 SEGMENT_PLATFORM = "segment"
 RECORD_PREFIX = "network:"
 
@@ -115,7 +112,8 @@ def is_device(host: Host) -> bool:
     """Whether the host is a network device collected here rather than by a batch."""
     if host.transport == "snmp":
         return True
-    return host.transport == "ssh" and host.platform == "network" and host.device in NETOS
+    return (host.transport == "ssh" and host.platform == "network"
+            and host.device in netos.readers())
 
 
 def _sha(text: str) -> str:
@@ -183,10 +181,6 @@ def _finish(rec: _R, t0: float) -> _R:
     return rec
 
 
-def _netos_module(device: str) -> ModuleType:
-    return importlib.import_module("probes." + NETOS[device])
-
-
 def collect_device(
     host: Host,
     opts: Options,
@@ -222,16 +216,18 @@ def collect_device(
         else:
             if connector is None:
                 raise CollectError("internal: SSH device without a connector")
-            module = _netos_module(str(host.device))
+            reader = netos.readers().get(str(host.device))
+            if reader is None:
+                raise CollectError(f"device {host.device} is read by no probes/netos module")
             s_opts = ssh.Options(connect_timeout=host.connect_timeout or opts.connect_timeout,
                                  cap=opts.cap, total_cap=opts.total_cap)
-            out, err, info = ssh.run_commands(host, dict(module.COMMANDS), deadline, connector,
+            out, err, info = ssh.run_commands(host, dict(reader.commands), deadline, connector,
                                               s_opts)
             collected = clock.now()
             rec["reachable"] = True
             rec["connection"] = info
             _record_connection_ssh(rec, info, collected)
-            _record_section(rec, NETOS[str(host.device)], out, collected, opts, stderr=err,
+            _record_section(rec, reader.section, out, collected, opts, stderr=err,
                             config={"device": host.device})
             community = (snmp_transport.probe_default_communities(host.address, 161, sopts)
                          if probe else None)

@@ -1,0 +1,223 @@
+"""A network OS read over SSH is a change in one folder, probes/netos/: its module declares the
+inventory's device names it reads (``DEVICES``) and its commands (``COMMANDS``), and the
+inventory and scanner/engine/network.py take both from discovery (:func:`probes.netos.readers`).
+
+The proof runs the real code on a copy of ``probes/`` with one more module in ``netos/`` (and
+nothing else changed, scanner/ untouched): the inventory accepts a host of the new device, the
+engine sends the module's commands over a real SSH connection (tests/sshserver.py on 127.0.0.1)
+and records its section with the parser's facts. Before discovery, the inventory refused the
+device (its names were a tuple in scanner/inventory/model.py) and the engine did not know it
+(a map in scanner/engine/network.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import probes
+from probes import netos, sections
+from scanner.engine import network
+from scanner.inventory import Host
+from scanner.inventory.model import DEVICES
+
+ROOT = Path(__file__).parents[4]
+
+# What each device was sent, and by which section, before the map moved into probes/netos/:
+# the commands are the contract (tests/integration/test_network_estate.py runs them for real).
+BEFORE = {
+    "fortios": ("netos.fortios", {"system_status": "get system status"}),
+    "routeros": ("netos.routeros", {"resource": "/system resource print",
+                                    "routerboard": "/system routerboard print"}),
+    "ios": ("netos.ios", {"version": "show version"}),
+    "iosxe": ("netos.ios", {"version": "show version"}),
+    "opnsense": ("netos.opnsense", {"version": "opnsense-version"}),
+    "pfsense": ("netos.pfsense", {"version": "cat /etc/version"}),
+}
+
+# the throwaway network OS: a module as a newcomer would write it, and nothing else
+ACMEOS = '''\
+"""netos.acmeos: a network OS that exists only in this test."""
+
+from __future__ import annotations
+
+from probes.base import Facts, RawSection, guard, split_blocks
+from probes.netos._common import output
+
+DEVICES = ("acmeos", "acmeos-lts")
+COMMANDS = {"version": "show acme version", "serial": "show acme serial"}
+QUERY = "SSH, read-only CLI commands, one channel each: show acme version; show acme serial"
+PROVIDES = ("device.vendor", "device.serial", "firmware.version")
+
+
+def _body(raw: RawSection, f: Facts) -> None:
+    blocks = split_blocks(raw.stdout)
+    text, why = output(blocks, "version", COMMANDS["version"])
+    if text is None:
+        f.error_all(PROVIDES, why or "no output")
+        return
+    f.set("device.vendor", "Acme")
+    f.set("firmware.version", text.split()[1])
+    serial, why = output(blocks, "serial", COMMANDS["serial"])
+    if serial is None:
+        f.error("device.serial", why or "no output")
+    else:
+        f.set("device.serial", serial.strip())
+
+
+def parse(raw: RawSection) -> Facts:
+    return guard(raw, PROVIDES, _body)
+'''
+
+# runs in a fresh interpreter whose ``probes`` is the copy (its folder comes first on sys.path)
+CHILD = '''\
+import json, os, sys
+from pathlib import Path
+
+import probes
+here = Path(__file__).parent
+assert Path(probes.__file__).resolve().parent == (here / "probes").resolve(), probes.__file__
+
+from scanner import inventory
+from scanner.engine import network
+from scanner.engine.collect import collect_host
+from scanner.engine.options import Options
+from scanner.engine.transports import ssh
+from scanner.errors import InventoryError
+from tests.sshserver import SSHServer, serving
+
+REPLIES = {"show acme version": "AcmeOS 4.2.1 build 77\\n", "show acme serial": "ACME-0001\\n"}
+out = {}
+with serving(SSHServer("reply", passwords={"ops": "pw"}, replies=REPLIES)) as srv:
+    kh = here / "known_hosts"
+    kh.write_text(srv.known_hosts_line() + "\\n")
+    os.environ["UNDONE_TEST_ACME_PW"] = "pw"
+    inv = inventory.parse({"all": {"hosts": {"edge01": {
+        "address": "127.0.0.1", "port": srv.port, "user": "ops",
+        "password_env": "UNDONE_TEST_ACME_PW", "known_hosts": str(kh),
+        "platform": "network", "device": "acmeos-lts", "check_default_community": False,
+    }}}}, "inv.yaml")
+    host = inv.hosts[0]
+    out["host"] = [host.platform, host.transport, host.device]
+    out["is_device"] = network.is_device(host)
+    rec = collect_host(host, [], Options(), ssh.Connector(str(here / "own_known_hosts")))
+    out["commands"] = list(srv.log.commands)
+out["record"] = rec
+try:
+    inventory.parse({"all": {"hosts": {"x": {"address": "192.0.2.1", "platform": "network",
+                                             "device": "acmeoz"}}}}, "inv.yaml")
+except InventoryError as e:
+    out["problems"] = list(e.lines) if hasattr(e, "lines") else [str(e)]
+print(json.dumps(out, default=str))
+'''
+
+
+def test_a_new_network_os_is_one_module_in_probes_netos(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "probes", tmp_path / "probes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "probes" / "netos" / "acmeos.py").write_text(ACMEOS)
+    (tmp_path / "child.py").write_text(CHILD)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    done = subprocess.run([sys.executable, str(tmp_path / "child.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out: dict[str, Any] = json.loads(done.stdout)
+    # the inventory accepts the new device, and the engine collects it as a network device
+    assert out["host"] == ["network", "ssh", "acmeos-lts"]
+    assert out["is_device"] is True
+    # the module's commands, one channel each, in its order, and nothing else
+    assert out["commands"] == ["show acme version", "show acme serial"]
+    rec = out["record"]
+    assert rec["reachable"] is True, rec["error"]
+    assert rec["connection"]["mode"] == "cli"
+    section = rec["sections"]["netos.acmeos"]
+    assert section["status"] == "ok", section
+    assert section["stdout"] == ("@@block version\nAcmeOS 4.2.1 build 77\n\n@@rc 0\n"
+                                 "@@block serial\nACME-0001\n\n@@rc 0\n")
+    facts = rec["facts"]
+    assert (facts["device.vendor"], facts["firmware.version"], facts["device.serial"]) == (
+        "Acme", "4.2.1", "ACME-0001")
+    # the engine's own sections still follow (the community probe turned off, the lifecycle)
+    assert {"snmp.community", "net.firmware"} <= set(rec["sections"])
+    # an unknown device is refused, and the message lists the new names (module-name order)
+    assert any("'device' is 'acmeoz', expected one of acmeos, acmeos-lts, fortios, ios, iosxe, "
+               "opnsense, pfsense, routeros, linux-gateway" in line
+               for line in out["problems"]), out["problems"]
+
+
+# -- what discovery gives today ---------------------------------------------------------------
+
+
+def test_the_readers_send_each_device_the_commands_it_was_sent_before() -> None:
+    got = {d: (r.section, dict(r.commands)) for d, r in netos.readers().items()}
+    assert got == BEFORE
+
+
+def test_every_netos_section_has_a_reader_and_every_reader_a_section() -> None:
+    found = {n for n, s in sections().items() if s.family == netos.FAMILY}
+    assert {r.section for r in netos.readers().values()} == found
+
+
+def test_the_inventory_accepts_the_netos_devices_and_linux_gateway() -> None:
+    assert (*netos.devices(), "linux-gateway") == DEVICES
+    assert set(DEVICES) == {*BEFORE, "linux-gateway"}
+    assert "linux-gateway" not in netos.readers()  # a Linux host, scanned by the POSIX batch
+    assert all(network.is_device(Host(name="d", address="a", platform="network", device=d))
+               for d in BEFORE)
+    assert not network.is_device(Host(name="g", address="a", platform="network",
+                                      device="linux-gateway"))
+
+
+@pytest.fixture
+def fresh_readers() -> Any:
+    netos.readers.cache_clear()
+    yield
+    netos.readers.cache_clear()
+
+
+def _with(monkeypatch: pytest.MonkeyPatch, topics: list[str], **modules: types.ModuleType) -> None:
+    monkeypatch.setattr(netos, "scanner_topics", lambda family: topics)
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, f"probes.netos.{name}", module)
+
+
+def _module(**attrs: Any) -> types.ModuleType:
+    m = types.ModuleType("probes.netos.x")
+    for k, v in attrs.items():
+        setattr(m, k, v)
+    return m
+
+
+@pytest.mark.usefixtures("fresh_readers")
+def test_a_device_two_modules_claim_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with(monkeypatch, ["ios", "copy"], copy=_module(DEVICES=("iosxe",), COMMANDS={"v": "v"}))
+    with pytest.raises(ValueError, match=r"'iosxe' is read by both netos\.ios and netos\.copy"):
+        netos.readers()
+
+
+@pytest.mark.usefixtures("fresh_readers")
+@pytest.mark.parametrize("attrs, needle", [
+    ({"COMMANDS": {"v": "show v"}}, "DEVICES must be a tuple"),
+    ({"DEVICES": "acme", "COMMANDS": {"v": "show v"}}, "DEVICES must be a tuple"),
+    ({"DEVICES": ("Acme OS",), "COMMANDS": {"v": "show v"}}, "DEVICES must be a tuple"),
+    ({"DEVICES": ("acme",)}, "COMMANDS must be a dict"),
+    ({"DEVICES": ("acme",), "COMMANDS": {"v": ""}}, "COMMANDS must be a dict"),
+])
+def test_a_module_without_its_declarations_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                      attrs: dict[str, Any], needle: str) -> None:
+    _with(monkeypatch, ["bad"], bad=_module(**attrs))
+    with pytest.raises(ValueError, match=re.escape(f"probes/netos/bad.py: {needle}")):
+        netos.readers()
+
+
+def test_discovery_lists_the_same_modules_for_sections_and_readers() -> None:
+    assert probes.scanner_topics("netos") == sorted(
+        {r.section.split(".", 1)[1] for r in netos.readers().values()})
