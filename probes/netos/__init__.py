@@ -8,6 +8,9 @@ A module here is one network OS, and declares everything the scanner needs to as
 * ``DEVICES``: the inventory's ``device`` values it reads (``netos.ios``: ``("ios", "iosxe")``);
 * ``COMMANDS``: ``{block name: read-only command}``, what the scanner runs, one channel each;
 * ``QUERY``: the same in words (the section's "script" in the evidence);
+* ``ANSIBLE_NETWORK_OS`` (optional): the values of Ansible's ``ansible_network_os`` that mean
+  this OS (``("ios", "cisco.ios.ios")``), so an Ansible inventory's ``network_cli`` host is read
+  as the module's first device;
 * ``PROVIDES`` and ``parse``, as every section.
 
 :func:`readers` indexes them by device for the scanner (scanner/engine/network.py: which section
@@ -30,6 +33,9 @@ from probes import scanner_topics
 FAMILY = "netos"
 # a device name as the inventory takes it (its value is lower-cased before the check)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# an ansible_network_os value as the inventory compares it (lower-cased): a name or a collection's
+# fully qualified name
+_ANSIBLE_RE = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)*$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class Reader:
     section: str
     devices: tuple[str, ...]
     commands: Mapping[str, str]
+    ansible_network_os: tuple[str, ...] = ()
 
 
 def _declared(topic: str) -> Reader:
@@ -57,7 +64,12 @@ def _declared(topic: str) -> Reader:
                        for k, v in commands.items())):
         raise ValueError(f"{where}: COMMANDS must be a dict of block name -> read-only command, "
                          f"not {commands!r}")
-    return Reader(name, devices, MappingProxyType(dict(commands)))
+    ansible = getattr(module, "ANSIBLE_NETWORK_OS", ())
+    if not isinstance(ansible, tuple) or not all(
+            isinstance(a, str) and _ANSIBLE_RE.match(a) for a in ansible):
+        raise ValueError(f"{where}: ANSIBLE_NETWORK_OS must be a tuple of ansible_network_os "
+                         f"values (e.g. ('ios', 'cisco.ios.ios')), not {ansible!r}")
+    return Reader(name, devices, MappingProxyType(dict(commands)), ansible)
 
 
 @cache
@@ -77,10 +89,23 @@ def readers() -> dict[str, Reader]:
     return found
 
 
+def ansible_network_os() -> dict[str, str]:
+    """``{ansible_network_os value: device}``: each module's ``ANSIBLE_NETWORK_OS`` names its
+    first device. A value two modules claim raises ValueError."""
+    found: dict[str, str] = {}
+    for reader in {r.section: r for r in readers().values()}.values():
+        for name in reader.ansible_network_os:
+            if name in found:
+                raise ValueError(f"ansible_network_os {name!r} is claimed by both the module of "
+                                 f"{found[name]} and {reader.section}")
+            found[name] = reader.devices[0]
+    return found
+
+
 def devices() -> tuple[str, ...]:
     """The ``device`` values a network OS module here reads (the inventory accepts these, and
     ``linux-gateway``, a Linux host scanned by the POSIX batch)."""
     return tuple(readers())
 
 
-__all__ = ["FAMILY", "Reader", "devices", "readers"]
+__all__ = ["FAMILY", "Reader", "ansible_network_os", "devices", "readers"]

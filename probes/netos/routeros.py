@@ -23,6 +23,8 @@ from probes.netos._common import DEVICE, FIRMWARE, output
 
 #: the inventory's device values this module reads
 DEVICES = ("routeros",)
+#: ansible_network_os values that mean this OS (an Ansible inventory's network_cli hosts)
+ANSIBLE_NETWORK_OS = ("routeros", "community.routeros.routeros", "community.network.routeros")
 COMMANDS = {
     "resource": "/system resource print",
     "routerboard": "/system routerboard print",

@@ -53,6 +53,7 @@ from probes.base import Facts, RawSection, guard, split_blocks
 from probes.netos._common import output
 
 DEVICES = ("acmeos", "acmeos-lts")
+ANSIBLE_NETWORK_OS = ("acme.acmeos.acmeos",)
 COMMANDS = {"version": "show acme version", "serial": "show acme serial"}
 QUERY = "SSH, read-only CLI commands, one channel each: show acme version; show acme serial"
 PROVIDES = ("device.vendor", "device.serial", "firmware.version")
@@ -116,6 +117,11 @@ try:
                                              "device": "acmeoz"}}}}, "inv.yaml")
 except InventoryError as e:
     out["problems"] = list(e.lines) if hasattr(e, "lines") else [str(e)]
+# an Ansible inventory's network_cli host with the OS's ansible_network_os
+ansible = inventory.parse({"all": {"hosts": {"sw": {
+    "ansible_host": "192.0.2.2", "ansible_connection": "ansible.netcommon.network_cli",
+    "ansible_network_os": "acme.acmeos.acmeos"}}}}, "inv.yaml").hosts[0]
+out["ansible"] = [ansible.platform, ansible.transport, ansible.device]
 print(json.dumps(out, default=str))
 '''
 
@@ -151,6 +157,8 @@ def test_a_new_network_os_is_one_module_in_probes_netos(tmp_path: Path) -> None:
     assert any("'device' is 'acmeoz', expected one of acmeos, acmeos-lts, fortios, ios, iosxe, "
                "opnsense, pfsense, routeros, linux-gateway" in line
                for line in out["problems"]), out["problems"]
+    # and an Ansible inventory's network_cli host of that OS is read as its first device
+    assert out["ansible"] == ["network", "ssh", "acmeos"]
 
 
 # -- what discovery gives today ---------------------------------------------------------------
@@ -159,6 +167,14 @@ def test_a_new_network_os_is_one_module_in_probes_netos(tmp_path: Path) -> None:
 def test_the_readers_send_each_device_the_commands_it_was_sent_before() -> None:
     got = {d: (r.section, dict(r.commands)) for d, r in netos.readers().items()}
     assert got == BEFORE
+
+
+def test_ansible_network_os_names_map_to_the_devices_they_mapped_to_before() -> None:
+    assert netos.ansible_network_os() == {
+        "ios": "ios", "cisco.ios.ios": "ios", "fortios": "fortios",
+        "fortinet.fortios.fortios": "fortios", "routeros": "routeros",
+        "community.routeros.routeros": "routeros", "community.network.routeros": "routeros",
+    }
 
 
 def test_every_netos_section_has_a_reader_and_every_reader_a_section() -> None:
@@ -204,12 +220,23 @@ def test_a_device_two_modules_claim_is_refused(monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.usefixtures("fresh_readers")
+def test_an_ansible_network_os_two_modules_claim_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _with(monkeypatch, ["ios", "copy"], copy=_module(DEVICES=("ciscoish",), COMMANDS={"v": "v"},
+                                                     ANSIBLE_NETWORK_OS=("cisco.ios.ios",)))
+    with pytest.raises(ValueError, match=r"'cisco\.ios\.ios' is claimed by both"):
+        netos.ansible_network_os()
+
+
+@pytest.mark.usefixtures("fresh_readers")
 @pytest.mark.parametrize("attrs, needle", [
     ({"COMMANDS": {"v": "show v"}}, "DEVICES must be a tuple"),
     ({"DEVICES": "acme", "COMMANDS": {"v": "show v"}}, "DEVICES must be a tuple"),
     ({"DEVICES": ("Acme OS",), "COMMANDS": {"v": "show v"}}, "DEVICES must be a tuple"),
     ({"DEVICES": ("acme",)}, "COMMANDS must be a dict"),
     ({"DEVICES": ("acme",), "COMMANDS": {"v": ""}}, "COMMANDS must be a dict"),
+    ({"DEVICES": ("acme",), "COMMANDS": {"v": "show v"}, "ANSIBLE_NETWORK_OS": "acme"},
+     "ANSIBLE_NETWORK_OS must be a tuple"),
 ])
 def test_a_module_without_its_declarations_is_refused(monkeypatch: pytest.MonkeyPatch,
                                                       attrs: dict[str, Any], needle: str) -> None:
