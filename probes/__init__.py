@@ -45,8 +45,9 @@ SCRIPT_SUFFIX = {"posix": ".sh", "windows": ".ps1"}
 #: the host key): a parser ``probes/<family>/<topic>.py`` and no script, never sent to a target
 #: net (nmap, lifecycle lookups), snmp and netos (network devices' read-only commands) are
 #: queries the scanner runs itself (scanner/engine/network.py); their module's QUERY says what is
-#: asked, and a netos module declares the devices it reads and its commands (probes.netos). cloud: a tenant's directory read over HTTPS (scanner/engine/cloud/), parsed from the
-#: collected JSON
+#: asked; a netos module declares the devices it reads and its commands (probes.netos), an
+#: snmp module other than system and community its GETs and walks (probes.snmp). cloud: a
+#: tenant's directory read over HTTPS (scanner/engine/cloud/), parsed from the collected JSON
 SCANNER_FAMILIES = ("scanner", "net", "snmp", "netos", "cloud")
 
 

@@ -17,8 +17,10 @@ sections with the raw output as evidence), so that evaluate.py judges them with 
   here.
 
 A new network OS read over SSH is a new module in probes/netos/ (its ``DEVICES``, ``COMMANDS``,
-parser): nothing here changes. SNMP and nmap stay queries of this module and its transports
-(docs/architecture.md, "Where a change goes", says which scanner-side changes are probes-only).
+parser), and a new SNMP section of fixed OIDs a new module in probes/snmp/ (its ``SNMP``
+queries, probes.snmp.queries): nothing here changes. nmap, the steps of ``snmp.system`` and the
+firmware lookup stay queries of this module and its transports (docs/architecture.md, "Where a
+change goes", says which scanner-side changes are probes-only and why).
 
 Scope: :class:`Scope` refuses any target that is not inside a declared network and is not an
 inventory host's address; nmap gets nothing else. Devices are inventory hosts, so their
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from probes import netos, sections
+from probes import snmp as snmp_sections
 from probes.base import RawSection
 from scanner import clock
 from scanner.engine.options import Options
@@ -200,7 +203,8 @@ def collect_device(
     sopts = snmp_transport.Options(timeout=min(2.0, host.connect_timeout or opts.connect_timeout))
     try:
         if host.transport == "snmp":
-            result = snmp_transport.query(host, sopts, probe, secret)
+            declared = snmp_sections.queries()
+            result = snmp_transport.query(host, sopts, probe, secret, sections=declared)
             rec["connection"] = result.connection
             collected = clock.now()
             record_connection(rec, {"transport": "snmp"}, collected)
@@ -209,9 +213,14 @@ def collect_device(
                 rec["error_kind"] = error_kind(result.error_kind)
                 _record_section(rec, SYSTEM_SECTION, result.system, collected, opts,
                                 problem=result.error)
+                for name in declared:
+                    _record_section(rec, name, "", collected, opts, problem=result.error)
                 return _finish(rec, t0)
             rec["reachable"] = True
             _record_section(rec, SYSTEM_SECTION, result.system, collected, opts)
+            for name in declared:
+                _record_section(rec, name, result.sections.get(name, ""), collected, opts,
+                                problem=None if name in result.sections else "not asked")
             community = result.community
         else:
             if connector is None:

@@ -1,13 +1,19 @@
-"""A network OS read over SSH is a change in one folder, probes/netos/: its module declares the
-inventory's device names it reads (``DEVICES``) and its commands (``COMMANDS``), and the
-inventory and scanner/engine/network.py take both from discovery (:func:`probes.netos.readers`).
+"""Scanner-side sections that are a change in one folder, probes/:
 
-The proof runs the real code on a copy of ``probes/`` with one more module in ``netos/`` (and
-nothing else changed, scanner/ untouched): the inventory accepts a host of the new device, the
-engine sends the module's commands over a real SSH connection (tests/sshserver.py on 127.0.0.1)
-and records its section with the parser's facts. Before discovery, the inventory refused the
-device (its names were a tuple in scanner/inventory/model.py) and the engine did not know it
-(a map in scanner/engine/network.py)."""
+* a network OS read over SSH (probes/netos/): its module declares the inventory's device names
+  it reads (``DEVICES``) and its commands (``COMMANDS``), and the inventory and
+  scanner/engine/network.py take both from discovery (:func:`probes.netos.readers`);
+* an SNMP section of fixed OIDs (probes/snmp/): its module declares its GETs and walks
+  (``SNMP``), and the engine asks them of every SNMP device (:func:`probes.snmp.queries`).
+
+Each proof runs the real code on a copy of ``probes/`` with one more module (nothing else
+changed, scanner/ untouched). SSH: the inventory accepts a host of the new device, the engine
+sends the module's commands over a real SSH connection (tests/sshserver.py on 127.0.0.1) and
+records its section with the parser's facts; before, the inventory refused the device (its
+names were a tuple in scanner/inventory/model.py) and the engine did not know it (a map in
+scanner/engine/network.py). SNMP: a real snmpd on the loopback of a network namespace of the
+test's own (``unshare --net``) answers the new section's GET and walk; before, the engine asked
+only what snmp.system and snmp.community need."""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ import pytest
 
 import probes
 from probes import netos, sections
+from probes import snmp as snmp_sections
 from scanner.engine import network
 from scanner.inventory import Host
 from scanner.inventory.model import DEVICES
@@ -126,16 +133,24 @@ print(json.dumps(out, default=str))
 '''
 
 
-def test_a_new_network_os_is_one_module_in_probes_netos(tmp_path: Path) -> None:
+def _run_with(tmp_path: Path, module: str, text: str, child: str,
+              prefix: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Copy probes/ to ``tmp_path``, add ``module`` (a path under probes/) holding ``text``,
+    and run ``child`` in a fresh interpreter that imports that copy; its printed JSON."""
     shutil.copytree(ROOT / "probes", tmp_path / "probes",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "probes" / "netos" / "acmeos.py").write_text(ACMEOS)
-    (tmp_path / "child.py").write_text(CHILD)
+    (tmp_path / "probes" / module).write_text(text)
+    (tmp_path / "child.py").write_text(child)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    done = subprocess.run([sys.executable, str(tmp_path / "child.py")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run([*prefix, sys.executable, str(tmp_path / "child.py")], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     out: dict[str, Any] = json.loads(done.stdout)
+    return out
+
+
+def test_a_new_network_os_is_one_module_in_probes_netos(tmp_path: Path) -> None:
+    out = _run_with(tmp_path, "netos/acmeos.py", ACMEOS, CHILD)
     # the inventory accepts the new device, and the engine collects it as a network device
     assert out["host"] == ["network", "ssh", "acmeos-lts"]
     assert out["is_device"] is True
@@ -159,6 +174,94 @@ def test_a_new_network_os_is_one_module_in_probes_netos(tmp_path: Path) -> None:
                for line in out["problems"]), out["problems"]
     # and an Ansible inventory's network_cli host of that OS is read as its first device
     assert out["ansible"] == ["network", "ssh", "acmeos"]
+
+
+# the throwaway SNMP section: fixed OIDs, declared in the module
+ACMEINFO = '''\
+"""snmp.acmeinfo: an SNMP section that exists only in this test."""
+
+from __future__ import annotations
+
+from probes.base import Facts, RawSection, guard, split_blocks
+from probes.snmp import Get, Walk, parse_varbinds
+
+SNMP = {"name": Get(("1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.6.0")), "system": Walk("1.3.6.1.2.1.1")}
+QUERY = "SNMP: GET sysName.0 sysLocation.0; GETBULK walk of the system group"
+PROVIDES = ("acme.sysname", "acme.location", "acme.system_varbinds")
+
+
+def _body(raw: RawSection, f: Facts) -> None:
+    blocks = split_blocks(raw.stdout)
+    name = parse_varbinds(blocks["name"].text)
+    f.set("acme.sysname", name["1.3.6.1.2.1.1.5.0"].value)
+    f.set("acme.location", name["1.3.6.1.2.1.1.6.0"].value)
+    f.set("acme.system_varbinds", len(parse_varbinds(blocks["system"].text)))
+
+
+def parse(raw: RawSection) -> Facts:
+    return guard(raw, PROVIDES, _body)
+'''
+
+# runs inside a network namespace of its own: its loopback, a real snmpd on it, the scan
+SNMP_CHILD = '''\
+import json, os, subprocess, time
+from pathlib import Path
+
+import probes
+here = Path(__file__).parent
+assert Path(probes.__file__).resolve().parent == (here / "probes").resolve(), probes.__file__
+
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+(here / "persist").mkdir()
+(here / "snmpd.conf").write_text("agentAddress udp:127.0.0.1:161\\nrocommunity acme-ro 127.0.0.1\\n"
+                                 "sysName acme-sw-01\\nsysLocation rack 4\\n")
+log = here / "snmpd.log"
+agent = subprocess.Popen(
+    ["snmpd", "-f", "-C", "-c", str(here / "snmpd.conf"), "-Lf", str(log), "-p",
+     str(here / "snmpd.pid")],
+    env=dict(os.environ, SNMP_PERSISTENT_DIR=str(here / "persist"), MIBS=""))
+try:
+    for _ in range(200):
+        if log.exists() and "NET-SNMP version" in log.read_text():
+            break
+        time.sleep(0.05)
+    from scanner import inventory
+    from scanner.engine.collect import collect_host
+    from scanner.engine.options import Options
+
+    os.environ["UNDONE_TEST_ACME_COMM"] = "acme-ro"
+    inv = inventory.parse({"all": {"hosts": {"sw": {
+        "address": "127.0.0.1", "port": 161, "transport": "snmp",
+        "community_env": "UNDONE_TEST_ACME_COMM", "check_default_community": False,
+    }}}}, "inv.yaml")
+    rec = collect_host(inv.hosts[0], [], Options())
+finally:
+    agent.terminate()
+    agent.wait(5)
+print(json.dumps({"record": rec}, default=str))
+'''
+
+
+def test_a_new_snmp_section_of_fixed_oids_is_one_module_in_probes_snmp(tmp_path: Path) -> None:
+    if shutil.which("snmpd") is None or shutil.which("unshare") is None:
+        if os.environ.get("CI"):
+            pytest.fail("snmpd and unshare are needed (.ci/test.sh installs them)")
+        pytest.skip("snmpd or unshare not installed")
+    out = _run_with(tmp_path, "snmp/acmeinfo.py", ACMEINFO, SNMP_CHILD,
+                    prefix=("unshare", "--net", "--"))
+    rec = out["record"]
+    assert rec["reachable"] is True, rec["error"]
+    assert rec["sections"]["snmp.system"]["status"] == "ok"  # asked as before
+    section = rec["sections"]["snmp.acmeinfo"]
+    assert section["status"] == "ok", section
+    assert section["stdout"].startswith(
+        '@@block name\n.1.3.6.1.2.1.1.5.0 = STRING: "acme-sw-01"\n'
+        '.1.3.6.1.2.1.1.6.0 = STRING: "rack 4"\n@@rc 0\n@@block system\n'), section["stdout"]
+    facts = rec["facts"]
+    assert (facts["acme.sysname"], facts["acme.location"]) == ("acme-sw-01", "rack 4")
+    # the walk of the system group: at least sysDescr, sysObjectID, sysUpTime, sysName, sysLocation
+    assert facts["acme.system_varbinds"] >= 5
+    assert facts["snmp.sysname"] == "acme-sw-01"
 
 
 # -- what discovery gives today ---------------------------------------------------------------
@@ -243,6 +346,36 @@ def test_a_module_without_its_declarations_is_refused(monkeypatch: pytest.Monkey
     _with(monkeypatch, ["bad"], bad=_module(**attrs))
     with pytest.raises(ValueError, match=re.escape(f"probes/netos/bad.py: {needle}")):
         netos.readers()
+
+
+def test_no_shipped_snmp_section_declares_queries_so_devices_are_asked_as_before() -> None:
+    """snmp.system and snmp.community are asked by the transport's own steps; a declaration in
+    either would send a device more than it was sent before."""
+    assert snmp_sections.queries() == {}
+
+
+@pytest.fixture
+def fresh_queries() -> Any:
+    snmp_sections.queries.cache_clear()
+    yield
+    snmp_sections.queries.cache_clear()
+
+
+@pytest.mark.usefixtures("fresh_queries")
+@pytest.mark.parametrize("declared", [
+    {},
+    {"Name": snmp_sections.Get(("1.3.6.1.2.1.1.5.0",))},
+    {"name": snmp_sections.Get(())},
+    {"name": snmp_sections.Get((".1.3.6.1.2.1.1.5.0",))},
+    {"name": snmp_sections.Walk("system")},
+    {"name": "1.3.6.1.2.1.1"},
+])
+def test_a_malformed_snmp_declaration_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                 declared: dict[str, Any]) -> None:
+    monkeypatch.setattr(snmp_sections, "scanner_topics", lambda family: ["bad"])
+    monkeypatch.setitem(sys.modules, "probes.snmp.bad", _module(SNMP=declared))
+    with pytest.raises(ValueError, match=re.escape("probes/snmp/bad.py: SNMP must be a dict")):
+        snmp_sections.queries()
 
 
 def test_discovery_lists_the_same_modules_for_sections_and_readers() -> None:
