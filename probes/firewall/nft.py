@@ -4,7 +4,8 @@ rules (``posix.firewall``: the input hook; ``posix.gateway``: input and forward)
 :func:`nft_chains` reads the text into its chains (base chains with their type, hook, priority
 and policy; regular chains too, as jump targets), one line at a time and counting braces, so a
 set, a map or an anonymous set that spans lines is never taken for a rule or for the end of a
-chain. A rule is one line of the chain's body, as nft prints it.
+chain; a brace inside a quoted string (``comment "ssh }"``) is text, not a block. A rule is one
+line of the chain's body, as nft prints it.
 
 What a base chain decides for traffic no condition matches is :attr:`Chain.default`, which
 :func:`nft_chains` sets on every base chain (:func:`outcome`, which
@@ -56,6 +57,8 @@ _NOISE_RE = re.compile(
 )
 _XT_RE = re.compile(r"^# xt_([A-Z][A-Z0-9_]*)$")
 _JUMP_RE = re.compile(r"^(jump|goto) (\S+)$")
+# a quoted string (a comment, a log prefix, an interface name): its braces are text, not blocks
+_QUOTED_RE = re.compile(r'"[^"]*(?:"|$)')
 #: the kernel's own limit on nested jumps
 MAX_JUMPS = 16
 #: an unconditional ``queue``: a program decides, out of the ruleset's sight
@@ -162,7 +165,8 @@ def nft_chains(text: str) -> list[Chain]:
                 chain.policy = h.group(4) or "accept"
             elif not line.startswith(("type ", "policy ")):
                 chain.rules.append(line)
-        depth = max(depth + line.count("{") - line.count("}"), 0)
+        code = _QUOTED_RE.sub('""', line)
+        depth = max(depth + code.count("{") - code.count("}"), 0)
         if chain is not None and depth <= 1:
             chain = None
     _settle_all(chains)

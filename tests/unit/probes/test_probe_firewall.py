@@ -421,3 +421,16 @@ def test_an_unconditional_queue_is_unknown_never_the_policy() -> None:
                 + missing("firewalld", "firewall-cmd") + block("end", ""))
     assert "userspace program" in ipt.errors["firewall.default_inbound"]
     assert ipt.values["firewall.default_inbound_v6"] == "drop"
+
+
+def test_a_brace_in_a_quoted_string_does_not_end_the_chain() -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6, in a network
+    namespace of its own): a comment holding "}" once closed the input chain early, so the final
+    ``accept`` after it was never read and the "drop" policy passed (a false pass)."""
+    f = _ruleset(_INPUT % "drop" + '\t\ttcp dport 22 accept comment "ssh }"\n\t\taccept\n\t}\n}\n')
+    assert f.values["firewall.default_inbound"] == "accept"
+    assert f.values["firewall.input_chains"][0]["rules"] == 2
+    # and a "{" in a log prefix does not swallow the chains that follow
+    g = _ruleset(_INPUT % "accept" + '\t\tlog prefix "in {"\n\t\tjump refuse\n\t}\n'
+                 "\tchain refuse {\n\t\tdrop\n\t}\n}\n")
+    assert g.values["firewall.default_inbound"] == "drop"
