@@ -434,3 +434,13 @@ def test_a_brace_in_a_quoted_string_does_not_end_the_chain() -> None:
     g = _ruleset(_INPUT % "accept" + '\t\tlog prefix "in {"\n\t\tjump refuse\n\t}\n'
                  "\tchain refuse {\n\t\tdrop\n\t}\n}\n")
     assert g.values["firewall.default_inbound"] == "drop"
+
+
+def test_an_unconditional_iptables_queue_is_unknown() -> None:
+    """**Hand-made**: ``-j QUEUE`` is NFQUEUE's older name (queue 0): a userspace program
+    decides, so a "DROP" policy behind it is not the default (before: "drop")."""
+    ipt = parse(block("uid", "0") + block("nft", "")
+                + block("iptables", "-P INPUT DROP\n-A INPUT -j QUEUE")
+                + block("ip6tables", "-P INPUT DROP") + missing("ufw", "ufw")
+                + missing("firewalld", "firewall-cmd") + block("end", ""))
+    assert "userspace program" in ipt.errors["firewall.default_inbound"]
