@@ -45,6 +45,7 @@ from probes.base import lines
 PRIORITY = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50,
             "srcnat": 100}
 _TABLE_RE = re.compile(r"^table\s+(\w+)\s+(\S+)\s*\{$")
+_FLAGS_RE = re.compile(r"^flags\s+([\w,\s]+)$")
 _CHAIN_RE = re.compile(r"^chain\s+(\S+)\s*\{$")
 _HOOK_RE = re.compile(
     r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;\s][^;]*);"
@@ -84,6 +85,7 @@ class Chain:
     default: str | None = None  # worked out through jumps, else the policy; or "unknown"
     rules: list[str] = field(default_factory=list)
     why: str | None = None  # why the default is unknown
+    dormant: bool = False  # its table is "flags dormant": no base chain of it is on a hook
 
 
 def priority(text: str) -> int:
@@ -142,6 +144,7 @@ def nft_chains(text: str) -> list[Chain]:
     family = table = ""
     chain: Chain | None = None
     depth = 0
+    dormant: set[tuple[str, str]] = set()
     for raw in lines(text):
         line = raw.strip()
         if not line:
@@ -157,6 +160,9 @@ def nft_chains(text: str) -> list[Chain]:
             chains.append(chain)
             depth = 2
             continue
+        f = _FLAGS_RE.match(line)
+        if f and depth == 1 and "dormant" in re.split(r"[,\s]+", f.group(1)):
+            dormant.add((family, table))
         if chain is not None and depth == 2 and not line.startswith("}"):
             h = _HOOK_RE.search(line)
             if h and chain.hook is None:
@@ -169,6 +175,8 @@ def nft_chains(text: str) -> list[Chain]:
         depth = max(depth + code.count("{") - code.count("}"), 0)
         if chain is not None and depth <= 1:
             chain = None
+    for one in chains:
+        one.dormant = (one.family, one.table) in dormant
     _settle_all(chains)
     return chains
 
@@ -202,7 +210,8 @@ def _settle_all(chains: list[Chain]) -> None:
 def hook_default(chains: list[Chain], hook: str, families: tuple[str, ...]) -> str | None:
     """What the filter base chains on ``hook`` of the address ``families`` decide together for
     traffic no condition matches: ``drop``, ``reject`` or ``accept``; ``"unknown:<why>"``; or
-    None when no such chain exists (the kernel then accepts).
+    None when no such chain exists (the kernel then accepts). A dormant table's chains
+    (``flags dormant``, which ``nft list ruleset`` prints first in the table) are on no hook.
 
     A packet meets every base chain on the hook in priority order: an accept hands it to the
     next, a drop or reject ends it. So the first priority at which some chain refuses decides,
@@ -211,7 +220,7 @@ def hook_default(chains: list[Chain], hook: str, families: tuple[str, ...]) -> s
     priority run in an order the kernel chooses. Otherwise the result is unknown, never a guess.
     """
     mine = sorted((c for c in chains if c.hook == hook and c.kind == "filter"
-                   and c.family in families), key=lambda c: c.priority)
+                   and c.family in families and not c.dormant), key=lambda c: c.priority)
     if not mine:
         return None
     unknown: Chain | None = None

@@ -444,3 +444,18 @@ def test_an_unconditional_iptables_queue_is_unknown() -> None:
                 + block("ip6tables", "-P INPUT DROP") + missing("ufw", "ufw")
                 + missing("firewalld", "firewall-cmd") + block("end", ""))
     assert "userspace program" in ipt.errors["firewall.default_inbound"]
+
+
+def test_a_dormant_tables_chains_filter_nothing() -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6, in a network
+    namespace of its own): a table with ``flags dormant`` keeps its chains but the kernel hooks
+    none of them, so its "drop" policy filters nothing (before: "drop", a false pass)."""
+    dormant = ("table inet filter {\n\tflags dormant\n\n\tchain input {\n"
+               "\t\ttype filter hook input priority filter; policy drop;\n\t}\n}\n")
+    f = _ruleset(dormant)
+    assert (f.values["firewall.default_inbound"], f.values["firewall.default_inbound_v6"]) == (
+        "accept", "accept")
+    assert "dormant table" in f.values["firewall.detail"]
+    # the same table awake drops
+    awake = _ruleset(dormant.replace("\tflags dormant\n", ""))
+    assert awake.values["firewall.default_inbound"] == "drop"
