@@ -164,7 +164,7 @@ def nft_chains(text: str) -> list[Chain]:
         if f and depth == 1 and "dormant" in re.split(r"[,\s]+", f.group(1)):
             dormant.add((family, table))
         if chain is not None and depth == 2 and not line.startswith("}"):
-            h = _HOOK_RE.search(line)
+            h = _HOOK_RE.match(line)  # the line nft begins a base chain with, not a comment
             if h and chain.hook is None:
                 chain.kind, chain.hook = h.group(1), h.group(2)
                 chain.priority = priority(h.group(3))

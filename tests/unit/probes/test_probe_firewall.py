@@ -459,3 +459,14 @@ def test_a_dormant_tables_chains_filter_nothing() -> None:
     # the same table awake drops
     awake = _ruleset(dormant.replace("\tflags dormant\n", ""))
     assert awake.values["firewall.default_inbound"] == "drop"
+
+
+def test_a_comment_that_reads_like_a_base_chain_makes_none() -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6, in a network
+    namespace of its own): a regular chain whose comment holds a base chain's declaration is no
+    input chain; with no input chain the kernel accepts (before: "drop", a false pass)."""
+    f = _ruleset("table inet filter {\n\tchain notes {\n\t\tcounter packets 0 bytes 0 comment "
+                 '"type filter hook input priority 0; policy drop;"\n\t}\n}\n')
+    assert f.values["firewall.input_chains"] == []
+    assert (f.values["firewall.default_inbound"], f.values["firewall.default_inbound_v6"]) == (
+        "accept", "accept")
