@@ -58,6 +58,7 @@ def child(hosts: int, nrules: int, out_path: str, repeat: int) -> dict[str, Any]
     from scanner import scan
     from scanner.engine import collect as collect_mod
     from scanner.engine.options import Options
+    from scanner.engine.records import host_stub
     from scanner.inventory.model import Host, Inventory
     from scanner.result import as_json
     from scanner.rules import baselines
@@ -87,7 +88,7 @@ def child(hosts: int, nrules: int, out_path: str, repeat: int) -> dict[str, Any]
     def collect_host(host: Host, needed: Any, opts: Any, connector: Any = None) -> Any:
         """A host's collection without the network: the record a probe run would give."""
         n = int(host.name[4:])
-        rec = collect_mod.host_stub(host)
+        rec = host_stub(host)
         # fresh objects, as parsed from a host's output; the bytes are our own marshal.dumps
         facts = marshal.loads(facts_bytes)  # noqa: S302
         facts["updates.security_count"] = n % 7
@@ -97,11 +98,25 @@ def child(hosts: int, nrules: int, out_path: str, repeat: int) -> dict[str, Any]
         rec["facts"] = facts
         if n % 13 == 0:
             rec["fact_errors"] = {"firewall.active": "needs root"}
-        rec["sections"] = {s: {"status": "ok", "sha256": "0" * 64,
-                               "collected_at": "2026-12-07T09:00:00Z"} for s in sections}
+        rec["sections"] = {s: {"status": "ok", "error": None, "sha256": "0" * 64,
+                               "collected_at": "2026-12-07T09:00:00Z", "truncated": False}
+                           for s in sections}
         return rec
 
     collect_mod.collect_host = collect_host  # the network, and only it, replaced
+    midway = [0]
+    judged = [0]
+    evaluate_host = vars(scan)["evaluate_host"]
+
+    def judging(*args: Any, **kwargs: Any) -> Any:
+        """scanner.scan's own evaluate_host, and how much is frozen when half the hosts are
+        judged (counting walks the frozen objects: once per scan)."""
+        judged[0] += 1
+        if judged[0] == hosts // 2:
+            midway[0] = gc.get_freeze_count()
+        return evaluate_host(*args, **kwargs)
+
+    vars(scan)["evaluate_host"] = judging
     fixed = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
     passes = [0, 0, 0]
@@ -119,30 +134,36 @@ def child(hosts: int, nrules: int, out_path: str, repeat: int) -> dict[str, Any]
             gc_s[g] += time.thread_time() - started[0]
             collected[0] += info["collected"]
 
-    rounds = []
+    rounds: list[dict[str, Any]] = []
     for _ in range(repeat):
         state_before = (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count())
         passes[:] = [0, 0, 0]
         gc_s[:] = [0.0, 0.0, 0.0]
         collected[0] = 0
+        midway[0] = judged[0] = 0
         gc.callbacks.append(on_gc)
         t0, c0 = time.perf_counter(), time.process_time()
         doc = scan.run(inv, [one], Options(), clock=lambda: fixed)
         scan_wall, scan_cpu = time.perf_counter() - t0, time.process_time() - c0
         scan_passes, scan_gc = list(passes), list(gc_s)
-        frozen_after_scan = gc.get_freeze_count()
         doc["scan"]["id"] = "bench"  # the one random part of a scan's document
         t1, c1 = time.perf_counter(), time.process_time()
         with open(out_path, "w", encoding="utf-8") as f:
             jsonout.render(as_json(doc), f)
         render_wall, render_cpu = time.perf_counter() - t1, time.process_time() - c1
         gc.callbacks.remove(on_gc)
+        # one full pass with the document alive: what the next full collection after the scan
+        # costs (it comes sooner once a scan unfroze: see docs/benchmarks.md)
+        c2 = time.process_time()
+        gc.collect()
+        full_pass = time.process_time() - c2
         nres = len(doc["results"])
         del doc
         gc.collect()
+        objects_after = len(gc.get_objects())
         digest = hashlib.sha256()
-        with open(out_path, "rb") as f:  # after the timing: every tree must write the same bytes
-            while block := f.read(1 << 20):
+        with open(out_path, "rb") as fb:  # after the timing: every tree writes the same bytes
+            while block := fb.read(1 << 20):
                 digest.update(block)
         rounds.append({
             "results": nres,
@@ -158,15 +179,17 @@ def child(hosts: int, nrules: int, out_path: str, repeat: int) -> dict[str, Any]
             "render_gc_passes_by_generation": [p - s for p, s in zip(passes, scan_passes,
                                                                      strict=True)],
             "total_cpu_s": scan_cpu + render_cpu,
+            "full_pass_after_cpu_s": full_pass,
             "gc_collected": collected[0],
-            "freeze_count_during": frozen_after_scan,
+            "frozen_midway": midway[0],
             "gc_state_before": state_before,
             "gc_state_after": (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()),
             "rss_after_mib": _rss_mib(),
+            "objects_after": objects_after,  # tracked by the collector, the document dropped
             "sha256": digest.hexdigest(),
             "bytes": os.path.getsize(out_path),
         })
-    first = dict(rounds[0])
+    first: dict[str, Any] = dict(rounds[0])
     first["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     first["scanner"] = str(Path(scanner.__file__).parents[1])  # which tree's code ran
     if repeat > 1:
@@ -184,7 +207,8 @@ def _load() -> str:
 
 
 NUMERIC = ("results", "scan_s", "scan_cpu_s", "scan_cpu_us_per_host", "scan_gc_s", "render_s",
-           "render_cpu_s", "render_gc_s", "total_cpu_s", "rss_after_mib", "maxrss_mib", "bytes")
+           "render_cpu_s", "render_gc_s", "total_cpu_s", "full_pass_after_cpu_s",
+           "rss_after_mib", "maxrss_mib", "bytes")
 
 
 def main() -> int:
@@ -241,15 +265,17 @@ def main() -> int:
               f"seconds {[round(s, 3) for s in by_gen]}")
         print(f"  render JSON: {med['render_s']:.2f} s wall, {med['render_cpu_s']:.2f} s CPU, "
               f"of which collector {med['render_gc_s']:.2f} s; scan + render "
-              f"{med['total_cpu_s']:.2f} s CPU")
+              f"{med['total_cpu_s']:.2f} s CPU; one full pass after, document alive "
+              f"{med['full_pass_after_cpu_s']:.2f} s CPU")
         print(f"  peak RSS {med['maxrss_mib']:.0f} MiB; after the scan, document dropped: "
               f"{med['rss_after_mib']:.0f} MiB; JSON {med['bytes'] / 2**20:.0f} MiB")
         for r in runs[tree][:1]:
             for k, rd in enumerate(r.get("rounds", [r])):
                 print(f"  scan {k + 1} in one process: CPU {rd['scan_cpu_s']:.2f} s, collector "
-                      f"{rd['scan_gc_s']:.2f} s, frozen during {rd['freeze_count_during']}, "
+                      f"{rd['scan_gc_s']:.2f} s, frozen half-way {rd['frozen_midway']}, "
                       f"collector before {rd['gc_state_before']}, after "
-                      f"{rd['gc_state_after']}, RSS after {rd['rss_after_mib']:.0f} MiB")
+                      f"{rd['gc_state_after']}, RSS after {rd['rss_after_mib']:.0f} MiB, "
+                      f"{rd['objects_after']} objects")
     digests = {rd["sha256"] for t in trees for r in runs[t] for rd in r.get("rounds", [r])}
     print("documents: " + ("identical in every run and tree" if len(digests) == 1 else
                            f"DIFFER ({len(digests)} different SHA-256)"))
