@@ -124,24 +124,26 @@ class _Collector:
     def held(cls) -> Iterator[None]:
         """For the time one scan collects and judges its hosts."""
         with cls.lock:
-            if cls.running == 0:
+            first = cls.running == 0
+            if first:
                 cls.owned = gc.isenabled() and gc.get_freeze_count() == 0
-                if cls.owned and cls.dirty:
-                    gc.collect()  # what earlier scans left, before anything is frozen again
-                    cls.dirty = False
             cls.running += 1
+            collect = first and cls.owned and cls.dirty
+            cls.dirty = cls.dirty and not collect
         try:
+            if collect:  # what earlier scans left, before anything is frozen again (outside
+                gc.collect()  # the lock: finalizers run here)
             yield
         finally:
             with cls.lock:
                 cls.running -= 1
+                collect = cls.owned and cls.running > 0  # the others freeze at their next host
                 if cls.owned:
                     gc.unfreeze()
-                    if cls.running:  # the others freeze again at their next host
-                        gc.collect()
-                        cls.dirty = False
-                    else:
-                        cls.owned = False
+                cls.owned = cls.owned and cls.running > 0
+                cls.dirty = cls.dirty and not collect
+            if collect:
+                gc.collect()
 
     @classmethod
     def host_done(cls) -> None:
