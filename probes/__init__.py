@@ -45,8 +45,9 @@ SCRIPT_SUFFIX = {"posix": ".sh", "windows": ".ps1"}
 #: the host key): a parser ``probes/<family>/<topic>.py`` and no script, never sent to a target
 #: net (nmap, lifecycle lookups), snmp and netos (network devices' read-only commands) are
 #: queries the scanner runs itself (scanner/engine/network.py); their module's QUERY says what is
-#: asked. cloud: a tenant's directory read over HTTPS (scanner/engine/cloud/), parsed from the
-#: collected JSON
+#: asked; a netos module declares the devices it reads and its commands (probes.netos), an
+#: snmp module other than system and community its GETs and walks (probes.snmp). cloud: a
+#: tenant's directory read over HTTPS (scanner/engine/cloud/), parsed from the collected JSON
 SCANNER_FAMILIES = ("scanner", "net", "snmp", "netos", "cloud")
 
 
@@ -85,6 +86,18 @@ def prelude(family: str) -> str:
     return (resources.files("probes") / family / name).read_text(encoding="utf-8")
 
 
+def scanner_topics(family: str) -> list[str]:
+    """The sections of a scanner-side family, by stem in name order: the modules
+    ``probes/<family>/<topic>.py`` whose name does not start with ``_``. One listing for
+    :func:`sections` and for a family's own index of what the scanner asks (``probes.netos``'s
+    :func:`~probes.netos.readers`), so the two never disagree."""
+    folder = resources.files("probes") / family
+    return sorted(
+        entry.name[: -len(".py")] for entry in folder.iterdir()
+        if entry.name.endswith(".py") and not entry.name.startswith("_")
+    )
+
+
 @cache
 def sections() -> dict[str, Section]:
     found: dict[str, Section] = {}
@@ -106,11 +119,7 @@ def sections() -> dict[str, Section]:
                 environment=getattr(module, "environment", None),
             )
     for family in SCANNER_FAMILIES:
-        folder = resources.files("probes") / family
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if not entry.name.endswith(".py") or entry.name.startswith("_"):
-                continue
-            topic = entry.name[: -len(".py")]
+        for topic in scanner_topics(family):
             module = importlib.import_module(f"probes.{family}.{topic}")
             name = f"{family}.{topic}"
             found[name] = Section(

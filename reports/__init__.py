@@ -1,8 +1,10 @@
 """Renderers: one module per format, each rendering only the result document (DESIGN.md §3).
 
-Every renderer exposes ``render(doc: dict, out: TextIO, **options) -> None``. Text that came from
-a target (facts, messages, raw output) is untrusted: each renderer escapes it for its format, and
-:func:`clean` strips terminal control sequences from anything shown on a console.
+Every renderer exposes ``render(doc: ResultDocument, out: TextIO, **options) -> None``
+(``scanner.result``'s typed records: with the vocabularies, the only part of scanner reports
+import). Text that came from a target (facts, messages, raw output) is untrusted: each renderer
+escapes it for its format, and :func:`clean` strips terminal control sequences from anything
+shown on a console.
 """
 
 from __future__ import annotations

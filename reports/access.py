@@ -20,9 +20,11 @@ client identities declared for the host), ``unknown`` (could not be told, with t
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from reports import clean
+from scanner.result import HostRecord, ResultDocument
 
 VERDICT_TEXT = {
     "client": "You can administer it (your provider cannot)",
@@ -44,7 +46,31 @@ VERDICT_STYLE = {
 }
 
 
-def _entry(a: dict[str, Any]) -> dict[str, Any]:
+class Admin(TypedDict):
+    """One administrator in a row: an ``access.admins`` entry (probes/access/derive.py)."""
+
+    name: str | None
+    usable: bool | None  # None: unknown
+    via: list[str]
+    last_login: str | None
+    reasons: list[str]
+
+
+class AccessRow(TypedDict):
+    """Who can administer one host (:func:`host_access`)."""
+
+    host: str | None
+    verdict: str  # a key of VERDICT_TEXT
+    text: str
+    client: list[Admin]
+    provider: list[Admin]
+    unknown: list[Admin]
+    problems: list[str]
+    complete: bool
+    reason: str | None
+
+
+def _entry(a: Mapping[str, Any]) -> Admin:
     return {
         "name": a.get("name"),
         "usable": a.get("usable"),
@@ -54,7 +80,7 @@ def _entry(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def access_verdict(facts: dict[str, Any], errors: dict[str, str],
+def access_verdict(facts: Mapping[str, Any], errors: Mapping[str, str],
                    reason: str | None) -> tuple[str, str | None]:
     """Who can administer a machine or a tenant, from its ``access.*`` facts (the same for
     both views: reports/tenants.py words it for tenants), and the reason to show when that
@@ -77,10 +103,10 @@ def access_verdict(facts: dict[str, Any], errors: dict[str, str],
                        or errors.get("access.client_admin_usable") or reason)
 
 
-def host_access(host: dict[str, Any]) -> dict[str, Any]:
+def host_access(host: HostRecord) -> AccessRow:
     """The access row of one host record of the result document."""
     name = host.get("name")
-    row: dict[str, Any] = {
+    row: AccessRow = {
         "host": name,
         "verdict": "unknown",
         "text": VERDICT_TEXT["unknown"],
@@ -92,19 +118,21 @@ def host_access(host: dict[str, Any]) -> dict[str, Any]:
         "reason": None,
     }
     if not host.get("reachable"):
-        row.update(verdict="not-scanned", text=VERDICT_TEXT["not-scanned"],
-                   reason=host.get("error") or "unreachable")  # fmt: skip
+        row["verdict"] = "not-scanned"
+        row["text"] = VERDICT_TEXT["not-scanned"]
+        row["reason"] = host.get("error") or "unreachable"
         return row
-    facts: dict[str, Any] = host.get("facts") or {}
-    errors: dict[str, str] = host.get("fact_errors") or {}
+    facts = host.get("facts") or {}
+    errors = host.get("fact_errors") or {}
     admins = facts.get("access.admins")
     if isinstance(admins, list):
         row["complete"] = True
+        sides = {"client": row["client"], "provider": row["provider"], "unknown": row["unknown"]}
         for a in admins:
             if isinstance(a, dict):
                 owner = a.get("owner")
                 side = owner if owner in ("client", "provider") else "unknown"
-                row[str(side)].append(_entry(a))
+                sides[str(side)].append(_entry(a))
         unknown = facts.get("access.unknown_admins")
         if isinstance(unknown, list):  # the parser's own list (root nobody can use is left out)
             row["unknown"] = [e for e in row["unknown"] if e["name"] in unknown]
@@ -122,14 +150,14 @@ def host_access(host: dict[str, Any]) -> dict[str, Any]:
 TENANT_PLATFORMS = ("m365", "google-workspace")  # reports/tenants.py has their view
 
 
-def access_view(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def access_view(doc: ResultDocument) -> list[AccessRow]:
     """One row per host of the result document, in the document's order (cloud tenants are
     reports/tenants.py's, beside it)."""
     return [host_access(h) for h in doc.get("hosts") or []
             if isinstance(h, dict) and h.get("platform") not in TENANT_PLATFORMS]
 
 
-def in_use(doc: dict[str, Any]) -> bool:
+def in_use(doc: ResultDocument) -> bool:
     """Whether any host has client or provider identities declared (else the view is noise)."""
     return any(
         (h.get("facts") or {}).get("access.identities_declared") is True
@@ -138,7 +166,7 @@ def in_use(doc: dict[str, Any]) -> bool:
     )
 
 
-def _names(entries: list[dict[str, Any]]) -> str:
+def _names(entries: list[Admin]) -> str:
     shown = []
     for e in entries[:6]:
         usable = e["usable"]
@@ -148,7 +176,7 @@ def _names(entries: list[dict[str, Any]]) -> str:
     return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
 
 
-def print_console(doc: dict[str, Any], console: Any) -> None:
+def print_console(doc: ResultDocument, console: Any) -> None:
     """The view on a rich console: one line per host, then who is whose."""
     from rich.text import Text
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from scanner.result import ResultDocument
+
 
 def _group(rows: Iterable[tuple[tuple[str, ...], str, dict[str, Any]]]) -> list[dict[str, Any]]:
     groups: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -25,7 +27,7 @@ def _group(rows: Iterable[tuple[tuple[str, ...], str, dict[str, Any]]]) -> list[
     return out
 
 
-def estate(doc: dict[str, Any]) -> dict[str, Any]:
+def estate(doc: ResultDocument) -> dict[str, Any]:
     """Out-of-date and unsupported applications grouped by product and version, what could not
     be judged (grouped by product and reason), and the applications undone does not judge."""
     outdated: list[tuple[tuple[str, ...], str, dict[str, Any]]] = []

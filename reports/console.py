@@ -8,12 +8,13 @@ prints plain lines.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, TextIO
+from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
 
 from reports import access, clean, model, tenants
+from scanner.result import Result, ResultDocument
 from scanner.vocab import SEVERITIES
 
 CONTROL_TITLES = {
@@ -39,7 +40,7 @@ def _hosts(names: list[str]) -> str:
     return shown + (f" (+{more} more)" if more > 0 else "")
 
 
-def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
+def render(doc: ResultDocument, out: TextIO, width: int | None = None,
            color: bool | None = None, verbose: bool = False) -> None:
     console = Console(file=out, width=width, highlight=False, soft_wrap=False,
                       force_terminal=color if color else None, no_color=color is False,
@@ -65,7 +66,7 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
 
     # hosts
     console.print()
-    of_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    of_host: dict[str, list[Result]] = defaultdict(list)
     for r in doc["results"]:
         of_host[r["host"]].append(r)
     for h in doc["hosts"]:
@@ -95,7 +96,7 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
     # findings grouped by control, then by rule; a host that was not reached is its own line
     # above (nothing on it was judged), never one error per rule
     unreached = {h["name"] for h in doc["hosts"] if not h.get("reachable")}
-    by_control: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    by_control: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
     tallies: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in doc["results"]:
         tallies[r["control"]][r["status"]] += 1  # every result: the same counts as elsewhere
@@ -115,7 +116,7 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
                 for r in kv[1]),
             SEVERITY_RANK.get(kv[1][0]["severity"], 9), kv[0]))
         for rule_id, rs in ordered:
-            by_status: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            by_status: dict[str, list[Result]] = defaultdict(list)
             for r in rs:
                 by_status[r["status"]].append(r)
             first = rs[0]
@@ -201,7 +202,7 @@ def render(doc: dict[str, Any], out: TextIO, width: int | None = None,
                        style="bold red" if code == 1 else ("yellow" if code == 3 else "green")))
 
 
-def _not_applicable(console: Console, results: list[dict[str, Any]], verbose: bool) -> None:
+def _not_applicable(console: Console, results: list[Result], verbose: bool) -> None:
     """One line per host: what was not checked there because it does not apply, and why, naming
     the rules a role left out (``verbose``: every reason with its rules)."""
     na = model.not_applicable(results)
@@ -222,13 +223,13 @@ def _cut(text: str, verbose: bool) -> str:
     return text if verbose or len(text) <= 300 else text[:297] + "..."
 
 
-def _since(group: list[dict[str, Any]]) -> str:
+def _since(group: list[Result]) -> str:
     """``since 2026-10-01, due 2026-10-15, 38 days overdue`` for the oldest of a group."""
     dated = [r for r in group if r.get("first_seen")]
     if not dated:
         return ""
-    worst = max(dated, key=lambda r: (r.get("overdue_days") or 0, -len(r["first_seen"])))
-    oldest = min(r["first_seen"] for r in dated)
+    worst = max(dated, key=lambda r: (r.get("overdue_days") or 0, -len(r["first_seen"] or "")))
+    oldest = min(f for r in dated if (f := r["first_seen"]))
     text = f"since {clean(oldest)[:10]}, due {clean(worst.get('due') or '?')}"
     overdue = worst.get("overdue_days") or 0
     if overdue:

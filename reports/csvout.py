@@ -15,6 +15,8 @@ import csv
 import json
 from typing import Any, TextIO
 
+from scanner.result import Result, ResultDocument, Waiver
+
 COLUMNS = ("host", "rule", "title", "control", "severity", "owner", "status", "first_seen",
            "due", "overdue_days", "reopened", "message", "expected", "observed",
            "waiver_reason", "waiver_approved_by", "waiver_expires", "waiver_expired_on",
@@ -36,9 +38,9 @@ def neutralise(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def row(r: dict[str, Any]) -> list[Any]:
-    w = r.get("waiver") or {}
-    we = r.get("waiver_expired") or {}
+def row(r: Result) -> list[Any]:
+    w: Waiver | dict[str, str] = r.get("waiver") or {}
+    we: Waiver | dict[str, str] = r.get("waiver_expired") or {}
     values = [
         r["host"], r["rule"], r["title"], r["control"], r["severity"], r["owner"], r["status"],
         r.get("first_seen"), r.get("due"), r.get("overdue_days"), bool(r.get("reopened")),
@@ -50,7 +52,7 @@ def row(r: dict[str, Any]) -> list[Any]:
     return [neutralise(v) for v in values]
 
 
-def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
+def render(doc: ResultDocument, out: TextIO, **_: Any) -> None:
     out.write(BOM)
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(COLUMNS)

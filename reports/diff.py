@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
 
 from reports import clean, markdown, model
+from scanner.result import Result, ResultDocument, RuleDoc
 from scanner.vocab import STATUSES
 
 FAILING = ("fail", "waived")
@@ -110,24 +112,24 @@ def problems(doc: Any) -> list[str]:
     return out
 
 
-def _entry(old: dict[str, Any] | None, new: dict[str, Any], why: str = "",
-           rules: dict[str, Any] | None = None) -> dict[str, Any]:
+def _entry(old: Result | None, new: Result, why: str = "",
+           rules: Mapping[str, RuleDoc] | None = None) -> dict[str, Any]:
+    info = (rules or {}).get(new["rule"])
     e = {"host": new["host"], "rule": new["rule"], "title": new["title"],
          # what is wrong, in the rule's words (never "Not done: No ..."), for the kinds about
          # failing results; the others read with the rule's title (the compliant state)
-         "heading": model.one_line(((rules or {}).get(new["rule"]) or {}).get("problem"))
-         or new["title"],
+         "heading": model.one_line(info.get("problem") if info else None) or new["title"],
          "control": new["control"], "severity": new["severity"], "owner": new["owner"],
          "old_status": old["status"] if old else None, "new_status": new["status"],
-         "first_seen": new.get("first_seen") or (old or {}).get("first_seen"),
-         "due": new.get("due") or (old or {}).get("due"),
+         "first_seen": new.get("first_seen") or (old.get("first_seen") if old else None),
+         "due": new.get("due") or (old.get("due") if old else None),
          "overdue_days": new.get("overdue_days"), "message": new.get("message") or ""}
     if why:
         e["why"] = why
     return e
 
 
-def classify(old: dict[str, Any] | None, new: dict[str, Any] | None,
+def classify(old: Result | None, new: Result | None,
              old_started: str = "") -> tuple[str, str] | None:
     """The kind of change of one (host, rule) pair from ``old`` to ``new`` (either may be
     None: the pair is missing from that scan), and why in words; None: nothing to report."""
@@ -167,7 +169,8 @@ def classify(old: dict[str, Any] | None, new: dict[str, Any] | None,
     return None
 
 
-def build(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+def build(old: ResultDocument, new: ResultDocument) -> dict[str, Any]:
+    """The ``undone.diff/1`` document of what changed from ``old`` to ``new``."""
     before = {(r["host"], r["rule"]): r for r in old.get("results", [])}
     rules = {**(old.get("rules") or {}), **(new.get("rules") or {})}
     old_started = str((old.get("scan") or {}).get("started_at") or "")
@@ -200,7 +203,7 @@ def build(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     for k in HOST_KINDS:
         out[k].sort(key=lambda e: e["host"])
 
-    def head(d: dict[str, Any]) -> dict[str, Any]:
+    def head(d: ResultDocument) -> dict[str, Any]:
         s = d.get("scan") or {}
         return {"id": s.get("id"), "started_at": s.get("started_at"),
                 "finished_at": s.get("finished_at"), "hosts": len(d.get("hosts", []))}

@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from reports import access, applications, charts, clean, diff, model, tenants, undated
+from scanner.result import ResultDocument
 
 
 def _capitalize_first(text: str) -> str:
@@ -71,7 +72,7 @@ def environment() -> Environment:
     return env
 
 
-def _trend(doc: dict[str, Any]) -> dict[str, Any]:
+def _trend(doc: ResultDocument) -> dict[str, Any]:
     points = ((doc.get("history") or {}).get("trend")) or []
     return charts.lines([
         {"name": "overdue items", "tone": "a",
@@ -80,7 +81,7 @@ def _trend(doc: dict[str, Any]) -> dict[str, Any]:
     ])
 
 
-def context(doc: dict[str, Any]) -> dict[str, Any]:
+def context(doc: ResultDocument) -> dict[str, Any]:
     h = model.headline(doc)
     provider_name = h["provider"] or "your IT provider"
     active, expired = model.waivers(doc)
@@ -114,7 +115,7 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
              "note": f"{c['counts'].get('pass', 0)} done, {c['counts'].get('fail', 0)} not done"}
             for c in controls]),
         "hosts": model.by_host(doc),
-        "rule_heading": lambda r: model.heading(rules.get(r["rule"]) or {}, r["title"]),
+        "rule_heading": lambda r: model.heading(rules.get(r["rule"]), r["title"]),
         "access_rows": access.access_view(doc) if access.in_use(doc) else [],
         "tenant_rows": tenants.tenant_view(doc),
         "noun": model.system_noun(doc),  # computers, or systems when tenants are among them
@@ -124,10 +125,10 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
+def render(doc: ResultDocument, out: TextIO, **_: Any) -> None:
     out.write(environment().get_template("scan.html.j2").render(context(doc)))
 
 
-def render_summary(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
+def render_summary(doc: ResultDocument, out: TextIO, **_: Any) -> None:
     """The one-page summary alone (``--format summary``): HTML that prints on one A4 page."""
     out.write(environment().get_template("summary.html.j2").render(context(doc)))

@@ -13,6 +13,7 @@ import json
 from typing import Any, TextIO
 
 from reports import model
+from scanner.result import ResultDocument
 
 SCHEMA = "undone.index/1"
 # column headings of the index, short enough for seven controls side by side at 1280 px
@@ -29,7 +30,7 @@ STATUS_WORDS = {
 }
 
 
-def estate_row(doc: dict[str, Any]) -> dict[str, Any]:
+def estate_row(doc: ResultDocument) -> dict[str, Any]:
     """What the index shows of one scanned estate, from its result document."""
     h = model.headline(doc)
     cov = model.coverage(doc)

@@ -11,7 +11,7 @@ from targets are escaped by JSON either way.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any, BinaryIO, TextIO, cast
 
@@ -100,7 +100,9 @@ def _dumpb(value: Any) -> bytes:
     return data
 
 
-def render(doc: dict[str, Any], out: TextIO, indent: int | None = None) -> None:
+def render(doc: Mapping[str, Any], out: TextIO, indent: int | None = None) -> None:
+    """Any JSON document, the result document's ``hosts`` and ``results`` streamed in chunks
+    (they may be any iterable): nothing here reads the document's fields."""
     if indent:
         out.write(json.dumps(doc, indent=indent, ensure_ascii=False, default=list))
         out.write("\n")

@@ -12,6 +12,8 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any, TextIO
 
+from scanner.result import Result, ResultDocument
+
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ESC = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)")
 
@@ -21,7 +23,7 @@ def text(value: Any) -> str:
     return _NOT_XML.sub("", _ESC.sub("", str(value if value is not None else "")))
 
 
-def _detail(r: dict[str, Any]) -> str:
+def _detail(r: Result) -> str:
     lines = [f"finding: {r['finding']}"] if r.get("finding") else []
     lines += [f"message: {r.get('message') or ''}", f"expected: {r.get('expected') or ''}",
              "observed: " + json.dumps(r.get("observed") or {}, ensure_ascii=False,
@@ -32,7 +34,7 @@ def _detail(r: dict[str, Any]) -> str:
     return text("\n".join(lines))
 
 
-def _skip_reason(r: dict[str, Any]) -> str:
+def _skip_reason(r: Result) -> str:
     if r["status"] == "waived" and r.get("waiver"):
         w = r["waiver"]
         return f"waived by {w['approved_by']} until {w['expires']}: {w['reason']}"
@@ -43,8 +45,8 @@ def _skip_reason(r: dict[str, Any]) -> str:
     return str(r.get("message") or r["status"].replace("_", " "))
 
 
-def build(doc: dict[str, Any]) -> ET.Element:
-    by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def build(doc: ResultDocument) -> ET.Element:
+    by_host: dict[str, list[Result]] = defaultdict(list)
     for r in doc.get("results", []):
         by_host[r["host"]].append(r)
     scan = doc.get("scan") or {}
@@ -53,26 +55,31 @@ def build(doc: dict[str, Any]) -> ET.Element:
     hosts = {h["name"]: h for h in doc.get("hosts", [])}
     for name in list(hosts) + [n for n in by_host if n not in hosts]:
         rs = by_host.get(name, [])
-        h = hosts.get(name, {})
+        h = hosts.get(name)  # None: results of a host the document has no record of
         counts = {"tests": len(rs),
                   "failures": sum(1 for r in rs if r["status"] == "fail"),
                   "errors": sum(1 for r in rs if r["status"] == "error"),
                   "skipped": sum(1 for r in rs if r["status"] in
                                  ("waived", "not_applicable", "manual"))}
-        if not rs and h and not h.get("reachable"):
+        if not rs and h is not None and not h.get("reachable"):
             counts["tests"] = counts["errors"] = 1
-        attrs = {"name": text(name), "hostname": text(h.get("address") or name),
-                 "timestamp": text(h.get("finished_at") or scan.get("started_at", "")),
-                 "time": f"{(h.get('duration_ms') or 0) / 1000:.3f}"}
+        address = h.get("address") if h is not None else None
+        finished = h.get("finished_at") if h is not None else None
+        took = (h.get("duration_ms") if h is not None else None) or 0
+        attrs = {"name": text(name), "hostname": text(address or name),
+                 "timestamp": text(finished or scan.get("started_at", "")),
+                 "time": f"{took / 1000:.3f}"}
         attrs.update({k: str(v) for k, v in counts.items()})
         suite = ET.SubElement(root, "testsuite", attrs)
         for k in totals:
             totals[k] += counts[k]
         props = ET.SubElement(suite, "properties")
-        for key in ("address", "transport", "platform"):
-            if h.get(key):
-                ET.SubElement(props, "property", name=key, value=text(h[key]))
-        if not rs and h and not h.get("reachable"):
+        if h is not None:
+            for key, value in (("address", address), ("transport", h.get("transport")),
+                               ("platform", h.get("platform"))):
+                if value:
+                    ET.SubElement(props, "property", name=key, value=text(value))
+        if not rs and h is not None and not h.get("reachable"):
             case = ET.SubElement(suite, "testcase", classname=text(f"undone.{name}"),
                                  name="host reachable", time="0")
             ET.SubElement(case, "error", message=text(h.get("error") or "unreachable"),
@@ -95,7 +102,7 @@ def build(doc: dict[str, Any]) -> ET.Element:
     return root
 
 
-def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
+def render(doc: ResultDocument, out: TextIO, **_: Any) -> None:
     root = build(doc)
     ET.indent(root)
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')

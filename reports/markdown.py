@@ -14,6 +14,8 @@ import re
 from typing import Any, TextIO
 
 from reports import clean, model
+from reports.rows import Item
+from scanner.result import Result, ResultDocument
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 MAX_HOSTS = 10
@@ -36,7 +38,7 @@ def _hosts(names: list[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _item(it: dict[str, Any], ask: str | None, noun: str = "computer") -> list[str]:
+def _item(it: Item, ask: str | None, noun: str = "computer") -> list[str]:
     tags = [model.SEVERITY_WORDS.get(it["severity"], it["severity"])]
     if it["overdue_days"] > 0:
         tags.append(f"**overdue by {model.plural(it['overdue_days'], 'day')}**")
@@ -67,7 +69,7 @@ def _item(it: dict[str, Any], ask: str | None, noun: str = "computer") -> list[s
     return lines
 
 
-def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
+def render(doc: ResultDocument, out: TextIO, **_: Any) -> None:
     h = model.headline(doc)
     noun = model.system_noun(doc)  # computers, or systems when tenants are among them
     provider = h["provider"] or "your IT provider"
@@ -163,10 +165,10 @@ def render(doc: dict[str, Any], out: TextIO, **_: Any) -> None:
     out.write("\n".join(lines))
 
 
-def _not_checked_here(doc: dict[str, Any]) -> list[str]:
+def _not_checked_here(doc: ResultDocument) -> list[str]:
     """Per computer, the rules that do not apply there and why, as the console's line under
     each host says it (nothing vanishes; the CSV and JSON give each rule's reason)."""
-    of_host: dict[str, list[dict[str, Any]]] = {}
+    of_host: dict[str, list[Result]] = {}
     for r in doc.get("results", []):
         of_host.setdefault(r["host"], []).append(r)
     rows = []

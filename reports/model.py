@@ -6,10 +6,26 @@ its own format)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from scanner.vocab import SEVERITIES
+from reports.rows import (
+    ControlGap,
+    ControlRow,
+    ControlVerdict,
+    Coverage,
+    Headline,
+    HostGap,
+    HostRow,
+    Item,
+    NotApplicable,
+    NotAssessed,
+    SinceLast,
+    WaiverRow,
+)
+from scanner.result import HostRecord, Result, ResultDocument, RuleDoc, Waiver
+from scanner.vocab import SEVERITIES, Owner
 
 CONTROL_TITLES = {
     "firewalls": "Firewalls",
@@ -80,32 +96,32 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def rule_info(doc: dict[str, Any], rule: str) -> dict[str, Any]:
-    info: dict[str, Any] = (doc.get("rules") or {}).get(rule) or {}
-    return info
+def rule_info(doc: ResultDocument, rule: str) -> RuleDoc | None:
+    """What the document says of ``rule`` (None when it says nothing)."""
+    return (doc.get("rules") or {}).get(rule) or None
 
 
 def one_line(text: Any) -> str:
     return " ".join(str(text or "").split())
 
 
-def items(doc: dict[str, Any], owners: tuple[str, ...] = ("provider",),
-          statuses: tuple[str, ...] = ("fail",)) -> list[dict[str, Any]]:
+def items(doc: ResultDocument, owners: tuple[str, ...] = ("provider",),
+          statuses: tuple[str, ...] = ("fail",)) -> list[Item]:
     """Failing results of these owners, one item per rule: the hosts, the oldest first seen,
     the earliest due date and the most days overdue. Overdue items first, then by severity,
     then oldest first."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, Owner], list[Result]] = defaultdict(list)
     for r in doc.get("results", []):
         if r["status"] in statuses and r.get("owner") in owners:
             groups[(r["rule"], r["owner"])].append(r)
-    out = []
+    out: list[Item] = []
     for (rule, owner), rs in groups.items():
         rs.sort(key=lambda r: (-(r.get("overdue_days") or 0), r.get("first_seen") or "~",
                                r["host"]))
         info = rule_info(doc, rule)
         hosts = [r["host"] for r in rs]
-        first_seen = min((r["first_seen"] for r in rs if r.get("first_seen")), default=None)
-        due = min((r["due"] for r in rs if r.get("due")), default=None)
+        first_seen = min((f for r in rs if (f := r.get("first_seen"))), default=None)
+        due = min((d for r in rs if (d := r.get("due"))), default=None)
         overdue = max((r.get("overdue_days") or 0 for r in rs), default=0)
         out.append({
             "rule": rule, "owner": owner, "title": rs[0]["title"], "control": rs[0]["control"],
@@ -116,8 +132,8 @@ def items(doc: dict[str, Any], owners: tuple[str, ...] = ("provider",),
             "first_seen": first_seen, "due": due, "overdue_days": overdue,
             "overdue_hosts": sum(1 for r in rs if (r.get("overdue_days") or 0) > 0),
             "reopened": any(r.get("reopened") for r in rs),
-            "rationale": one_line(info.get("rationale")),
-            "remediation": one_line(info.get("remediation")),
+            "rationale": one_line(info.get("rationale") if info else None),
+            "remediation": one_line(info.get("remediation") if info else None),
             "message": one_line(rs[0].get("message")),
             "expected": one_line(rs[0].get("expected")),
             "observed": rs[0].get("observed") or {},
@@ -130,25 +146,25 @@ def items(doc: dict[str, Any], owners: tuple[str, ...] = ("provider",),
 NEGATIVE_START = ("no ", "not ", "nothing ", "never ", "none ", "nobody ")
 
 
-def heading(info: dict[str, Any], title: str) -> str:
+def heading(info: RuleDoc | None, title: str) -> str:
     """The heading of a failing item: the rule's own words for what is wrong (``problem``);
     without them the compliant state, never made a double negative ("Not done: No ...")."""
-    if info.get("problem"):
+    if info and info.get("problem"):
         return one_line(info["problem"])
     if title.lower().startswith(NEGATIVE_START):
         return f"Check failed: {title}"
     return f"Not done: {title}"
 
 
-def compliance(counts: dict[str, int]) -> float | None:
+def compliance(counts: Mapping[str, int]) -> float | None:
     """Passed ÷ (passed + failed), in percent; waived, error, not applicable and manual are
     left out. None when nothing was judged."""
     p, f = counts.get("pass", 0), counts.get("fail", 0)
     return round(100.0 * p / (p + f), 1) if p + f else None
 
 
-def by_control(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
+def by_control(doc: ResultDocument) -> list[ControlRow]:
+    rows: list[ControlRow] = []
     summary = (doc.get("summary") or {}).get("by_control") or {}
     for control in sorted(summary, key=control_key):
         counts = summary[control]
@@ -160,11 +176,11 @@ def by_control(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def by_host(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    results: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def by_host(doc: ResultDocument) -> list[HostRow]:
+    results: dict[str, list[Result]] = defaultdict(list)
     for r in doc.get("results", []):
         results[r["host"]].append(r)
-    rows = []
+    rows: list[HostRow] = []
     for h in doc.get("hosts", []):
         rs = results.get(h["name"], [])
         counts: dict[str, int] = defaultdict(int)
@@ -193,11 +209,11 @@ NA_WORDS = {"platform": "for other systems", "role": "for other roles",
             "precondition": "with a precondition not met"}
 
 
-def not_applicable(results: list[dict[str, Any]]) -> dict[str, Any]:
+def not_applicable(results: Iterable[Result]) -> NotApplicable:
     """What was not checked on one host because it does not apply there, and why: the count,
     a count per reason (``na_reason``) and the rules grouped by their message."""
     by_reason: dict[str, int] = defaultdict(int)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[str, list[Result]] = defaultdict(list)
     role: list[str] = []
     for r in results:
         if r["status"] == "not_applicable":
@@ -217,7 +233,7 @@ def not_applicable(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def roles_line(host: dict[str, Any]) -> dict[str, str]:
+def roles_line(host: HostRecord) -> dict[str, str]:
     """The roles that scoped a host's rules in words (``text``), and what they were inferred
     from (``basis``, empty when the inventory declares them)."""
     if host.get("roles"):
@@ -228,34 +244,33 @@ def roles_line(host: dict[str, Any]) -> dict[str, str]:
     return {"text": "", "basis": ""}
 
 
-def waivers(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def waivers(doc: ResultDocument) -> tuple[list[WaiverRow], list[WaiverRow]]:
     """(active, expired): one row per waiver (rule + approval), with the hosts it covers here."""
-    active: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    expired: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    # per (rule, approval): the first result it covers, its waiver, the hosts and their statuses
+    Seen = dict[tuple[str, str, str, str], tuple[Result, Waiver, list[str], set[str]]]
+    active: Seen = {}
+    expired: Seen = {}
     for r in doc.get("results", []):
-        for key, into in (("waiver", active), ("waiver_expired", expired)):
-            w = r.get(key)
+        for w, into in ((r.get("waiver"), active), (r.get("waiver_expired"), expired)):
             if not w:
                 continue
             k = (r["rule"], w["reason"], w["approved_by"], w["expires"])
-            row = into.setdefault(k, {"rule": r["rule"], "title": r["title"],
-                                      "reason": w["reason"], "approved_by": w["approved_by"],
-                                      "expires": w["expires"], "hosts": [], "statuses": set()})
-            row["hosts"].append(r["host"])
-            row["statuses"].add(r["status"])
-    def done(rows: dict[tuple[str, str, str, str], dict[str, Any]]) -> list[dict[str, Any]]:
-        out = []
-        for row in sorted(rows.values(), key=lambda x: (x["expires"], x["rule"])):
-            row["still_failing"] = "fail" in row["statuses"] or "waived" in row["statuses"]
-            row["statuses"] = sorted(row["statuses"])
-            out.append(row)
-        return out
+            _, _, hosts, statuses = into.setdefault(k, (r, w, [], set()))
+            hosts.append(r["host"])
+            statuses.add(r["status"])
+    def done(rows: Seen) -> list[WaiverRow]:
+        return [{"rule": r["rule"], "title": r["title"], "reason": w["reason"],
+                 "approved_by": w["approved_by"], "expires": w["expires"], "hosts": hosts,
+                 "statuses": sorted(statuses),
+                 "still_failing": "fail" in statuses or "waived" in statuses}
+                for r, w, hosts, statuses in sorted(rows.values(),
+                                                    key=lambda x: (x[1]["expires"], x[0]["rule"]))]
     return done(active), done(expired)
 
 
-def not_checked(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def not_checked(doc: ResultDocument) -> list[dict[str, str]]:
     """Hosts that could not be reached, and rules in ``error`` on reachable hosts, grouped."""
-    out = []
+    out: list[dict[str, str]] = []
     unreachable = {h["name"] for h in doc.get("hosts", []) if not h.get("reachable")}
     for h in doc.get("hosts", []):
         if h["name"] in unreachable:
@@ -270,11 +285,11 @@ def not_checked(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def manual(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def manual(doc: ResultDocument) -> list[Result]:
     return [r for r in doc.get("results", []) if r["status"] == "manual"]
 
 
-def headline(doc: dict[str, Any]) -> dict[str, Any]:
+def headline(doc: ResultDocument) -> Headline:
     res = doc.get("results", [])
     fails = [r for r in res if r["status"] == "fail"]
     provider = [r for r in fails if r.get("owner") == "provider"]
@@ -300,7 +315,7 @@ def headline(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def today_of(doc: dict[str, Any]) -> date:
+def today_of(doc: ResultDocument) -> date:
     dt = parse_time((doc.get("scan") or {}).get("started_at"))
     return dt.date() if dt else datetime.now(UTC).date()
 
@@ -310,21 +325,21 @@ def today_of(doc: dict[str, Any]) -> date:
 MACHINE_PLATFORMS = ("linux", "windows", "macos", "bsd", "network", None)
 
 
-def system_noun(doc: dict[str, Any]) -> str:
+def system_noun(doc: ResultDocument) -> str:
     """What the reports call the document's hosts: computers, or systems when cloud tenants
     (or declared networks) are among them."""
     hosts = doc.get("hosts", [])
     return "computer" if all(h.get("platform") in MACHINE_PLATFORMS for h in hosts) else "system"
 
 
-def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
+def _counts(results: Iterable[Result]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for r in results:
         counts[r["status"]] += 1
     return counts
 
 
-def coverage(doc: dict[str, Any]) -> dict[str, Any]:
+def coverage(doc: ResultDocument) -> Coverage:
     """The headline score with what it stands on: the share of the checks that could run that
     passed, on how many of the systems, and how many checks did not run (``error``: a system
     not reached, a fact that could not be read). ``text`` says it in one sentence; every report
@@ -351,7 +366,7 @@ def coverage(doc: dict[str, Any]) -> dict[str, Any]:
             "hosts": total, "hosts_checked": reached, "noun": noun, "text": text}
 
 
-def _why_not(results: list[dict[str, Any]], limit: int = 2) -> str:
+def _why_not(results: Iterable[Result], limit: int = 2) -> str:
     """Why none of these results was judged, in words: what did not apply, what could not run."""
     errors: dict[str, int] = defaultdict(int)
     na: dict[str, int] = defaultdict(int)
@@ -374,26 +389,26 @@ def _why_not(results: list[dict[str, Any]], limit: int = 2) -> str:
 JUDGED = ("pass", "fail", "waived", "manual")
 
 
-def not_assessed(doc: dict[str, Any]) -> dict[str, Any]:
+def not_assessed(doc: ResultDocument) -> NotAssessed:
     """What was not assessed, and why: the controls no system could be judged on
     (``controls``), and per system the controls that were judged elsewhere but not there
     (``hosts``), each with the reason (unreachable, a check that could not run, nothing that
     applies)."""
-    by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    by: dict[tuple[str, str], list[Result]] = defaultdict(list)
     for r in doc.get("results", []):
         by[(r["host"], r["control"])].append(r)
     controls = sorted({c for _, c in by}, key=control_key)
     judged_somewhere = {c for (_, c), rs in by.items()
                         if any(r["status"] in JUDGED for r in rs)}
-    whole = []
+    whole: list[ControlGap] = []
     for c in controls:
         if c not in judged_somewhere:
             rs = [r for (_, cc), xs in by.items() if cc == c for r in xs]
             whole.append({"control": c, "title": control_title(c), "why": _why_not(rs),
                           "not_run": sum(1 for r in rs if r["status"] == "error")})
-    hosts = []
+    hosts: list[HostGap] = []
     for h in doc.get("hosts", []):
-        missing = []
+        missing: list[ControlGap] = []
         for c in controls:
             rs = by.get((h["name"], c), [])
             if c in judged_somewhere and rs and not any(r["status"] in JUDGED for r in rs):
@@ -413,12 +428,12 @@ def not_assessed(doc: dict[str, Any]) -> dict[str, Any]:
                 r["status"] == "error" for r in doc.get("results", []))}
 
 
-def control_verdicts(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def control_verdicts(doc: ResultDocument) -> list[ControlVerdict]:
     """One verdict per control for the one-page summary: ``not done`` (something failed),
     ``done`` (everything judged passed or is waived), ``not assessed`` (nothing could be
     judged), with how much of it ran."""
     whole = {c["control"]: c for c in not_assessed(doc)["controls"]}
-    out = []
+    out: list[ControlVerdict] = []
     for c in by_control(doc):
         n = c["counts"]
         if c["control"] in whole:
@@ -437,19 +452,19 @@ def control_verdicts(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def advice(doc: dict[str, Any], rule: str, hosts: list[str]) -> list[tuple[str, str]]:
+def advice(doc: ResultDocument, rule: str, hosts: list[str]) -> list[tuple[str, str]]:
     """What to ask for, for these hosts' own platforms only: ``[(platform words, text)]`` (one
     entry without words when one text serves them all)."""
     info = rule_info(doc, rule)
-    per = info.get("advice") or {}
-    general = one_line(info.get("remediation"))
+    per = (info.get("advice") if info else None) or {}
+    general = one_line(info.get("remediation") if info else None)
     if not per:
         return [("", general)] if general else []
     platform = {h["name"]: h.get("platform") for h in doc.get("hosts", [])}
     texts: dict[str, list[str]] = defaultdict(list)
     for name in hosts:
         p = platform.get(name)
-        texts[one_line(per.get(p)) if p in per else general].append(
+        texts[one_line(per[p]) if p is not None and p in per else general].append(
             PLATFORM_NAMES.get(p or "", "other systems"))
     if len(texts) == 1:
         return [("", next(iter(texts)))]
@@ -492,7 +507,7 @@ def _words(v: Any, depth: int = 0) -> str:
     return one_line(v)[:300]
 
 
-def since_last(doc: dict[str, Any]) -> dict[str, Any] | None:
+def since_last(doc: ResultDocument) -> SinceLast | None:
     """What changed since the previous scan, as the history recorded it for this document
     (``history.changes``: the counts of reports/diff.py's kinds), or None without a previous
     scan."""
@@ -511,7 +526,7 @@ def since_last(doc: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def top_asks(doc: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
+def top_asks(doc: ResultDocument, n: int = 3) -> list[Item]:
     """The first things to ask the provider for: their items, overdue first, then by severity,
     then the oldest (the order of :func:`items`)."""
     return items(doc, ("provider",))[:n]

@@ -23,10 +23,12 @@ Verdicts are those of reports/access.py (``client``, ``shared``, ``provider-only
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from reports import clean
 from reports.access import access_verdict
+from scanner.result import HostRecord, ResultDocument
 
 PLATFORMS = {"m365": "Microsoft 365", "google-workspace": "Google Workspace"}
 VERDICT_TEXT = {
@@ -49,11 +51,48 @@ VERDICT_STYLE = {
 }
 
 
-def is_tenant(host: dict[str, Any]) -> bool:
+class TenantAdmin(TypedDict):
+    """One administrator of a tenant: an ``access.admins`` entry (probes/cloud/)."""
+
+    name: str | None
+    roles: list[str]
+    full_admin: bool | None
+    enabled: bool | None
+    mfa: str | None
+    guest: bool | None
+
+
+class Mfa(TypedDict):
+    enforcement: str | None
+    admins_without_mfa: int | None
+    users_without_mfa: int | None
+    users_total: int | None
+
+
+class TenantRow(TypedDict):
+    """Who can administer one tenant, and MFA (:func:`tenant_row`; the module's docstring)."""
+
+    tenant: str | None
+    platform: str
+    platform_text: str
+    address: str | None
+    verdict: str  # a key of VERDICT_TEXT
+    text: str
+    client: list[TenantAdmin]
+    provider: list[TenantAdmin]
+    break_glass: list[TenantAdmin]
+    unknown: list[TenantAdmin]
+    full_admins: int | None
+    mfa: Mfa | None
+    problems: list[str]
+    reason: str | None
+
+
+def is_tenant(host: HostRecord) -> bool:
     return host.get("platform") in PLATFORMS
 
 
-def _admin(a: dict[str, Any]) -> dict[str, Any]:
+def _admin(a: Mapping[str, Any]) -> TenantAdmin:
     return {
         "name": a.get("name"),
         "roles": [str(r) for r in a.get("roles") or ()],
@@ -64,7 +103,7 @@ def _admin(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _count(facts: dict[str, Any], name: str) -> int | None:
+def _count(facts: Mapping[str, Any], name: str) -> int | None:
     value = facts.get(name)
     if isinstance(value, list):
         return len(value)
@@ -73,10 +112,10 @@ def _count(facts: dict[str, Any], name: str) -> int | None:
     return None
 
 
-def tenant_row(host: dict[str, Any]) -> dict[str, Any]:
+def tenant_row(host: HostRecord) -> TenantRow:
     """The row of one tenant record of the result document."""
     platform = str(host.get("platform"))
-    row: dict[str, Any] = {
+    row: TenantRow = {
         "tenant": host.get("name"),
         "platform": platform,
         "platform_text": PLATFORMS.get(platform, platform),
@@ -93,18 +132,19 @@ def tenant_row(host: dict[str, Any]) -> dict[str, Any]:
         "reason": None,
     }
     if not host.get("reachable"):
-        row.update(verdict="not-scanned", text=VERDICT_TEXT["not-scanned"],
-                   reason=host.get("error") or "not read")
+        row["verdict"] = "not-scanned"
+        row["text"] = VERDICT_TEXT["not-scanned"]
+        row["reason"] = host.get("error") or "not read"
         return row
-    facts: dict[str, Any] = host.get("facts") or {}
-    errors: dict[str, str] = host.get("fact_errors") or {}
+    facts = host.get("facts") or {}
+    errors = host.get("fact_errors") or {}
     admins = facts.get("access.admins")
     if isinstance(admins, list):
+        sides = {"client": row["client"], "provider": row["provider"],
+                 "break-glass": row["break_glass"]}
         for a in admins:
             if isinstance(a, dict):
-                side = {"client": "client", "provider": "provider",
-                        "break-glass": "break_glass"}.get(str(a.get("owner")), "unknown")
-                row[side].append(_admin(a))
+                sides.get(str(a.get("owner")), row["unknown"]).append(_admin(a))
     else:
         row["reason"] = errors.get("access.admins") or "the administrators were not read"
     row["full_admins"] = _count(facts, "tenant.global_admin_count")
@@ -123,17 +163,17 @@ def tenant_row(host: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def tenant_view(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def tenant_view(doc: ResultDocument) -> list[TenantRow]:
     """One row per tenant of the result document, in the document's order."""
     return [tenant_row(h) for h in doc.get("hosts") or []
             if isinstance(h, dict) and is_tenant(h)]
 
 
-def in_use(doc: dict[str, Any]) -> bool:
+def in_use(doc: ResultDocument) -> bool:
     return any(isinstance(h, dict) and is_tenant(h) for h in doc.get("hosts") or [])
 
 
-def _names(entries: list[dict[str, Any]]) -> str:
+def _names(entries: list[TenantAdmin]) -> str:
     shown = []
     for e in entries[:6]:
         marks = []
@@ -148,7 +188,7 @@ def _names(entries: list[dict[str, Any]]) -> str:
     return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
 
 
-def print_console(doc: dict[str, Any], console: Any) -> None:
+def print_console(doc: ResultDocument, console: Any) -> None:
     """The view on a rich console: one line per tenant, then who is whose and MFA."""
     from rich.text import Text
 
@@ -166,17 +206,17 @@ def print_console(doc: dict[str, Any], console: Any) -> None:
         console.print(line)
         pad = f"  {'':<{width}}  "
         details = []
-        for side, label in (("client", "yours"), ("provider", "provider's"),
-                            ("break_glass", "break-glass"), ("unknown", "unknown")):
-            if r[side]:
-                details.append(f"{label}: {_names(r[side])}")
+        for entries, label in ((r["client"], "yours"), (r["provider"], "provider's"),
+                               (r["break_glass"], "break-glass"), (r["unknown"], "unknown")):
+            if entries:
+                details.append(f"{label}: {_names(entries)}")
         if details:
             console.print(Text(pad + "; ".join(details), style="dim"))
-        mfa = r["mfa"] or {}
-        if mfa.get("admins_without_mfa") or mfa.get("users_without_mfa"):
-            console.print(Text(pad + f"without MFA: {mfa.get('admins_without_mfa') or 0} "
-                                     f"admin(s), {mfa.get('users_without_mfa') or 0} of "
-                                     f"{mfa.get('users_total') or '?'} user(s)", style="red"))
+        mfa = r["mfa"]
+        if mfa is not None and (mfa["admins_without_mfa"] or mfa["users_without_mfa"]):
+            console.print(Text(pad + f"without MFA: {mfa['admins_without_mfa'] or 0} "
+                                     f"admin(s), {mfa['users_without_mfa'] or 0} of "
+                                     f"{mfa['users_total'] or '?'} user(s)", style="red"))
         if r["problems"] and r["verdict"] != "not-declared":
             console.print(Text(pad + "why: " + clean("; ".join(r["problems"]))[:300]))
         elif r["reason"] and r["verdict"] in ("unknown", "not-scanned"):

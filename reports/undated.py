@@ -7,12 +7,34 @@ result document only, as every report reads it. One row per device.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
+
+from scanner.result import ResultDocument
 
 
-def devices(doc: dict[str, Any]) -> list[dict[str, Any]]:
+class Undated(TypedDict):
+    """One date undone could not find (a ``lifecycle.undated`` entry), and what to ask for."""
+
+    kind: str | None  # firmware, hardware
+    missing: str | None
+    why: str | None
+    ask: str | None
+
+
+class Device(TypedDict):
+    """One device with something undone could not date (:func:`devices`)."""
+
+    host: str | None
+    vendor: str
+    model: str
+    firmware: str
+    items: list[Undated]
+    policy: str | None  # the vendor's published support policy, in one line
+
+
+def devices(doc: ResultDocument) -> list[Device]:
     """One row per device that has something undone could not date."""
-    out: list[dict[str, Any]] = []
+    out: list[Device] = []
     for host in doc.get("hosts") or []:
         facts = host.get("facts") or {}
         items = [i for i in facts.get("lifecycle.undated") or [] if isinstance(i, dict)]

@@ -16,7 +16,7 @@ of undone but the vocabularies, so every stage (and, by the one exception import
 
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal, Required, TypedDict, cast
+from typing import Any, Final, Literal, Required, TypedDict
 
 from scanner.vocab import (
     CONTROLS,
@@ -30,11 +30,10 @@ from scanner.vocab import (
     Owner,
     Severity,
     Status,
+    Transport,
 )
 
 SCHEMA: Final = "undone.scan/1"
-
-Transport = Literal["local", "ssh", "winrm", "snmp", "nmap", "graph", "google"]
 
 
 class SectionRecord(TypedDict, total=False):
@@ -255,12 +254,6 @@ class ResultDocument(TypedDict, total=False):
     summary: Required[Summary]
 
 
-def as_json(doc: ResultDocument) -> dict[str, Any]:
-    """The same document (not a copy) for the code that still takes one as plain JSON: the
-    renderers, outputs, notifications and evidence, which read documents from files as well."""
-    return cast("dict[str, Any]", doc)
-
-
 def exit_code(results: Iterable[Mapping[str, Any]], hosts_unreachable: int) -> Literal[0, 1, 3]:
     """0 all passed or waived; 1 a fail; 3 no fail but incomplete (unreachable host or error)."""
     incomplete = hosts_unreachable > 0
@@ -294,4 +287,4 @@ def summarise(hosts: Sequence[Mapping[str, Any]],
 __all__ = ["CONTROLS", "SCHEMA", "STATUSES", "BaselineRef", "Dating", "FactBasis", "HistoryInfo",
            "HostError", "HostRecord", "NetworkRecord", "Result", "ResultDocument", "RuleDoc",
            "ScanHeader", "ScanInfo", "SectionRecord", "Summary", "Tool", "Transport", "Waiver",
-           "as_json", "dated", "exit_code", "host_errors", "summarise"]
+           "dated", "exit_code", "host_errors", "summarise"]

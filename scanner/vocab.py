@@ -1,5 +1,6 @@
 """undone's vocabularies, one home each (DESIGN.md §3): statuses, controls, severities, owners,
-platforms, the reasons a rule does not apply, the kinds of host error, and the exit codes.
+platforms, transports, the reasons a rule does not apply, the kinds of host error, and the exit
+codes.
 
 Each is a tuple (the order is the order people read them in) and a ``Literal`` type of the same
 words for the typed records (scanner/result.py); tests/unit/scanner/test_result_types.py checks
@@ -36,6 +37,16 @@ OWNERS: Final[tuple[Owner, ...]] = ("provider", "client", "shared")
 PLATFORMS: Final = ("linux", "macos", "bsd", "windows", "network")
 #: the platforms with a POSIX shell (one batch of ``.sh`` sections)
 POSIX_PLATFORMS: Final = ("linux", "macos", "bsd")
+
+#: how undone reaches a machine an inventory declares (its ``transport:``): each is a transport
+#: registered in scanner/engine/transports/registry.py, which the inventory (a lower layer) may
+#: not import, so the inventory checks its hosts against this tuple instead
+HostTransport = Literal["local", "ssh", "winrm", "snmp"]
+HOST_TRANSPORTS: Final[tuple[HostTransport, ...]] = ("local", "ssh", "winrm", "snmp")
+#: a host record's ``transport``: the above, and those of the records undone makes of what is
+#: not an inventory host: a declared network (nmap), a cloud tenant (graph, google)
+Transport = Literal[HostTransport, "nmap", "graph", "google"]
+TRANSPORTS: Final[tuple[Transport, ...]] = (*HOST_TRANSPORTS, "nmap", "graph", "google")
 
 #: why a result is ``not_applicable`` (the result's ``na_reason``)
 NaReason = Literal["platform", "role", "sections", "precondition"]

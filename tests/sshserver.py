@@ -9,6 +9,8 @@ a command (``mode``):
   probes, read-only) and streams its output back: a host that finishes.
 * ``stall``: accepts the command and never answers (a host that stalls after authentication).
 * ``empty``: reads standard input to its end, sends nothing and exits 0.
+* ``reply``: answers a command from ``replies`` (``{command: output}``, exit 0), as a network
+  device's CLI does; any other command gets ``% Invalid input`` and exit 1.
 
 As a jump host it opens the requested TCP connection (only to 127.0.0.1) and relays both ways.
 """
@@ -86,8 +88,10 @@ class _Iface(paramiko.ServerInterface):
 class SSHServer:
     def __init__(self, mode: str = "run", passwords: dict[str, str] | None = None,
                  keys: dict[str, list[str]] | None = None,
-                 host_key: paramiko.PKey | None = None) -> None:
+                 host_key: paramiko.PKey | None = None,
+                 replies: dict[str, str] | None = None) -> None:
         self.mode = mode
+        self.replies = replies or {}
         self.passwords = passwords or {}
         self.keys = keys or {}
         self.host_key = host_key or _ed25519()
@@ -142,6 +146,13 @@ class SSHServer:
             if not chunk:
                 break
             data += chunk
+        if self.mode == "reply":
+            known = command in self.replies
+            with contextlib.suppress(OSError, EOFError):
+                chan.sendall((self.replies[command] if known else "% Invalid input\n").encode())
+                chan.send_exit_status(0 if known else 1)
+                chan.close()
+            return
         if self.mode == "empty":
             chan.send_exit_status(0)
             chan.close()

@@ -3,7 +3,8 @@
 ``-P INPUT|FORWARD`` and the first unconditional rule (comments and counters aside) of
 ``-A INPUT|FORWARD``: ``-j DROP``, ``-j REJECT --reject-with ...`` (as ``iptables -S`` always
 prints it), ``-j ACCEPT``, ``-j RETURN``, or ``-j``/``-g`` into a user chain, followed the same
-way as an nftables jump (:func:`probes.firewall.nft.outcome`).
+way as an nftables jump (:func:`probes.firewall.nft.outcome`); an unconditional ``-j NFQUEUE``
+makes the default unknown, as nft's ``queue`` does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 
 from probes.base import lines
-from probes.firewall.nft import Key, Step, outcome
+from probes.firewall.nft import QUEUED, Key, Step, outcome
 
 _IPT_COMMENT_RE = re.compile(r'-m comment --comment (?:"(?:[^"\\]|\\.)*"|\S+)\s*')
 _IPT_COUNTERS_RE = re.compile(r"^-c \d+ \d+\s*")
@@ -30,6 +31,8 @@ def _step(spec: str, user_chains: set[str]) -> Step:
         return ("final", "reject")
     if target == "RETURN" and not rest:
         return ("return", "")
+    if target == "NFQUEUE":
+        return ("final", QUEUED)
     if target in user_chains and not rest:
         return ("jump" if bare[0] == "-j" else "goto", target)
     return None  # LOG and other targets that do not decide

@@ -6,18 +6,29 @@ and policy; regular chains too, as jump targets), one line at a time and countin
 set, a map or an anonymous set that spans lines is never taken for a rule or for the end of a
 chain. A rule is one line of the chain's body, as nft prints it.
 
-What a chain decides for traffic no condition matches, two ways:
+What a base chain decides for traffic no condition matches is :attr:`Chain.default`, which
+:func:`nft_chains` sets on every base chain (:func:`outcome`, which
+:mod:`probes.firewall.iptables` walks as well):
 
-* :func:`first_verdict`: the chain's first rule that is an unconditional ``drop``,
-  ``reject ...`` or ``accept`` (counters, logs and comments aside), else its policy; jumps are
-  not followed (what ``posix.firewall`` reports as a chain's ``effective``).
-* :attr:`Chain.default`, set by :func:`nft_chains` on every base chain: the same, but an
-  unconditional ``jump``/``goto`` is followed into its chain (:func:`outcome`, which
-  :mod:`probes.firewall.iptables` walks as well), a ``return`` or a chain's end comes back, and a
-  rule iptables-nft wrote with a target nft cannot show (``# xt_REJECT``) is a reject. A jump to
-  a chain the output does not hold, or a loop, makes it ``"unknown"`` with :attr:`Chain.why`.
+* the rules are read in order; a rule with a condition (a match, a ``limit``, a verdict map) is
+  passed over: unmatched traffic goes on to the next rule;
+* an unconditional ``drop``, ``reject ...`` or ``accept`` (counters, logs and comments aside)
+  decides; so does a rule iptables-nft wrote with a target nft cannot show (``# xt_REJECT``: a
+  reject);
+* an unconditional ``jump X`` goes into ``X``: what ``X`` (and the chains it jumps to) decides
+  unconditionally decides; if ``X`` comes back (a ``return``, or its end), the rules after the
+  jump go on. So a jump to a chain that accepts everything is an accept, and a jump to a chain
+  whose only refusals are conditional comes back;
+* an unconditional ``goto X`` goes into ``X`` without coming back: if ``X`` comes back, it comes
+  back to the caller of the chain that did the ``goto`` (for a base chain: its policy);
+* a ``return``, or the end of the rules, comes back: in a base chain, the policy decides;
+* a jump to a chain the output does not hold (a listing of one chain, a cut paste), or a loop,
+  or jumps nested deeper than the kernel allows make it ``"unknown"``, with :attr:`Chain.why`;
+  so does an unconditional ``queue`` (a userspace program, such as an application firewall,
+  decides each packet; with ``bypass``, or without a program listening, the kernel goes on).
 
-Linear in the text: each chain is worked out once.
+:func:`hook_default` combines the base chains on one hook. Linear in the text: each chain is
+worked out once.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from probes.base import lines
 
@@ -46,6 +58,9 @@ _XT_RE = re.compile(r"^# xt_([A-Z][A-Z0-9_]*)$")
 _JUMP_RE = re.compile(r"^(jump|goto) (\S+)$")
 #: the kernel's own limit on nested jumps
 MAX_JUMPS = 16
+#: an unconditional ``queue``: a program decides, out of the ruleset's sight
+QUEUED = ("unknown:an unconditional queue hands every packet to a userspace program, "
+          "whose verdicts the ruleset does not show")
 
 #: a step of a chain: None (conditional, or no verdict), ("final", verdict), ("return", ""),
 #: ("jump"|"goto", chain name)
@@ -107,19 +122,14 @@ def step(rule: str) -> Step:
     m = _JUMP_RE.match(bare)
     if m:
         return (m.group(1), m.group(2))
+    if bare == "queue" or bare.startswith("queue "):
+        return ("final", QUEUED)
     x = _XT_RE.match(bare)
     if x and x.group(1) == "REJECT":
         return ("final", "reject")  # iptables-nft's REJECT, which nft cannot print
+    if x and x.group(1) == "NFQUEUE":
+        return ("final", QUEUED)
     return None
-
-
-def first_verdict(chain: Chain) -> str:
-    """The chain's first unconditional verdict, else its policy (jumps not followed)."""
-    for rule in chain.rules:
-        v = verdict(rule)
-        if v is not None:
-            return v
-    return chain.policy.lower()
 
 
 def nft_chains(text: str) -> list[Chain]:
@@ -178,11 +188,47 @@ def _settle_all(chains: list[Chain]) -> None:
             continue
         result = outcome((c.family, c.table, c.name), steps_of, memo)
         if result is None:
-            c.default = c.policy
+            c.default = c.policy.lower()
         elif result.startswith("unknown:"):
             c.default, c.why = "unknown", result[len("unknown:") :]
         else:
             c.default = result
+
+
+def hook_default(chains: list[Chain], hook: str, families: tuple[str, ...]) -> str | None:
+    """What the filter base chains on ``hook`` of the address ``families`` decide together for
+    traffic no condition matches: ``drop``, ``reject`` or ``accept``; ``"unknown:<why>"``; or
+    None when no such chain exists (the kernel then accepts).
+
+    A packet meets every base chain on the hook in priority order: an accept hands it to the
+    next, a drop or reject ends it. So the first priority at which some chain refuses decides,
+    but only when nothing before or beside it is unknown (that chain might refuse first, or
+    refuse differently), and when its chains refuse one way: a drop and a reject at the same
+    priority run in an order the kernel chooses. Otherwise the result is unknown, never a guess.
+    """
+    mine = sorted((c for c in chains if c.hook == hook and c.kind == "filter"
+                   and c.family in families), key=lambda c: c.priority)
+    if not mine:
+        return None
+    unknown: Chain | None = None
+    for prio, group in groupby(mine, key=lambda c: c.priority):
+        at = list(group)
+        unknown = unknown or next((c for c in at if c.default == "unknown"), None)
+        refusing = [c for c in at if c.default in ("drop", "reject")]
+        if not refusing:
+            continue
+        if unknown is not None:
+            return (f"unknown:{unknown.family} {unknown.table} chain {unknown.name}: "
+                    f"{unknown.why}")
+        ways = sorted({str(c.default) for c in refusing})
+        if len(ways) > 1:
+            names = ", ".join(f"{c.name} {c.default}s" for c in refusing)
+            return (f"unknown:at priority {prio} {names}: which runs first is the kernel's "
+                    "choice")
+        return ways[0]
+    if unknown is not None:
+        return f"unknown:{unknown.family} {unknown.table} chain {unknown.name}: {unknown.why}"
+    return "accept"
 
 
 def outcome(

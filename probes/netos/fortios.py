@@ -18,6 +18,10 @@ from probes.base import Facts, RawSection, guard, lines, split_blocks
 from probes.device import RELEASE_TYPE
 from probes.netos._common import DEVICE, FIRMWARE, output
 
+#: the inventory's device values this module reads
+DEVICES = ("fortios",)
+#: ansible_network_os values that mean this OS (an Ansible inventory's network_cli hosts)
+ANSIBLE_NETWORK_OS = ("fortios", "fortinet.fortios.fortios")
 COMMANDS = {"system_status": "get system status"}
 QUERY = "SSH, read-only CLI command on its own channel: get system status"
 PROVIDES = (*DEVICE, *FIRMWARE, "firmware.build", RELEASE_TYPE, "fortios.ha_mode")

@@ -22,6 +22,10 @@ from probes.base import Facts, RawSection, guard, split_blocks
 from probes.device.identity import cisco_version, cisco_version_note
 from probes.netos._common import DEVICE, FIRMWARE, output
 
+#: the inventory's device values this module reads
+DEVICES = ("ios", "iosxe")
+#: ansible_network_os values that mean this OS (an Ansible inventory's network_cli hosts)
+ANSIBLE_NETWORK_OS = ("ios", "cisco.ios.ios")
 COMMANDS = {"version": "show version"}
 QUERY = "SSH, read-only CLI command on its own channel: show version"
 PROVIDES = (*DEVICE, *FIRMWARE, "firmware.image")

@@ -19,6 +19,8 @@ import re
 from probes.base import Facts, RawSection, guard, split_blocks
 from probes.netos._common import DEVICE, FIRMWARE, output
 
+#: the inventory's device values this module reads
+DEVICES = ("opnsense",)
 COMMANDS = {"version": "opnsense-version"}
 QUERY = "SSH, read-only command on its own channel: opnsense-version"
 PROVIDES = (*DEVICE, *FIRMWARE, "opnsense.architecture", "opnsense.flavour")

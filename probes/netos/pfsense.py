@@ -20,6 +20,8 @@ from probes.base import Facts, RawSection, guard, split_blocks
 from probes.device import RELEASE_TYPE
 from probes.netos._common import DEVICE, FIRMWARE, output
 
+#: the inventory's device values this module reads
+DEVICES = ("pfsense",)
 COMMANDS = {"version": "cat /etc/version"}
 QUERY = "SSH, read-only command on its own channel: cat /etc/version"
 PROVIDES = (*DEVICE, *FIRMWARE, RELEASE_TYPE)

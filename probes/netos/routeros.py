@@ -21,6 +21,10 @@ import re
 from probes.base import Facts, RawSection, guard, lines, split_blocks
 from probes.netos._common import DEVICE, FIRMWARE, output
 
+#: the inventory's device values this module reads
+DEVICES = ("routeros",)
+#: ansible_network_os values that mean this OS (an Ansible inventory's network_cli hosts)
+ANSIBLE_NETWORK_OS = ("routeros", "community.routeros.routeros", "community.network.routeros")
 COMMANDS = {
     "resource": "/system resource print",
     "routerboard": "/system routerboard print",

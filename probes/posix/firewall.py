@@ -7,16 +7,26 @@ How the default is worked out:
 
 * **ufw** (``Status: active``): its ``Default: deny (incoming)`` line; deny is drop.
 * **nftables** (also firewalld's and iptables-nft's rules, which live in nftables): every base
-  chain with ``type filter hook input``. In a chain, the first rule that is an unconditional
-  verdict (``drop``, ``reject ...``, ``accept``, counters, logs and comments aside) decides,
-  else the chain's policy; so an accept policy closed by a final ``drop``/``reject`` rule counts
-  as drop. A packet must pass every input chain, so the first chain (by priority) that does not
-  accept gives the answer. ``default_inbound`` is for IPv4 (families ip and inet),
-  ``default_inbound_v6`` for IPv6 (ip6 and inet). The ruleset is read by the one nftables
-  parser, :mod:`probes.firewall.nft` (:func:`~probes.firewall.nft.first_verdict`: jumps are
-  not followed here, as ``posix.gateway`` follows them).
-* **iptables** (legacy backend, seen only through ``iptables -S INPUT``): ``-P INPUT`` and an
-  unconditional ``-A INPUT -j DROP/REJECT/ACCEPT``.
+  chain with ``type filter hook input``, read by the one nftables parser,
+  :mod:`probes.firewall.nft`, as ``posix.gateway`` reads it. A chain's default
+  (:attr:`~probes.firewall.nft.Chain.default`) is its first unconditional verdict (``drop``,
+  ``reject ...``, ``accept``; counters, logs and comments aside), else its policy, with
+  unconditional ``jump``/``goto`` followed into their chains: so an accept policy closed by a
+  final ``drop``/``reject`` rule counts as drop, and so does NixOS's ``policy accept`` closed by
+  ``jump nixos-fw``, whose last rule jumps on to a refusal; a jump to a chain that accepts
+  everything is an accept, one to a chain that comes back (``return``, or no unconditional
+  verdict) goes on. A packet must pass every input chain, so the first chain (by priority)
+  that does not accept gives the answer (:func:`~probes.firewall.nft.hook_default`).
+  ``default_inbound`` is for IPv4 (families ip and inet), ``default_inbound_v6`` for IPv6 (ip6
+  and inet). When that cannot be told (a jump to a chain the output does not hold, a loop, an
+  unconditional ``queue`` to a userspace program, such a chain at or before the first one that
+  refuses, or a drop and a reject at one priority) the fact is an error that names the chain,
+  never a guess.
+* **iptables** (legacy backend, seen only through ``iptables -S``, when nftables holds no input
+  chain): ``-P INPUT`` and the first unconditional rule of ``-A INPUT`` (comments and counters
+  aside), with ``-j``/``-g`` into a user chain followed as nftables jumps are, the walk
+  ``posix.gateway`` makes (:func:`probes.firewall.iptables.iptables_outcome`): NixOS's
+  ``-A INPUT -j nixos-fw`` ends in ``nixos-fw-refuse``'s ``-j DROP``.
 * **firewalld** (``firewall-cmd --state`` says running): kind firewalld, default from its
   nftables (or iptables) rules.
 
@@ -36,7 +46,8 @@ import re
 
 from probes import firewall as family
 from probes.base import Block, Facts, RawSection, guard, split_blocks
-from probes.firewall.nft import Chain, first_verdict, nft_chains
+from probes.firewall.iptables import iptables_outcome
+from probes.firewall.nft import Chain, hook_default, nft_chains
 
 PROVIDES = (*family.PROVIDES, "firewall.input_chains")
 NEEDS_ROOT = PROVIDES
@@ -86,7 +97,7 @@ def _parse(raw: RawSection, facts: Facts) -> None:
                     "chain": c.name,
                     "priority": c.priority,
                     "policy": c.policy.lower(),
-                    "effective": first_verdict(c),
+                    "effective": c.default,
                     "rules": len(c.rules),
                 }
                 for c in chains
@@ -128,7 +139,8 @@ def _parse(raw: RawSection, facts: Facts) -> None:
         elif ipt_state is not None:
             v4 = ipt_state[0]
             v6 = ip6t_state[0] if ip6t_state else None
-            _set(facts, "firewalld", True, v4, v6, f"firewalld running; iptables INPUT {v4}")
+            detail = f"firewalld running; iptables INPUT {_word(v4)}"
+            _set(facts, "firewalld", True, v4, v6, detail)
         else:
             facts.error_all(
                 [n for n in PROVIDES if n not in facts.values],
@@ -143,7 +155,8 @@ def _parse(raw: RawSection, facts: Facts) -> None:
 
     if ipt_state is not None and (ipt_state[1] or ipt_state[0] != "accept"):
         v6 = ip6t_state[0] if ip6t_state else None
-        _set(facts, "iptables", True, ipt_state[0], v6, f"iptables INPUT {ipt_state[0]}")
+        detail = f"iptables INPUT {_word(ipt_state[0])}"
+        _set(facts, "iptables", True, ipt_state[0], v6, detail)
         return
 
     # Nothing filters inbound: but only say so when every tool present could be read.
@@ -187,14 +200,15 @@ def _set(
     facts.set("firewall.kind", kind)
     facts.set("firewall.active", active)
     facts.set("firewall.detail", detail[:300])
-    if v4 is None:
-        facts.error("firewall.default_inbound", f"{kind}: no IPv4 input rules could be read")
-    else:
-        facts.set("firewall.default_inbound", v4)
-    if v6 is None:
-        facts.error("firewall.default_inbound_v6", f"{kind}: no IPv6 input rules could be read")
-    else:
-        facts.set("firewall.default_inbound_v6", v6)
+    for fact, value, proto in (("firewall.default_inbound", v4, "IPv4"),
+                               ("firewall.default_inbound_v6", v6, "IPv6")):
+        if value is None:
+            facts.error(fact, f"{kind}: no {proto} input rules could be read")
+        elif value.startswith("unknown:"):
+            why = value[len("unknown:"):]
+            facts.error(fact, f"{kind}: the {proto} inbound default cannot be told: {why}"[:300])
+        else:
+            facts.set(fact, value)
 
 
 def _input_chains(block: Block) -> list[Chain]:
@@ -204,12 +218,9 @@ def _input_chains(block: Block) -> list[Chain]:
 
 
 def _verdict(chains: list[Chain], families: tuple[str, ...]) -> str:
-    for c in chains:
-        if c.family in families:
-            v = first_verdict(c)
-            if v != "accept":
-                return v
-    return "accept"
+    """The input default for ``families``: a verdict, or ``"unknown:<why>"``; no input chain of
+    those families: accept (the kernel's)."""
+    return hook_default(chains, "input", families) or "accept"
 
 
 def _looks_iptables_nft(chains: list[Chain]) -> bool:
@@ -221,29 +232,21 @@ def _looks_iptables_nft(chains: list[Chain]) -> bool:
 def _describe(chains: list[Chain]) -> str:
     parts = [
         f"{c.family} {c.table} {c.name}: policy {c.policy.lower()}, {len(c.rules)} rules, "
-        f"effective {first_verdict(c)}"
+        f"effective {c.default}"
         for c in chains
     ]
     return "; ".join(parts)
 
 
 def _iptables(block: Block) -> tuple[str, bool] | None:
-    """(effective INPUT verdict, has rules) from ``iptables -S INPUT``, or None if unreadable."""
-    policy: str | None = None
-    rules: list[str] = []
-    for raw in block.lines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        if parts[:2] == ["-P", "INPUT"] and len(parts) >= 3:
-            policy = _VERDICT.get(parts[2].lower(), parts[2].lower())
-        elif parts[:2] == ["-A", "INPUT"]:
-            rules.append(" ".join(parts[2:]))
-    if policy is None:
+    """(the INPUT default: a verdict or ``"unknown:<why>"``; whether INPUT has rules) from
+    ``iptables -S``, or None when it lists no INPUT policy."""
+    value = iptables_outcome(block.text, "INPUT")
+    if value is None:
         return None
-    for rule in rules:
-        p = rule.split()
-        if len(p) >= 2 and p[0] == "-j" and p[1] in ("DROP", "REJECT", "ACCEPT"):
-            return _VERDICT[p[1].lower()], True
-    return policy, bool(rules)
+    return value, any(line.split()[:2] == ["-A", "INPUT"] for line in block.lines())
+
+
+def _word(value: str) -> str:
+    """A default as the detail names it: a verdict, or "unknown" (the fact says why)."""
+    return value.partition(":")[0]

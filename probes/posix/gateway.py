@@ -16,7 +16,9 @@ families ip and inet; IPv6: ip6 and inet), by the firewall family's parsers
   a ``return`` or its end comes back. A rule iptables-nft wrote with a target nft cannot show is
   printed ``# xt_REJECT``: unconditional, that is a reject. A jump to a chain the output does not
   hold, or a loop of jumps, makes the default unknown (an error), never accept. A packet must
-  pass every base chain on its hook, so one chain that drops by default makes the default drop.
+  pass every base chain on its hook, in priority order, so the first chain that drops by
+  default makes the default drop, unless a chain before it is unknown
+  (:func:`~probes.firewall.nft.hook_default`).
 * **iptables** (legacy backend, seen only when nftables holds no chain for the hook):
   ``-P INPUT|FORWARD`` and the first unconditional rule (comments and counters aside) of
   ``-A INPUT|FORWARD``: ``-j DROP``, ``-j REJECT --reject-with ...`` (as ``iptables -S`` always
@@ -36,7 +38,7 @@ from __future__ import annotations
 from probes import firewall
 from probes.base import Block, Facts, RawSection, guard, split_blocks
 from probes.firewall.iptables import iptables_default, iptables_outcome
-from probes.firewall.nft import Chain, nft_chains
+from probes.firewall.nft import hook_default, nft_chains
 
 # nft_chains and the iptables walks are the firewall family's (probes/firewall/), named here too
 __all__ = ["NEEDS_ROOT", "PROVIDES", "iptables_default", "iptables_outcome", "nft_chains",
@@ -54,21 +56,6 @@ PROVIDES = (
     "gateway.chains",
 )
 NEEDS_ROOT = PROVIDES
-
-
-def _nft_default(chains: list[Chain], hook: str, families: tuple[str, ...]) -> str | None:
-    """drop/reject/accept, ``"unknown:<why>"``, or None when no base chain is on the hook."""
-    mine = sorted((c for c in chains if c.hook == hook and c.kind == "filter"
-                   and c.family in families), key=lambda c: c.priority)
-    if not mine:
-        return None
-    for c in mine:
-        if c.default in ("drop", "reject"):
-            return c.default
-    unknown = next((c for c in mine if c.default == "unknown"), None)
-    if unknown is not None:
-        return f"unknown:{unknown.family} {unknown.table} chain {unknown.name}: {unknown.why}"
-    return "accept"
 
 
 def _flag(block: Block | None) -> bool | None:
@@ -121,7 +108,7 @@ def _body(raw: RawSection, f: Facts) -> None:
         ("input", "gateway.input_policy_v6", ("ip6", "inet")),
         ("forward", "gateway.forward_policy_v6", ("ip6", "inet")),
     ):
-        value = _nft_default(chains, hook, families)
+        value = hook_default(chains, hook, families)
         if value is not None:
             used.add("nftables")
         elif not fact.endswith("_v6"):

@@ -9,7 +9,9 @@
   optional feature is disabled or removed (``Win32_OptionalFeature`` InstallState 2 or 3).
 * **Remote Desktop**: on when ``fDenyTSConnections`` is 0 (Group Policy's value wins over the
   local one; absent means off); Network Level Authentication required when ``UserAuthentication``
-  is 1 (again the policy's value first).
+  is 1 (again the policy's value first), and ``SecurityLayer`` likewise. ``rdp.port`` is the
+  RDP-Tcp listener's ``PortNumber``, which no policy sets: it is known whether or not the policy
+  key could be read.
 * **BitLocker**: ``Get-BitLockerVolume`` (administrators), else ``Win32_EncryptableVolume``.
   ``bitlocker.system_protected`` is the protection status of the system drive.
 
@@ -134,31 +136,45 @@ def _smb(doc: dict[str, Any], facts: Facts) -> None:
 
 
 def _rdp(doc: dict[str, Any], facts: Facts) -> None:
+    """Each fact from what sets it: ``rdp.port`` from the RDP-Tcp listener's ``PortNumber``
+    alone (no policy sets the port); the others from the Group Policy value when it is set, else
+    the local one, so an unreadable policy key leaves them unknown but never the port."""
     local, why = _table(doc, "rdp", "Terminal Server settings")
     tcp, why_tcp = _table(doc, "rdp_tcp", "RDP-Tcp listener settings")
     policy, why_pol = _table(doc, "rdp_policy", "Remote Desktop policy")
-    if local is None or policy is None:
-        facts.error_all(
-            ("rdp.enabled", "rdp.nla_required", "rdp.security_layer", "rdp.port"),
-            why or why_pol or "Remote Desktop settings unreadable",
-        )
-        return
-    deny = number(policy.get("fDenyTSConnections"))
-    if deny is None:
-        deny = number(local.get("fDenyTSConnections"))
-    facts.set("rdp.enabled", deny == 0)
+
+    def overridden(name: str, base: dict[str, Any] | None, why_base: str | None
+                   ) -> tuple[int | None, str | None]:
+        """(the policy's value, else the local one's; None when neither sets it), or
+        (None, why) when a key it depends on is unreadable."""
+        if policy is None:
+            return None, why_pol or "Remote Desktop policy: unreadable"
+        value = number(policy.get(name))
+        if value is not None:
+            return value, None
+        if base is None:
+            return None, why_base or "Remote Desktop settings: unreadable"
+        return number(base.get(name)), None
+
+    deny, why_deny = overridden("fDenyTSConnections", local, why)
+    if why_deny is not None:
+        facts.error("rdp.enabled", why_deny)
+    else:
+        facts.set("rdp.enabled", deny == 0)  # absent: off
+    nla, why_nla = overridden("UserAuthentication", tcp, why_tcp)
+    if why_nla is not None:
+        facts.error("rdp.nla_required", why_nla)
+    else:
+        facts.set("rdp.nla_required", nla == 1)
+    layer, why_layer = overridden("SecurityLayer", tcp, why_tcp)
+    if why_layer is not None:
+        facts.error("rdp.security_layer", why_layer)
+    else:
+        facts.set("rdp.security_layer", layer)
     if tcp is None:
-        facts.error_all(("rdp.nla_required", "rdp.security_layer", "rdp.port"), why_tcp or "")
-        return
-    nla = number(policy.get("UserAuthentication"))
-    if nla is None:
-        nla = number(tcp.get("UserAuthentication"))
-    facts.set("rdp.nla_required", nla == 1)
-    layer = number(policy.get("SecurityLayer"))
-    facts.set(
-        "rdp.security_layer", layer if layer is not None else number(tcp.get("SecurityLayer"))
-    )
-    facts.set("rdp.port", number(tcp.get("PortNumber")))
+        facts.error("rdp.port", why_tcp or "RDP-Tcp listener settings: unreadable")
+    else:
+        facts.set("rdp.port", number(tcp.get("PortNumber")))
 
 
 def _bitlocker(doc: dict[str, Any], facts: Facts) -> None:

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -22,6 +22,9 @@ from scanner.cli.write import (
     _render,
 )
 from scanner.errors import InputError
+
+if TYPE_CHECKING:
+    from scanner.result import ResultDocument
 
 REPORT_FORMATS = FORMATS
 # a contract period is dated within these (9999-12-31 overflowed the day after it)
@@ -43,7 +46,7 @@ def _date(value: str | None, option: str) -> Any:
 MAX_DOCUMENT = 1024 ** 3  # a result document read for --diff
 
 
-def _read_document(path: str) -> dict[str, Any]:
+def _read_document(path: str) -> ResultDocument:
     """A result document from a file: a regular file (never a FIFO that would hang), bounded,
     JSON, and shaped as `undone report --diff` needs (reports/diff.py), or one line, exit 2."""
     from reports import diff as diff_mod
@@ -61,11 +64,12 @@ def _read_document(path: str) -> dict[str, Any]:
     if bad:
         raise InputError(f"{path}: not a result document of undone scan --format json: "
                          + "; ".join(bad))
-    result: dict[str, Any] = doc
-    return result
+    # the one boundary where a document comes in as plain JSON: checked above for what the
+    # reports read (reports/diff.py's problems), typed from here on
+    return cast("ResultDocument", doc)
 
 
-def _load_doc(spec: str, hist_path: str | None) -> dict[str, Any]:
+def _load_doc(spec: str, hist_path: str | None) -> ResultDocument:
     """A result document: a JSON file written by `undone scan --format json`, or a scan in the
     history (its id, a unique prefix of it, `latest` or `previous`)."""
     if os.path.exists(spec):

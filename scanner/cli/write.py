@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from scanner import safeio
 from scanner.cli.boundary import quiet_stdout as _quiet_stdout
 from scanner.errors import InputError
 from scanner.ops import outputs
+from scanner.result import ResultDocument
 from scanner.rules import baselines
 
 
@@ -61,7 +61,7 @@ def _output_problems(path: str, what: str, protect: list[tuple[str, str]]) -> li
     return []
 
 
-def _render(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool,
+def _render(doc: ResultDocument, fmt: str, output: str | None, pretty: bool,
             verbose: bool = False) -> str:
     """The result document in ``fmt`` (scanner/ops/outputs.py); the console report in colour
     and at the terminal's width when it goes to a terminal."""
@@ -83,12 +83,12 @@ def _emit(text: str, output: str | None) -> None:
         _quiet_stdout()
 
 
-def _write(doc: dict[str, Any], fmt: str, output: str | None, pretty: bool,
+def _write(doc: ResultDocument, fmt: str, output: str | None, pretty: bool,
            verbose: bool = False) -> None:
     _emit(_render(doc, fmt, output, pretty, verbose), output)
 
 
-def _write_all(doc: dict[str, Any], pairs: list[tuple[str, str | None]], pretty: bool,
+def _write_all(doc: ResultDocument, pairs: list[tuple[str, str | None]], pretty: bool,
                new_folder: str | None = None, verbose: bool = False) -> None:
     """Every report asked for, from the one document (scanner/ops/outputs.py), into
     ``new_folder`` (made here, 0700) when the one --output was a folder still to make."""

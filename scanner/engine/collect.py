@@ -23,8 +23,7 @@ from typing import Any
 from probes import Section, sections
 from probes.base import RawSection
 from scanner import clock
-from scanner.engine import network, winbatch
-from scanner.engine.batch import build
+from scanner.engine import network
 from scanner.engine.options import Options
 from scanner.engine.pool import CostGuard
 from scanner.engine.records import (
@@ -36,19 +35,16 @@ from scanner.engine.records import (
     record_connection,
     section_record,
 )
-from scanner.engine.transports import INTERRUPTED, Stream, local, one_line, ssh
-from scanner.engine.transports import winrm as winrm_transport
+from scanner.engine.transports import INTERRUPTED, Stream, one_line, registry, ssh
 from scanner.errors import CollectError, HostKeyError
 from scanner.inventory import Host
 from scanner.lifecycle import applications
 from scanner.lifecycle import catalogue as lifecycle
-from scanner.result import FactBasis, HostRecord
+from scanner.result import FactBasis, HostRecord, ResultDocument
 from scanner.rules.baselines import Rule
 from scanner.rules.roles import INFERABLE
 from scanner.rules.scope import may_apply
-from scanner.vocab import POSIX_PLATFORMS
 
-FAMILY_OF_TRANSPORT = {"ssh": "posix", "local": "posix", "winrm": "windows"}
 PLATFORM_OF_FAMILY = {
     "linux": "linux",
     "darwin": "macos",
@@ -65,12 +61,14 @@ OS_SECTIONS = ("posix.os", "windows.os")
 def plan(host: Host, rules: list[Rule]) -> list[Section]:
     """The sections this host needs: those its applicable rules require, for its transport.
     Without declared roles, the host's roles are inferred from the facts this collects
-    (scanner/rules/roles.py): the rules of every role it could be inferred to have are planned."""
-    family = FAMILY_OF_TRANSPORT.get(host.transport)
-    if family is None:
+    (scanner/rules/roles.py): the rules of every role it could be inferred to have are planned.
+    A transport that runs no batch (or none registered, scanner/engine/transports/registry.py)
+    plans nothing."""
+    transport = registry.lookup(host.transport)
+    if transport is None or transport.family is None:
         return []
-    default = ("windows",) if family == "windows" else POSIX_PLATFORMS
-    platforms = (host.platform,) if host.platform else default
+    family = transport.family
+    platforms = (host.platform,) if host.platform else transport.platforms
     wanted: set[str] = set(ALWAYS)
     roles = set(host.roles or INFERABLE[family])
     for r in rules:
@@ -121,13 +119,21 @@ def collect_host(
     opts: Options,
     connector: ssh.Connector | None = None,
 ) -> HostRecord:
-    if host.transport == "snmp" or (host.platform == "network" and host.transport == "ssh"):
+    """Collect one host over its transport (scanner/engine/transports/registry.py): its batch
+    of ``needed`` sections, run once; a network device through scanner/engine/network.py."""
+    transport = registry.lookup(host.transport)
+    if transport is not None and transport.device(host):
         # network devices: SNMP, or SSH "cli" mode (no POSIX shell)
         return network.collect_device(host, opts, connector)
     rec = host_stub(host)
     started = clock.now()
     t0 = time.monotonic()
     rec["started_at"] = iso(started)
+    cancel = opts.cancel
+    if transport is None or transport.build is None or transport.run is None:
+        return _not_reached(rec, host, CollectError(
+            f"the {host.transport} transport is not available in this version "
+            "of undone; this host was not scanned"), t0, cancel)
     deadline = t0 + (host.timeout or opts.timeout)
     config = host_config(host)
     config["section_timeout"] = opts.section_timeout  # tools inside a section share it
@@ -138,59 +144,11 @@ def collect_host(
                 env[s.name] = s.environment(config, os.environ.get)
             except Exception as e:  # noqa: BLE001 - a bad setting is this section's error only
                 env[s.name] = {"UNDONE_CONFIG_ERROR": f"{type(e).__name__}: {e}"}
-    make = winbatch.build if host.transport == "winrm" else build
-    batch = make(needed, opts.section_timeout, env)
-    cancel = opts.cancel
+    batch = transport.build(needed, opts.section_timeout, env)
     try:
-        if host.transport == "local":
-            stream = local.run(host, batch, deadline, opts.cap, opts.total_cap, cancel,
-                               opts.idle_timeout())
-        elif host.transport == "ssh":
-            if connector is None:
-                raise CollectError("internal: SSH host without a connector")
-            sopts = ssh.Options(
-                connect_timeout=host.connect_timeout or opts.connect_timeout,
-                cap=opts.cap,
-                total_cap=opts.total_cap,
-                idle_timeout=opts.idle_timeout(),
-            )
-            stream = ssh.run(host, batch, deadline, connector, sopts)
-        elif host.transport == "winrm":
-            wopts = winrm_transport.Options(
-                connect_timeout=host.connect_timeout or opts.connect_timeout,
-                cap=opts.cap,
-                total_cap=opts.total_cap,
-                cancel=cancel,
-            )
-            stream = winrm_transport.run(host, batch, deadline, wopts)
-        else:
-            raise CollectError(
-                f"the {host.transport} transport is not available in this version "
-                "of undone; this host was not scanned"
-            )
+        stream = transport.run(host, batch, deadline, opts, connector)
     except CollectError as e:
-        if cancel is not None and cancel.is_set():
-            return interrupted_stub(host)
-        rec["error"] = one_line(e)
-        rec["error_kind"] = error_kind(e.kind)
-        if isinstance(e, HostKeyError):
-            key: dict[str, Any] = {"fingerprint": e.fingerprint, "changed": e.changed}
-            if e.changed:
-                key["expected"] = e.expected
-            if e.of:
-                key["of"] = e.of
-            rec["connection"] = {"transport": "ssh", "host_key": key}
-            record_connection(rec, {
-                "transport": "ssh",
-                "host_key": e.state,
-                "host_key_type": e.key_type,
-                "host_key_fingerprint": e.fingerprint,
-                "known_fingerprint": e.expected,
-                "host_key_of": e.of,
-            }, clock.now())
-        rec["finished_at"] = iso(clock.now())
-        rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
-        return rec
+        return _not_reached(rec, host, e, t0, cancel)
     except Exception as e:  # noqa: BLE001 - one failure must not stop the rest
         if cancel is not None and cancel.is_set():
             return interrupted_stub(host)
@@ -216,6 +174,34 @@ def collect_host(
                if stream.timed_out else f"the batch did not finish: {stream.error}")
         rec["error"] = one_line(why)
         rec["error_kind"] = "timeout" if stream.timed_out else "incomplete"
+    rec["finished_at"] = iso(clock.now())
+    rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
+    return rec
+
+
+def _not_reached(rec: HostRecord, host: Host, e: CollectError, t0: float,
+                 cancel: threading.Event | None) -> HostRecord:
+    """The record of a host that could not be collected: why, and for a refused SSH host key,
+    the key it offered (a finding of its own)."""
+    if cancel is not None and cancel.is_set():
+        return interrupted_stub(host)
+    rec["error"] = one_line(e)
+    rec["error_kind"] = error_kind(e.kind)
+    if isinstance(e, HostKeyError):
+        key: dict[str, Any] = {"fingerprint": e.fingerprint, "changed": e.changed}
+        if e.changed:
+            key["expected"] = e.expected
+        if e.of:
+            key["of"] = e.of
+        rec["connection"] = {"transport": "ssh", "host_key": key}
+        record_connection(rec, {
+            "transport": "ssh",
+            "host_key": e.state,
+            "host_key_type": e.key_type,
+            "host_key_fingerprint": e.fingerprint,
+            "known_fingerprint": e.expected,
+            "host_key_of": e.of,
+        }, clock.now())
     rec["finished_at"] = iso(clock.now())
     rec["duration_ms"] = int((time.monotonic() - t0) * 1000)
     return rec
@@ -314,8 +300,9 @@ def _record_sections(
             errors["os.supported"] = f"lifecycle catalogue unusable: {e}"
     # applications and browser extensions: release catalogue and allow-list (scanner side)
     applications.enrich_record(rec["sections"], facts, errors, collected, host.extension_allowlist)
-    if host.transport == "winrm":
-        _winrm_certificate(stream.connection, facts, errors)
+    transport = registry.lookup(host.transport)
+    if transport is not None and transport.connection_facts is not None:
+        transport.connection_facts(stream.connection, facts, errors)
     fam = facts.get("os.family")
     if rec["platform"] is None and isinstance(fam, str):
         # only a family undone knows names a platform: an unknown one (or a target's garbage)
@@ -326,26 +313,6 @@ def _record_sections(
     rec["fact_errors"] = {k: v for k, v in errors.items() if k not in facts}
     if basis:
         rec["fact_basis"] = {k: v for k, v in basis.items() if k in facts}
-
-
-def _winrm_certificate(conn: dict[str, Any], facts: dict[str, Any], errors: dict[str, str]) -> None:
-    """What the WinRM transport did about the host's identity, as facts a rule judges:
-    ``winrm.certificate_validation`` is "ca" (validated against the CA bundle), "pinned" (the
-    certificate matched winrm_cert_pin), "off" (winrm_cert_validation: false) or "none" (plain
-    HTTP: Kerberos (or NTLM, opted in) authenticates the host instead; there is no certificate);
-    ``winrm.ntlm_over_http`` is true when NTLM or CredSSP went over plain HTTP."""
-    if conn.get("transport") == "winrm":
-        # NTLM (or CredSSP) over plain HTTP, allowed only by winrm_allow_ntlm_over_http
-        facts["winrm.ntlm_over_http"] = bool(conn.get("ntlm_over_http"))
-    cert = conn.get("certificate")
-    if isinstance(cert, dict):
-        facts["winrm.certificate_validation"] = cert.get("validation")
-        facts["winrm.certificate_sha256"] = cert.get("sha256")
-        facts["winrm.certificate_not_after"] = cert.get("not_after")
-    elif conn.get("transport") == "winrm":
-        facts["winrm.certificate_validation"] = "none"
-        for name in ("winrm.certificate_sha256", "winrm.certificate_not_after"):
-            errors[name] = "plain HTTP: no certificate"
 
 
 def _connection_info(conn: dict[str, Any], host: Host) -> dict[str, Any]:
@@ -447,11 +414,11 @@ def collect(
     return [records.get(h.name) or interrupted_stub(h) for h in hosts]
 
 
-def mark_interrupted(doc: dict[str, Any], why: str) -> None:
+def mark_interrupted(doc: ResultDocument, why: str) -> None:
     """Mark a result document as interrupted: ``scan.complete`` false, what interrupted it,
     and an exit code that never says everything passed (hosts not scanned are in ``errors``)."""
     doc["scan"]["complete"] = False
     doc["scan"]["interrupted"] = why
-    summary = doc.get("summary") or {}
-    if summary.get("exit_code") == 0:
+    summary = doc.get("summary")
+    if summary is not None and summary["exit_code"] == 0:
         summary["exit_code"] = 3

@@ -10,9 +10,17 @@ sections with the raw output as evidence), so that evaluate.py judges them with 
   ``net.nmap``.
 * :func:`collect_device`: one network device, over SNMP (``transport: snmp``: identity and
   firmware, ``snmp.system``) or over SSH in "cli" mode (``platform: network`` and a ``device``:
-  read-only commands, probes/netos/), plus the default-community probe (``snmp.community``,
-  unless ``check_default_community: false``) and the firmware's lifecycle (``net.firmware``,
-  from the lifecycle catalogue). scanner/engine/collect.py hands such hosts here.
+  the read-only commands that the device's module in probes/netos/ declares, found by
+  discovery, :func:`probes.netos.readers`), plus the default-community probe
+  (``snmp.community``, unless ``check_default_community: false``) and the firmware's lifecycle
+  (``net.firmware``, from the lifecycle catalogue). scanner/engine/collect.py hands such hosts
+  here.
+
+A new network OS read over SSH is a new module in probes/netos/ (its ``DEVICES``, ``COMMANDS``,
+parser), and a new SNMP section of fixed OIDs a new module in probes/snmp/ (its ``SNMP``
+queries, probes.snmp.queries): nothing here changes. nmap, the steps of ``snmp.system`` and the
+firmware lookup stay queries of this module and its transports (docs/architecture.md, "Where a
+change goes", says which scanner-side changes are probes-only and why).
 
 Scope: :class:`Scope` refuses any target that is not inside a declared network and is not an
 inventory host's address; nmap gets nothing else. Devices are inventory hosts, so their
@@ -22,7 +30,6 @@ address is in scope by definition.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import ipaddress
 import itertools
 import json
@@ -32,10 +39,10 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
-from probes import sections
+from probes import netos, sections
+from probes import snmp as snmp_sections
 from probes.base import RawSection
 from scanner import clock
 from scanner.engine.options import Options
@@ -61,15 +68,8 @@ NMAP_SECTION = "net.nmap"
 FIRMWARE_SECTION = "net.firmware"
 SYSTEM_SECTION = "snmp.system"
 COMMUNITY_SECTION = "snmp.community"
-#: device -> the netos section (module) that reads it over SSH
-NETOS: dict[str, str] = {
-    "fortios": "netos.fortios",
-    "routeros": "netos.routeros",
-    "ios": "netos.ios",
-    "iosxe": "netos.ios",
-    "opnsense": "netos.opnsense",
-    "pfsense": "netos.pfsense",
-}
+# which netos section reads a device over SSH, and its commands: declared by the section's own
+# module (DEVICES, COMMANDS) and found by discovery, probes.netos.readers()
 SEGMENT_PLATFORM = "segment"
 RECORD_PREFIX = "network:"
 
@@ -115,7 +115,8 @@ def is_device(host: Host) -> bool:
     """Whether the host is a network device collected here rather than by a batch."""
     if host.transport == "snmp":
         return True
-    return host.transport == "ssh" and host.platform == "network" and host.device in NETOS
+    return (host.transport == "ssh" and host.platform == "network"
+            and host.device in netos.readers())
 
 
 def _sha(text: str) -> str:
@@ -183,10 +184,6 @@ def _finish(rec: _R, t0: float) -> _R:
     return rec
 
 
-def _netos_module(device: str) -> ModuleType:
-    return importlib.import_module("probes." + NETOS[device])
-
-
 def collect_device(
     host: Host,
     opts: Options,
@@ -206,7 +203,8 @@ def collect_device(
     sopts = snmp_transport.Options(timeout=min(2.0, host.connect_timeout or opts.connect_timeout))
     try:
         if host.transport == "snmp":
-            result = snmp_transport.query(host, sopts, probe, secret)
+            declared = snmp_sections.queries()
+            result = snmp_transport.query(host, sopts, probe, secret, sections=declared)
             rec["connection"] = result.connection
             collected = clock.now()
             record_connection(rec, {"transport": "snmp"}, collected)
@@ -215,23 +213,30 @@ def collect_device(
                 rec["error_kind"] = error_kind(result.error_kind)
                 _record_section(rec, SYSTEM_SECTION, result.system, collected, opts,
                                 problem=result.error)
+                for name in declared:
+                    _record_section(rec, name, "", collected, opts, problem=result.error)
                 return _finish(rec, t0)
             rec["reachable"] = True
             _record_section(rec, SYSTEM_SECTION, result.system, collected, opts)
+            for name in declared:
+                _record_section(rec, name, result.sections.get(name, ""), collected, opts,
+                                problem=None if name in result.sections else "not asked")
             community = result.community
         else:
             if connector is None:
                 raise CollectError("internal: SSH device without a connector")
-            module = _netos_module(str(host.device))
+            reader = netos.readers().get(str(host.device))
+            if reader is None:
+                raise CollectError(f"device {host.device} is read by no probes/netos module")
             s_opts = ssh.Options(connect_timeout=host.connect_timeout or opts.connect_timeout,
                                  cap=opts.cap, total_cap=opts.total_cap)
-            out, err, info = ssh.run_commands(host, dict(module.COMMANDS), deadline, connector,
+            out, err, info = ssh.run_commands(host, dict(reader.commands), deadline, connector,
                                               s_opts)
             collected = clock.now()
             rec["reachable"] = True
             rec["connection"] = info
             _record_connection_ssh(rec, info, collected)
-            _record_section(rec, NETOS[str(host.device)], out, collected, opts, stderr=err,
+            _record_section(rec, reader.section, out, collected, opts, stderr=err,
                             config={"device": host.device})
             community = (snmp_transport.probe_default_communities(host.address, 161, sopts)
                          if probe else None)

@@ -19,7 +19,6 @@ from scanner.result import (
     ResultDocument,
     RuleDoc,
     Transport,
-    as_json,
     dated,
     host_errors,
     summarise,
@@ -34,7 +33,7 @@ class _Store(Protocol):
 
     def resolve(self, spec: str | None) -> int: ...
 
-    def document(self, spec: str | None = None, changes: bool = True) -> dict[str, Any]: ...
+    def document(self, spec: str | None = None, changes: bool = True) -> ResultDocument: ...
 
     def _rules(self) -> dict[int, tuple[str, dict[str, Any]]]: ...
 
@@ -177,5 +176,5 @@ def document(hist: _Store, spec: str | None = None, changes: bool = True) -> Res
 
         prev = hist.document(previous, changes=False)
         doc["history"]["changes"] = {"previous_at": prev["scan"]["started_at"],
-                                     "counts": diff.build(prev, as_json(doc))["counts"]}
+                                     "counts": diff.build(prev, doc)["counts"]}
     return doc

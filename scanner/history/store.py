@@ -81,7 +81,7 @@ from scanner.result import (
     HistoryInfo,
     HostRecord,
     Result,
-    as_json,
+    ResultDocument,
     dated,
 )
 
@@ -168,7 +168,7 @@ class History:
             raise
         self._writer = Writer(self.db)
         self.changes_doc: dict[str, Any] | None = None
-        self.previous_doc: dict[str, Any] | None = None  # the one changes_doc compared with
+        self.previous_doc: ResultDocument | None = None  # the one changes_doc compared with
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -235,7 +235,7 @@ class History:
         return Seen(last_at=_dt(int(row[0])), first=first)
 
     @_writing
-    def finish(self, doc: dict[str, Any], now: datetime | None = None,
+    def finish(self, doc: ResultDocument, now: datetime | None = None,
                trend_days: int = 366, changes: bool = True) -> None:
         """Mark the scan complete and add ``doc["history"]``: the trend of open and overdue
         items, what changed since the previous state (``since_previous``) and, with
@@ -329,11 +329,11 @@ class History:
                 self.db.execute("SELECT id, name, address, transport, platform FROM hosts")}
 
     @_reading
-    def document(self, spec: str | None = None, changes: bool = True) -> dict[str, Any]:
+    def document(self, spec: str | None = None, changes: bool = True) -> ResultDocument:
         """The result document of a recorded scan, rebuilt (scanner/history/read.py)."""
         from scanner.history import read
 
-        return as_json(read.document(self, spec, changes))
+        return read.document(self, spec, changes)
 
     # -- the contract-period report ---------------------------------------------------------
 

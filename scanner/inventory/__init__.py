@@ -36,7 +36,7 @@ from scanner.inventory import connection as _conn
 from scanner.inventory import walk as _walk
 from scanner.inventory import walk_vars as _walk_vars
 from scanner.inventory.checks import (
-    _identity_key,
+    _identity_keys,
     _Problems,
     _resolve,
     _shown,
@@ -236,11 +236,10 @@ def build(raws: list[_walk_vars.RawHost], sections: dict[str, Any], label: str, 
             default_port = 161
         port = merged.get("port", default_port)
         admins = {k: merged.get(k, estate_admins.get(k)) for k in ADMIN_KEYS}
-        both = {_identity_key(t) for t in admins["client_admins"] or ()} & {
-            _identity_key(t) for t in admins["provider_admins"] or ()
-        }
+        client = _identity_keys(admins["client_admins"])
+        both = set(client.values()) & set(_identity_keys(admins["provider_admins"]).values())
         if both:
-            shown = sorted(t for t in admins["client_admins"] or () if _identity_key(t) in both)
+            shown = sorted(t for t, k in client.items() if k in both)
             p.add(
                 where,
                 f"{', '.join(repr(t) for t in shown)} in both client_admins and provider_admins:"

@@ -282,9 +282,19 @@ def _check_identities(value: Any, where: str, p: _Problems) -> tuple[str, ...] |
     return tuple(items) if len(p.lines) == before else None
 
 
-def _identity_key(text: str) -> tuple[str, str]:
-    ident = identity.parse(text)
-    return ident.kind, ident.qualified.lower() if ident.domain else ident.qualified
+def _identity_keys(value: Any) -> dict[str, tuple[str, str]]:
+    """Each identity of a declared list (or one as text) by the key two spellings of it share.
+    An entry that does not parse is left out: :func:`_check_identities` reports it, and the
+    overlap of two lists is only judged on what they validly say."""
+    items = [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else []
+    out: dict[str, tuple[str, str]] = {}
+    for text in items:
+        try:
+            ident = identity.parse(text)
+        except ValueError:
+            continue
+        out[text] = (ident.kind, ident.qualified.lower() if ident.domain else ident.qualified)
+    return out
 
 
 def _check_backups(

@@ -17,6 +17,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from probes import netos
 from scanner import yamlio
 
 EXTRA_HINT = "install the Ansible extra (pip install 'undone[ansible]')"
@@ -75,16 +76,8 @@ PLUGIN_VARS: dict[str, dict[str, tuple[str, ...]]] = {
     "local": {},
 }
 SSH_ARG_VARS = ("ansible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args")
-# ansible_network_os -> undone's device kind
-NETWORK_OS: dict[str, str] = {
-    "ios": "ios",
-    "cisco.ios.ios": "ios",
-    "fortios": "fortios",
-    "fortinet.fortios.fortios": "fortios",
-    "routeros": "routeros",
-    "community.routeros.routeros": "routeros",
-    "community.network.routeros": "routeros",
-}
+# ansible_network_os -> undone's device kind: declared by the probes/netos/ module that reads it
+NETWORK_OS: dict[str, str] = netos.ansible_network_os()
 _TRUE = ("yes", "on", "1", "true", "y", "t")
 _FALSE = ("no", "off", "0", "false", "n", "f")
 # ssh(1) options that take an argument (from its usage line)

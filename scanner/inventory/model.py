@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from probes import netos
 from scanner.inventory.connection import Unscannable
+from scanner.vocab import HOST_TRANSPORTS
 
 MAX_CONTRACT_DAYS = 3650  # ten years: a due date beyond that is a typing mistake
 PREFIX = "undone_"  # undone's own settings in an Ansible inventory: undone_roles, undone_port, ...
@@ -35,7 +37,7 @@ ROLES = (
     "gateway",
     "scanner",
 )
-TRANSPORTS = ("local", "ssh", "winrm", "snmp")
+TRANSPORTS = HOST_TRANSPORTS  # one home: scanner/vocab.py (the engine's registry checks it)
 
 # undone's host and group variables, and what each must be.
 HOST_KEYS: dict[str, str] = {
@@ -131,10 +133,12 @@ ALIASES = {
     "provider_admin": "provider_admins",
 }
 ADMIN_KEYS = ("client_admins", "provider_admins")
-# What a network device is, for its read-only commands over SSH (probes/netos/). A linux-gateway
-# has a POSIX shell: it is scanned like any Linux host (platform linux, role gateway), plus the
-# gateway section (default policy of the input and forward chains).
-DEVICES = ("fortios", "routeros", "ios", "iosxe", "opnsense", "pfsense", "linux-gateway")
+# What a network device is, for its read-only commands over SSH: the devices the modules of
+# probes/netos/ declare they read (their DEVICES, in module-name order), so a new network OS is
+# a module there and nothing here. A linux-gateway has a POSIX shell: it is scanned like any
+# Linux host (platform linux, role gateway), plus the gateway section (default policy of the
+# input and forward chains).
+DEVICES = (*netos.devices(), "linux-gateway")
 SNMP_VERSIONS = ("2c", "3")
 SNMP_AUTH = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 SNMP_PRIV = ("des", "aes", "aes128", "aes192", "aes256")

@@ -57,6 +57,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from scanner import clock, safeio
 from scanner.errors import InputError
 from scanner.redact import Redactor
+from scanner.result import ResultDocument
 
 SCHEMA = "undone.evidence/1"
 MANIFEST = "manifest.json"
@@ -216,7 +217,7 @@ def check_target(target: str) -> None:
     safeio.check_folder_writable(parent, what)
 
 
-def bundle_files(doc: dict[str, Any], inventory_path: str | None = None,
+def bundle_files(doc: ResultDocument, inventory_path: str | None = None,
                  waivers_path: str | None = None,
                  baselines: Iterable[tuple[str, str]] = (),
                  redactor: Redactor | None = None) -> dict[str, bytes]:
@@ -255,7 +256,7 @@ def bundle_files(doc: dict[str, Any], inventory_path: str | None = None,
     return files
 
 
-def manifest(files: dict[str, bytes], doc: dict[str, Any], key: Ed25519PublicKey,
+def manifest(files: dict[str, bytes], doc: ResultDocument, key: Ed25519PublicKey,
              now: datetime | None = None) -> bytes:
     body = {
         "schema": SCHEMA,
@@ -270,7 +271,7 @@ def manifest(files: dict[str, bytes], doc: dict[str, Any], key: Ed25519PublicKey
     return (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def write(target: str, doc: dict[str, Any], key: Ed25519PrivateKey,
+def write(target: str, doc: ResultDocument, key: Ed25519PrivateKey,
           inventory_path: str | None = None, waivers_path: str | None = None,
           baselines: Iterable[tuple[str, str]] = (), now: datetime | None = None,
           redactor: Redactor | None = None) -> int:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reports import FILE_NAMES, RENDERERS
 from scanner.errors import InputError
+
+if TYPE_CHECKING:
+    from scanner.result import ResultDocument
 
 __all__ = ["FILE_NAMES", "folder_to_create", "is_folder", "plan", "render"]
 
@@ -73,7 +76,7 @@ def load_renderers(formats: tuple[str, ...] | list[str]) -> None:
         importlib.import_module(f"reports.{_module(fmt)}")
 
 
-def render(doc: Any, fmt: str, pretty: bool = False, verbose: bool = False,
+def render(doc: ResultDocument, fmt: str, pretty: bool = False, verbose: bool = False,
            color: bool | None = False, width: int | None = 110) -> str:
     """The result document in ``fmt`` (one module per format in ``reports``). ``color`` and
     ``width`` are the console's (None: decide from a terminal); ``pretty`` indents JSON."""

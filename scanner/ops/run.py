@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # imported where used: the command line starts without the en
     from scanner.history.store import History
     from scanner.ops import notify
     from scanner.redact import Redactor
-    from scanner.result import Dating, HostRecord, Result, ScanHeader
+    from scanner.result import Dating, HostRecord, Result, ResultDocument, ScanHeader
     from scanner.rules.baselines import Baseline
 
 __all__ = ["Evidence", "HistoryOutcome", "Hooks", "NotifyOutcome", "Outcome", "Report",
@@ -112,7 +112,7 @@ class Watcher(Protocol):
     def stop(self) -> None: ...
 
 
-def _render(doc: Any, report: Report) -> str:
+def _render(doc: ResultDocument, report: Report) -> str:
     """A report as it is written to a file (scanner/ops/outputs.py)."""
     from scanner.ops import outputs
 
@@ -128,7 +128,7 @@ class Hooks:
     chatter: Callable[[str], None] = _nothing  # the summary and evidence lines (not --quiet)
     watcher: Watcher | None = None
     stdout: Callable[[str], None] = _nothing  # a report without a file
-    render: Callable[[Any, Report], str] = _render
+    render: Callable[[ResultDocument, Report], str] = _render
 
 
 @dataclass
@@ -151,7 +151,7 @@ class Outcome:
     """What one estate's run did. ``exit_code`` is the document's (0, 1 or 3; at least 3 when
     interrupted); the command line adds 128 + the signal's number when ``interrupted``."""
 
-    document: dict[str, Any]
+    document: ResultDocument
     exit_code: int
     interrupted: str | None = None  # the signal that stopped the run
     hosts_finished: int = 0
@@ -184,7 +184,7 @@ def host_line(rec: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> s
                  f"{rec.get('duration_ms', 0)}ms {tally}")
 
 
-def summary_line(doc: dict[str, Any]) -> str:
+def summary_line(doc: ResultDocument) -> str:
     """``done: 12 hosts (1 unreachable), 310 pass, 47 fail (5 overdue), 9 error; exit 1 in
     38s``: the end of a scan, for a log."""
     s = doc.get("summary") or {}
@@ -292,7 +292,6 @@ def _scan(req: Request, inv: inventory.Inventory, hist: History | None, redactor
     from scanner import scan as scan_mod
     from scanner.engine.collect import mark_interrupted
     from scanner.ops import notify, outputs
-    from scanner.result import as_json
 
     contract = inv.contract
 
@@ -313,14 +312,14 @@ def _scan(req: Request, inv: inventory.Inventory, hist: History | None, redactor
 
     outputs.load_renderers([r.fmt for r in req.reports])
     try:
-        doc = as_json(scan_mod.run(inv, list(req.baselines), _options_for(req),
-                                   on_host=on_host, host_filter=list(req.host_filter) or None,
-                                   on_start=on_start, clock=req.clock,
-                                   seen=hist.updates_seen if hist is not None else None))
+        made = scan_mod.run(inv, list(req.baselines), _options_for(req),
+                            on_host=on_host, host_filter=list(req.host_filter) or None,
+                            on_start=on_start, clock=req.clock,
+                            seen=hist.updates_seen if hist is not None else None)
     finally:
         if watcher is not None:
             watcher.stop()
-    doc = redactor.value(doc)  # and never an output
+    doc: ResultDocument = redactor.value(made)  # and never an output
     signame = req.interrupted()
     if signame is not None:  # the history keeps the hosts that finished, the scan unfinished
         mark_interrupted(doc, signame)
@@ -381,7 +380,7 @@ def _stopped_late(req: Request, outcome: Outcome, say: _Lines, what: str) -> boo
     return True
 
 
-def _write_reports(req: Request, hooks: Hooks, doc: dict[str, Any], outcome: Outcome
+def _write_reports(req: Request, hooks: Hooks, doc: ResultDocument, outcome: Outcome
                    ) -> dict[str, str]:
     """Every report asked for, from the one document; returns the HTML report's text, if one
     was rendered (the notification attaches it)."""
@@ -400,7 +399,7 @@ def _write_reports(req: Request, hooks: Hooks, doc: dict[str, Any], outcome: Out
     return html
 
 
-def _send(cfg: dict[str, Any], change: dict[str, Any], doc: dict[str, Any],
+def _send(cfg: dict[str, Any], change: dict[str, Any], doc: ResultDocument,
           named: str | None, html: dict[str, str], hooks: Hooks, say: _Lines
           ) -> list[notify.Outcome]:
     """Tell of what changed; one line per channel. A failed notification does not change the
@@ -423,7 +422,7 @@ def _send(cfg: dict[str, Any], change: dict[str, Any], doc: dict[str, Any],
     return sent
 
 
-def _seal(ev: Evidence, bls: Sequence[Baseline], doc: dict[str, Any], redactor: Redactor,
+def _seal(ev: Evidence, bls: Sequence[Baseline], doc: ResultDocument, redactor: Redactor,
           say: _Lines) -> int:
     """The signed evidence bundle: the document, the inventory, waivers and baselines used."""
     from scanner.ops import evidence

@@ -5,6 +5,10 @@ returns
 a :class:`Stream`: the two split output streams, the exit status, and what is known about the
 connection (host key fingerprint, whether it was accepted on first use). A host that cannot be
 reached raises a :class:`~scanner.errors.CollectError` subclass with a one-line reason.
+
+Which transports an inventory host may name, and how the collector dispatches a host to one, is
+in :mod:`scanner.engine.transports.registry`: a new transport is its module here and its entry
+there.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyasn1.type import univ
@@ -53,7 +53,7 @@ from pysnmp.proto import rfc1902, rfc1905
 
 from probes.base import escape_line
 from probes.device import identity as ident
-from probes.snmp import format_varbind
+from probes.snmp import Query, Walk, format_varbind
 from probes.snmp.community import DEFAULT_COMMUNITIES
 from scanner.engine.transports import unset_variable
 from scanner.errors import AuthError
@@ -88,7 +88,8 @@ class Options:
 @dataclass
 class Result:
     """What one device answered: the ``snmp.system`` text, the ``snmp.community`` text (or None
-    when the probe was not run), whether the device answered at all, and why not."""
+    when the probe was not run), whether the device answered at all, and why not; ``sections``:
+    the text of each section that declares its own queries (probes.snmp.queries)."""
 
     system: str
     community: str | None
@@ -96,6 +97,7 @@ class Result:
     error: str | None
     error_kind: str | None
     connection: dict[str, Any]
+    sections: dict[str, str] = field(default_factory=dict)
 
 
 def _auth_data(host: Host, secret: Callable[[str], str | None]) -> Any:
@@ -252,7 +254,29 @@ async def _probe(address: str, port: int, opts: Options) -> str:
         engine.close_dispatcher()
 
 
-async def _query(host: Host, auth: Any, opts: Options, probe: bool) -> Result:
+def _all(_oid: str) -> bool:
+    return True
+
+
+async def _declared(
+    engine: Any, auth: Any, target: Any, opts: Options, blocks: Mapping[str, Query]
+) -> str:
+    """One section's declared queries, one block each."""
+    parts: list[str] = []
+    for name, q in blocks.items():
+        if isinstance(q, Walk):
+            err, lines = await _walk(engine, auth, target, q.root, opts, _all)
+            what = "walk"
+        else:
+            err, lines = await _get(engine, auth, target, q.oids)
+            what = "GET"
+        parts.append(_block(name, 1 if err else 0,
+                            "\n".join(lines) if not err else f"{what} failed: {err}"))
+    return "".join(parts)
+
+
+async def _query(host: Host, auth: Any, opts: Options, probe: bool,
+                 declared: Mapping[str, Mapping[str, Query]]) -> Result:
     port = host.port
     conn: dict[str, Any] = {"transport": "snmp", "version": host.snmp_version or "2c",
                             "port": port}
@@ -287,10 +311,12 @@ async def _query(host: Host, auth: Any, opts: Options, probe: bool) -> Result:
                                 "\n".join(vlines) if not verr else f"GET failed: {verr}"))
         else:
             parts.append(_block("vendor", 0, ""))
+        sections = {name: await _declared(engine, auth, target, opts, blocks)
+                    for name, blocks in declared.items()}
     finally:
         engine.close_dispatcher()
     community = await _probe(host.address, port, opts) if probe else None
-    return Result("".join(parts), community, True, None, None, conn)
+    return Result("".join(parts), community, True, None, None, conn, sections)
 
 
 def query(
@@ -298,13 +324,16 @@ def query(
     opts: Options | None = None,
     probe_default_community: bool = True,
     secret: Callable[[str], str | None] = os.environ.get,
+    sections: Mapping[str, Mapping[str, Query]] | None = None,
 ) -> Result:
-    """Ask one device for its identity (``snmp.system``) and, when ``probe_default_community``,
-    whether it answers to a default community (``snmp.community``). Raises AuthError when the
-    credentials the inventory names are not set; a device that does not answer is a Result with
-    ``answered`` false and the reason."""
+    """Ask one device for its identity (``snmp.system``), then each of ``sections``' declared
+    queries (``{section: {block: Get or Walk}}``, probes.snmp.queries), and, when
+    ``probe_default_community``, whether it answers to a default community
+    (``snmp.community``). Raises AuthError when the credentials the inventory names are not
+    set; a device that does not answer is a Result with ``answered`` false and the reason."""
     auth = _auth_data(host, secret)
-    return asyncio.run(_query(host, auth, opts or Options(), probe_default_community))
+    return asyncio.run(_query(host, auth, opts or Options(), probe_default_community,
+                              sections or {}))
 
 
 def probe_default_communities(address: str, port: int = 161, opts: Options | None = None) -> str:

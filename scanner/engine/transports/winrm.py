@@ -472,3 +472,23 @@ def _cleanup(proto: Protocol, shell_id: str | None, command_id: str | None) -> N
             proto.close_shell(shell_id)
     with contextlib.suppress(Exception):
         proto.transport.close_session()
+
+
+def connection_facts(conn: dict[str, Any], facts: dict[str, Any], errors: dict[str, str]) -> None:
+    """What the WinRM transport did about the host's identity, as facts a rule judges:
+    ``winrm.certificate_validation`` is "ca" (validated against the CA bundle), "pinned" (the
+    certificate matched winrm_cert_pin), "off" (winrm_cert_validation: false) or "none" (plain
+    HTTP: Kerberos (or NTLM, opted in) authenticates the host instead; there is no certificate);
+    ``winrm.ntlm_over_http`` is true when NTLM or CredSSP went over plain HTTP."""
+    if conn.get("transport") == "winrm":
+        # NTLM (or CredSSP) over plain HTTP, allowed only by winrm_allow_ntlm_over_http
+        facts["winrm.ntlm_over_http"] = bool(conn.get("ntlm_over_http"))
+    cert = conn.get("certificate")
+    if isinstance(cert, dict):
+        facts["winrm.certificate_validation"] = cert.get("validation")
+        facts["winrm.certificate_sha256"] = cert.get("sha256")
+        facts["winrm.certificate_not_after"] = cert.get("not_after")
+    elif conn.get("transport") == "winrm":
+        facts["winrm.certificate_validation"] = "none"
+        for name in ("winrm.certificate_sha256", "winrm.certificate_not_after"):
+            errors[name] = "plain HTTP: no certificate"

@@ -26,6 +26,7 @@ CASES = (
     "iptables_nft",
     "iptables_legacy",
     "ufw_active",
+    "public_nftload_nixos_mayniklas_nftables",
 )
 MAIN = (
     "firewall.kind",
@@ -95,6 +96,14 @@ def main(facts: Facts) -> tuple[object, ...]:
             ("ufw", True, "drop", "drop"),
             "ufw active; Default: deny (incoming), allow (outgoing), disabled (routed)",
         ),
+        # a public NixOS ruleset in the shape of NixOS's own firewall, loaded and listed: INPUT
+        # "policy accept" closed by "jump nixos-fw", whose last rule jumps on to nixos-fw-refuse's
+        # "drop" (before: "accept", the jump not followed, a false fail); no IPv6 table: accept
+        (
+            "public_nftload_nixos_mayniklas_nftables",
+            ("iptables", True, "drop", "accept"),
+            "ip filter INPUT: policy accept, 1 rules, effective drop",
+        ),
     ],
 )
 def test_recorded_rulesets(case: str, expected: tuple[object, ...], detail: str) -> None:
@@ -145,7 +154,9 @@ def missing(name: str, cmd: str) -> str:
 
 
 def test_firewalld_running_uses_its_nftables_rules() -> None:
-    # firewalld's nftables table, in the form nft prints it (chain bodies shortened).
+    # firewalld's nftables table, in the form nft prints it (chain bodies shortened): the
+    # zones chain "goto"s the default zone's chain, which comes back to filter_INPUT's caller
+    # side, after the jump, where the final reject decides.
     nft = (
         "table inet firewalld {\n"
         "\tchain filter_INPUT {\n"
@@ -155,6 +166,12 @@ def test_firewalld_running_uses_its_nftables_rules() -> None:
         "\t\tjump filter_INPUT_ZONES\n"
         "\t\tct state { invalid } drop\n"
         "\t\treject with icmpx admin-prohibited\n"
+        "\t}\n"
+        "\tchain filter_INPUT_ZONES {\n"
+        "\t\tgoto filter_IN_public\n"
+        "\t}\n"
+        "\tchain filter_IN_public {\n"
+        "\t\ttcp dport 22 accept\n"
         "\t}\n"
         "}\n"
     )
@@ -278,8 +295,12 @@ PUBLIC_FW = {
     "public_ufw_vagrant_disabled_routed": ("ufw", "drop", "drop"),
     "public_ufw_server_logging_medium": ("ufw", "drop", "drop"),
     "public_nft_opensnitch_pr1423": ("nftables", "drop", "drop"),
-    "public_nft_inspec_chain": ("nftables", "accept", "accept"),
     "public_iptables_inspec": ("iptables", "drop", "accept"),
+    "public_nftload_nixos_mayniklas_nftables": ("iptables", "drop", "accept"),
+    # a NixOS VPS without nft, its iptables -S and ip6tables -S: INPUT "policy ACCEPT" and
+    # "-j nixos-fw", whose last rule goes on to nixos-fw-refuse's "-j DROP" (before, with
+    # `iptables -S INPUT` only and the jump not followed: "accept", a false fail)
+    "public_iptables_nixos_vps": ("iptables", "drop", "drop"),
 }
 
 
@@ -304,3 +325,99 @@ def test_nft_priority_expressions_and_several_input_chains() -> None:
     assert [(c["chain"], c["priority"], c["effective"]) for c in chains] == [
         ("intercept_dns", -1, "accept"), ("input", 0, "drop"), ("filter_input", 0, "drop"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("case", "chain"),
+    [
+        # inspec's `nft list chain` of one chain: its last rule jumps to a chain the output does
+        # not hold (before: "accept", a guess)
+        ("public_nft_inspec_chain", "derby-cognos-web"),
+        # NixOS's INPUT (iptables-nft) as pasted in nixpkgs #81172: "jump nixos-fw", a chain
+        # the stored paste does not reach (before: "accept", a false fail)
+        ("public_nft_nixos_81172_turn0", "nixos-fw"),
+    ],
+)
+def test_public_jump_to_a_chain_not_held_is_an_error_never_accept(case: str, chain: str) -> None:
+    f = fixture(case)
+    assert "firewall.default_inbound" not in f.values
+    reason = f.errors["firewall.default_inbound"]
+    assert "cannot be told" in reason and f"jumps to chain {chain}," in reason
+    assert f.values["firewall.active"] is True
+    assert [c["effective"] for c in f.values["firewall.input_chains"]] == ["unknown"]
+    assert f.values["firewall.detail"].endswith("effective unknown")
+
+
+def _ruleset(nft: str) -> Facts:
+    return parse(block("uid", "0") + block("nft", nft) + missing("iptables", "iptables")
+                 + missing("ip6tables", "ip6tables") + missing("ufw", "ufw")
+                 + missing("firewalld", "firewall-cmd") + block("end", ""))
+
+
+_INPUT = "table inet t {\n\tchain input {\n\t\ttype filter hook input priority filter; policy %s;\n"
+
+
+@pytest.mark.parametrize(
+    ("policy", "rules", "chains", "want"),
+    [
+        # a jump to a chain that accepts everything is an accept, whatever follows
+        ("accept", "jump allow_all\n\t\tdrop", "chain allow_all {\n\t\tcounter accept\n\t}", "accept"),
+        # a jump to a chain whose refusal is conditional comes back; the policy decides
+        ("accept", "jump some", "chain some {\n\t\ttcp dport 23 drop\n\t}", "accept"),
+        ("drop", "jump some", "chain some {\n\t\ttcp dport 22 accept\n\t}", "drop"),
+        # a jump that comes back by "return" goes on to the final drop
+        ("accept", "jump back\n\t\tdrop", "chain back {\n\t\treturn\n\t\tdrop\n\t}", "drop"),
+        # a goto does not come back: its chain's end is the base chain's end (the policy)
+        ("accept", "goto back\n\t\tdrop", "chain back {\n\t\tcounter return\n\t}", "accept"),
+        # a "return" in the base chain ends it: the policy, not the drop after it
+        ("accept", "return\n\t\tdrop", "", "accept"),
+        # conditional rules before the final refusal do not decide
+        ("accept", "ct state established accept\n\t\tlimit rate 1/second accept\n\t\t"
+         "reject with icmpx admin-prohibited", "", "reject"),
+        # a conditional jump is not followed
+        ("accept", "tcp dport 22 jump nope", "chain nope {\n\t\tdrop\n\t}", "accept"),
+    ],
+)
+def test_jumps_gotos_and_returns(policy: str, rules: str, chains: str, want: str) -> None:
+    """**Hand-made** rulesets (no public sample shows each case alone): what a jump, a goto and
+    a return mean for the input default (each passes `nft -c -f`)."""
+    text = _INPUT % policy + "\t\t" + rules + "\n\t}\n\t" + chains + "\n}\n"
+    f = _ruleset(text)
+    assert f.errors == {}, f.errors
+    assert (f.values["firewall.default_inbound"], f.values["firewall.default_inbound_v6"]) == (
+        want, want)
+
+
+def test_an_unknown_chain_before_a_refusal_is_an_error() -> None:
+    """**Hand-made**: a chain that jumps where the output does not reach, at a lower priority than
+    a chain that drops: refused either way, but whether by drop or by that chain's reject is not
+    known, so the fact is an error; after the dropping chain it cannot matter."""
+    unknown = "table ip a {\n\tchain in {\n\t\ttype filter hook input priority %d; policy accept;\n\t\tjump gone\n\t}\n}\n"
+    drops = "table ip b {\n\tchain in {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n}\n"
+    before = _ruleset(unknown % -10 + drops)
+    assert "gone" in before.errors["firewall.default_inbound"]
+    assert before.values["firewall.default_inbound_v6"] == "accept"  # no ip6 chain
+    after = _ruleset(unknown % 10 + drops)
+    assert after.values["firewall.default_inbound"] == "drop"
+    both = _ruleset(drops + drops.replace("table ip b", "table ip c").replace(
+        "policy drop;", "policy accept;\n\t\treject"))
+    assert "which runs first is the kernel's choice" in both.errors["firewall.default_inbound"]
+
+
+def test_an_unconditional_queue_is_unknown_never_the_policy() -> None:
+    """**Hand-made** from opensnitch's rules (public_nft_opensnitch_pr1423: conditional "queue
+    flags bypass to 0", as nft prints it) with the condition taken away: every packet goes to a
+    userspace program whose verdicts the ruleset does not show, so the "drop" policy is not the
+    default (before: "drop"). iptables' NFQUEUE target alike."""
+    f = _ruleset(_INPUT % "drop" + "\t\tct state established accept\n"
+                 "\t\tqueue flags bypass to 0\n\t}\n}\n")
+    assert "firewall.default_inbound" not in f.values
+    assert "userspace program" in f.errors["firewall.default_inbound"]
+    assert f.values["firewall.input_chains"][0]["effective"] == "unknown"
+    ipt = parse(block("uid", "0") + block("nft", "")
+                + block("iptables", "-P INPUT DROP\n-A INPUT -i lo -j ACCEPT\n"
+                        "-A INPUT -j NFQUEUE --queue-num 0 --queue-bypass")
+                + block("ip6tables", "-P INPUT DROP") + missing("ufw", "ufw")
+                + missing("firewalld", "firewall-cmd") + block("end", ""))
+    assert "userspace program" in ipt.errors["firewall.default_inbound"]
+    assert ipt.values["firewall.default_inbound_v6"] == "drop"

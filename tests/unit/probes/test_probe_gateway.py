@@ -107,3 +107,22 @@ def test_unconditional_jumps_are_followed_and_loops_are_unknown() -> None:
     assert probe.iptables_outcome(ipt, "INPUT") == "drop"
     assert probe.iptables_outcome(ipt, "FORWARD") == "accept"  # LOG decides nothing
     assert probe.iptables_outcome(ipt, "OUTPUT") is None
+
+
+def test_an_unknown_chain_before_the_dropping_one_is_an_error() -> None:
+    """**Hand-made** from the captured namespace's ruleset: a forward chain at a lower priority
+    whose last rule jumps to a chain the output does not hold comes before the forward chain
+    that drops. Refused either way, but by drop or by that chain's possible reject is not known:
+    an error (before: "drop"); after the dropping chain it cannot matter."""
+    text = (FIXTURES / "nft_forward_drop_forwarding_on.out").read_text()
+    extra = ("table ip early {\n\tchain fwd {\n\t\ttype filter hook forward priority %s; "
+             "policy accept;\n\t\tjump elsewhere\n\t}\n}\n")
+    first = text.replace("@@block nft\n", "@@block nft\n" + extra % "filter - 5", 1)
+    f = probe.parse(RawSection("posix.gateway", first))
+    assert "gateway.forward_policy" not in f.values
+    assert "elsewhere" in f.errors["gateway.forward_policy"]
+    assert "elsewhere" in f.errors["gateway.forwarding_blocked"]
+    assert f.values["gateway.input_policy"] == "drop"
+    assert f.values["gateway.forward_policy_v6"] == "drop"  # ip table: IPv4 only
+    later = text.replace("@@block nft\n", "@@block nft\n" + extra % "filter + 5", 1)
+    assert probe.parse(RawSection("posix.gateway", later)).values["gateway.forward_policy"] == "drop"

@@ -95,15 +95,41 @@ def test_bitlocker_outputs_of_two_more_machines() -> None:
 
 def test_rdp_listener_values_without_the_policy_key() -> None:
     """An RDP troubleshooting write-up: fDenyTSConnections 0, UserAuthentication 1, SecurityLayer
-    2, port 3389. The Group Policy key, which overrides them, is not shown: no RDP fact is
-    guessed from the local values."""
+    2, port 3389. The Group Policy key, which overrides the first three, is not shown: none of
+    them is guessed from the local values. No policy sets the port: it is the listener's
+    PortNumber, read (before: an error, for want of the policy key)."""
     f = _parse("hardening", "public_rdp_troubleshoot_nla_tls")
     for name in ("rdp.enabled", "rdp.nla_required", "rdp.security_layer"):
         assert name not in f.values
         assert "Remote Desktop policy" in f.errors[name] and NOT_SHOWN in f.errors[name]
+    assert f.values["rdp.port"] == 3389 and "rdp.port" not in f.errors
     # with the policy key read and empty (no policy), the same values are read plainly
     d = doc("hardening", "public_rdp_troubleshoot_nla_tls")
     d["rdp_policy"] = {}
     v = parse("hardening", stdout=json.dumps(d)).values
     assert (v["rdp.enabled"], v["rdp.nla_required"], v["rdp.security_layer"], v["rdp.port"]) == (
         True, True, 2, 3389)
+
+
+def test_rdp_facts_depend_only_on_the_keys_that_set_them() -> None:
+    """**Hand-made** from the captured ``policy_overrides_cim_bitlocker`` (policy sets
+    fDenyTSConnections 0, UserAuthentication 1, SecurityLayer 2; no public sample shows a key
+    unreadable beside a readable policy): each RDP fact is an error only when a key it is read
+    from is unreadable."""
+    unreadable = {"error": "Requested registry access is not allowed.",
+                  "error_type": "System.Security.SecurityException"}
+    d = doc("hardening", "policy_overrides_cim_bitlocker")
+    d["rdp_tcp"] = unreadable  # the listener: only the port is lost, the policy sets the rest
+    f = parse("hardening", stdout=json.dumps(d))
+    assert (f.values["rdp.enabled"], f.values["rdp.nla_required"],
+            f.values["rdp.security_layer"]) == (True, True, 2)
+    assert "rdp.port" not in f.values and "registry access" in f.errors["rdp.port"]
+    d = doc("hardening", "policy_overrides_cim_bitlocker")
+    d["rdp"] = unreadable  # Terminal Server: the policy's fDenyTSConnections decides
+    assert parse("hardening", stdout=json.dumps(d)).values["rdp.enabled"] is True
+    d["rdp_policy"] = {"fDenyTSConnections": None, "UserAuthentication": None,
+                       "SecurityLayer": None}  # no policy: the local value is needed
+    f = parse("hardening", stdout=json.dumps(d))
+    assert "rdp.enabled" not in f.values and "registry access" in f.errors["rdp.enabled"]
+    assert (f.values["rdp.nla_required"], f.values["rdp.security_layer"],
+            f.values["rdp.port"]) == (False, 1, 3389)  # the listener's own values

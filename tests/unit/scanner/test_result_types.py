@@ -77,7 +77,8 @@ def enum(n: dict[str, Any]) -> list[Any]:
     (vocab.NA_REASONS, vocab.NaReason, (*props("results"), "[]", *props("na_reason"))),
     ((None, *vocab.ERROR_KINDS), vocab.ErrorKind | None,
      (*props("hosts"), "[]", *props("error_kind"))),
-], ids=["status", "control", "severity", "owner", "na_reason", "error_kind"])
+    (vocab.TRANSPORTS, vocab.Transport, (*props("hosts"), "[]", *props("transport"))),
+], ids=["status", "control", "severity", "owner", "na_reason", "error_kind", "transport"])
 def test_each_vocabulary_is_the_same_words_in_tuple_type_and_schema(
         words: tuple[Any, ...], literal: Any, schema_path: tuple[str, ...]) -> None:
     in_type = [a for a in _flat(literal)]

@@ -170,7 +170,8 @@ def _device(**kw: Any) -> Host:
 def test_collect_device_over_snmp(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[bool] = []
 
-    def fake_query(host: Host, opts: Any, probe: bool, secret: Any) -> snmp_transport.Result:
+    def fake_query(host: Host, opts: Any, probe: bool, secret: Any,
+                   sections: Any = None) -> snmp_transport.Result:
         calls.append(probe)
         return _snmp_result("routeros_6_40_7", "public_accepted")
 
@@ -191,7 +192,8 @@ def test_collect_device_over_snmp(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_collect_device_probe_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(snmp_transport, "query",
-                        lambda host, opts, probe, secret: _snmp_result("cisco_ios_c2960", None))
+                        lambda host, opts, probe, secret, sections=None: _snmp_result(
+                            "cisco_ios_c2960", None))
     rec = network.collect_device(_device(check_default_community=False), Options())
     assert rec["facts"]["snmp.default_community_checked"] is False
     assert "cisco-ios is not in the lifecycle catalogue" in rec["fact_errors"][
@@ -200,7 +202,7 @@ def test_collect_device_probe_turned_off(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_collect_device_that_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     why = "no SNMP answer from 192.0.2.44:161 within 2s x 2 tries (...)"
-    monkeypatch.setattr(snmp_transport, "query", lambda host, opts, probe, secret: (
+    monkeypatch.setattr(snmp_transport, "query", lambda host, opts, probe, secret, sections=None: (
         snmp_transport.Result("@@block system\n" + why + "\n@@rc 1\n", None, False, why,
                               "unreachable", {"transport": "snmp"})))
     rec = network.collect_device(_device(), Options())

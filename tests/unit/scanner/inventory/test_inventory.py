@@ -247,6 +247,16 @@ def test_malformed_host_identity_names_the_host_key_path() -> None:
                      "'group:': group name '' is not a local group name"]
 
 
+def test_malformed_group_identity_is_one_problem_not_a_traceback() -> None:
+    # found by test_fuzz_inputs (Hypothesis): a bad identity in a group's vars reached the
+    # overlap check of client_admins and provider_admins unparsed and raised ValueError
+    lines = problems("all:\n  children:\n    g:\n      vars: {provider_admins: ['{param: x}']}\n"
+                     "      hosts: {a: {address: 192.0.2.1}, b: {address: 192.0.2.2}}\n")
+    assert lines == ["inv.yaml: all.children.g.vars.provider_admins[0]: '{param: x}': unknown "
+                     "prefix '{param:'; expected NAME, %GROUP, group:NAME, group:DOMAIN\\NAME, "
+                     "DOMAIN\\NAME or device:NAME"]
+
+
 def test_same_identity_on_both_sides_is_an_error() -> None:
     lines = problems("estate: {client_admins: ['%sudo'], provider_admins: ['group:sudo']}\n"
                      "all: {hosts: {a: {address: 192.0.2.1}}}\n")

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from scanner import result
+from scanner.channels import message
 from scanner.cli.app import main
 from scanner.history import store as history
 from scanner.ops import notify
@@ -456,7 +457,7 @@ def test_changes_sorts_new_regressed_overdue_unreachable_reachable_fixed(tmp_pat
         assert ch is not None
         assert [e["host"] for e in ch["changes"]["reachable"]] == ["b"]
         assert ch["counts"]["fixed"] == 0  # b was not scanned last time: not compared
-        assert notify.subject(ch) == "undone: Acme: 1 reachable again"
+        assert message.subject(ch) == "undone: Acme: 1 reachable again"
 
 
 def test_message_is_short_plain_and_capped() -> None:
@@ -467,13 +468,13 @@ def test_message_is_short_plain_and_capped() -> None:
         r["first_seen"] = cur["scan"]["started_at"]
         r["title"] = "A title\nwith a line break and \x1b[31mescapes\x1b[0m"
     ch = notify.changes(prev, cur)
-    body = notify.text(ch, "https://example.org/r.html", "acme.html")
+    body = message.text(ch, "https://example.org/r.html", "acme.html")
     assert ch["counts"]["new"] == 40
-    assert body.count("\n- a: ") == notify.MAX_LINES
-    assert f"- ... and {40 - notify.MAX_LINES} more (see the report)" in body
+    assert body.count("\n- a: ") == message.MAX_LINES
+    assert f"- ... and {40 - message.MAX_LINES} more (see the report)" in body
     assert "\x1b" not in body and "A title with a line break and escapes" in body
     assert "The full report is attached (acme.html)." in body
-    assert len(body.splitlines()) < notify.MAX_LINES + 15
+    assert len(body.splitlines()) < message.MAX_LINES + 15
     assert notify.select(ch, ["fixed"])["total"] == 0
 
 
@@ -512,10 +513,10 @@ def test_the_message_and_the_diff_say_the_same_about_the_same_two_scans(
               notify.FROM_DIFF}
     assert mine == theirs
     assert doc["history"]["changes"]["counts"] == d["counts"]  # the summary's "since last scan"
-    body = notify.text(ch)
+    body = message.text(ch)
     for title in ("Newly waived", "No longer checked", "Rule changed", "Fixed (1)"):
         assert title in body
-    assert notify.subject(ch) == ("undone: Acme: 1 new, 1 newly waived, 1 no longer checked, "
+    assert message.subject(ch) == ("undone: Acme: 1 new, 1 newly waived, 1 no longer checked, "
                                   "1 rule changed, 1 fixed")
 # -- issue 15, M4: a message never carries a target's words ---------------------------------------
 
@@ -559,8 +560,8 @@ def test_webhook_text_carries_no_target_words_and_neutralises_markup(
     for bit in HOSTILE_BITS:
         assert bit not in text, bit
         assert bit not in json.dumps(post, ensure_ascii=False), bit  # nor the JSON for tickets
-    assert f"- pc1: {notify.chat(notify.REASONS['error'])}" in text
-    assert f"- pc2: {notify.chat(notify.REASONS['auth'])}" in text
+    assert f"- pc1: {message.chat(message.REASONS['error'])}" in text
+    assert f"- pc2: {message.chat(message.REASONS['auth'])}" in text
     assert post["undone"]["changes"]["unreachable"][1]["error_kind"] == "auth"
     # Slack's &<> as entities, Markdown's specials escaped, no bidi override
     assert "Antivirus \\*on\\* \\[see\\]\\(https://x.example\\) &lt;b&gt;" in text
@@ -570,7 +571,7 @@ def test_webhook_text_carries_no_target_words_and_neutralises_markup(
 
 def test_email_text_carries_no_target_words() -> None:
     change = _hostile_change()
-    body, subj = notify.text(change), notify.subject(change)
+    body, subj = message.text(change), message.subject(change)
     for bit in HOSTILE_BITS:
         assert bit not in body and bit not in subj, bit
     assert "- pc1: the connection failed (the report says how)" in body
@@ -579,9 +580,9 @@ def test_email_text_carries_no_target_words() -> None:
 
 
 def test_chat_escaping() -> None:
-    assert notify.chat("<!channel> & <https://e.example|x>") == \
+    assert message.chat("<!channel> & <https://e.example|x>") == \
         "&lt;!channel&gt; &amp; &lt;https://e.example\\|x&gt;"
-    assert notify.chat("[a](https://e.example) *b* _c_ ~d~ `e`") == \
+    assert message.chat("[a](https://e.example) *b* _c_ ~d~ `e`") == \
         "\\[a\\]\\(https://e.example\\) \\*b\\* \\_c\\_ \\~d\\~ \\`e\\`"
-    assert notify.chat("@channel @all a@b") == "@\u2060channel @\u2060all a@\u2060b"
-    assert notify.plain("line\nbreak\x1b[31m \u202eevil\u2069") == "line break evil"
+    assert message.chat("@channel @all a@b") == "@\u2060channel @\u2060all a@\u2060b"
+    assert message.plain("line\nbreak\x1b[31m \u202eevil\u2069") == "line break evil"
