@@ -82,17 +82,19 @@ def child(hosts: int, concurrency: int, folder: str) -> dict[str, Any]:
         scan.run(inv, bls, opts, host_filter=["h0000"])  # warm-up
         gc.collect()
         rss0 = _rss_mib()
+        fds0 = len(os.listdir("/proc/self/fd"))
         t0, c0 = time.perf_counter(), time.process_time()
         doc = scan.run(inv, bls, opts)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         rss1 = _rss_mib()
+        fds1 = len(os.listdir("/proc/self/fd"))  # sockets a frozen, uncollected object holds
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         state = (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count())
         waiting = gc.collect()  # the cyclic garbage the scan's end still held
         return {"hosts": hosts, "reached": sum(1 for h in doc["hosts"] if h["reachable"]),
                 "scan_s": wall, "scan_cpu_s": cpu, "rss_before_mib": rss0,
                 "rss_end_mib": rss1, "maxrss_mib": peak, "growth_mib": rss1 - rss0,
-                "garbage_at_end": waiting, "gc_state_after": state,
+                "garbage_at_end": waiting, "fds_before": fds0, "fds_end": fds1, "gc_state_after": state,
                 "scanner": str(Path(scanner.__file__).parents[1])}
     finally:
         servers.stdin.close()
@@ -133,14 +135,16 @@ def main() -> int:
     for tree in trees:
         med = {k: statistics.median(r[k] for r in runs[tree])
                for k in ("reached", "scan_s", "scan_cpu_s", "rss_before_mib", "rss_end_mib",
-                         "maxrss_mib", "growth_mib", "garbage_at_end")}
+                         "maxrss_mib", "growth_mib", "garbage_at_end", "fds_before",
+                         "fds_end")}
         medians[tree] = med
         print(f"{tree}: {a.hosts} SSH hosts on loopback ({med['reached']:.0f} reached), "
               f"concurrency {a.concurrency}, median of {a.runs} runs: {med['scan_s']:.1f} s "
               f"wall, {med['scan_cpu_s']:.2f} s CPU; RSS {med['rss_before_mib']:.1f} -> "
               f"{med['rss_end_mib']:.1f} MiB (+{med['growth_mib']:.1f}), peak "
               f"{med['maxrss_mib']:.1f} MiB; cyclic garbage still held at the end "
-              f"{med['garbage_at_end']:.0f} objects; collector after "
+              f"{med['garbage_at_end']:.0f} objects; open files {med['fds_before']:.0f} -> "
+              f"{med['fds_end']:.0f}; collector after "
               f"{runs[tree][0]['gc_state_after']}")
     for tree in trees[1:]:
         this, other = medians[trees[0]], medians[tree]
