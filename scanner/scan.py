@@ -7,9 +7,12 @@ thing reports render. Hosts are evaluated as they land, so a caller that records
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import secrets
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypedDict, cast
 
@@ -93,6 +96,61 @@ def rule_doc(r: Rule) -> RuleDoc:
         if r.finding.get("advice"):
             out["advice"] = {k: " ".join(str(v).split()) for k, v in r.finding["advice"].items()}
     return out
+
+
+class _Collector:
+    """The garbage collector while scans run in this process.
+
+    A scan keeps every host's record and results until the document is built (a million
+    results at 10,000 hosts × 100 rules), and the collector's full passes walk all of them
+    again and again (docs/benchmarks.md, "Issue 17, garbage collection during a scan"). So
+    what is alive when a host has been judged is frozen (``gc.freeze``: never walked again;
+    reference counting still frees what is dropped), and unfrozen when the scan ends.
+
+    Frozen objects that become cyclic garbage (a connection's) wait for the unfreeze, so no
+    garbage is carried from scan to scan: a scan that starts when none runs, after scans that
+    froze, first collects (the heap is small then: the last document has been dropped), and a
+    scan that ends while others of this process still run (a folder scan's estates) unfreezes
+    and collects what it left. Nothing is frozen when the caller disabled the collector or
+    froze objects itself (their freeze could not be given back); thresholds are never changed."""
+
+    lock = threading.Lock()
+    running = 0  # scans of this process inside :meth:`held`
+    owned = False  # whether those scans freeze (decided by the first of them)
+    dirty = False  # frozen since the last collection: garbage may have been unfrozen uncollected
+
+    @classmethod
+    @contextlib.contextmanager
+    def held(cls) -> Iterator[None]:
+        """For the time one scan collects and judges its hosts."""
+        with cls.lock:
+            first = cls.running == 0
+            if first:
+                cls.owned = gc.isenabled() and gc.get_freeze_count() == 0
+            cls.running += 1
+            collect = first and cls.owned and cls.dirty
+            cls.dirty = cls.dirty and not collect
+        try:
+            if collect:  # what earlier scans left, before anything is frozen again (outside
+                gc.collect()  # the lock: finalizers run here)
+            yield
+        finally:
+            with cls.lock:
+                cls.running -= 1
+                collect = cls.owned and cls.running > 0  # the others freeze at their next host
+                if cls.owned:
+                    gc.unfreeze()
+                cls.owned = cls.owned and cls.running > 0
+                cls.dirty = cls.dirty and not collect
+            if collect:
+                gc.collect()
+
+    @classmethod
+    def host_done(cls) -> None:
+        """A host is judged: what is alive now is frozen (when the scans own the collector)."""
+        if cls.owned:
+            cls.dirty = True
+            gc.freeze()
 
 
 #: what a caller's ``on_host`` may return: the dating of the host's failing results, by rule
@@ -188,16 +246,19 @@ def run(
         per_host[rec["name"]] = res
         if on_host is not None and (dated_here := on_host(rec, res)):
             dates[rec["name"]] = dated_here
+        _Collector.host_done()  # the host is judged: the collector need not walk it again
 
-    records = collect(hosts, rules, opts, landed, named=inventory.hosts)
-    if tenants:  # each tenant read-only over its API; one that cannot be read says why
-        from scanner.engine.cloud import collect as cloud
+    with _Collector.held():
+        records = collect(hosts, rules, opts, landed, named=inventory.hosts)
+        if tenants:  # each tenant read-only over its API; one that cannot be read says why
+            from scanner.engine.cloud import collect as cloud
 
-        records += cloud.collect_tenants(tenants, cloud.default_options(now), landed,
-                                         opts.cancel)
-    # the network phase: one nmap run per declared network (not with --hosts: a partial scan)
-    nets = [] if host_filter else network.scan_networks(inventory, rules, opts, landed)
-    return document(header, _iso(now()), hosts, records, nets, per_host, dates)
+            records += cloud.collect_tenants(tenants, cloud.default_options(now), landed,
+                                             opts.cancel)
+        # the network phase: one nmap run per declared network (not with --hosts: a partial
+        # scan)
+        nets = [] if host_filter else network.scan_networks(inventory, rules, opts, landed)
+        return document(header, _iso(now()), hosts, records, nets, per_host, dates)
 
 
 def document(header: ScanHeader, finished_at: str, hosts: list[Host], records: list[HostRecord],

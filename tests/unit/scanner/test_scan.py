@@ -1,19 +1,29 @@
 """scanner/scan.py's one builder of the result document (``document``): the header, the records
 and results in the order of a rebuilt report, each failing result with the dating its history
-returned, the results evaluation made never edited, and the keys in the schema's order."""
+returned, the results evaluation made never edited, and the keys in the schema's order; and the
+garbage collector while a scan runs: what is judged is frozen, and the collector is given back
+as it was found (also when the scan raises or is interrupted), never carrying one scan's
+garbage into the next."""
 
 from __future__ import annotations
 
 import copy
+import gc
 import json
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 from scanner import scan
+from scanner.engine.options import Options
 from scanner.engine.records import new_record
-from scanner.result import Dating, NetworkRecord, Result, ScanHeader
+from scanner.inventory import Host, Inventory
+from scanner.result import Dating, HostRecord, NetworkRecord, Result, ResultDocument, ScanHeader
 
 SCHEMA = json.loads((Path(__file__).parents[3] / "scanner" / "schema" / "scan.schema.json")
                     .read_text())
@@ -93,3 +103,145 @@ def test_networks_sit_between_results_and_errors() -> None:
     assert doc["networks"] == [net]
     assert [e["host"] for e in doc["errors"]] == ["c", "network:lan"]
     jsonschema.validate(doc, SCHEMA)
+
+
+# ---- the garbage collector during a scan ----
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+class _Cycle:
+    """Cyclic garbage: only the collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _garbage() -> weakref.ref[_Cycle]:
+    return weakref.ref(_Cycle())
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """No automatic collection during the test (a threshold nothing reaches), so that only the
+    scan's own collections free cyclic garbage; the collector as it was afterwards."""
+    assert gc.isenabled() and gc.get_freeze_count() == 0, "the test process froze objects"
+    old = gc.get_threshold()
+    gc.set_threshold(1_000_000_000, 10, 10)
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*old)
+
+
+def _inventory(*names: str) -> Inventory:
+    return Inventory(path="inv.yaml", hosts=tuple(Host(name=n, address="192.0.2.1")
+                                                  for n in names))
+
+
+def _collecting(before_each: Callable[[str], None]) -> Callable[..., list[HostRecord]]:
+    """A collection without the network: ``before_each(name)`` runs as each host is collected,
+    then the host lands (is judged by the scan)."""
+    def collect(hosts: Sequence[Host], rules: Any, opts: Any, landed: Callable[[HostRecord], None],
+                named: Any = ()) -> list[HostRecord]:
+        out = []
+        for h in hosts:
+            before_each(h.name)
+            rec = new_record(h.name, h.address, "ssh", "linux", roles=[], groups=[], owner=None)
+            rec["reachable"] = True
+            landed(rec)
+            out.append(rec)
+        return out
+    return collect
+
+
+def _run(inv: Inventory) -> ResultDocument:
+    return scan.run(inv, [], Options(), clock=lambda: NOW)
+
+
+@pytest.mark.parametrize("ending", [None, RuntimeError, KeyboardInterrupt])
+def test_a_scan_freezes_what_is_judged_and_gives_the_collector_back(
+        collector: None, monkeypatch: pytest.MonkeyPatch, ending: type[BaseException] | None
+) -> None:
+    """Whether the scan ends, raises or is interrupted (Ctrl-C inside the collection), the
+    collector is enabled, with its thresholds, and nothing is left frozen."""
+    state = (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count())
+    frozen: list[int] = []
+
+    def before_each(name: str) -> None:
+        frozen.append(gc.get_freeze_count())
+        if name == "c" and ending is not None:
+            raise ending("stopped")
+
+    monkeypatch.setattr(scan, "collect", _collecting(before_each))
+    if ending is None:
+        doc = _run(_inventory("a", "b", "c"))
+        assert [h["name"] for h in doc["hosts"]] == ["a", "b", "c"]
+    else:
+        with pytest.raises(ending):
+            _run(_inventory("a", "b", "c"))
+    assert frozen[0] == 0 and frozen[1] > 0  # host a judged: what was alive is frozen
+    assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == state
+
+
+def test_a_callers_own_freeze_and_disabled_collector_are_left_alone(
+        collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller that froze objects itself keeps exactly its freeze (unfreezing would give back
+    its objects too); a disabled collector stays disabled, nothing frozen."""
+    frozen: list[int] = []
+    monkeypatch.setattr(scan, "collect", _collecting(lambda _: frozen.append(
+        gc.get_freeze_count())))
+    gc.freeze()
+    theirs = gc.get_freeze_count()
+    _run(_inventory("a", "b"))
+    assert frozen == [theirs, theirs] and gc.get_freeze_count() == theirs
+    gc.unfreeze()
+    frozen.clear()
+    gc.disable()
+    try:
+        _run(_inventory("a", "b"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert frozen == [0, 0] and gc.get_freeze_count() == 0
+
+
+def test_one_scans_garbage_is_collected_before_the_next_freezes_it(
+        collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection's cyclic garbage frozen during one scan is not carried into the next (as a
+    schedule or a folder scan runs scans one after another in one process)."""
+    left: list[weakref.ref[_Cycle]] = []
+    seen_alive: list[bool] = []
+
+    def before_each(name: str) -> None:
+        if name == "a":
+            left.append(_garbage())  # dies while the scan runs; frozen with host a
+        else:
+            seen_alive.append(left[0]() is not None)
+
+    monkeypatch.setattr(scan, "collect", _collecting(before_each))
+    _run(_inventory("a"))
+    _run(_inventory("x"))
+    assert seen_alive == [False]
+
+
+def test_a_scan_that_ends_while_another_runs_collects_its_garbage(
+        collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Estates of a folder scan overlap: one that ends while another still runs leaves no
+    garbage frozen for the rest of the run, and the last one gives the collector back."""
+    left: list[weakref.ref[_Cycle]] = []
+    checks: list[tuple[str, bool, int]] = []
+
+    def before_each(name: str) -> None:
+        if name == "outer1":  # the other estate runs to its end meanwhile
+            _run(_inventory("inner1", "inner2"))
+        elif name == "inner1":
+            left.append(_garbage())
+        elif name == "outer2":
+            checks.append((name, left[0]() is None, gc.get_freeze_count()))
+
+    monkeypatch.setattr(scan, "collect", _collecting(before_each))
+    _run(_inventory("outer1", "outer2"))
+    assert checks[0][:2] == ("outer2", True)
+    assert gc.get_freeze_count() == 0

@@ -32,7 +32,10 @@ from tests.unit.scanner.ops.test_notify import BASELINE, Hook
 
 receiver_fixture, env_fixture = test_notify.webhook, test_notify.env
 
-_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+# an ISO time, or one as a message shows it (reports.model.when: "7 Dec 2026 19:34 UTC"; two
+# scans a second apart may straddle a minute)
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
+                   r"|\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC")
 _SCAN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 # what differs between two scans of one machine a second apart: the machine's own clock (in
 # the raw section output and its digest), and how long things took
