@@ -51,10 +51,15 @@ _HOOK_RE = re.compile(
     r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;\s][^;]*);"
     r"(?:\s*policy\s+(\w+);)?"
 )
-# whole words only: a chain may be named "nixos-fw-log-refuse"
+# whole words only: a chain may be named "nixos-fw-log-refuse". Besides counters, logs and
+# comments, a statement that sets a packet's or connection's mark, trace or priority matches
+# every packet, so "meta mark set 0x00000001 accept" is an unconditional accept (taking it for
+# a condition made a drop policy behind it pass). Header statements (ip dscp set ...) are not
+# here: in an inet table they imply a match on the protocol.
 _NOISE_RE = re.compile(
     r'(?<![\w-])(?:counter(?: packets \d+ bytes \d+)?|comment "[^"]*(?:"|$)|'
-    r'log(?: prefix "[^"]*(?:"|$))?(?: level \w+)?(?: flags [\w,]+)?)(?![\w-])'
+    r'log(?: prefix "[^"]*(?:"|$))?(?: level \w+)?(?: flags [\w,]+)?|'
+    r'(?:meta|ct) (?:mark|nftrace|priority) set (?:(?:meta|ct) mark|[\w:]+))(?![\w-])'
 )
 _XT_RE = re.compile(r"^# xt_([A-Z][A-Z0-9_]*)$")
 _JUMP_RE = re.compile(r"^(jump|goto) (\S+)$")

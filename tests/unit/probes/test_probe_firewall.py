@@ -436,6 +436,17 @@ def test_a_brace_in_a_quoted_string_does_not_end_the_chain() -> None:
     assert g.values["firewall.default_inbound"] == "drop"
 
 
+def test_a_rule_that_only_sets_a_mark_before_its_verdict_is_unconditional() -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6, in a network
+    namespace of its own): ``meta mark set 0x00000001 accept`` accepts every packet; read as a
+    condition, the "drop" policy behind it passed (a false pass)."""
+    f = _ruleset(_INPUT % "drop" + "\t\tmeta mark set 0x00000001 accept\n\t}\n}\n")
+    assert f.values["firewall.default_inbound"] == "accept"
+    g = _ruleset(_INPUT % "drop" + "\t\tmeta nftrace set 1 jump c2\n\t}\n"
+                 "\tchain c2 {\n\t\tct mark set meta mark counter packets 0 bytes 0 accept\n\t}\n}\n")
+    assert g.values["firewall.default_inbound"] == "accept"
+
+
 def test_an_unconditional_iptables_queue_is_unknown() -> None:
     """**Hand-made**: ``-j QUEUE`` is NFQUEUE's older name (queue 0): a userspace program
     decides, so a "DROP" policy behind it is not the default (before: "drop")."""
