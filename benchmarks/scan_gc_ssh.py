@@ -94,7 +94,8 @@ def child(hosts: int, concurrency: int, folder: str) -> dict[str, Any]:
         return {"hosts": hosts, "reached": sum(1 for h in doc["hosts"] if h["reachable"]),
                 "scan_s": wall, "scan_cpu_s": cpu, "rss_before_mib": rss0,
                 "rss_end_mib": rss1, "maxrss_mib": peak, "growth_mib": rss1 - rss0,
-                "garbage_at_end": waiting, "fds_before": fds0, "fds_end": fds1, "gc_state_after": state,
+                "garbage_at_end": waiting, "fds_before": fds0, "fds_end": fds1,
+                "gc_state_after": state,
                 "scanner": str(Path(scanner.__file__).parents[1])}
     finally:
         servers.stdin.close()

@@ -4,7 +4,7 @@
 ``-A INPUT|FORWARD``: ``-j DROP``, ``-j REJECT --reject-with ...`` (as ``iptables -S`` always
 prints it), ``-j ACCEPT``, ``-j RETURN``, or ``-j``/``-g`` into a user chain, followed the same
 way as an nftables jump (:func:`probes.firewall.nft.outcome`); an unconditional ``-j NFQUEUE``
-makes the default unknown, as nft's ``queue`` does.
+(or ``-j QUEUE``, its older name for queue 0) makes the default unknown, as nft's ``queue`` does.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _step(spec: str, user_chains: set[str]) -> Step:
         return ("final", "reject")
     if target == "RETURN" and not rest:
         return ("return", "")
-    if target == "NFQUEUE":
+    if target in ("NFQUEUE", "QUEUE"):
         return ("final", QUEUED)
     if target in user_chains and not rest:
         return ("jump" if bare[0] == "-j" else "goto", target)

@@ -4,7 +4,8 @@ rules (``posix.firewall``: the input hook; ``posix.gateway``: input and forward)
 :func:`nft_chains` reads the text into its chains (base chains with their type, hook, priority
 and policy; regular chains too, as jump targets), one line at a time and counting braces, so a
 set, a map or an anonymous set that spans lines is never taken for a rule or for the end of a
-chain. A rule is one line of the chain's body, as nft prints it.
+chain; a brace inside a quoted string (``comment "ssh }"``) is text, not a block. A rule is one
+line of the chain's body, as nft prints it.
 
 What a base chain decides for traffic no condition matches is :attr:`Chain.default`, which
 :func:`nft_chains` sets on every base chain (:func:`outcome`, which
@@ -44,18 +45,26 @@ from probes.base import lines
 PRIORITY = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50,
             "srcnat": 100}
 _TABLE_RE = re.compile(r"^table\s+(\w+)\s+(\S+)\s*\{$")
+_FLAGS_RE = re.compile(r"^flags\s+([\w,\s]+)$")
 _CHAIN_RE = re.compile(r"^chain\s+(\S+)\s*\{$")
 _HOOK_RE = re.compile(
     r"type\s+(\w+)\s+hook\s+(\w+)(?:\s+device\s+\S+)?\s+priority\s+([^;\s][^;]*);"
     r"(?:\s*policy\s+(\w+);)?"
 )
-# whole words only: a chain may be named "nixos-fw-log-refuse"
+# whole words only: a chain may be named "nixos-fw-log-refuse". Besides counters, logs and
+# comments, a statement that sets a packet's or connection's mark, trace or priority matches
+# every packet, so "meta mark set 0x00000001 accept" is an unconditional accept (taking it for
+# a condition made a drop policy behind it pass). Header statements (ip dscp set ...) are not
+# here: in an inet table they imply a match on the protocol.
 _NOISE_RE = re.compile(
     r'(?<![\w-])(?:counter(?: packets \d+ bytes \d+)?|comment "[^"]*(?:"|$)|'
-    r'log(?: prefix "[^"]*(?:"|$))?(?: level \w+)?(?: flags [\w,]+)?)(?![\w-])'
+    r'log(?: prefix "[^"]*(?:"|$))?(?: level \w+)?(?: flags [\w,]+)?|'
+    r'(?:meta|ct) (?:mark|nftrace|priority) set (?:(?:meta|ct) mark|[\w:]+))(?![\w-])'
 )
 _XT_RE = re.compile(r"^# xt_([A-Z][A-Z0-9_]*)$")
 _JUMP_RE = re.compile(r"^(jump|goto) (\S+)$")
+# a quoted string (a comment, a log prefix, an interface name): its braces are text, not blocks
+_QUOTED_RE = re.compile(r'"[^"]*(?:"|$)')
 #: the kernel's own limit on nested jumps
 MAX_JUMPS = 16
 #: an unconditional ``queue``: a program decides, out of the ruleset's sight
@@ -81,6 +90,7 @@ class Chain:
     default: str | None = None  # worked out through jumps, else the policy; or "unknown"
     rules: list[str] = field(default_factory=list)
     why: str | None = None  # why the default is unknown
+    dormant: bool = False  # its table is "flags dormant": no base chain of it is on a hook
 
 
 def priority(text: str) -> int:
@@ -139,6 +149,7 @@ def nft_chains(text: str) -> list[Chain]:
     family = table = ""
     chain: Chain | None = None
     depth = 0
+    dormant: set[tuple[str, str]] = set()
     for raw in lines(text):
         line = raw.strip()
         if not line:
@@ -154,17 +165,23 @@ def nft_chains(text: str) -> list[Chain]:
             chains.append(chain)
             depth = 2
             continue
+        f = _FLAGS_RE.match(line)
+        if f and depth == 1 and "dormant" in re.split(r"[,\s]+", f.group(1)):
+            dormant.add((family, table))
         if chain is not None and depth == 2 and not line.startswith("}"):
-            h = _HOOK_RE.search(line)
+            h = _HOOK_RE.match(line)  # the line nft begins a base chain with, not a comment
             if h and chain.hook is None:
                 chain.kind, chain.hook = h.group(1), h.group(2)
                 chain.priority = priority(h.group(3))
                 chain.policy = h.group(4) or "accept"
             elif not line.startswith(("type ", "policy ")):
                 chain.rules.append(line)
-        depth = max(depth + line.count("{") - line.count("}"), 0)
+        code = _QUOTED_RE.sub('""', line)
+        depth = max(depth + code.count("{") - code.count("}"), 0)
         if chain is not None and depth <= 1:
             chain = None
+    for one in chains:
+        one.dormant = (one.family, one.table) in dormant
     _settle_all(chains)
     return chains
 
@@ -198,7 +215,8 @@ def _settle_all(chains: list[Chain]) -> None:
 def hook_default(chains: list[Chain], hook: str, families: tuple[str, ...]) -> str | None:
     """What the filter base chains on ``hook`` of the address ``families`` decide together for
     traffic no condition matches: ``drop``, ``reject`` or ``accept``; ``"unknown:<why>"``; or
-    None when no such chain exists (the kernel then accepts).
+    None when no such chain exists (the kernel then accepts). A dormant table's chains
+    (``flags dormant``, which ``nft list ruleset`` prints first in the table) are on no hook.
 
     A packet meets every base chain on the hook in priority order: an accept hands it to the
     next, a drop or reject ends it. So the first priority at which some chain refuses decides,
@@ -207,7 +225,7 @@ def hook_default(chains: list[Chain], hook: str, families: tuple[str, ...]) -> s
     priority run in an order the kernel chooses. Otherwise the result is unknown, never a guess.
     """
     mine = sorted((c for c in chains if c.hook == hook and c.kind == "filter"
-                   and c.family in families), key=lambda c: c.priority)
+                   and c.family in families and not c.dormant), key=lambda c: c.priority)
     if not mine:
         return None
     unknown: Chain | None = None

@@ -232,7 +232,7 @@ def _looks_iptables_nft(chains: list[Chain]) -> bool:
 def _describe(chains: list[Chain]) -> str:
     parts = [
         f"{c.family} {c.table} {c.name}: policy {c.policy.lower()}, {len(c.rules)} rules, "
-        f"effective {c.default}"
+        f"effective {c.default}" + (" (dormant table: on no hook)" if c.dormant else "")
         for c in chains
     ]
     return "; ".join(parts)

@@ -5,8 +5,8 @@ systems.
 Its settings, the inventory's ``notify.webhook``: ``url``, or ``url_env`` (the NAME of an
 environment variable holding a URL that is itself a secret, as chat webhooks are),
 ``headers_env`` (the NAME of an environment variable holding ``Name: value`` lines, such as an
-``Authorization`` header; https only, but for a receiver on this machine) and ``on``. A
-redirect is never followed.
+``Authorization`` header; https only, but for a receiver on this machine, whether the URL is
+written or read from ``url_env``) and ``on``. A redirect is never followed.
 """
 
 from __future__ import annotations
@@ -113,7 +113,12 @@ def send(cfg: Mapping[str, Any], data: dict[str, Any], timeout: float) -> str:
         raise NotSent(f"{where}: not an http(s) URL")
     shown = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
     headers = {"Content-Type": "application/json", "User-Agent": f"undone/{__version__}"}
-    headers.update(_headers(cfg))
+    own = _headers(cfg)
+    if own and parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        # the check of the inventory's 'url' (check), for a URL read from url_env at send time
+        raise NotSent(f"webhook {shown}: 'headers_env' over plain http would send the token "
+                      "readable on the network; not sent (use an https:// URL)")
+    headers.update(own)
     body = json.dumps(data, ensure_ascii=False).encode("utf-8")
     req = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked above
     opener = urllib.request.build_opener(_NoRedirect())

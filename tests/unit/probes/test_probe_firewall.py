@@ -421,3 +421,63 @@ def test_an_unconditional_queue_is_unknown_never_the_policy() -> None:
                 + missing("firewalld", "firewall-cmd") + block("end", ""))
     assert "userspace program" in ipt.errors["firewall.default_inbound"]
     assert ipt.values["firewall.default_inbound_v6"] == "drop"
+
+
+def test_a_brace_in_a_quoted_string_does_not_end_the_chain() -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6, in a network
+    namespace of its own): a comment holding "}" once closed the input chain early, so the final
+    ``accept`` after it was never read and the "drop" policy passed (a false pass)."""
+    f = _ruleset(_INPUT % "drop" + '\t\ttcp dport 22 accept comment "ssh }"\n\t\taccept\n\t}\n}\n')
+    assert f.values["firewall.default_inbound"] == "accept"
+    assert f.values["firewall.input_chains"][0]["rules"] == 2
+    # and a "{" in a log prefix does not swallow the chains that follow
+    g = _ruleset(_INPUT % "accept" + '\t\tlog prefix "in {"\n\t\tjump refuse\n\t}\n'
+                 "\tchain refuse {\n\t\tdrop\n\t}\n}\n")
+    assert g.values["firewall.default_inbound"] == "drop"
+
+
+def test_a_rule_that_only_sets_a_mark_before_its_verdict_is_unconditional() -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6, in a network
+    namespace of its own): ``meta mark set 0x00000001 accept`` accepts every packet; read as a
+    condition, the "drop" policy behind it passed (a false pass)."""
+    f = _ruleset(_INPUT % "drop" + "\t\tmeta mark set 0x00000001 accept\n\t}\n}\n")
+    assert f.values["firewall.default_inbound"] == "accept"
+    g = _ruleset(_INPUT % "drop" + "\t\tmeta nftrace set 1 jump c2\n\t}\n"
+                 "\tchain c2 {\n\t\tct mark set meta mark counter packets 0 bytes 0 accept\n\t}\n}\n")
+    assert g.values["firewall.default_inbound"] == "accept"
+
+
+def test_an_unconditional_iptables_queue_is_unknown() -> None:
+    """**Hand-made**: ``-j QUEUE`` is NFQUEUE's older name (queue 0): a userspace program
+    decides, so a "DROP" policy behind it is not the default (before: "drop")."""
+    ipt = parse(block("uid", "0") + block("nft", "")
+                + block("iptables", "-P INPUT DROP\n-A INPUT -j QUEUE")
+                + block("ip6tables", "-P INPUT DROP") + missing("ufw", "ufw")
+                + missing("firewalld", "firewall-cmd") + block("end", ""))
+    assert "userspace program" in ipt.errors["firewall.default_inbound"]
+
+
+def test_a_dormant_tables_chains_filter_nothing() -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6, in a network
+    namespace of its own): a table with ``flags dormant`` keeps its chains but the kernel hooks
+    none of them, so its "drop" policy filters nothing (before: "drop", a false pass)."""
+    dormant = ("table inet filter {\n\tflags dormant\n\n\tchain input {\n"
+               "\t\ttype filter hook input priority filter; policy drop;\n\t}\n}\n")
+    f = _ruleset(dormant)
+    assert (f.values["firewall.default_inbound"], f.values["firewall.default_inbound_v6"]) == (
+        "accept", "accept")
+    assert "dormant table" in f.values["firewall.detail"]
+    # the same table awake drops
+    awake = _ruleset(dormant.replace("\tflags dormant\n", ""))
+    assert awake.values["firewall.default_inbound"] == "drop"
+
+
+def test_a_comment_that_reads_like_a_base_chain_makes_none() -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6, in a network
+    namespace of its own): a regular chain whose comment holds a base chain's declaration is no
+    input chain; with no input chain the kernel accepts (before: "drop", a false pass)."""
+    f = _ruleset("table inet filter {\n\tchain notes {\n\t\tcounter packets 0 bytes 0 comment "
+                 '"type filter hook input priority 0; policy drop;"\n\t}\n}\n')
+    assert f.values["firewall.input_chains"] == []
+    assert (f.values["firewall.default_inbound"], f.values["firewall.default_inbound_v6"]) == (
+        "accept", "accept")
