@@ -11,6 +11,7 @@ written or read from ``url_env``) and ``on``. A redirect is never followed.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -107,11 +108,15 @@ def send(cfg: Mapping[str, Any], data: dict[str, Any], timeout: float) -> str:
     """POST ``data`` as JSON to the URL (read from ``url_env`` at send time), with the headers
     ``headers_env`` holds; only the scheme, host and port are ever shown."""
     url = cfg.get("url") or env(cfg.get("url_env"), "url_env") or ""
-    parts = urllib.parse.urlsplit(url)
+    where = f"environment variable {cfg.get('url_env')}" if cfg.get("url_env") else "url"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:  # its text quotes the URL, which may be a secret
+        raise NotSent(f"{where}: not an http(s) URL (a bad port)") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        where = f"environment variable {cfg.get('url_env')}" if cfg.get("url_env") else "url"
         raise NotSent(f"{where}: not an http(s) URL")
-    shown = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+    shown = f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}"
     headers = {"Content-Type": "application/json", "User-Agent": f"undone/{__version__}"}
     own = _headers(cfg)
     if own and parts.scheme == "http" and parts.hostname not in _LOOPBACK:
@@ -131,4 +136,10 @@ def send(cfg: Mapping[str, Any], data: dict[str, Any], timeout: float) -> str:
     except (urllib.error.URLError, OSError) as e:
         why = getattr(e, "reason", e)
         raise NotSent(f"webhook {shown} failed: {why}") from None
+    except (http.client.HTTPException, ValueError) as e:
+        # http.client quotes the URL's path or a header's value in these (a chat webhook's path
+        # and a token are secrets): only the kind of error is shown
+        raise NotSent(f"webhook {shown}: the request could not be made ({type(e).__name__}: a "
+                      f"character the URL or a header may not hold; {where} and headers_env are "
+                      "not shown)") from None
     return f"webhook {shown} answered HTTP {status}"

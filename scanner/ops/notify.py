@@ -180,7 +180,10 @@ def send(cfg: Mapping[str, Any], change: Mapping[str, Any],
         except channels.NotSent as e:
             results[name] = Outcome(name, False, str(e))
         except Exception as e:  # noqa: BLE001 - a failed notification must not fail the scan
-            results[name] = Outcome(name, False, f"{type(e).__name__}: {e}")
+            # an unforeseen error's text may quote a secret the channel was sending with (a
+            # webhook's URL, a header): only its kind is shown
+            results[name] = Outcome(name, False, f"{type(e).__name__} (its text is not shown: "
+                                                 "it may quote a secret)")
 
     threads = []
     for name, job in jobs:

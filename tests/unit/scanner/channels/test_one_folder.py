@@ -14,9 +14,10 @@ import yaml
 
 from scanner import channels, inventory, yamlio
 from scanner.channels.base import Checker, News, NotSent
-from scanner.channels.message import subject, text
+from scanner.channels.message import KINDS, subject, text
 from scanner.channels.settings import kinds, on_key, unknown_keys
 from scanner.errors import InputError
+from scanner.ops import notify
 from tests.unit.scanner.ops.test_notify import scan
 
 HOSTS = "all:\n  hosts:\n    a.example.org:\n"
@@ -121,3 +122,22 @@ def test_a_scan_with_a_change_sends_on_a_registered_channel(
     assert scan(tmp_path, _write(inv, "linux", "nowhere")) == 0
     assert "undone: notification FAILED: no loft called nowhere" in capsys.readouterr().err
     assert len(pigeon.flown) == 1
+
+
+def test_an_unforeseen_error_of_a_channel_is_told_without_its_text(
+        pigeon: Pigeon, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A channel's unexpected exception may quote what it was sending with (a webhook's secret
+    URL, a token): the failure line names its kind only."""
+    def fails(cfg: Mapping[str, Any], message: Any, timeout: float) -> str:
+        raise RuntimeError("could not post to https://hooks.example/T0/SECRETTOKEN")
+
+    monkeypatch.setattr(pigeon, "send", fails)
+    change = {"changes": {k: [] for k in KINDS}, "counts": dict.fromkeys(KINDS, 0), "total": 0}
+    change["changes"]["new"] = [{"host": "a", "rule": "R-1", "title": "t", "severity": "high"}]
+    change.update(counts={**change["counts"], "new": 1}, total=1)
+    cfg = {"on": KINDS, "timeout": 5.0, "report_url": None, "email": None, "webhook": None,
+           "pigeon": {"loft": "roof", "on": None}}
+    monkeypatch.setattr(pigeon, "compose", lambda cfg, news: ("s", "b"))
+    [out] = notify.send(cfg, change)
+    assert not out.ok
+    assert out.detail == "RuntimeError (its text is not shown: it may quote a secret)"

@@ -40,3 +40,23 @@ def test_headers_never_go_over_plain_http_from_url_env(monkeypatch: pytest.Monke
     monkeypatch.setenv("HOOK_URL", "http://hooks.example.org/abc")
     with pytest.raises(NotSent, match="stand-in"):
         webhook.send({**cfg, "headers_env": None}, {"text": "x"}, 1.0)
+
+
+@pytest.mark.parametrize(("url", "headers"), [
+    # a space in the path: http.client's InvalidURL quoted the path (the chat webhook's secret)
+    ("http://127.0.0.1:9/services/T0/B0/SECRETTOKEN x", None),
+    # a port that is no number: urlsplit's ValueError quoted it
+    ("http://127.0.0.1:SECRETTOKEN/hook", None),
+])
+def test_a_send_error_never_quotes_the_url_or_a_header(
+        monkeypatch: pytest.MonkeyPatch, url: str, headers: str | None) -> None:
+    """Nothing is sent: each of these fails before a connection (port 9 is never reached)."""
+    monkeypatch.setenv("HOOK_URL", url)
+    if headers is not None:
+        monkeypatch.setenv("HOOK_HEADERS", headers)
+    cfg = {"url": None, "url_env": "HOOK_URL",
+           "headers_env": "HOOK_HEADERS" if headers else None, "on": None}
+    with pytest.raises(NotSent) as e:
+        webhook.send(cfg, {"text": "x"}, 1.0)
+    assert "SECRETTOKEN" not in str(e.value), str(e.value)
+    assert "HOOK_URL" in str(e.value) or "127.0.0.1" in str(e.value)
