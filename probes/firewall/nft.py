@@ -13,6 +13,16 @@ What a base chain decides for traffic no condition matches is :attr:`Chain.defau
 
 * the rules are read in order; a rule with a condition (a match, a ``limit``, a verdict map) is
   passed over: unmatched traffic goes on to the next rule;
+* but the question is what becomes of a *new* connection, so a rule whose only match is on
+  its conntrack state, and whose states take in ``new`` (``ct state new accept``,
+  ``ct state established,related,new accept``, ``ct state { established, new } jump X``,
+  ``ct state != invalid accept``), is unconditional: its verdict is the step. So is a
+  ``ct state vmap { ... }`` with a ``new`` key: the verdict mapped to ``new`` is the step (a
+  map without one lets a new connection go on). States that leave ``new`` out
+  (``established,related``, ``invalid``) stay a condition, and so does a state match beside
+  any other match (``ct state new tcp dport 22 accept``). A state list or verdict map the walk
+  cannot read (a mask, a combined value, a named map, a map over several lines) makes the
+  step unknown, never a skip;
 * an unconditional ``drop``, ``reject ...`` or ``accept`` (counters, logs and comments aside)
   decides; so does a rule iptables-nft wrote with a target nft cannot show (``# xt_REJECT``: a
   reject);
@@ -62,6 +72,16 @@ _NOISE_RE = re.compile(
     r'(?:meta|ct) (?:mark|nftrace|priority) set (?:(?:meta|ct) mark|[\w:]+))(?![\w-])'
 )
 _XT_RE = re.compile(r"^# xt_([A-Z][A-Z0-9_]*)$")
+#: the states ``ct state`` prints by name
+CT_STATES = frozenset({"invalid", "established", "related", "new", "untracked"})
+# "ct state [!=] <states> <the rest>": the states as nft prints them, a list ("established,new")
+# or an anonymous set; a mask ("new / established,new") or a combined value ("established |
+# related") is taken whole and then found unreadable
+_CT_MATCH_RE = re.compile(
+    r"^ct state (!= )?(\{[^{}]*\}|[\w,]+(?: [|/] [\w,]+)*) (.+)$"
+)
+_CT_VMAP_RE = re.compile(r"^ct state vmap \{ ([^{}]*) \}$")
+_CT_ELEMENT_RE = re.compile(r"^(\w+) : ((?:jump|goto) \S+|\w+)$")
 _JUMP_RE = re.compile(r"^(jump|goto) (\S+)$")
 # a quoted string (a comment, a log prefix, an interface name): its braces are text, not blocks
 _QUOTED_RE = re.compile(r'"[^"]*(?:"|$)')
@@ -127,6 +147,16 @@ def step(rule: str) -> Step:
     if final is not None:
         return ("final", final)
     bare = _bare(rule)
+    if bare.startswith("ct state "):
+        return _ct_state_step(bare)
+    return _action(bare)
+
+
+def _action(bare: str) -> Step:
+    """A rule that is only its verdict (noise already taken out) as a step; else None."""
+    final = verdict(bare)
+    if final is not None:
+        return ("final", final)
     if bare == "return":
         return ("return", "")
     m = _JUMP_RE.match(bare)
@@ -140,6 +170,58 @@ def step(rule: str) -> Step:
     if x and x.group(1) == "NFQUEUE":
         return ("final", QUEUED)
     return None
+
+
+def _ct_states(text: str) -> set[str] | None:
+    """The states of a printed ``ct state`` list (``new``, ``established,related``,
+    ``{ established, new }``); None when it is not a plain list of known states."""
+    body = text[1:-1] if text.startswith("{") and text.endswith("}") else text
+    names = [n.strip() for n in body.split(",")]
+    if not names or any(n not in CT_STATES for n in names):
+        return None
+    return set(names)
+
+
+def _ct_unread(bare: str, what: str) -> Step:
+    return ("final", f"unknown:a rule's {what} cannot be read, so whether it decides every "
+                     f"new connection is unknown: {bare[:120]}")
+
+
+def _ct_state_step(bare: str) -> Step:
+    """A rule that begins with a ``ct state`` match (``bare``: noise taken out), for a new
+    connection: the step of its verdict when its only match takes in ``new`` (or, for a
+    ``ct state vmap``, the verdict mapped to ``new``); None when it leaves ``new`` out or
+    matches on more; unknown when its states or map cannot be read."""
+    if bare.startswith("ct state vmap "):
+        m = _CT_VMAP_RE.match(bare)
+        if m is None:
+            return _ct_unread(bare, "ct state verdict map")
+        mapped: dict[str, str] = {}
+        for element in m.group(1).split(","):
+            kv = _CT_ELEMENT_RE.match(element.strip())
+            if kv is None or kv.group(1) not in CT_STATES:
+                return _ct_unread(bare, "ct state verdict map")
+            mapped[kv.group(1)] = kv.group(2)
+        if "new" not in mapped or mapped["new"] == "continue":
+            return None  # a new connection goes on to the next rule
+        target = _action(mapped["new"])
+        if target is None:
+            return _ct_unread(bare, "ct state verdict map")
+        return target
+    m = _CT_MATCH_RE.match(bare)
+    if m is None:
+        return None  # a state match beside others: a condition, as any match
+    action = _action(m.group(3))
+    if action is None:
+        return None  # a condition on more than the state, or no verdict
+    states = _ct_states(m.group(2))
+    if states is None:
+        return _ct_unread(bare, "ct state list")
+    negated = m.group(1) is not None
+    if negated and len(states) > 1 and not m.group(2).startswith("{"):
+        # "!= established | related": nft compares the whole value, not each state
+        return _ct_unread(bare, "ct state list")
+    return action if ("new" in states) != negated else None
 
 
 def nft_chains(text: str) -> list[Chain]:

@@ -15,8 +15,10 @@ How the default is worked out:
   final ``drop``/``reject`` rule counts as drop, and so does NixOS's ``policy accept`` closed by
   ``jump nixos-fw``, whose last rule jumps on to a refusal; a jump to a chain that accepts
   everything is an accept, one to a chain that comes back (``return``, or no unconditional
-  verdict) goes on. A packet must pass every input chain, so the first chain (by priority)
-  that does not accept gives the answer (:func:`~probes.firewall.nft.hook_default`).
+  verdict) goes on. The default is for a new connection: a rule whose only match is its
+  conntrack state, taking in ``new`` (``ct state new accept``, a ``ct state vmap`` whose ``new``
+  jumps on), counts as unconditional. A packet must pass every input chain, so the first chain
+  (by priority) that does not accept gives the answer (:func:`~probes.firewall.nft.hook_default`).
   ``default_inbound`` is for IPv4 (families ip and inet), ``default_inbound_v6`` for IPv6 (ip6
   and inet). When that cannot be told (a jump to a chain the output does not hold, a loop, an
   unconditional ``queue`` to a userspace program, such a chain at or before the first one that
@@ -24,7 +26,8 @@ How the default is worked out:
   never a guess.
 * **iptables** (legacy backend, seen only through ``iptables -S``, when nftables holds no input
   chain): ``-P INPUT`` and the first unconditional rule of ``-A INPUT`` (comments and counters
-  aside), with ``-j``/``-g`` into a user chain followed as nftables jumps are, the walk
+  aside; a state match alone that takes in ``NEW`` counts as unconditional), with ``-j``/``-g``
+  into a user chain followed as nftables jumps are, the walk
   ``posix.gateway`` makes (:func:`probes.firewall.iptables.iptables_outcome`): NixOS's
   ``-A INPUT -j nixos-fw`` ends in ``nixos-fw-refuse``'s ``-j DROP``.
 * **firewalld** (``firewall-cmd --state`` says running): kind firewalld, default from its

@@ -11,10 +11,12 @@ families ip and inet; IPv6: ip6 and inet), by the firewall family's parsers
 * **nftables** (also iptables-nft's rules, which live there): every base chain of ``type filter``
   on the hook. In a chain, the first rule that is an unconditional verdict (``drop``,
   ``reject ...``, ``accept``; counters, logs and comments aside) decides, else the chain's
-  policy. An unconditional ``jump``/``goto`` is followed into its chain (NixOS's ``jump
-  nixos-fw``, OpenWrt's ``jump handle_reject``): what that chain decides unconditionally decides,
-  a ``return`` or its end comes back. A rule iptables-nft wrote with a target nft cannot show is
-  printed ``# xt_REJECT``: unconditional, that is a reject. A jump to a chain the output does not
+  policy; a rule whose only match is the conntrack state, taking in ``new``, counts as
+  unconditional (the question is a new connection). An unconditional ``jump``/``goto`` is
+  followed into its chain (NixOS's ``jump nixos-fw``, OpenWrt's ``jump handle_reject``): what
+  that chain decides unconditionally decides, a ``return`` or its end comes back. A rule
+  iptables-nft wrote with a target nft cannot show is printed ``# xt_REJECT``: unconditional,
+  that is a reject. A jump to a chain the output does not
   hold, or a loop of jumps, makes the default unknown (an error), never accept. A packet must
   pass every base chain on its hook, in priority order, so the first chain that drops by
   default makes the default drop, unless a chain before it is unknown

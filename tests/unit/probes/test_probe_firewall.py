@@ -481,3 +481,130 @@ def test_a_comment_that_reads_like_a_base_chain_makes_none() -> None:
     assert f.values["firewall.input_chains"] == []
     assert (f.values["firewall.default_inbound"], f.values["firewall.default_inbound_v6"]) == (
         "accept", "accept")
+
+
+_ALLOW_ALL = "\tchain allow_all {\n\t\taccept\n\t}\n"
+_SOME_PORTS = "\tchain input-allow {\n\t\ttcp dport 22 accept\n\t}\n"
+_NIXOS_VMAP = ("ct state vmap { invalid : drop, established : accept, related : accept, "
+               "new : jump input-allow, untracked : jump input-allow }")
+CT_STATE_CASES = [
+    # every new connection is accepted, so the "drop" policy behind is not the default
+    # (before: "drop", a false pass)
+    ("drop", "ct state new accept", "", "accept"),
+    ("drop", "ct state established,related,new accept", "", "accept"),
+    ("drop", "ct state { established, new } accept", "", "accept"),
+    ("drop", "ct state new counter packets 0 bytes 0 accept", "", "accept"),
+    ("drop", "ct state != { established, related } accept", "", "accept"),
+    ("drop", "ct state vmap { invalid : drop, established : accept, related : accept, "
+     "new : accept }", "", "accept"),
+    ("drop", "ct state new jump allow_all", _ALLOW_ALL, "accept"),
+    ("drop", "ct state new goto allow_all", _ALLOW_ALL, "accept"),
+    ("drop", _NIXOS_VMAP.replace("input-allow", "allow_all"), _ALLOW_ALL, "accept"),
+    # every new connection is refused, so the "accept" policy behind is not the default
+    ("accept", "ct state new,untracked drop", "", "drop"),
+    ("accept", "ct state new reject with icmpx admin-prohibited", "", "reject"),
+    ("accept", "ct state vmap { established : accept, new : drop }", "", "drop"),
+    # states that leave new out, or a state match beside another match: a condition, as before
+    ("drop", "ct state established,related accept", "", "drop"),
+    ("accept", "ct state invalid drop", "", "accept"),
+    ("drop", "ct state != new accept", "", "drop"),
+    ("drop", "ct state new tcp dport 22 accept", "", "drop"),
+    ("drop", 'ct state new iifname "eth0" accept', "", "drop"),
+    ("drop", "ct state new limit rate 10/second accept", "", "drop"),
+    ("drop", "ct state vmap { established : accept, related : accept }", "", "drop"),
+    ("drop", "ct state new counter packets 0 bytes 0", "", "drop"),
+    # NixOS's nftables firewall: new connections go to input-allow, which accepts only some
+    # ports and comes back: the policy decides, as before
+    ("drop", _NIXOS_VMAP, _SOME_PORTS, "drop"),
+]
+
+
+def _ct_ruleset(policy: str, rule: str, chains: str) -> str:
+    return ("table inet t {\n" + chains.replace("\t}\n", "\t}\n\n") + "\tchain input {\n"
+            f"\t\ttype filter hook input priority filter; policy {policy};\n"
+            f"\t\t{rule}\n\t}}\n}}\n")
+
+
+@pytest.mark.parametrize(("policy", "rule", "chains", "want"), CT_STATE_CASES)
+def test_a_rule_on_the_conntrack_state_alone_decides_new_connections(
+    policy: str, rule: str, chains: str, want: str
+) -> None:
+    """**Hand-made**, each ruleset exactly as a real ``nft list ruleset`` printed it back
+    (nftables 1.0.6, in a network namespace of its own; the NixOS verdict map is the one
+    NixOS's nftables firewall loads). The input default answers for a new connection no
+    specific rule allows: a rule whose only match is its conntrack state and whose states take
+    in ``new`` decides it; one whose states leave ``new`` out, or that matches on more, does
+    not."""
+    f = _ruleset(_ct_ruleset(policy, rule, chains))
+    assert f.errors == {}, f.errors
+    assert (f.values["firewall.default_inbound"], f.values["firewall.default_inbound_v6"]) == (
+        want, want)
+
+
+@pytest.mark.parametrize(
+    ("rule", "chains"),
+    [
+        # nft compares the whole value ("cmp neq 0x6"), not each state: not read, never skipped
+        ("ct state != established | related accept", ""),
+        # a mask, as nft prints "ct state & (new|established) == new"
+        ("ct state new / established,new accept", ""),
+        # a named verdict map, whose elements the walk does not read
+        ("ct state vmap @states", "\tmap states {\n\t\ttype ct_state : verdict\n"
+         "\t\telements = { new : accept }\n\t}\n"),
+    ],
+)
+def test_an_unread_conntrack_state_rule_is_unknown_never_skipped(rule: str, chains: str) -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6, in a network
+    namespace of its own): a state list or verdict map the walk cannot read might accept every
+    new connection, so the "drop" policy behind it is not the default: an error."""
+    f = _ruleset(_ct_ruleset("drop", rule, chains))
+    assert "firewall.default_inbound" not in f.values
+    assert "new connection is unknown" in f.errors["firewall.default_inbound"]
+    assert f.values["firewall.input_chains"][0]["effective"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("rules", "want"),
+    [
+        # every new connection is accepted (before: "drop", a false pass)
+        ("-A INPUT -m state --state NEW -j ACCEPT", "accept"),
+        ("-A INPUT -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT", "accept"),
+        ("-A INPUT -m conntrack ! --ctstate INVALID,ESTABLISHED -j ACCEPT", "accept"),
+        ('-A INPUT -m conntrack --ctstate NEW -m comment --comment "new ones" -j ACCEPT',
+         "accept"),
+        ("-A INPUT -m conntrack --ctstate NEW -j allow\n-A allow -j ACCEPT", "accept"),
+        ("-A INPUT -m state --state NEW,RELATED -g allow\n-A allow -j ACCEPT", "accept"),
+        ("-A INPUT -m state --state NEW -j REJECT --reject-with icmp-port-unreachable",
+         "reject"),
+        # a condition, as before: new left out, another match beside it, or no verdict
+        ("-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", "drop"),
+        ("-A INPUT -m state ! --state NEW -j ACCEPT", "drop"),
+        ("-A INPUT -p tcp -m state --state NEW -j ACCEPT", "drop"),
+        ("-A INPUT -m conntrack --ctstate NEW --ctproto 6 -j ACCEPT", "drop"),
+        ("-A INPUT -m state --state NEW -m state --state INVALID -j ACCEPT", "drop"),
+        ("-A INPUT -m state --state NEW -j LOG", "drop"),
+        ("-A INPUT -m conntrack --ctstate NEW -j allow\n-A allow -p tcp -m tcp --dport 22 -j ACCEPT",
+         "drop"),
+    ],
+)
+def test_iptables_state_rules_decide_new_connections(rules: str, want: str) -> None:
+    """**Hand-made**, each line as a real ``iptables -S`` (iptables-legacy 1.8.9, in a network
+    namespace of its own) printed it: a rule whose only match is the connection's state and
+    whose states take in NEW decides the default for a new connection."""
+    ipt = "-P INPUT DROP\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N allow\n" + rules
+    f = parse(block("uid", "0") + block("nft", "") + block("iptables", ipt)
+              + block("ip6tables", "-P INPUT DROP") + missing("ufw", "ufw")
+              + missing("firewalld", "firewall-cmd") + block("end", ""))
+    assert f.errors == {}, f.errors
+    assert f.values["firewall.default_inbound"] == want
+    assert f.values["firewall.default_inbound_v6"] == "drop"
+
+
+def test_an_unread_iptables_state_list_is_unknown() -> None:
+    """**Hand-made**: a state the walk does not know (a newer kernel's, or a cut paste) in
+    an unconditional state match might take in NEW: unknown, never the "DROP" policy."""
+    f = parse(block("uid", "0") + block("nft", "")
+              + block("iptables", "-P INPUT DROP\n-A INPUT -m state --state NEW,FRESH -j ACCEPT")
+              + block("ip6tables", "-P INPUT DROP") + missing("ufw", "ufw")
+              + missing("firewalld", "firewall-cmd") + block("end", ""))
+    assert "new connection is unknown" in f.errors["firewall.default_inbound"]

@@ -126,3 +126,28 @@ def test_an_unknown_chain_before_the_dropping_one_is_an_error() -> None:
     assert f.values["gateway.forward_policy_v6"] == "drop"  # ip table: IPv4 only
     later = text.replace("@@block nft\n", "@@block nft\n" + extra % "filter + 5", 1)
     assert probe.parse(RawSection("posix.gateway", later)).values["gateway.forward_policy"] == "drop"
+
+
+def test_a_forward_rule_on_the_conntrack_state_alone_decides_new_connections() -> None:
+    """**Hand-made**, printed back by a real ``nft list ruleset`` (nftables 1.0.6) and a real
+    ``iptables -S`` (iptables-legacy 1.8.9), each in a network namespace of its own: a forward
+    chain that accepts every new connection forwards anything, whatever its "drop" policy
+    (before: "drop", so forwarding read as blocked); established,related alone does not."""
+    text = """table inet t {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		ct state vmap { invalid : drop, new : accept }
+	}
+}
+"""
+    forward = next(c for c in probe.nft_chains(text) if c.name == "forward")
+    assert forward.default == "accept"
+    alone = text.replace("\t\tct state vmap { invalid : drop, new : accept }\n", "")
+    assert next(c for c in probe.nft_chains(alone) if c.name == "forward").default == "drop"
+    ipt = ("-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n"
+           "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+           "-A FORWARD -m state --state NEW -j ACCEPT\n")
+    assert probe.iptables_outcome(ipt, "FORWARD") == "accept"
+    assert probe.iptables_outcome(ipt.replace("--state NEW", "--state INVALID"), "FORWARD") == (
+        "drop")
