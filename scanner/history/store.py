@@ -50,7 +50,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from scanner import __version__
 from scanner.errors import InputError
@@ -86,14 +86,22 @@ from scanner.result import (
 )
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 
-def _reading(fn: Callable[..., _T]) -> Callable[..., _T]:
+class _HasPath(Protocol):
+    path: str
+
+
+_S = TypeVar("_S", bound=_HasPath)
+
+
+def _reading(fn: Callable[Concatenate[_S, _P], _T]) -> Callable[Concatenate[_S, _P], _T]:
     """A read of a damaged history is bad input (exit 2, one line), never a crash: SQLite
     errors and rows that do not decode become :class:`InputError`."""
 
     @functools.wraps(fn)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> _T:
+    def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
             return fn(self, *args, **kwargs)
         except InputError:
@@ -106,13 +114,13 @@ def _reading(fn: Callable[..., _T]) -> Callable[..., _T]:
     return wrapper
 
 
-def _writing(fn: Callable[..., _T]) -> Callable[..., _T]:
+def _writing(fn: Callable[Concatenate[_S, _P], _T]) -> Callable[Concatenate[_S, _P], _T]:
     """Adding a scan to a damaged history: what SQLite says, and what a stored row that does
     not decode raises, becomes :class:`InputError` (exit 2, one line with the exception's type
     and message, so a mistake of undone's own can still be told apart)."""
 
     @functools.wraps(fn)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> _T:
+    def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
             return fn(self, *args, **kwargs)
         except (sqlite3.DatabaseError, zlib.error, ValueError, TypeError, KeyError, IndexError,
@@ -353,8 +361,8 @@ def open_history(path: str | None, create: bool = True, readonly: bool = False) 
     return History(path or default_path(), create=create, readonly=readonly)
 
 
-def record_all(history: History, doc: Mapping[str, Any], now: datetime | None = None,
-               contract_days: Mapping[str, int] | None = None) -> dict[str, Any]:
+def record_all(history: History, doc: ResultDocument, now: datetime | None = None,
+               contract_days: Mapping[str, int] | None = None) -> ResultDocument:
     """Record a finished result document in one go (imports, tests) and return it as a scan
     recorded as it ran would have made it: a new document whose failing results carry their
     dating (:func:`scanner.result.dated`) and which has the ``history`` block; ``doc`` itself
@@ -364,8 +372,8 @@ def record_all(history: History, doc: Mapping[str, Any], now: datetime | None = 
     for r in doc["results"]:
         by_host[r["host"]].append(r)
     dates = {h["name"]: history.record(h, by_host.get(h["name"], []), now) for h in doc["hosts"]}
-    out = {**doc, "results": [dated(r, dates.get(r["host"], {}).get(r["rule"]))
-                              for r in doc["results"]]}
+    out: ResultDocument = {**doc, "results": [dated(r, dates.get(r["host"], {}).get(r["rule"]))
+                                              for r in doc["results"]]}
     history.finish(out, now)
     return out
 
