@@ -15,6 +15,7 @@ import json
 import os
 import re
 import select
+import signal
 import socket
 import subprocess
 import tempfile
@@ -175,7 +176,8 @@ class Browser:
              f"--proxy-server=http://127.0.0.1:{proxy_port}", "--proxy-bypass-list=<-loopback>",
              "--window-size=1100,900", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=fds, close_fds=False)  # fds 3 and 4 are the protocol's pipe
+            preexec_fn=fds, close_fds=False,  # fds 3 and 4 are the protocol's pipe
+            process_group=0)  # its own group: close() waits for every Chromium process
         os.close(to_r)
         os.close(from_w)
         self._buf = b""
@@ -232,15 +234,35 @@ class Browser:
             self.events.append(m)
 
     def close(self) -> None:
+        """Stop Chromium and every process it started (renderer, GPU, crash handler), and wait
+        until none is left: one still writing into the profile made its temporary folder's
+        removal fail ("Directory not empty")."""
         try:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.proc.wait()
+            # the group's other processes, until they are gone (at most 10 s: a process that
+            # stays a zombie nobody reaps must not hang the test)
+            start = time.monotonic()
+            killed = False
+            while self._signal_group(0) and time.monotonic() - start < 10:
+                if not killed and time.monotonic() - start > 5:
+                    killed = self._signal_group(signal.SIGKILL)
+                time.sleep(0.05)
         finally:
             os.close(self._to_w)
             os.close(self._from_r)
+
+    def _signal_group(self, sig: int) -> bool:
+        """Send ``sig`` to Chromium's process group; False when the group has no process."""
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM),
