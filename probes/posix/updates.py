@@ -283,9 +283,15 @@ def _apt_security_metadata(releases: list[dict[str, Any]] | None, now: datetime,
         facts.error_all(_SEC_METADATA, "the Release files in /var/lib/apt/lists could not be read")
         return
     dated = [r["date"] for r in releases if r.get("date") and _release_is_security(r)]
+    _oldest_security_metadata(dated, "no dated Release file of a security suite in "
+                              "/var/lib/apt/lists", now, facts)
+
+
+def _oldest_security_metadata(dated: list[datetime], none: str, now: datetime,
+                              facts: Facts) -> None:
+    """The security metadata facts from the oldest of ``dated``; ``none`` when there is none."""
     if not dated:
-        facts.error_all(_SEC_METADATA, "no dated Release file of a security suite in "
-                        "/var/lib/apt/lists")
+        facts.error_all(_SEC_METADATA, none)
         return
     oldest = min(dated)
     facts.set("updates.security_metadata_date", iso(oldest))
@@ -976,13 +982,8 @@ def _dnf_security_metadata(repos: dict[str, tuple[bool, datetime | None]] | None
     """The age of the oldest metadata among the repositories that publish advisories: a fix
     published after it was generated is in none of the lists dnf holds."""
     dated = [d for info, d in (repos or {}).values() if info and d is not None]
-    if not dated:
-        facts.error_all(_SEC_METADATA, "no cached dnf repository that publishes security "
-                        "advisories has dated metadata in /var/cache/dnf")
-        return
-    oldest = min(dated)
-    facts.set("updates.security_metadata_date", iso(oldest))
-    facts.set("updates.security_metadata_age_days", age_days(oldest, now))
+    _oldest_security_metadata(dated, "no cached dnf repository that publishes security "
+                              "advisories has dated metadata in /var/cache/dnf", now, facts)
 
 
 def _dnf_metadata(block: Block | None, repos: dict[str, tuple[bool, datetime | None]] | None,
